@@ -1,0 +1,39 @@
+{
+  # The default build (npm install). native/CMakeLists.txt mirrors these sources,
+  # defines and flags for the cmake-js build.
+  "variables": {
+    "core_sources": [
+      "native/core/errors.cc",
+      "native/core/outside_heap.cc",
+      "native/core/registry.cc",
+      "native/core/allocations.cc",
+      "native/core/heap.cc",
+      "native/core/pages.cc",
+      "native/core/procfs.cc",
+      "native/core/batches.cc"
+    ]
+  },
+  "target_defaults": {
+    "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17", "-std=gnu++20"],
+    "cflags_cc": ["-std=c++17", "-fexceptions", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+    "cflags": ["-O2"],
+    "defines": ["_GNU_SOURCE"]
+  },
+  "targets": [
+    {
+      "target_name": "malloc_lab",
+      "sources": [
+        "<@(core_sources)",
+        "native/addon/skin.cc",
+        "native/addon/allocations_skin.cc",
+        "native/addon/heap_skin.cc",
+        "native/addon/pages_skin.cc",
+        "native/addon/procfs_skin.cc",
+        "native/addon/batches_skin.cc",
+        "native/addon/addon.cc"
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"]
+    }
+  ]
+}

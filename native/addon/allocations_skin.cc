@@ -1,0 +1,144 @@
+#include "../core/allocations.h"
+#include "skin.h"
+
+namespace malloclab {
+
+namespace {
+
+uint32_t owner(const Napi::CallbackInfo& info) { return state_of(info.Env()).owner; }
+
+Napi::Value Malloc(const Napi::CallbackInfo& info) {
+  return guarded(info, [&] {
+    return address_value(info.Env(),
+                         checked_malloc(size_arg(info, 0, "malloc", "size"), owner(info)));
+  });
+}
+
+Napi::Value Calloc(const Napi::CallbackInfo& info) {
+  return guarded(info, [&] {
+    return address_value(info.Env(), checked_calloc(size_arg(info, 0, "calloc", "nmemb"),
+                                                    size_arg(info, 1, "calloc", "size"),
+                                                    owner(info)));
+  });
+}
+
+Napi::Value Realloc(const Napi::CallbackInfo& info) {
+  return guarded(info, [&] {
+    return address_value(info.Env(),
+                         checked_realloc(address_arg(info, 0, "realloc", "ptr"),
+                                         size_arg(info, 1, "realloc", "size"), owner(info)));
+  });
+}
+
+Napi::Value Free(const Napi::CallbackInfo& info) {
+  return guarded(info, [&] {
+    checked_free(address_arg(info, 0, "free", "ptr"));
+    return info.Env().Undefined();
+  });
+}
+
+Napi::Value PosixMemalign(const Napi::CallbackInfo& info) {
+  return guarded(info, [&] {
+    return address_value(info.Env(), checked_posix_memalign(
+                                          size_arg(info, 0, "posix_memalign", "alignment"),
+                                          size_arg(info, 1, "posix_memalign", "size"),
+                                          owner(info)));
+  });
+}
+
+Napi::Value AlignedAlloc(const Napi::CallbackInfo& info) {
+  return guarded(info, [&] {
+    return address_value(info.Env(),
+                         checked_aligned_alloc(size_arg(info, 0, "aligned_alloc", "alignment"),
+                                               size_arg(info, 1, "aligned_alloc", "size"),
+                                               owner(info)));
+  });
+}
+
+Napi::Value Memalign(const Napi::CallbackInfo& info) {
+  return guarded(info, [&] {
+    return address_value(info.Env(),
+                         checked_memalign(size_arg(info, 0, "memalign", "alignment"),
+                                          size_arg(info, 1, "memalign", "size"), owner(info)));
+  });
+}
+
+Napi::Value Valloc(const Napi::CallbackInfo& info) {
+  return guarded(info, [&] {
+    return address_value(info.Env(),
+                         checked_valloc(size_arg(info, 0, "valloc", "size"), owner(info)));
+  });
+}
+
+Napi::Value UsableSize(const Napi::CallbackInfo& info) {
+  return guarded(info, [&] {
+    return Napi::Number::New(
+        info.Env(), static_cast<double>(checked_usable_size(
+                        address_arg(info, 0, "malloc_usable_size", "ptr"))));
+  });
+}
+
+Napi::Value Fill(const Napi::CallbackInfo& info) {
+  return guarded(info, [&] {
+    fill_bytes(address_arg(info, 0, "fill", "ptr"), size_arg(info, 1, "fill", "offset"),
+               size_arg(info, 2, "fill", "length"),
+               static_cast<uint8_t>(integer_arg(info, 3, "fill", "value", 0, 255)));
+    return info.Env().Undefined();
+  });
+}
+
+Napi::Value Touch(const Napi::CallbackInfo& info) {
+  return guarded(info, [&] {
+    touch_pages(address_arg(info, 0, "touch", "ptr"), size_arg(info, 1, "touch", "offset"),
+                size_arg(info, 2, "touch", "length"));
+    return info.Env().Undefined();
+  });
+}
+
+Napi::Value Read(const Napi::CallbackInfo& info) {
+  return guarded(info, [&] {
+    Napi::Uint8Array out = bytes_arg(info, 2, "read", "out");
+    read_bytes(address_arg(info, 0, "read", "ptr"), size_arg(info, 1, "read", "offset"),
+               out.ElementLength(), out.Data());
+    return info.Env().Undefined();
+  });
+}
+
+Napi::Value Write(const Napi::CallbackInfo& info) {
+  return guarded(info, [&] {
+    Napi::Uint8Array in = bytes_arg(info, 2, "write", "data");
+    write_bytes(address_arg(info, 0, "write", "ptr"), size_arg(info, 1, "write", "offset"),
+                in.Data(), in.ElementLength());
+    return info.Env().Undefined();
+  });
+}
+
+Napi::Value RegistryStats(const Napi::CallbackInfo& info) {
+  Registry& registry = Registry::instance();
+  std::lock_guard<std::mutex> lock(registry.mutex());
+  Napi::Object stats = Napi::Object::New(info.Env());
+  stats.Set("liveBlocks", static_cast<double>(registry.live_count()));
+  stats.Set("liveBytes", static_cast<double>(registry.live_bytes()));
+  return stats;
+}
+
+}  // namespace
+
+void register_allocations(Napi::Env env, Napi::Object exports) {
+  exports.Set("malloc", Napi::Function::New(env, Malloc, "malloc"));
+  exports.Set("calloc", Napi::Function::New(env, Calloc, "calloc"));
+  exports.Set("realloc", Napi::Function::New(env, Realloc, "realloc"));
+  exports.Set("free", Napi::Function::New(env, Free, "free"));
+  exports.Set("posix_memalign", Napi::Function::New(env, PosixMemalign, "posix_memalign"));
+  exports.Set("aligned_alloc", Napi::Function::New(env, AlignedAlloc, "aligned_alloc"));
+  exports.Set("memalign", Napi::Function::New(env, Memalign, "memalign"));
+  exports.Set("valloc", Napi::Function::New(env, Valloc, "valloc"));
+  exports.Set("malloc_usable_size", Napi::Function::New(env, UsableSize, "malloc_usable_size"));
+  exports.Set("fill", Napi::Function::New(env, Fill, "fill"));
+  exports.Set("touch", Napi::Function::New(env, Touch, "touch"));
+  exports.Set("read", Napi::Function::New(env, Read, "read"));
+  exports.Set("write", Napi::Function::New(env, Write, "write"));
+  exports.Set("registryStats", Napi::Function::New(env, RegistryStats, "registryStats"));
+}
+
+}  // namespace malloclab

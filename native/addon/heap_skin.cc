@@ -1,0 +1,77 @@
+#include "../core/heap.h"
+
+#include "skin.h"
+
+namespace malloclab {
+
+namespace {
+
+Napi::Value ProgramBreak(const Napi::CallbackInfo& info) {
+  return address_value(info.Env(), program_break());
+}
+
+Napi::Value Sbrk(const Napi::CallbackInfo& info) {
+  return guarded(info, [&] {
+    int64_t increment = integer_arg(info, 0, "sbrk", "increment", -(int64_t{1} << 53) + 1,
+                                    (int64_t{1} << 53) - 1);
+    return address_value(info.Env(), checked_sbrk(static_cast<intptr_t>(increment),
+                                                  state_of(info.Env()).owner));
+  });
+}
+
+Napi::Value Mallopt(const Napi::CallbackInfo& info) {
+  return guarded(info, [&] {
+    checked_mallopt(static_cast<int>(integer_arg(info, 0, "mallopt", "param", INT32_MIN, INT32_MAX)),
+                    static_cast<int>(integer_arg(info, 1, "mallopt", "value", INT32_MIN, INT32_MAX)));
+    return info.Env().Undefined();
+  });
+}
+
+Napi::Value MallocTrim(const Napi::CallbackInfo& info) {
+  return guarded(info, [&] {
+    return Napi::Number::New(info.Env(), trim(size_arg(info, 0, "malloc_trim", "pad")));
+  });
+}
+
+Napi::Value Mallinfo2(const Napi::CallbackInfo& info) {
+  return guarded(info, [&] {
+    read_mallinfo2(float64_arg(info, 0, "mallinfo2", "out", kMallinfoFields));
+    return info.Env().Undefined();
+  });
+}
+
+Napi::Value MallocInfo(const Napi::CallbackInfo& info) {
+  return guarded(info, [&] {
+    std::string xml = capture_malloc_info();
+    return Napi::String::New(info.Env(), xml);
+  });
+}
+
+Napi::Value MallocStats(const Napi::CallbackInfo& info) {
+  return guarded(info, [&] {
+    std::string text = capture_malloc_stats();
+    return Napi::String::New(info.Env(), text);
+  });
+}
+
+Napi::Value LibcVersion(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), libc_version());
+}
+
+}  // namespace
+
+void register_heap(Napi::Env env, Napi::Object exports) {
+  exports.Set("programBreak", Napi::Function::New(env, ProgramBreak, "programBreak"));
+  exports.Set("sbrk", Napi::Function::New(env, Sbrk, "sbrk"));
+  exports.Set("mallopt", Napi::Function::New(env, Mallopt, "mallopt"));
+  exports.Set("malloc_trim", Napi::Function::New(env, MallocTrim, "malloc_trim"));
+  exports.Set("mallinfo2", Napi::Function::New(env, Mallinfo2, "mallinfo2"));
+  exports.Set("malloc_info", Napi::Function::New(env, MallocInfo, "malloc_info"));
+  exports.Set("malloc_stats", Napi::Function::New(env, MallocStats, "malloc_stats"));
+  exports.Set("gnu_get_libc_version", Napi::Function::New(env, LibcVersion, "gnu_get_libc_version"));
+  Napi::Array names = Napi::Array::New(env, kMallinfoFields);
+  for (int i = 0; i < kMallinfoFields; ++i) names.Set(i, kMallinfoFieldNames[i]);
+  exports.Set("mallinfoFields", names);
+}
+
+}  // namespace malloclab

@@ -1,0 +1,76 @@
+#include "../core/heap.h"
+#include "../core/procfs.h"
+
+#include "skin.h"
+
+namespace malloclab {
+
+namespace {
+
+pid_t pid_arg(const Napi::CallbackInfo& info, const char* function) {
+  return static_cast<pid_t>(integer_arg(info, 0, function, "pid", 0, INT32_MAX));
+}
+
+Napi::Value ReadStatus(const Napi::CallbackInfo& info) {
+  return guarded(info, [&] {
+    read_status(pid_arg(info, "readStatus"),
+                float64_arg(info, 1, "readStatus", "out", kStatusFields.count));
+    return info.Env().Undefined();
+  });
+}
+
+// status, then the break and mallinfo2 of this process, in one call.
+Napi::Value ReadSample(const Napi::CallbackInfo& info) {
+  return guarded(info, [&] {
+    double* out = float64_arg(info, 0, "readSample", "out",
+                              kStatusFields.count + 1 + kMallinfoFields);
+    read_status(0, out);
+    out[kStatusFields.count] = static_cast<double>(program_break());
+    read_mallinfo2(out + kStatusFields.count + 1);
+    return info.Env().Undefined();
+  });
+}
+
+Napi::Value ReadSmapsRollup(const Napi::CallbackInfo& info) {
+  return guarded(info, [&] {
+    read_smaps_rollup(pid_arg(info, "readSmapsRollup"),
+                      float64_arg(info, 1, "readSmapsRollup", "out", kSmapsRollupFields.count));
+    return info.Env().Undefined();
+  });
+}
+
+Napi::Value ReadStatm(const Napi::CallbackInfo& info) {
+  return guarded(info, [&] {
+    read_statm(pid_arg(info, "readStatm"),
+               float64_arg(info, 1, "readStatm", "out", kStatmFields.count));
+    return info.Env().Undefined();
+  });
+}
+
+Napi::Value ResetPeak(const Napi::CallbackInfo& info) {
+  return guarded(info, [&] {
+    reset_peak_rss(pid_arg(info, "resetPeakRss"));
+    return info.Env().Undefined();
+  });
+}
+
+Napi::Array names(Napi::Env env, const FieldTable& table) {
+  Napi::Array array = Napi::Array::New(env, table.count);
+  for (int i = 0; i < table.count; ++i) array.Set(i, table.names[i]);
+  return array;
+}
+
+}  // namespace
+
+void register_procfs(Napi::Env env, Napi::Object exports) {
+  exports.Set("readStatus", Napi::Function::New(env, ReadStatus, "readStatus"));
+  exports.Set("readSample", Napi::Function::New(env, ReadSample, "readSample"));
+  exports.Set("readSmapsRollup", Napi::Function::New(env, ReadSmapsRollup, "readSmapsRollup"));
+  exports.Set("readStatm", Napi::Function::New(env, ReadStatm, "readStatm"));
+  exports.Set("resetPeakRss", Napi::Function::New(env, ResetPeak, "resetPeakRss"));
+  exports.Set("statusFields", names(env, kStatusFields));
+  exports.Set("smapsRollupFields", names(env, kSmapsRollupFields));
+  exports.Set("statmFields", names(env, kStatmFields));
+}
+
+}  // namespace malloclab

@@ -1,0 +1,53 @@
+// Batches: the seeds' large loops (1024 x 10 KiB interleaved with 1-byte
+// blocks; millions of 4-byte blocks) run here at C speed. The loops are shared
+// by block sets (kept across calls) and the step interpreter.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace malloclab {
+
+// Bounds that turn an absurd request into an error instead of an OOM kill or a
+// hang. 2^28 blocks is the seed's 1 GiB of 4-byte mallocs.
+inline constexpr size_t kMaxBatchBlocks = size_t{1} << 28;
+inline constexpr size_t kMaxPatternLength = 64;
+inline constexpr size_t kMaxSets = 4096;
+
+struct PatternEntry {
+  size_t size;
+  int fill;  // byte written over the whole block, or -1 for none
+};
+
+enum class BatchKind { kMalloc = 0, kCalloc = 1 };
+
+// Allocates count rounds of the pattern into blocks (count * pattern_length
+// entries), in C's order: for each round, each pattern entry. Returns the number
+// allocated; fewer than asked means malloc returned NULL (errno is kept).
+size_t allocate_pattern(uintptr_t* blocks, const PatternEntry* pattern,
+                        size_t pattern_length, size_t count, BatchKind kind);
+// TLPI's free_and_sbrk rule: for (j = min - 1; j < max; j += step) free(blocks[j]),
+// skipping entries already freed (0). min and max are 1-based, inclusive.
+// Returns how many blocks it freed.
+size_t free_by_rule(uintptr_t* blocks, size_t total, size_t step, size_t min, size_t max);
+void validate_pattern(const PatternEntry* pattern, size_t pattern_length, size_t count);
+void validate_rule(size_t total, size_t step, size_t min, size_t max);
+
+// Block sets: a batch kept across calls. Their blocks are owned by the set (not
+// the per-block registry), and are freed through it.
+struct SetInfo {
+  size_t blocks;
+  size_t live;
+  size_t live_bytes;
+};
+
+uint32_t set_allocate(const PatternEntry* pattern, size_t pattern_length, size_t count,
+                      BatchKind kind, uint32_t owner);
+size_t set_free(uint32_t id, size_t step, size_t min, size_t max);
+void set_release(uint32_t id);
+SetInfo set_info(uint32_t id);
+uintptr_t set_address(uint32_t id, size_t index);
+// Frees every set made by owner (an environment being torn down).
+size_t release_sets_of(uint32_t owner);
+
+}  // namespace malloclab

@@ -1,0 +1,69 @@
+// Errors raised by the core. The N-API skin and the fresh executable turn them
+// into their own error shapes; the core never knows about either.
+#pragma once
+
+#include <cerrno>
+#include <cstring>
+#include <exception>
+#include <string>
+
+namespace malloclab {
+
+// Stable codes: part of the public interface (README lists them).
+namespace code {
+inline constexpr const char* kInvalidArgType = "ERR_INVALID_ARG_TYPE";
+inline constexpr const char* kOutOfRange = "ERR_OUT_OF_RANGE";
+inline constexpr const char* kUnknownPointer = "ERR_UNKNOWN_POINTER";
+inline constexpr const char* kFreedPointer = "ERR_FREED_POINTER";
+inline constexpr const char* kInteriorPointer = "ERR_INTERIOR_POINTER";
+inline constexpr const char* kOutOfBounds = "ERR_OUT_OF_BOUNDS";
+inline constexpr const char* kNotOwned = "ERR_NOT_OWNED";
+inline constexpr const char* kUnaligned = "ERR_UNALIGNED";
+inline constexpr const char* kUnknownMalloptParam = "ERR_UNKNOWN_MALLOPT_PARAM";
+inline constexpr const char* kMalloptRejected = "ERR_MALLOPT_REJECTED";
+inline constexpr const char* kSbrkRefused = "ERR_SBRK_REFUSED";
+inline constexpr const char* kLimitExceeded = "ERR_LIMIT_EXCEEDED";
+inline constexpr const char* kUnknownSet = "ERR_UNKNOWN_SET";
+inline constexpr const char* kBadProgram = "ERR_BAD_PROGRAM";
+inline constexpr const char* kProcfs = "ERR_PROCFS";
+}  // namespace code
+
+class Error : public std::exception {
+ public:
+  Error(const char* code, std::string message, int err = 0,
+        const char* syscall = nullptr)
+      : code_(code), message_(std::move(message)), errno_(err),
+        syscall_(syscall) {}
+
+  const char* what() const noexcept override { return message_.c_str(); }
+  const char* code() const noexcept { return code_; }
+  const std::string& message() const noexcept { return message_; }
+  int error_number() const noexcept { return errno_; }  // 0 when not a syscall failure
+  const char* syscall() const noexcept { return syscall_; }
+
+ private:
+  const char* code_;
+  std::string message_;
+  int errno_;
+  const char* syscall_;
+};
+
+// The symbolic name of an errno value ("ENOMEM"); glibc 2.32+ provides it.
+inline const char* errno_name(int err) {
+  const char* name = strerrorname_np(err);
+  return name != nullptr ? name : "EUNKNOWN";
+}
+
+// A failed glibc or kernel call: code is the errno name, as Node's system errors do.
+[[noreturn]] inline void throw_errno(const char* syscall, int err,
+                                     const std::string& detail) {
+  throw Error(errno_name(err),
+              std::string(syscall) + " failed: " + strerror(err) +
+                  (detail.empty() ? "" : " (" + detail + ")"),
+              err, syscall);
+}
+
+std::string hex(const void* address);
+std::string hex(uintptr_t address);
+
+}  // namespace malloclab

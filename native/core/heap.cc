@@ -1,0 +1,188 @@
+#include "heap.h"
+
+#include <gnu/libc-version.h>
+#include <malloc.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <mutex>
+
+#include "errors.h"
+#include "outside_heap.h"
+#include "registry.h"
+
+namespace malloclab {
+
+namespace {
+
+// The segments this library took with sbrk, most recent last.
+struct BreakSegment {
+  uintptr_t start;
+  size_t size;
+};
+OutsideVector<BreakSegment>& break_ledger() {
+  static OutsideVector<BreakSegment>* ledger =
+      new (map_private(sizeof(OutsideVector<BreakSegment>))) OutsideVector<BreakSegment>();
+  return *ledger;
+}
+
+}  // namespace
+
+uintptr_t program_break() { return reinterpret_cast<uintptr_t>(sbrk(0)); }
+
+uintptr_t checked_sbrk(intptr_t increment, uint32_t owner) {
+  Registry& registry = Registry::instance();
+  std::lock_guard<std::mutex> lock(registry.mutex());
+  OutsideVector<BreakSegment>& ledger = break_ledger();
+  if (increment == 0) return program_break();
+  if (increment > 0) {
+    errno = 0;
+    void* previous = sbrk(increment);
+    if (previous == reinterpret_cast<void*>(-1)) {
+      throw_errno("sbrk", errno == 0 ? ENOMEM : errno,
+                  "increment " + std::to_string(increment));
+    }
+    uintptr_t start = reinterpret_cast<uintptr_t>(previous);
+    ledger.push_back(BreakSegment{start, static_cast<size_t>(increment)});
+    registry.insert(start, static_cast<size_t>(increment), RegionKind::kBreak, owner);
+    return start;
+  }
+  uintptr_t current = program_break();
+  size_t give_back = static_cast<size_t>(-(increment + 1)) + 1;
+  if (ledger.size() == 0) {
+    throw Error(code::kSbrkRefused,
+                "sbrk: increment " + std::to_string(increment) +
+                    " would cut into the allocator's heap (expected a negative "
+                    "increment only to give back memory an earlier sbrk of malloc-lab "
+                    "took; it took none)");
+  }
+  BreakSegment& top = ledger[ledger.size() - 1];
+  if (top.start + top.size != current) {
+    throw Error(code::kSbrkRefused,
+                "sbrk: the break moved from " + hex(top.start + top.size) + " to " +
+                    hex(current) +
+                    " since malloc-lab's last sbrk, so shrinking it would cut into "
+                    "memory malloc now uses (expected the break to be where sbrk left it)");
+  }
+  if (give_back > top.size) {
+    throw Error(code::kSbrkRefused,
+                "sbrk: increment " + std::to_string(increment) + " gives back more than the " +
+                    std::to_string(top.size) +
+                    " bytes malloc-lab's last sbrk took (expected a value >= -" +
+                    std::to_string(top.size) + ")");
+  }
+  errno = 0;
+  void* previous = sbrk(increment);
+  if (previous == reinterpret_cast<void*>(-1)) {
+    throw_errno("sbrk", errno == 0 ? ENOMEM : errno,
+                "increment " + std::to_string(increment));
+  }
+  Region* region = registry.find_live(top.start);
+  top.size -= give_back;
+  if (top.size == 0) {
+    if (region != nullptr) registry.mark_freed(region);
+    ledger.resize(ledger.size() - 1);
+  } else if (region != nullptr) {
+    registry.move(region, top.start, top.size);
+  }
+  return reinterpret_cast<uintptr_t>(previous);
+}
+
+bool is_known_mallopt_parameter(int parameter) {
+  switch (parameter) {
+    case M_MXFAST:
+    case M_TRIM_THRESHOLD:
+    case M_TOP_PAD:
+    case M_MMAP_THRESHOLD:
+    case M_MMAP_MAX:
+    case M_CHECK_ACTION:
+    case M_PERTURB:
+    case M_ARENA_TEST:
+    case M_ARENA_MAX:
+      return true;
+    default:
+      return false;
+  }
+}
+
+void checked_mallopt(int parameter, int value) {
+  if (!is_known_mallopt_parameter(parameter)) {
+    throw Error(code::kUnknownMalloptParam,
+                "mallopt: param " + std::to_string(parameter) +
+                    " is not a parameter glibc acts on (expected one of M_MXFAST 1, "
+                    "M_TRIM_THRESHOLD -1, M_TOP_PAD -2, M_MMAP_THRESHOLD -3, M_MMAP_MAX "
+                    "-4, M_CHECK_ACTION -5, M_PERTURB -6, M_ARENA_TEST -7, M_ARENA_MAX -8)");
+  }
+  if (mallopt(parameter, value) == 0) {
+    throw Error(code::kMalloptRejected,
+                "mallopt: glibc rejected value " + std::to_string(value) +
+                    " for param " + std::to_string(parameter) +
+                    " (it returned 0; see mallopt(3) for the accepted range)",
+                EINVAL, "mallopt");
+  }
+}
+
+int trim(size_t pad) { return malloc_trim(pad); }
+
+const char* const kMallinfoFieldNames[kMallinfoFields] = {
+    "arena", "ordblks", "smblks", "hblks", "hblkhd",
+    "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost"};
+
+void read_mallinfo2(double* out) {
+  struct mallinfo2 info = mallinfo2();
+  const size_t values[kMallinfoFields] = {
+      info.arena,   info.ordblks, info.smblks,   info.hblks,    info.hblkhd,
+      info.usmblks, info.fsmblks, info.uordblks, info.fordblks, info.keepcost};
+  for (int i = 0; i < kMallinfoFields; ++i) out[i] = static_cast<double>(values[i]);
+}
+
+std::string capture_malloc_info() {
+  char* text = nullptr;
+  size_t length = 0;
+  FILE* stream = open_memstream(&text, &length);
+  if (stream == nullptr) throw_errno("open_memstream", errno, "malloc_info capture");
+  int result = malloc_info(0, stream);
+  int saved = errno;
+  fclose(stream);
+  std::string xml(text == nullptr ? "" : text, length);
+  free(text);
+  if (result != 0) throw_errno("malloc_info", saved, "");
+  return xml;
+}
+
+std::string capture_malloc_stats() {
+  static std::mutex stderr_mutex;
+  std::lock_guard<std::mutex> lock(stderr_mutex);
+  int memfd = memfd_create("malloc-lab-stats", MFD_CLOEXEC);
+  if (memfd < 0) throw_errno("memfd_create", errno, "malloc_stats capture");
+  fflush(stderr);
+  int saved_stderr = dup(STDERR_FILENO);
+  if (saved_stderr < 0 || dup2(memfd, STDERR_FILENO) < 0) {
+    int err = errno;
+    if (saved_stderr >= 0) close(saved_stderr);
+    close(memfd);
+    throw_errno("dup2", err, "malloc_stats capture");
+  }
+  malloc_stats();
+  fflush(stderr);
+  dup2(saved_stderr, STDERR_FILENO);
+  close(saved_stderr);
+  std::string text;
+  char buffer[4096];
+  off_t offset = 0;
+  for (;;) {
+    ssize_t got = pread(memfd, buffer, sizeof buffer, offset);
+    if (got <= 0) break;
+    text.append(buffer, static_cast<size_t>(got));
+    offset += got;
+  }
+  close(memfd);
+  return text;
+}
+
+const char* libc_version() { return gnu_get_libc_version(); }
+
+}  // namespace malloclab
