@@ -5,6 +5,10 @@ namespace malloclab {
 
 namespace {
 
+size_t length_arg(const Napi::CallbackInfo& info, size_t index, const char* function) {
+  return info[index].IsUndefined() ? kToEnd : size_arg(info, index, function, "length");
+}
+
 uint32_t owner(const Napi::CallbackInfo& info) { return state_of(info.Env()).owner; }
 
 Napi::Value Malloc(const Napi::CallbackInfo& info) {
@@ -81,7 +85,7 @@ Napi::Value UsableSize(const Napi::CallbackInfo& info) {
 Napi::Value Fill(const Napi::CallbackInfo& info) {
   return guarded(info, [&] {
     fill_bytes(address_arg(info, 0, "fill", "ptr"), size_arg(info, 1, "fill", "offset"),
-               size_arg(info, 2, "fill", "length"),
+               length_arg(info, 2, "fill"),
                static_cast<uint8_t>(integer_arg(info, 3, "fill", "value", 0, 255)));
     return info.Env().Undefined();
   });
@@ -90,7 +94,7 @@ Napi::Value Fill(const Napi::CallbackInfo& info) {
 Napi::Value Touch(const Napi::CallbackInfo& info) {
   return guarded(info, [&] {
     touch_pages(address_arg(info, 0, "touch", "ptr"), size_arg(info, 1, "touch", "offset"),
-                size_arg(info, 2, "touch", "length"));
+                length_arg(info, 2, "touch"));
     return info.Env().Undefined();
   });
 }

@@ -77,6 +77,7 @@ Region& require_live(Registry& registry, uintptr_t address, const char* function
 
 void require_inside(const Region& region, size_t offset, size_t length,
                     const char* function) {
+  if (length == kToEnd && offset <= region.size) return;
   if (offset > region.size || length > region.size - offset) {
     throw Error(code::kOutOfBounds,
                 std::string(function) + ": range [" + std::to_string(offset) + ", " +
@@ -179,6 +180,7 @@ void fill_bytes(uintptr_t address, size_t offset, size_t length, uint8_t value) 
   Lock lock(registry.mutex());
   Region& region = require_live(registry, address, "fill", "ptr");
   require_inside(region, offset, length, "fill");
+  if (length == kToEnd) length = region.size - offset;
   std::memset(reinterpret_cast<void*>(address + offset), value, length);
 }
 
@@ -187,6 +189,7 @@ void touch_pages(uintptr_t address, size_t offset, size_t length) {
   Lock lock(registry.mutex());
   Region& region = require_live(registry, address, "touch", "ptr");
   require_inside(region, offset, length, "touch");
+  if (length == kToEnd) length = region.size - offset;
   if (length == 0) return;
   const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
   volatile uint8_t* start = reinterpret_cast<volatile uint8_t*>(address + offset);

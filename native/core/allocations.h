@@ -22,7 +22,9 @@ uintptr_t checked_valloc(size_t size, uint32_t owner);
 size_t checked_usable_size(uintptr_t address);
 
 // Byte access: [offset, offset + length) must lie inside the live region that
-// starts at address (a block, a mapping or sbrk'd memory).
+// starts at address (a block, a mapping or sbrk'd memory). kToEnd as length
+// means "from offset to the end of the region".
+inline constexpr size_t kToEnd = SIZE_MAX;
 void fill_bytes(uintptr_t address, size_t offset, size_t length, uint8_t value);
 // Writes one byte per page (keeping its value) so every page becomes resident.
 void touch_pages(uintptr_t address, size_t offset, size_t length);

@@ -1,0 +1,37 @@
+/**
+ * The one error type malloc-lab throws. `code` is stable (see the README's table);
+ * `errno` and `syscall` are set when a glibc or kernel call failed.
+ */
+export class MallocLabError extends Error {
+  readonly code: string;
+  errno?: number;
+  syscall?: string;
+
+  constructor(message: string, code: string) {
+    super(message);
+    this.name = 'MallocLabError';
+    this.code = code;
+  }
+}
+
+/** The codes malloc-lab itself raises; failed system calls use the errno name (ENOMEM, EINVAL, …). */
+export const ErrorCodes = {
+  INVALID_ARG_TYPE: 'ERR_INVALID_ARG_TYPE',
+  OUT_OF_RANGE: 'ERR_OUT_OF_RANGE',
+  UNKNOWN_POINTER: 'ERR_UNKNOWN_POINTER',
+  FREED_POINTER: 'ERR_FREED_POINTER',
+  INTERIOR_POINTER: 'ERR_INTERIOR_POINTER',
+  OUT_OF_BOUNDS: 'ERR_OUT_OF_BOUNDS',
+  NOT_OWNED: 'ERR_NOT_OWNED',
+  UNALIGNED: 'ERR_UNALIGNED',
+  UNKNOWN_MALLOPT_PARAM: 'ERR_UNKNOWN_MALLOPT_PARAM',
+  MALLOPT_REJECTED: 'ERR_MALLOPT_REJECTED',
+  SBRK_REFUSED: 'ERR_SBRK_REFUSED',
+  LIMIT_EXCEEDED: 'ERR_LIMIT_EXCEEDED',
+  UNKNOWN_SET: 'ERR_UNKNOWN_SET',
+  BAD_PROGRAM: 'ERR_BAD_PROGRAM',
+  UNSUPPORTED_PLATFORM: 'ERR_UNSUPPORTED_PLATFORM',
+  ADDON_NOT_BUILT: 'ERR_ADDON_NOT_BUILT',
+} as const;
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -1,0 +1,74 @@
+/**
+ * malloc-lab: drive the real glibc allocator from Node.js and measure what the
+ * kernel sees. Importing this module on a system without glibc (or without the
+ * built addon) fails with one sentence; `malloc-lab/probe` answers without throwing.
+ */
+export { MallocLabError, ErrorCodes, type ErrorCode } from './errors.js';
+export { supported, probe, type Support } from './probe.js';
+export { addonPath } from './native.js';
+export {
+  malloc,
+  calloc,
+  realloc,
+  free,
+  posix_memalign,
+  aligned_alloc,
+  memalign,
+  valloc,
+  malloc_usable_size,
+  fill,
+  touch,
+  read,
+  write,
+  registryStats,
+  type ByteRange,
+} from './allocations.js';
+export {
+  programBreak,
+  sbrk,
+  mallopt,
+  malloc_trim,
+  mallinfo2,
+  malloc_info,
+  malloc_stats,
+  gnu_get_libc_version,
+  MALLINFO_FIELDS,
+  type Mallinfo2,
+} from './heap.js';
+export { parseMallocInfo, type MallocInfo, type MallocInfoArena } from './malloc-info.js';
+export { MALLOPT_PARAMS, MALLOPT_SETTINGS, type MalloptName } from './mallopt-params.js';
+export {
+  PAGE_SIZE,
+  pageSize,
+  mincore,
+  residency,
+  madvise,
+  mlock,
+  munlock,
+  mmap,
+  munmap,
+  MADVISE_ADVICE,
+  type MadviseAdvice,
+  type Residency,
+} from './pages.js';
+export {
+  snapshot,
+  status,
+  smapsRollup,
+  statm,
+  sample,
+  resetPeakRss,
+  STATUS_FIELDS,
+  SMAPS_ROLLUP_FIELDS,
+  STATM_FIELDS,
+  type Snapshot,
+  type SnapshotOptions,
+  type Status,
+  type StatusField,
+  type SmapsRollup,
+  type Statm,
+  type Sample,
+} from './procfs.js';
+export { measure, deltaOf, type Measurement, type Delta } from './measure.js';
+export { allocBatch, BlockSet, MAX_BATCH_BLOCKS, type BatchSpec, type PatternEntry, type FreeRule } from './batches.js';
+export { KiB, MiB, GiB, formatBytes, formatAddress } from './units.js';

@@ -1,0 +1,129 @@
+/**
+ * Snapshots of /proc/<pid>/status (and smaps_rollup, statm) in bytes, under the
+ * kernel's field names. The addon reads them into memory allocated once, here,
+ * so taking a snapshot changes the glibc heap by zero bytes.
+ */
+import { type Mallinfo2, MALLINFO_FIELDS, mallinfoFrom } from './heap.js';
+import { native } from './native.js';
+import * as check from './validate.js';
+import { ErrorCodes, MallocLabError } from './errors.js';
+
+export type StatusField =
+  | 'VmPeak' | 'VmSize' | 'VmLck' | 'VmPin' | 'VmHWM' | 'VmRSS' | 'RssAnon' | 'RssFile'
+  | 'RssShmem' | 'VmData' | 'VmStk' | 'VmExe' | 'VmLib' | 'VmPTE' | 'VmSwap'
+  | 'HugetlbPages' | 'Threads';
+/** Status fields in bytes (Threads is a count). A field this kernel lacks is NaN. */
+export type Status = Record<StatusField, number>;
+
+export type SmapsRollupField =
+  | 'Rss' | 'Pss' | 'Pss_Dirty' | 'Pss_Anon' | 'Pss_File' | 'Pss_Shmem' | 'Shared_Clean'
+  | 'Shared_Dirty' | 'Private_Clean' | 'Private_Dirty' | 'Referenced' | 'Anonymous' | 'KSM'
+  | 'LazyFree' | 'AnonHugePages' | 'ShmemPmdMapped' | 'FilePmdMapped' | 'Shared_Hugetlb'
+  | 'Private_Hugetlb' | 'Swap' | 'SwapPss' | 'Locked';
+/** /proc/<pid>/smaps_rollup in bytes: exact, where status's counters are approximate. */
+export type SmapsRollup = Record<SmapsRollupField, number> & { /** Private_Clean + Private_Dirty */ USS: number };
+
+export type StatmField = 'size' | 'resident' | 'shared' | 'text' | 'lib' | 'data' | 'dt';
+/** /proc/<pid>/statm, converted from pages to bytes. */
+export type Statm = Record<StatmField, number>;
+
+export const STATUS_FIELDS = native.statusFields as StatusField[];
+export const SMAPS_ROLLUP_FIELDS = native.smapsRollupFields as SmapsRollupField[];
+export const STATM_FIELDS = native.statmFields as StatmField[];
+
+// Allocated once: the reads below fill these instead of allocating.
+const statusBuffer = new Float64Array(STATUS_FIELDS.length);
+const sampleBuffer = new Float64Array(STATUS_FIELDS.length + 1 + MALLINFO_FIELDS.length);
+const smapsBuffer = new Float64Array(SMAPS_ROLLUP_FIELDS.length);
+const statmBuffer = new Float64Array(STATM_FIELDS.length);
+
+function record<K extends string>(names: K[], values: Float64Array, start = 0): Record<K, number> {
+  const result = {} as Record<K, number>;
+  for (let i = 0; i < names.length; i++) result[names[i]!] = values[start + i]!;
+  return result;
+}
+
+/** /proc/<pid>/status in bytes; pid omitted (or 0) means this process. */
+export function status(pid?: number): Status {
+  native.readStatus(check.pid(pid, 'status'), statusBuffer);
+  return record(STATUS_FIELDS, statusBuffer);
+}
+
+export function smapsRollup(pid?: number): SmapsRollup {
+  native.readSmapsRollup(check.pid(pid, 'smapsRollup'), smapsBuffer);
+  const rollup = record(SMAPS_ROLLUP_FIELDS, smapsBuffer) as SmapsRollup;
+  rollup.USS = rollup.Private_Clean + rollup.Private_Dirty;
+  return rollup;
+}
+
+/** statm through a descriptor kept open (for this process): the cheapest RSS reading. */
+export function statm(pid?: number): Statm {
+  native.readStatm(check.pid(pid, 'statm'), statmBuffer);
+  return record(STATM_FIELDS, statmBuffer);
+}
+
+/** Resets VmHWM to the current RSS (writes 5 to /proc/<pid>/clear_refs), so a phase's peak can be read. */
+export function resetPeakRss(pid?: number): void {
+  native.resetPeakRss(check.pid(pid, 'resetPeakRss'));
+}
+
+/** What a measurement of this process records: status, the program break and mallinfo2. */
+export interface Sample {
+  status: Status;
+  brk: bigint;
+  mallinfo: Mallinfo2;
+}
+
+/** status + sbrk(0) + mallinfo2 of this process in one native call, allocating nothing on the glibc heap. */
+export function sample(): Sample {
+  native.readSample(sampleBuffer);
+  const brkIndex = STATUS_FIELDS.length;
+  return {
+    status: record(STATUS_FIELDS, sampleBuffer),
+    brk: BigInt(sampleBuffer[brkIndex]!),
+    mallinfo: mallinfoFrom(sampleBuffer, brkIndex + 1),
+  };
+}
+
+export interface SnapshotOptions {
+  /** Add the program break (this process only). */
+  brk?: boolean;
+  /** Add mallinfo2 (this process only). */
+  mallinfo?: boolean;
+  /** Add /proc/<pid>/smaps_rollup. */
+  smapsRollup?: boolean;
+  /** Add /proc/<pid>/statm. */
+  statm?: boolean;
+}
+
+export interface Snapshot {
+  pid: number;
+  status: Status;
+  brk?: bigint;
+  mallinfo?: Mallinfo2;
+  smapsRollup?: SmapsRollup;
+  statm?: Statm;
+}
+
+/** A snapshot of /proc/<pid>/status (pid omitted: this process), plus what options ask for. */
+export function snapshot(pid?: number, options?: SnapshotOptions): Snapshot {
+  const target = check.pid(pid, 'snapshot');
+  const wanted = check.options<SnapshotOptions>(options, 'snapshot');
+  const self = target === 0 || target === process.pid;
+  if (!self && (wanted.brk || wanted.mallinfo)) {
+    throw new MallocLabError(
+      `snapshot: brk and mallinfo can only be read for this process (pid ${process.pid}), received pid ${target}`,
+      ErrorCodes.OUT_OF_RANGE,
+    );
+  }
+  const result: Snapshot = { pid: self ? process.pid : target, status: status(target) };
+  if (wanted.brk) result.brk = native.programBreak();
+  if (wanted.mallinfo) {
+    const buffer = new Float64Array(MALLINFO_FIELDS.length);
+    native.mallinfo2(buffer);
+    result.mallinfo = mallinfoFrom(buffer);
+  }
+  if (wanted.smapsRollup) result.smapsRollup = smapsRollup(target);
+  if (wanted.statm) result.statm = statm(target);
+  return result;
+}
