@@ -16,7 +16,7 @@
   "target_defaults": {
     "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17", "-std=gnu++20"],
     "cflags_cc": ["-std=c++17", "-fexceptions", "-Wall", "-Wextra", "-Wno-unused-parameter"],
-    "cflags": ["-O2"],
+    "cflags": ["-O3"],
     "defines": ["_GNU_SOURCE"]
   },
   "targets": [
