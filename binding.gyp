@@ -3,6 +3,7 @@
   # defines and flags for the cmake-js build.
   "variables": {
     "core_sources": [
+      "native/core/plain.cc",
       "native/core/errors.cc",
       "native/core/outside_heap.cc",
       "native/core/registry.cc",
@@ -10,7 +11,8 @@
       "native/core/heap.cc",
       "native/core/pages.cc",
       "native/core/procfs.cc",
-      "native/core/batches.cc"
+      "native/core/batches.cc",
+      "native/core/program.cc"
     ]
   },
   "target_defaults": {
@@ -30,10 +32,21 @@
         "native/addon/pages_skin.cc",
         "native/addon/procfs_skin.cc",
         "native/addon/batches_skin.cc",
+        "native/addon/program_skin.cc",
         "native/addon/addon.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"]
+    },
+    {
+      # The fresh host: the plain layer only, no C++ runtime (see native/fresh/main.cc).
+      "target_name": "malloc-lab-fresh",
+      "type": "executable",
+      "sources": ["native/core/plain.cc", "native/core/program.cc", "native/fresh/main.cc"],
+      "cflags_cc!": ["-fexceptions"],
+      "cflags_cc": ["-fno-exceptions", "-fno-rtti", "-fno-threadsafe-statics"],
+      "ldflags": ["-Wl,--as-needed"],
+      "libraries": ["-lpthread"]
     }
   ]
 }

@@ -48,6 +48,7 @@ static Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   register_pages(env, exports);
   register_procfs(env, exports);
   register_batches(env, exports);
+  register_program(env, exports);
   return exports;
 }
 

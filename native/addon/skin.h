@@ -56,5 +56,6 @@ void register_heap(Napi::Env env, Napi::Object exports);
 void register_pages(Napi::Env env, Napi::Object exports);
 void register_procfs(Napi::Env env, Napi::Object exports);
 void register_batches(Napi::Env env, Napi::Object exports);
+void register_program(Napi::Env env, Napi::Object exports);
 
 }  // namespace malloclab

@@ -12,33 +12,6 @@
 
 namespace malloclab {
 
-size_t allocate_pattern(uintptr_t* blocks, const PatternEntry* pattern,
-                        size_t pattern_length, size_t count, BatchKind kind) {
-  size_t made = 0;
-  for (size_t round = 0; round < count; ++round) {
-    for (size_t k = 0; k < pattern_length; ++k) {
-      const PatternEntry& entry = pattern[k];
-      void* block = kind == BatchKind::kCalloc ? calloc(1, entry.size) : malloc(entry.size);
-      if (block == nullptr) return made;
-      if (entry.fill >= 0) std::memset(block, entry.fill, entry.size);
-      blocks[made++] = reinterpret_cast<uintptr_t>(block);
-    }
-  }
-  return made;
-}
-
-size_t free_by_rule(uintptr_t* blocks, size_t total, size_t step, size_t min, size_t max) {
-  size_t freed = 0;
-  for (size_t j = min - 1; j < max && j < total; j += step) {
-    if (blocks[j] != 0) {
-      free(reinterpret_cast<void*>(blocks[j]));
-      blocks[j] = 0;
-      ++freed;
-    }
-  }
-  return freed;
-}
-
 void validate_pattern(const PatternEntry* pattern, size_t pattern_length, size_t count) {
   if (pattern_length == 0 || pattern_length > kMaxPatternLength) {
     throw Error(code::kLimitExceeded,

@@ -6,6 +6,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "plain.h"
+
 namespace malloclab {
 
 // Bounds that turn an absurd request into an error instead of an OOM kill or a
@@ -14,22 +16,6 @@ inline constexpr size_t kMaxBatchBlocks = size_t{1} << 28;
 inline constexpr size_t kMaxPatternLength = 64;
 inline constexpr size_t kMaxSets = 4096;
 
-struct PatternEntry {
-  size_t size;
-  int fill;  // byte written over the whole block, or -1 for none
-};
-
-enum class BatchKind { kMalloc = 0, kCalloc = 1 };
-
-// Allocates count rounds of the pattern into blocks (count * pattern_length
-// entries), in C's order: for each round, each pattern entry. Returns the number
-// allocated; fewer than asked means malloc returned NULL (errno is kept).
-size_t allocate_pattern(uintptr_t* blocks, const PatternEntry* pattern,
-                        size_t pattern_length, size_t count, BatchKind kind);
-// TLPI's free_and_sbrk rule: for (j = min - 1; j < max; j += step) free(blocks[j]),
-// skipping entries already freed (0). min and max are 1-based, inclusive.
-// Returns how many blocks it freed.
-size_t free_by_rule(uintptr_t* blocks, size_t total, size_t step, size_t min, size_t max);
 void validate_pattern(const PatternEntry* pattern, size_t pattern_length, size_t count);
 void validate_rule(size_t total, size_t step, size_t min, size_t max);
 

@@ -127,18 +127,6 @@ void checked_mallopt(int parameter, int value) {
 
 int trim(size_t pad) { return malloc_trim(pad); }
 
-const char* const kMallinfoFieldNames[kMallinfoFields] = {
-    "arena", "ordblks", "smblks", "hblks", "hblkhd",
-    "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost"};
-
-void read_mallinfo2(double* out) {
-  struct mallinfo2 info = mallinfo2();
-  const size_t values[kMallinfoFields] = {
-      info.arena,   info.ordblks, info.smblks,   info.hblks,    info.hblkhd,
-      info.usmblks, info.fsmblks, info.uordblks, info.fordblks, info.keepcost};
-  for (int i = 0; i < kMallinfoFields; ++i) out[i] = static_cast<double>(values[i]);
-}
-
 std::string capture_malloc_info() {
   char* text = nullptr;
   size_t length = 0;

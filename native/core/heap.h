@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <string>
 
+#include "plain.h"
+
 namespace malloclab {
 
 uintptr_t program_break();
@@ -21,10 +23,6 @@ bool is_known_mallopt_parameter(int parameter);
 // Returns 1 if memory was released to the system, 0 otherwise (as glibc does).
 int trim(size_t pad);
 
-// mallinfo2() in glibc's field order.
-inline constexpr int kMallinfoFields = 10;
-extern const char* const kMallinfoFieldNames[kMallinfoFields];
-void read_mallinfo2(double* out);
 
 // malloc_info(0, …) captured in memory (never through stdout).
 std::string capture_malloc_info();

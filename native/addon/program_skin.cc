@@ -1,0 +1,49 @@
+#include "../core/program.h"
+
+#include "skin.h"
+
+namespace malloclab {
+
+namespace {
+
+const double* program_arg(const Napi::CallbackInfo& info, size_t* length) {
+  Napi::Value value = info[0];
+  if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
+    throw Error(code::kInvalidArgType, "runProgram: program must be a Float64Array (as lib/ encodes it)");
+  }
+  Napi::Float64Array program = value.As<Napi::Float64Array>();
+  *length = program.ElementLength();
+  ProgramError error;
+  if (!validate_program(program.Data(), *length, &error)) {
+    throw Error(code::kBadProgram, std::string("step program: ") + error.message);
+  }
+  return program.Data();
+}
+
+Napi::Value ValidateProgram(const Napi::CallbackInfo& info) {
+  return guarded(info, [&] {
+    size_t length = 0;
+    program_arg(info, &length);
+    return info.Env().Undefined();
+  });
+}
+
+// Runs the whole program in this one call; records go to fd as steps complete.
+Napi::Value RunProgram(const Napi::CallbackInfo& info) {
+  return guarded(info, [&] {
+    size_t length = 0;
+    const double* program = program_arg(info, &length);
+    int fd = static_cast<int>(integer_arg(info, 1, "runProgram", "fd", 0, 1 << 20));
+    return Napi::Number::New(info.Env(), run_program(program, length, fd));
+  });
+}
+
+}  // namespace
+
+void register_program(Napi::Env env, Napi::Object exports) {
+  exports.Set("validateProgram", Napi::Function::New(env, ValidateProgram, "validateProgram"));
+  exports.Set("runProgram", Napi::Function::New(env, RunProgram, "runProgram"));
+  exports.Set("recordWidth", Napi::Number::New(env, kRecordWidth));
+}
+
+}  // namespace malloclab

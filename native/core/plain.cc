@@ -1,0 +1,155 @@
+#include "plain.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <malloc.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+namespace malloclab {
+
+namespace {
+const char* const kStatusNames[] = {
+    "VmPeak", "VmSize", "VmLck",  "VmPin",  "VmHWM", "VmRSS",
+    "RssAnon", "RssFile", "RssShmem", "VmData", "VmStk", "VmExe",
+    "VmLib",  "VmPTE",  "VmSwap", "HugetlbPages", "Threads"};
+const char* const kSmapsRollupNames[] = {
+    "Rss", "Pss", "Pss_Dirty", "Pss_Anon", "Pss_File", "Pss_Shmem",
+    "Shared_Clean", "Shared_Dirty", "Private_Clean", "Private_Dirty",
+    "Referenced", "Anonymous", "KSM", "LazyFree", "AnonHugePages",
+    "ShmemPmdMapped", "FilePmdMapped", "Shared_Hugetlb", "Private_Hugetlb",
+    "Swap", "SwapPss", "Locked"};
+const char* const kStatmNames[] = {"size", "resident", "shared", "text",
+                                   "lib",  "data",     "dt"};
+}  // namespace
+
+const FieldTable kStatusFields = {kStatusNames, 17};
+const FieldTable kSmapsRollupFields = {kSmapsRollupNames, 22};
+const FieldTable kStatmFields = {kStatmNames, 7};
+
+void parse_fields(const char* text, size_t length, const FieldTable& table, double* out) {
+  for (int i = 0; i < table.count; ++i) out[i] = NAN;
+  const char* end = text + length;
+  const char* line = text;
+  while (line < end) {
+    const char* newline = static_cast<const char*>(memchr(line, '\n', end - line));
+    const char* line_end = newline != nullptr ? newline : end;
+    const char* colon = static_cast<const char*>(memchr(line, ':', line_end - line));
+    if (colon != nullptr) {
+      size_t name_length = static_cast<size_t>(colon - line);
+      for (int i = 0; i < table.count; ++i) {
+        const char* name = table.names[i];
+        if (strncmp(name, line, name_length) == 0 && name[name_length] == '\0') {
+          const char* p = colon + 1;
+          while (p < line_end && (*p == ' ' || *p == '\t')) ++p;
+          double value = 0;
+          bool any = false;
+          while (p < line_end && *p >= '0' && *p <= '9') {
+            value = value * 10 + (*p - '0');
+            any = true;
+            ++p;
+          }
+          bool in_kb = p + 3 <= line_end && memcmp(p, " kB", 3) == 0;
+          if (any) out[i] = in_kb ? value * 1024 : value;
+          break;
+        }
+      }
+    }
+    line = line_end + 1;
+  }
+}
+
+ssize_t read_proc_file(pid_t pid, const char* file, char* buffer, size_t size) {
+  char path[64];
+  if (pid == 0) {
+    snprintf(path, sizeof path, "/proc/self/%s", file);
+  } else {
+    snprintf(path, sizeof path, "/proc/%d/%s", static_cast<int>(pid), file);
+  }
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -errno;
+  size_t length = 0;
+  while (length < size) {
+    ssize_t got = read(fd, buffer + length, size - length);
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      int err = errno;
+      close(fd);
+      return -err;
+    }
+    if (got == 0) break;
+    length += static_cast<size_t>(got);
+  }
+  close(fd);
+  return static_cast<ssize_t>(length);
+}
+
+int read_status_plain(pid_t pid, double* out) {
+  char buffer[8192];
+  ssize_t length = read_proc_file(pid, "status", buffer, sizeof buffer);
+  if (length < 0) return static_cast<int>(-length);
+  parse_fields(buffer, static_cast<size_t>(length), kStatusFields, out);
+  return 0;
+}
+
+const char* const kMallinfoFieldNames[kMallinfoFields] = {
+    "arena", "ordblks", "smblks", "hblks", "hblkhd",
+    "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost"};
+
+void read_mallinfo2(double* out) {
+  struct mallinfo2 info = mallinfo2();
+  const size_t values[kMallinfoFields] = {
+      info.arena,   info.ordblks, info.smblks,   info.hblks,    info.hblkhd,
+      info.usmblks, info.fsmblks, info.uordblks, info.fordblks, info.keepcost};
+  for (int i = 0; i < kMallinfoFields; ++i) out[i] = static_cast<double>(values[i]);
+}
+
+int read_sample(double* out) {
+  int err = read_status_plain(0, out);
+  out[17] = static_cast<double>(reinterpret_cast<uintptr_t>(sbrk(0)));
+  read_mallinfo2(out + 18);
+  return err;
+}
+
+size_t allocate_pattern(uintptr_t* blocks, const PatternEntry* pattern,
+                        size_t pattern_length, size_t count, BatchKind kind) {
+  size_t made = 0;
+  for (size_t round = 0; round < count; ++round) {
+    for (size_t k = 0; k < pattern_length; ++k) {
+      const PatternEntry& entry = pattern[k];
+      void* block = kind == BatchKind::kCalloc ? calloc(1, entry.size) : malloc(entry.size);
+      if (block == nullptr) return made;
+      if (entry.fill >= 0) memset(block, entry.fill, entry.size);
+      blocks[made++] = reinterpret_cast<uintptr_t>(block);
+    }
+  }
+  return made;
+}
+
+size_t free_by_rule(uintptr_t* blocks, size_t total, size_t step, size_t min, size_t max) {
+  size_t freed = 0;
+  for (size_t j = min - 1; j < max && j < total; j += step) {
+    if (blocks[j] != 0) {
+      free(reinterpret_cast<void*>(blocks[j]));
+      blocks[j] = 0;
+      ++freed;
+    }
+  }
+  return freed;
+}
+
+void* map_plain(size_t bytes) {
+  if (bytes == 0) bytes = 1;
+  void* address = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  return address == MAP_FAILED ? nullptr : address;
+}
+
+void unmap_plain(void* address, size_t bytes) {
+  if (address != nullptr) munmap(address, bytes == 0 ? 1 : bytes);
+}
+
+}  // namespace malloclab

@@ -1,0 +1,56 @@
+// The plain layer: no exceptions, no C++ runtime, no malloc. It builds into the
+// addon and into the standalone "fresh" executable, which must not link
+// libstdc++ (whose start-up allocates 73 KiB and initialises the heap before main,
+// unlike the seeds' C programs).
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+namespace malloclab {
+
+struct FieldTable {
+  const char* const* names;
+  int count;
+};
+
+// /proc/<pid>/status fields in bytes ("kB" converted), then Threads.
+extern const FieldTable kStatusFields;
+extern const FieldTable kSmapsRollupFields;
+extern const FieldTable kStatmFields;
+
+// Parses "Name:  value [kB]" lines into out (NaN where absent).
+void parse_fields(const char* text, size_t length, const FieldTable& table, double* out);
+// Reads /proc/<pid>/<file> (pid 0: self) into buffer. Returns length, or -errno.
+ssize_t read_proc_file(pid_t pid, const char* file, char* buffer, size_t size);
+// status parsed into out (kStatusFields.count values). Returns 0 or an errno.
+int read_status_plain(pid_t pid, double* out);
+
+inline constexpr int kMallinfoFields = 10;
+extern const char* const kMallinfoFieldNames[kMallinfoFields];
+void read_mallinfo2(double* out);
+
+// status, then sbrk(0), then mallinfo2: what every snapshot records.
+inline constexpr int kSampleWidth = 17 + 1 + kMallinfoFields;
+int read_sample(double* out);
+
+// Batch loops shared by block sets and the step interpreter.
+struct PatternEntry {
+  size_t size;
+  int fill;  // byte written over the whole block, or -1 for none
+};
+enum class BatchKind { kMalloc = 0, kCalloc = 1 };
+// count rounds of the pattern, in C's order. Returns how many were allocated;
+// fewer than count * pattern_length means malloc returned NULL (errno kept).
+size_t allocate_pattern(uintptr_t* blocks, const PatternEntry* pattern,
+                        size_t pattern_length, size_t count, BatchKind kind);
+// TLPI free_and_sbrk: for (j = min - 1; j < max; j += step) free(blocks[j]),
+// skipping entries already freed (0). Returns how many it freed.
+size_t free_by_rule(uintptr_t* blocks, size_t total, size_t step, size_t min, size_t max);
+
+// Anonymous memory outside the glibc heap; nullptr on failure (errno set).
+void* map_plain(size_t bytes);
+void unmap_plain(void* address, size_t bytes);
+
+}  // namespace malloclab
