@@ -5,13 +5,31 @@ import { MallocLabError } from './errors.js';
 const USAGE = `usage: malloc-lab <command>
 
 commands:
-  demo        malloc 1024 × (10 KiB + 1 B), free, malloc_trim — measured step by step
-  help        this text`;
+  list                       the experiments: ids, what each reproduces, its seed
+  run <id…> | --all          run experiments in fresh child processes and judge their claims
+      [--host node|fresh|both] [--allocator glibc|jemalloc|tcmalloc|mimalloc]
+      [--env KEY=VALUE]… [--json] [--svg FILE] [--full] [--preset NAME]
+      [parameters: positional in the seed's order, or --name value]
+  demo                       malloc 1024 × (10 KiB + 1 B), free, malloc_trim in this process
+  help                       this text`;
 
 async function main(argv: string[]): Promise<number> {
-  const [command] = argv;
+  const [command, ...rest] = argv;
   const print = (line: string) => process.stdout.write(`${line}\n`);
+  const progress = (line: string) => {
+    if (process.stderr.isTTY) process.stderr.write(`\r\x1b[K… ${line}`);
+  };
   switch (command) {
+    case 'list': {
+      const { listCommand } = await import('./commands/list.js');
+      return listCommand(print);
+    }
+    case 'run': {
+      const { runCommand } = await import('./commands/run.js');
+      const code = await runCommand(rest, print, progress);
+      if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
+      return code;
+    }
     case 'demo': {
       const { runDemo } = await import('./commands/demo.js');
       runDemo(print);
@@ -36,6 +54,6 @@ main(process.argv.slice(2)).then(
   (error: unknown) => {
     const message = error instanceof MallocLabError ? `${error.message} [${error.code}]` : String((error as Error)?.stack ?? error);
     process.stderr.write(`malloc-lab: ${message}\n`);
-    process.exitCode = 1;
+    process.exitCode = error instanceof MallocLabError && error.code === 'ERR_USAGE' ? 2 : 1;
   },
 );

@@ -61,6 +61,10 @@ export interface NativeAddon {
   batchInfo(set: number): { blocks: number; live: number; liveBytes: number };
   batchAddress(set: number, index: number): bigint;
   maxBatchBlocks: number;
+
+  validateProgram(program: Float64Array): void;
+  runProgram(program: Float64Array, fd: number): number;
+  recordWidth: number;
 }
 
 function load(): { addon: NativeAddon; path: string } {

@@ -1,0 +1,8 @@
+/** `malloc-lab list`: ids, one-line descriptions and the seeds they come from. */
+import { CATALOGUE } from '../experiments/catalogue.js';
+import { renderTable } from '../report/table.js';
+
+export function listCommand(print: (line: string) => void): number {
+  print(renderTable(['id', 'seed', 'what it reproduces'], CATALOGUE.map((d) => [d.id, d.seeds.join(', '), d.title])));
+  return 0;
+}

@@ -1,0 +1,146 @@
+/**
+ * `malloc-lab run <id…> | --all [--host node|fresh|both] [--allocator …]
+ * [--env K=V]… [--json] [--svg FILE] [--full] [parameters]`
+ *
+ * Parameters follow a single id: positional in the seed's order where the seed's
+ * program takes arguments (`run free-and-sbrk 1000 10240 1 500 1000`), `--name
+ * value` otherwise, or `--preset NAME`.
+ */
+import { writeFileSync } from 'node:fs';
+
+import { MallocLabError } from '../errors.js';
+import { CATALOGUE, findExperiment } from '../experiments/catalogue.js';
+import { ALLOCATORS, type AllocatorName, type HostName } from '../experiments/hosts.js';
+import { runExperiment, type ExperimentRun } from '../experiments/runner.js';
+import type { ExperimentDefinition, Parameters } from '../experiments/types.js';
+import { renderExperiment } from '../report/text.js';
+
+export interface RunCommand {
+  ids: string[];
+  hosts: HostName[];
+  allocator: AllocatorName;
+  env: Record<string, string>;
+  json: boolean;
+  svg?: string;
+  full: boolean;
+  parameters: Parameters;
+  preset?: string;
+}
+
+function usageError(message: string): MallocLabError {
+  return new MallocLabError(`run: ${message}`, 'ERR_USAGE');
+}
+
+function integerArgument(name: string, text: string | undefined): number {
+  const value = Number(text);
+  if (text === undefined || !/^\d+$/.test(text) || !Number.isSafeInteger(value)) {
+    throw usageError(`${name} must be a non-negative integer, received ${JSON.stringify(text)}`);
+  }
+  return value;
+}
+
+export function parseRunArguments(argv: string[]): RunCommand {
+  const command: RunCommand = { ids: [], hosts: ['node', 'fresh'], allocator: 'glibc', env: {}, json: false, full: false, parameters: {} };
+  const positional: string[] = [];
+  let all = false;
+  for (let i = 0; i < argv.length; i++) {
+    const token = argv[i]!;
+    const next = () => {
+      const value = argv[++i];
+      if (value === undefined) throw usageError(`${token} needs a value`);
+      return value;
+    };
+    switch (token) {
+      case '--all': all = true; break;
+      case '--json': command.json = true; break;
+      case '--full': command.full = true; break;
+      case '--svg': command.svg = next(); break;
+      case '--preset': command.preset = next(); break;
+      case '--host': {
+        const host = next();
+        if (host === 'both') command.hosts = ['node', 'fresh'];
+        else if (host === 'node' || host === 'fresh') command.hosts = [host];
+        else throw usageError(`--host must be node, fresh or both, received ${JSON.stringify(host)}`);
+        break;
+      }
+      case '--allocator': {
+        const allocator = next();
+        if (!ALLOCATORS.includes(allocator as AllocatorName)) {
+          throw usageError(`--allocator must be one of ${ALLOCATORS.join(', ')}, received ${JSON.stringify(allocator)}`);
+        }
+        command.allocator = allocator as AllocatorName;
+        break;
+      }
+      case '--env': {
+        const pair = next();
+        const equals = pair.indexOf('=');
+        if (equals <= 0) throw usageError(`--env takes KEY=VALUE, received ${JSON.stringify(pair)}`);
+        command.env[pair.slice(0, equals)] = pair.slice(equals + 1);
+        break;
+      }
+      default:
+        if (token.startsWith('--')) {
+          command.parameters[token.slice(2)] = integerArgument(token, next());
+        } else {
+          positional.push(token);
+        }
+    }
+  }
+  if (all) {
+    if (positional.length > 0) throw usageError('give experiment ids or --all, not both');
+    command.ids = CATALOGUE.map((definition) => definition.id);
+    if (Object.keys(command.parameters).length > 0) throw usageError('parameters follow a single experiment id, not --all');
+    return command;
+  }
+  const ids = positional.filter((token) => !/^\d+$/.test(token));
+  const numbers = positional.filter((token) => /^\d+$/.test(token));
+  if (ids.length === 0) throw usageError('name an experiment (see `malloc-lab list`) or --all');
+  for (const id of ids) findExperiment(id);
+  command.ids = ids;
+  if ((numbers.length > 0 || Object.keys(command.parameters).length > 0 || command.preset) && ids.length > 1) {
+    throw usageError('parameters follow a single experiment id');
+  }
+  if (ids.length === 1) {
+    const definition = findExperiment(ids[0]!);
+    if (command.preset !== undefined) {
+      const preset = definition.presets?.[command.preset];
+      if (preset === undefined) {
+        throw usageError(`${definition.id} has no preset ${JSON.stringify(command.preset)} (expected one of ${Object.keys(definition.presets ?? {}).join(', ') || 'none'})`);
+      }
+      command.parameters = { ...preset, ...command.parameters };
+    }
+    const byPosition = definition.parameters.filter((parameter) => parameter.position !== undefined).sort((a, b) => a.position! - b.position!);
+    if (numbers.length > byPosition.length) {
+      throw usageError(`${definition.id} takes ${byPosition.length} positional arguments (${byPosition.map((p) => p.name).join(' ') || 'none'}), received ${numbers.length}`);
+    }
+    numbers.forEach((text, index) => {
+      command.parameters[byPosition[index]!.name] = integerArgument(byPosition[index]!.name, text);
+    });
+  }
+  return command;
+}
+
+export async function runCommand(argv: string[], print: (line: string) => void, progress: (line: string) => void): Promise<number> {
+  const command = parseRunArguments(argv);
+  const results: ExperimentRun[] = [];
+  for (const id of command.ids) {
+    const definition: ExperimentDefinition = findExperiment(id);
+    const runs = await runExperiment(definition, {
+      hosts: command.hosts,
+      allocator: command.allocator,
+      env: command.env,
+      parameters: command.ids.length === 1 ? command.parameters : {},
+      full: command.full,
+      onProgress: progress,
+    });
+    results.push(...runs);
+    if (!command.json) print(`${renderExperiment(runs)}\n`);
+  }
+  if (command.json) print(JSON.stringify(results, null, 2));
+  if (command.svg !== undefined) {
+    const { renderSvg } = await import('../report/svg.js');
+    writeFileSync(command.svg, renderSvg(results));
+    if (!command.json) print(`chart written to ${command.svg}`);
+  }
+  return 0;
+}

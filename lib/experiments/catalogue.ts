@@ -1,0 +1,18 @@
+/** The experiments `malloc-lab list` shows; their ids are part of the interface. */
+import { MallocLabError } from '../errors.js';
+import { freeNotReturned } from './free-not-returned.js';
+import type { ExperimentDefinition } from './types.js';
+
+export const CATALOGUE: ExperimentDefinition[] = [freeNotReturned];
+
+export function findExperiment(id: string): ExperimentDefinition {
+  const found = CATALOGUE.find((definition) => definition.id === id);
+  if (found === undefined) {
+    throw new MallocLabError(
+      `unknown experiment ${JSON.stringify(id)} (expected one of ${CATALOGUE.map((definition) => definition.id).join(', ')}; see \`malloc-lab list\`)`,
+      'ERR_UNKNOWN_EXPERIMENT',
+    );
+  }
+  return found;
+}
+
