@@ -12,7 +12,8 @@
       "native/core/pages.cc",
       "native/core/procfs.cc",
       "native/core/batches.cc",
-      "native/core/program.cc"
+      "native/core/program.cc",
+      "native/core/threads.cc"
     ]
   },
   "target_defaults": {
@@ -33,6 +34,7 @@
         "native/addon/procfs_skin.cc",
         "native/addon/batches_skin.cc",
         "native/addon/program_skin.cc",
+        "native/addon/threads_skin.cc",
         "native/addon/addon.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

@@ -72,3 +72,5 @@ export {
 export { measure, deltaOf, type Measurement, type Delta } from './measure.js';
 export { allocBatch, BlockSet, MAX_BATCH_BLOCKS, type BatchSpec, type PatternEntry, type FreeRule } from './batches.js';
 export { KiB, MiB, GiB, formatBytes, formatAddress } from './units.js';
+export { startThread, liveThreads, AllocatorThread } from './threads.js';
+export { arenaCensus, blockArena, stackLimits, onlineCpus, type ArenaCensus, type ArenaSummary, type StackLimits } from './arenas.js';

@@ -65,6 +65,14 @@ export interface NativeAddon {
   validateProgram(program: Float64Array): void;
   runProgram(program: Float64Array, fd: number): number;
   recordWidth: number;
+
+  startThread(): number;
+  closeThread(thread: number): void;
+  threadCall(thread: number, call: number, a?: bigint | number, b?: bigint | number): bigint | number;
+  liveThreads(): number;
+  blockArena(ptr: bigint): 'main' | 'thread' | 'mmap';
+  stackLimits(): { soft: number; hard: number; defaultThreadStack: number };
+  onlineCpus(): number;
 }
 
 function load(): { addon: NativeAddon; path: string } {

@@ -1,9 +1,10 @@
 /** The experiments `malloc-lab list` shows; their ids are part of the interface. */
 import { MallocLabError } from '../errors.js';
 import { freeNotReturned } from './free-not-returned.js';
+import { threadArenas } from './thread-arenas.js';
 import type { ExperimentDefinition } from './types.js';
 
-export const CATALOGUE: ExperimentDefinition[] = [freeNotReturned];
+export const CATALOGUE: ExperimentDefinition[] = [freeNotReturned, threadArenas];
 
 export function findExperiment(id: string): ExperimentDefinition {
   const found = CATALOGUE.find((definition) => definition.id === id);

@@ -4,6 +4,7 @@
 
 #include "../core/allocations.h"
 #include "../core/batches.h"
+#include "../core/threads.h"
 #include "skin.h"
 
 namespace malloclab {
@@ -15,6 +16,7 @@ std::atomic<uint32_t> next_owner{1};
 // When an environment (a Worker, or the main thread at exit) goes away, the
 // blocks, mappings and sets it still holds are freed: nothing outlives its owner.
 void release_environment(Napi::Env, AddonState* state) {
+  stop_threads_of(state->owner);
   release_regions_of(state->owner);
   release_sets_of(state->owner);
   delete state;
@@ -49,6 +51,7 @@ static Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   register_procfs(env, exports);
   register_batches(env, exports);
   register_program(env, exports);
+  register_threads(env, exports);
   return exports;
 }
 

@@ -57,5 +57,6 @@ void register_pages(Napi::Env env, Napi::Object exports);
 void register_procfs(Napi::Env env, Napi::Object exports);
 void register_batches(Napi::Env env, Napi::Object exports);
 void register_program(Napi::Env env, Napi::Object exports);
+void register_threads(Napi::Env env, Napi::Object exports);
 
 }  // namespace malloclab
