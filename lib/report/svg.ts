@@ -1,1 +1,516 @@
-export function renderSvg(_runs: unknown[]): string { return ''; }
+/**
+ * A self-contained SVG chart of experiment runs: for each experiment and each of
+ * its variants, one small panel per measure (RssAnon, VmSize, the program break as
+ * an offset from the variant's first step), with both hosts overlaid. When the
+ * hosts live on scales too far apart to share an axis (node's VmSize is hundreds
+ * of MiB, fresh's a few), the panel splits into one lane per host so both
+ * changes stay visible. Output depends only on the runs (no dates, no random ids).
+ */
+import type { HostName } from '../experiments/hosts.js';
+import type { ExperimentRun, StepRecord } from '../experiments/runner.js';
+import type { Verdict } from '../experiments/types.js';
+import { formatBytes } from '../units.js';
+
+const WIDTH = 1000;
+const MARGIN = 24;
+const FONT = "system-ui, -apple-system, 'Segoe UI', 'DejaVu Sans', Helvetica, Arial, sans-serif";
+/** Rough glyph width for 11 px text, enough to size label space and truncate. */
+const CHAR = 6.2;
+const AXIS_WIDTH = 62;
+const PLOT_HEIGHT = 150;
+const PANEL_GAP = 22;
+const LABEL_ANGLE = 35;
+const MAX_LABEL = 24;
+
+
+const HOST_ORDER: HostName[] = ['node', 'fresh'];
+const HOST_STYLE: Record<HostName, { colour: string; dash: string; what: string }> = {
+  node: { colour: '#2563eb', dash: '', what: 'inside a Node process' },
+  fresh: { colour: '#ea580c', dash: '6 4', what: 'standalone interpreter, no Node' },
+};
+const VERDICT_COLOUR: Record<Verdict, string> = { confirmed: '#15803d', refuted: '#b91c1c', inconclusive: '#6b7280' };
+
+interface Measure {
+  title: string;
+  note: string;
+  signed: boolean;
+  value(step: StepRecord, first: StepRecord): number | null;
+}
+
+const MEASURES: Measure[] = [
+  { title: 'RssAnon', note: 'anonymous resident memory', signed: false, value: (step) => step.status['RssAnon'] ?? null },
+  { title: 'VmSize', note: 'virtual address space', signed: false, value: (step) => step.status['VmSize'] ?? null },
+  {
+    title: 'Δ program break',
+    note: "sbrk(0) − the variant's first step",
+    signed: true,
+    value: (step, first) => {
+      try {
+        return Number(BigInt(step.brk) - BigInt(first.brk));
+      } catch {
+        return null;
+      }
+    },
+  },
+];
+
+export function escapeXml(text: string): string {
+  return text
+    // Characters XML 1.0 cannot carry at all.
+    .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g, '')
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&apos;');
+}
+
+/** Coordinates with one decimal and never "-0", so output is stable. */
+function n(value: number): string {
+  const rounded = Math.round(value * 10) / 10;
+  return String(rounded === 0 ? 0 : rounded);
+}
+
+function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, Math.max(1, max - 1))}…`;
+}
+
+function wrap(text: string, maxChars: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    if (line && line.length + 1 + word.length > maxChars) {
+      lines.push(line);
+      line = word;
+    } else {
+      line = line ? `${line} ${word}` : word;
+    }
+  }
+  if (line) lines.push(line);
+  return lines.length ? lines : [''];
+}
+
+interface TextOptions {
+  size?: number;
+  weight?: 'bold' | 'normal';
+  fill?: string;
+  anchor?: 'start' | 'middle' | 'end';
+  style?: 'italic';
+  transform?: string;
+  title?: string;
+}
+
+function text(x: number, y: number, content: string, options: TextOptions = {}): string {
+  const attributes = [
+    `x="${n(x)}"`,
+    `y="${n(y)}"`,
+    `font-size="${options.size ?? 11}"`,
+    options.weight === 'bold' ? 'font-weight="bold"' : '',
+    `fill="${options.fill ?? '#111827'}"`,
+    options.anchor && options.anchor !== 'start' ? `text-anchor="${options.anchor}"` : '',
+    options.style ? `font-style="${options.style}"` : '',
+    options.transform ? `transform="${options.transform}"` : '',
+  ].filter(Boolean);
+  const tooltip = options.title !== undefined ? `<title>${escapeXml(options.title)}</title>` : '';
+  return `<text ${attributes.join(' ')}>${tooltip}${escapeXml(content)}</text>`;
+}
+
+interface Span {
+  content: string;
+  size?: number;
+  weight?: 'bold';
+  fill?: string;
+}
+
+/** Runs of differently styled text on one line; the renderer places each after the last, so no widths are guessed. */
+function spans(x: number, y: number, runs: Span[], title?: string): string {
+  const tooltip = title !== undefined ? `<title>${escapeXml(title)}</title>` : '';
+  const inner = runs
+    .map((run) => {
+      const attributes = [
+        run.size !== undefined ? `font-size="${run.size}"` : '',
+        run.weight === 'bold' ? 'font-weight="bold"' : '',
+        `fill="${run.fill ?? '#111827'}"`,
+      ].filter(Boolean);
+      return `<tspan ${attributes.join(' ')}>${escapeXml(run.content)}</tspan>`;
+    })
+    .join('');
+  return `<text x="${n(x)}" y="${n(y)}" font-size="11" xml:space="preserve">${tooltip}${inner}</text>`;
+}
+
+const BYTE_UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+
+/** A tick value in formatBytes's unit, with as many decimals as it needs (1.25 MiB, not 1.3 MiB). */
+function tickLabel(value: number, signed: boolean): string {
+  const unit = formatBytes(value).split(' ')[1] ?? 'B';
+  const exact = Math.abs(value) / 1024 ** Math.max(0, BYTE_UNITS.indexOf(unit));
+  let digits = 0;
+  while (digits < 3 && Math.abs(Number(exact.toFixed(digits)) - exact) > exact * 1e-9) digits++;
+  const sign = value < 0 ? '-' : signed && value > 0 ? '+' : '';
+  return `${sign}${exact.toFixed(digits)} ${unit}`;
+}
+
+/** Powers of two of each byte unit: ticks land on round binary sizes. */
+const STEPS = [1, 1024, 1024 ** 2, 1024 ** 3, 1024 ** 4].flatMap((unit) =>
+  [1, 2, 4, 8, 16, 32, 64, 128, 256, 512].map((multiple) => unit * multiple),
+);
+
+interface Scale {
+  lo: number;
+  hi: number;
+  step: number;
+}
+
+function niceScale(values: number[], maxIntervals: number, includeZero: boolean): Scale {
+  let lo = Math.min(...values);
+  let hi = Math.max(...values);
+  if (values.length === 0) [lo, hi] = [0, 1024];
+  if (hi === lo) {
+    const pad = Math.max(Math.abs(lo) * 0.05, 4096);
+    lo -= pad;
+    hi += pad;
+  }
+  // Start from zero when zero is near anyway; a far baseline would flatten the line.
+  if (includeZero || (lo > 0 && lo <= hi / 2)) lo = Math.min(lo, 0);
+  if (includeZero || (hi < 0 && hi >= lo / 2)) hi = Math.max(hi, 0);
+  const span = hi - lo;
+  const step = STEPS.find((candidate) => Math.ceil(hi / candidate) - Math.floor(lo / candidate) <= maxIntervals) ?? span;
+  return { lo: Math.floor(lo / step) * step, hi: Math.ceil(hi / step) * step, step };
+}
+
+interface Series {
+  host: HostName;
+  values: (number | null)[];
+}
+
+/** Shared axis unless some host's own movement would shrink below a tenth of it. */
+function needsLanes(series: Series[], includeZero: boolean): boolean {
+  if (series.length < 2) return false;
+  const all = series.flatMap((one) => one.values.filter((value): value is number => value !== null));
+  if (all.length === 0) return false;
+  const shared = niceScale(all, 5, includeZero);
+  return series.some((one) => {
+    const own = one.values.filter((value): value is number => value !== null);
+    if (own.length < 2) return false;
+    const span = Math.max(...own) - Math.min(...own);
+    return span > 0 && span < 0.1 * (shared.hi - shared.lo);
+  });
+}
+
+function drawSeries(one: Series, xs: number[], y: (value: number) => number, label: (index: number) => string): string {
+  const style = HOST_STYLE[one.host];
+  const parts: string[] = [];
+  let run: string[] = [];
+  const flush = () => {
+    if (run.length > 1) {
+      parts.push(
+        `<polyline points="${run.join(' ')}" fill="none" stroke="${style.colour}" stroke-width="2" stroke-linejoin="round"` +
+          (style.dash ? ` stroke-dasharray="${style.dash}"` : '') + '/>',
+      );
+    }
+    run = [];
+  };
+  one.values.forEach((value, index) => {
+    if (value === null) {
+      flush();
+      return;
+    }
+    run.push(`${n(xs[index]!)},${n(y(value))}`);
+  });
+  flush();
+  one.values.forEach((value, index) => {
+    if (value === null) return;
+    const cx = xs[index]!;
+    const cy = y(value);
+    const tooltip = `<title>${escapeXml(label(index))}</title>`;
+    parts.push(
+      one.host === 'node'
+        ? `<circle cx="${n(cx)}" cy="${n(cy)}" r="3.5" fill="${style.colour}">${tooltip}</circle>`
+        : `<rect x="${n(cx - 3.5)}" y="${n(cy - 3.5)}" width="7" height="7" fill="#fff" stroke="${style.colour}" stroke-width="2">${tooltip}</rect>`,
+    );
+  });
+  return parts.join('');
+}
+
+/** Gridlines, y tick labels and the series of one lane (the whole plot, or a host's share of it). */
+function drawLane(
+  series: Series[],
+  measure: Measure,
+  box: { x: number; y: number; width: number; height: number },
+  xs: number[],
+  stepLabels: string[],
+  tag?: HostName,
+): string {
+  const values = series.flatMap((one) => one.values.filter((value): value is number => value !== null));
+  const parts: string[] = [];
+  if (values.length === 0) {
+    parts.push(text(box.x + box.width / 2, box.y + box.height / 2, 'no samples', { anchor: 'middle', fill: '#6b7280' }));
+    return parts.join('');
+  }
+  const scale = niceScale(values, tag === undefined ? 5 : 2, measure.signed);
+  const y = (value: number) => box.y + box.height - ((value - scale.lo) / (scale.hi - scale.lo)) * box.height;
+  for (let tick = scale.lo; tick <= scale.hi + scale.step / 2; tick += scale.step) {
+    const ty = y(tick);
+    const zero = measure.signed && tick === 0;
+    parts.push(
+      `<line x1="${n(box.x)}" y1="${n(ty)}" x2="${n(box.x + box.width)}" y2="${n(ty)}" stroke="${zero ? '#9ca3af' : '#e5e7eb'}" stroke-width="1"/>`,
+      text(box.x - 6, ty + 3.5, tickLabel(tick, measure.signed), { anchor: 'end', size: 10, fill: '#4b5563' }),
+    );
+  }
+  if (tag !== undefined) {
+    parts.push(text(box.x + 4, box.y + 10, tag, { size: 10, weight: 'bold', fill: HOST_STYLE[tag].colour }));
+  }
+  for (const one of series) {
+    parts.push(
+      drawSeries(one, xs, y, (index) => {
+        const value = one.values[index];
+        return `${one.host} · ${stepLabels[index]} · ${measure.title} ${value === null || value === undefined ? 'n/a' : formatBytes(value, { signed: measure.signed })}`;
+      }),
+    );
+  }
+  return parts.join('');
+}
+
+/** Height the rotated x labels need below a plot. */
+function labelDepth(labels: string[]): number {
+  const longest = Math.max(1, ...labels.map((label) => truncate(label, MAX_LABEL).length));
+  return Math.ceil(Math.sin((LABEL_ANGLE * Math.PI) / 180) * longest * CHAR) + 18;
+}
+
+function drawPanel(
+  measure: Measure,
+  series: Series[],
+  stepLabels: string[],
+  x: number,
+  y: number,
+  width: number,
+): string {
+  const parts: string[] = [];
+  parts.push(spans(x, y + 11, [
+    { content: measure.title, size: 12, weight: 'bold' },
+    { content: `  ${measure.note}`, size: 10, fill: '#6b7280' },
+  ]));
+  const plot = { x: x + AXIS_WIDTH, y: y + 22, width: width - AXIS_WIDTH - 8, height: PLOT_HEIGHT };
+  const count = stepLabels.length;
+  const slot = plot.width / Math.max(1, count);
+  const xs = stepLabels.map((_, index) => plot.x + slot * (index + 0.5));
+  parts.push(`<rect x="${n(plot.x)}" y="${n(plot.y)}" width="${n(plot.width)}" height="${n(plot.height)}" fill="#fafafa" stroke="#d1d5db"/>`);
+  for (const sx of xs) {
+    parts.push(`<line x1="${n(sx)}" y1="${n(plot.y)}" x2="${n(sx)}" y2="${n(plot.y + plot.height)}" stroke="#f0f0f0"/>`);
+  }
+  if (needsLanes(series, measure.signed)) {
+    const pad = 8;
+    const gap = 22;
+    const laneHeight = (plot.height - 2 * pad - gap * (series.length - 1)) / series.length;
+    series.forEach((one, index) => {
+      const laneY = plot.y + pad + index * (laneHeight + gap);
+      if (index > 0) {
+        const divider = laneY - gap / 2;
+        parts.push(`<line x1="${n(plot.x)}" y1="${n(divider)}" x2="${n(plot.x + plot.width)}" y2="${n(divider)}" stroke="#9ca3af" stroke-dasharray="2 3"/>`);
+      }
+      parts.push(drawLane([one], measure, { x: plot.x, y: laneY, width: plot.width, height: laneHeight }, xs, stepLabels, one.host));
+    });
+  } else {
+    parts.push(drawLane(series, measure, { ...plot, y: plot.y + 6, height: plot.height - 12 }, xs, stepLabels));
+  }
+  // Thin the labels when steps are packed closer than a line of text.
+  const every = Math.max(1, Math.ceil(13 / slot));
+  stepLabels.forEach((label, index) => {
+    if (index % every !== 0 && index !== count - 1) return;
+    const lx = xs[index]! + 3;
+    const ly = plot.y + plot.height + 12;
+    parts.push(
+      `<line x1="${n(xs[index]!)}" y1="${n(plot.y + plot.height)}" x2="${n(xs[index]!)}" y2="${n(plot.y + plot.height + 4)}" stroke="#6b7280"/>`,
+      text(lx, ly, truncate(label, MAX_LABEL), {
+        size: 10,
+        anchor: 'end',
+        fill: '#374151',
+        transform: `rotate(-${LABEL_ANGLE} ${n(lx)} ${n(ly)})`,
+        title: label,
+      }),
+    );
+  });
+  return parts.join('');
+}
+
+/** Steps of one variant on one host, keyed by label and occurrence (labels may repeat). */
+function keyedSteps(steps: StepRecord[]): Map<string, StepRecord> {
+  const seen = new Map<string, number>();
+  const keyed = new Map<string, StepRecord>();
+  for (const step of steps) {
+    const occurrence = seen.get(step.label) ?? 0;
+    seen.set(step.label, occurrence + 1);
+    keyed.set(`${step.label}\u0000${occurrence}`, step);
+  }
+  return keyed;
+}
+
+function unique<T>(values: T[]): T[] {
+  return [...new Set(values)];
+}
+
+function renderGroup(runs: ExperimentRun[], top: number): { svg: string; height: number } {
+  const first = runs[0]!;
+  const parts: string[] = [];
+  let y = top;
+  const heading = `${first.experiment} · glibc ${first.glibc} · allocator ${first.allocator}`;
+  parts.push(`<line x1="${MARGIN}" y1="${n(y)}" x2="${WIDTH - MARGIN}" y2="${n(y)}" stroke="#d1d5db"/>`);
+  y += 24;
+  parts.push(text(MARGIN, y, heading, { size: 16, weight: 'bold' }));
+  y += 18;
+  const details = [
+    first.title,
+    `seed ${first.seeds.join(', ')}`,
+    `kernel ${first.kernel}`,
+    ...Object.entries(first.parameters).map(([key, value]) => `${key}=${value}`),
+    ...Object.entries(first.env).map(([key, value]) => `${key}=${value}`),
+  ].join(' · ');
+  for (const line of wrap(details, Math.floor((WIDTH - 2 * MARGIN) / CHAR))) {
+    parts.push(text(MARGIN, y, line, { size: 11, fill: '#4b5563' }));
+    y += 15;
+  }
+
+  const active = runs
+    .filter((run) => run.skipped === undefined)
+    .sort((a, b) => HOST_ORDER.indexOf(a.host) - HOST_ORDER.indexOf(b.host));
+  for (const run of runs.filter((candidate) => candidate.skipped !== undefined)) {
+    for (const line of wrap(`${run.host}: skipped — ${run.skipped}`, Math.floor((WIDTH - 2 * MARGIN) / CHAR))) {
+      parts.push(text(MARGIN, y, line, { size: 11, fill: '#92400e', style: 'italic' }));
+      y += 15;
+    }
+  }
+
+  const variants = unique(active.flatMap((run) => [...run.variants.map((variant) => variant.name), ...run.steps.map((step) => step.variant)]));
+  for (const variant of variants) {
+    y += 14;
+    const description = active.flatMap((run) => run.variants).find((candidate) => candidate.name === variant)?.description ?? '';
+    parts.push(spans(MARGIN, y, [
+      { content: `variant ${variant}`, size: 13, weight: 'bold' },
+      { content: description ? `   ${truncate(description, 110)}` : '', fill: '#4b5563' },
+    ], description));
+    y += 6;
+    for (const run of active) {
+      const record = run.variants.find((candidate) => candidate.name === variant);
+      if (record === undefined || record.completed) continue;
+      const why =
+        `${run.host}: stopped${record.signal ? ` by ${record.signal}` : ''}` +
+        (record.failure ? ` at "${record.failure.label}" (${record.failure.op}: ${record.failure.error})` : '') +
+        (record.stderr.trim() ? ` — ${record.stderr.trim().split('\n').at(-1)}` : '');
+      y += 14;
+      parts.push(text(MARGIN, y, truncate(why, 150), { size: 11, fill: '#b91c1c', title: why }));
+      y += 4;
+    }
+    y += 8;
+
+    const perHost = active.map((run) => ({ host: run.host, steps: keyedSteps(run.steps.filter((step) => step.variant === variant)) }));
+    const keys = unique(perHost.flatMap((one) => [...one.steps.keys()]));
+    const stepLabels = keys.map((key) => key.split('\u0000')[0]!);
+    const columns = keys.length <= 8 ? MEASURES.length : 1;
+    const panelWidth = (WIDTH - 2 * MARGIN - PANEL_GAP * (columns - 1)) / columns;
+    const panelHeight = 22 + PLOT_HEIGHT + labelDepth(stepLabels);
+    MEASURES.forEach((measure, index) => {
+      const column = index % columns;
+      const row = Math.floor(index / columns);
+      const series: Series[] = perHost.map((one) => {
+        const firstStep = one.steps.values().next().value;
+        return {
+          host: one.host,
+          values: keys.map((key) => {
+            const step = one.steps.get(key);
+            if (step === undefined || firstStep === undefined) return null;
+            const value = measure.value(step, firstStep);
+            return value === null || !Number.isFinite(value) ? null : value;
+          }),
+        };
+      });
+      parts.push(drawPanel(measure, series, stepLabels, MARGIN + column * (panelWidth + PANEL_GAP), y + row * (panelHeight + 10), panelWidth));
+    });
+    y += Math.ceil(MEASURES.length / columns) * (panelHeight + 10);
+  }
+
+  if (active.length > 0 && active.some((run) => run.claims.length > 0)) {
+    y += 12;
+    parts.push(text(MARGIN, y, 'claims', { size: 13, weight: 'bold' }));
+    const ids = unique(active.flatMap((run) => run.claims.map((claim) => claim.id)));
+    for (const id of ids) {
+      y += 17;
+      const claim = active.flatMap((run) => run.claims).find((candidate) => candidate.id === id)!;
+      parts.push(text(MARGIN + 8, y, id, { size: 11, weight: 'bold', title: claim.claim }));
+      let x = MARGIN + 8 + Math.max(190, id.length * 8 + 20);
+      for (const run of active) {
+        const result = run.claims.find((candidate) => candidate.id === id);
+        if (result === undefined) continue;
+        parts.push(spans(x, y, [
+          { content: `${run.host}: `, weight: 'bold', fill: HOST_STYLE[run.host].colour },
+          { content: result.verdict, fill: VERDICT_COLOUR[result.verdict] },
+        ], result.evidence));
+        x += 160;
+      }
+      parts.push(text(x + 10, y, truncate(claim.claim, 66), { size: 10, fill: '#6b7280', title: claim.claim }));
+    }
+    y += 8;
+  }
+  return { svg: parts.join('\n'), height: y - top + 16 };
+}
+
+function legend(y: number): string {
+  const parts: string[] = [];
+  let x = MARGIN;
+  for (const host of HOST_ORDER) {
+    const style = HOST_STYLE[host];
+    parts.push(
+      `<line x1="${n(x)}" y1="${n(y - 4)}" x2="${n(x + 34)}" y2="${n(y - 4)}" stroke="${style.colour}" stroke-width="2"` +
+        (style.dash ? ` stroke-dasharray="${style.dash}"` : '') + '/>',
+      host === 'node'
+        ? `<circle cx="${n(x + 17)}" cy="${n(y - 4)}" r="3.5" fill="${style.colour}"/>`
+        : `<rect x="${n(x + 13.5)}" y="${n(y - 7.5)}" width="7" height="7" fill="#fff" stroke="${style.colour}" stroke-width="2"/>`,
+      spans(x + 42, y, [
+        { content: host, size: 12, weight: 'bold', fill: style.colour },
+        { content: `  (${style.what})`, fill: '#4b5563' },
+      ]),
+    );
+    x += 300;
+  }
+  return parts.join('\n');
+}
+
+export function renderSvg(runs: ExperimentRun[]): string {
+  const body: string[] = [];
+  let y = 30;
+  body.push(text(MARGIN, y, 'malloc-lab: what the kernel sees at each step', { size: 18, weight: 'bold' }));
+  y += 24;
+  body.push(legend(y));
+  y += 12;
+  body.push(
+    text(MARGIN, y + 6, 'Hosts share an axis where their values are comparable; otherwise a panel splits into one lane per host, each with its own axis.', {
+      size: 10,
+      fill: '#6b7280',
+    }),
+  );
+  y += 16;
+
+  // One section per experiment and allocator, in the order the runs came.
+  const groups = new Map<string, ExperimentRun[]>();
+  for (const run of runs) {
+    const key = `${run.experiment}\u0000${run.allocator}`;
+    groups.set(key, [...(groups.get(key) ?? []), run]);
+  }
+  if (groups.size === 0) {
+    y += 20;
+    body.push(text(MARGIN, y, 'no runs', { size: 12, fill: '#6b7280' }));
+    y += 10;
+  }
+  for (const group of groups.values()) {
+    const section = renderGroup(group, y);
+    body.push(section.svg);
+    y += section.height;
+  }
+  const height = Math.ceil(y + 8);
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="${escapeXml(FONT)}">`,
+    `<rect x="0" y="0" width="${WIDTH}" height="${height}" fill="#ffffff"/>`,
+    ...body,
+    '</svg>',
+    '',
+  ].join('\n');
+}
