@@ -1,10 +1,12 @@
 /** The experiments `malloc-lab list` shows; their ids are part of the interface. */
 import { MallocLabError } from '../errors.js';
+import { freeAndSbrk } from './free-and-sbrk.js';
 import { freeNotReturned } from './free-not-returned.js';
+import { sbrk16k } from './sbrk-16k.js';
 import { threadArenas } from './thread-arenas.js';
 import type { ExperimentDefinition } from './types.js';
 
-export const CATALOGUE: ExperimentDefinition[] = [freeNotReturned, threadArenas];
+export const CATALOGUE: ExperimentDefinition[] = [freeNotReturned, threadArenas, sbrk16k, freeAndSbrk];
 
 export function findExperiment(id: string): ExperimentDefinition {
   const found = CATALOGUE.find((definition) => definition.id === id);
