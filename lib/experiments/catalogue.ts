@@ -2,11 +2,13 @@
 import { MallocLabError } from '../errors.js';
 import { freeAndSbrk } from './free-and-sbrk.js';
 import { freeNotReturned } from './free-not-returned.js';
+import { lazyResidency } from './lazy-residency.js';
+import { mmapThreshold } from './mmap-threshold.js';
 import { sbrk16k } from './sbrk-16k.js';
 import { threadArenas } from './thread-arenas.js';
 import type { ExperimentDefinition } from './types.js';
 
-export const CATALOGUE: ExperimentDefinition[] = [freeNotReturned, threadArenas, sbrk16k, freeAndSbrk];
+export const CATALOGUE: ExperimentDefinition[] = [freeNotReturned, threadArenas, sbrk16k, freeAndSbrk, mmapThreshold, lazyResidency];
 
 export function findExperiment(id: string): ExperimentDefinition {
   const found = CATALOGUE.find((definition) => definition.id === id);

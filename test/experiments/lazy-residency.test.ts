@@ -1,0 +1,49 @@
+// Seeds 002/004: pages become resident on first access; mincore() counts them; mlock() forces them.
+import { beforeAll, describe, expect, it } from 'vitest';
+
+import { lazyResidency } from '../../lib/experiments/lazy-residency.js';
+import { runExperiment, type ExperimentRun, type StepRecord } from '../../lib/experiments/runner.js';
+
+const size = 64 * 1024 * 1024;
+const half = size / 2;
+
+let runs: ExperimentRun[];
+const hostRun = (host: string) => runs.find((r) => r.host === host)!;
+const claim = (host: string, id: string) => hostRun(host).claims.find((c) => c.id === id)!;
+const step = (host: string, label: string): StepRecord => hostRun(host).steps.find((s) => s.label === label)!;
+const change = (host: string, from: string, to: string, field: string) => step(host, to).status[field]! - step(host, from).status[field]!;
+const mincore = (host: string, label: string, index = 0) => step(host, label).ops.filter((o) => o.op === 'mincore')[index]!;
+
+beforeAll(async () => {
+  runs = await runExperiment(lazyResidency);
+}, 120_000);
+
+describe('lazy-residency', () => {
+  for (const host of ['fresh', 'node']) {
+    it(`${host}: malloc(64 MiB) adds VmSize, not RssAnon, until half of it is written`, () => {
+      expect(claim(host, 'not-until-access').verdict).toBe('confirmed');
+      expect(claim(host, 'vmsize-not-resident').verdict).toBe('confirmed');
+      expect(change(host, 'before malloc', 'malloc(64.0 MiB)', 'VmSize')).toBeGreaterThanOrEqual(size);
+      expect(change(host, 'before malloc', 'malloc(64.0 MiB)', 'RssAnon')).toBeLessThan(0.01 * size);
+      expect(change(host, 'malloc(64.0 MiB)', 'write the first 32.0 MiB', 'RssAnon')).toBeGreaterThanOrEqual(0.9 * half);
+    });
+
+    it(`${host}: mincore() counts the written half as resident`, () => {
+      expect(claim(host, 'mincore-tells').verdict).toBe('confirmed');
+      const untouched = mincore(host, 'malloc(64.0 MiB)');
+      const written = mincore(host, 'write the first 32.0 MiB');
+      expect(untouched.value!).toBeLessThanOrEqual(0.01 * untouched.value2!);
+      expect(written.value!).toBeGreaterThanOrEqual(0.45 * written.value2!);
+      expect(written.value!).toBeLessThanOrEqual(0.55 * written.value2!);
+    });
+
+    it(`${host}: mlock() makes an untouched 64 MiB block resident`, () => {
+      expect(claim(host, 'mlock-ensures').verdict).toBe('confirmed');
+      const locked = mincore(host, 'malloc(64.0 MiB) + mlock', 1);
+      expect(locked.value).toBe(locked.value2);
+      expect(change(host, 'write the first 32.0 MiB', 'malloc(64.0 MiB) + mlock', 'VmLck')).toBeGreaterThanOrEqual(size);
+      expect(change(host, 'write the first 32.0 MiB', 'malloc(64.0 MiB) + mlock', 'RssAnon')).toBeGreaterThanOrEqual(0.9 * size);
+      expect(step(host, 'munlock').status['VmLck']).toBe(0);
+    });
+  }
+});
