@@ -3,12 +3,16 @@ import { MallocLabError } from '../errors.js';
 import { freeAndSbrk } from './free-and-sbrk.js';
 import { freeNotReturned } from './free-not-returned.js';
 import { lazyResidency } from './lazy-residency.js';
+import { mallocTrim } from './malloc-trim.js';
 import { mmapThreshold } from './mmap-threshold.js';
+import { reuseAfterFree } from './reuse-after-free.js';
 import { sbrk16k } from './sbrk-16k.js';
+import { smallOverhead } from './small-overhead.js';
 import { threadArenas } from './thread-arenas.js';
+import { trimThreshold } from './trim-threshold.js';
 import type { ExperimentDefinition } from './types.js';
 
-export const CATALOGUE: ExperimentDefinition[] = [freeNotReturned, threadArenas, sbrk16k, freeAndSbrk, mmapThreshold, lazyResidency];
+export const CATALOGUE: ExperimentDefinition[] = [freeNotReturned, threadArenas, sbrk16k, freeAndSbrk, mmapThreshold, lazyResidency, mallocTrim, trimThreshold, smallOverhead, reuseAfterFree];
 
 export function findExperiment(id: string): ExperimentDefinition {
   const found = CATALOGUE.find((definition) => definition.id === id);

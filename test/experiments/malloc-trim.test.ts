@@ -1,0 +1,58 @@
+// Seed 003's malloc_trim answer on both hosts, with the verdicts this glibc gives.
+import { beforeAll, describe, expect, it } from 'vitest';
+
+import { mallocTrim } from '../../lib/experiments/malloc-trim.js';
+import { runExperiment, type ExperimentRun } from '../../lib/experiments/runner.js';
+
+const COUNT = 4096;
+const SIZE = 16 * 1024;
+const PAGE = 4096;
+
+let runs: ExperimentRun[];
+const hostRun = (host: string) => runs.find((r) => r.host === host)!;
+const verdict = (host: string, id: string) => hostRun(host).claims.find((c) => c.id === id)!.verdict;
+const step = (host: string, variant: string, label: string) =>
+  hostRun(host).steps.find((s) => s.variant === variant && s.label === label)!;
+
+beforeAll(async () => {
+  runs = await runExperiment(mallocTrim);
+}, 120_000);
+
+describe('malloc-trim', () => {
+  it('runs the seed-scaled program by default', () => {
+    expect(hostRun('fresh').parameters).toEqual({ count: COUNT, size: SIZE });
+  });
+
+  for (const host of ['fresh', 'node']) {
+    it(`${host}: malloc_trim(0) madvises the holes — at least their whole pages leave RssAnon (confirmed)`, () => {
+      expect(verdict(host, 'trim-releases-freed')).toBe('confirmed');
+      const released = step(host, 'holes', 'freed every other block').status['RssAnon']! - step(host, 'holes', 'malloc_trim(0)').status['RssAnon']!;
+      // 2048 holes of 16 KiB, each giving at least its inner whole pages (two of four).
+      expect(released).toBeGreaterThanOrEqual((COUNT / 2) * (SIZE - 2 * PAGE));
+    });
+
+    it(`${host}: VmSize stays while RssAnon falls (confirmed)`, () => {
+      expect(verdict(host, 'madvise-keeps-vsize')).toBe('confirmed');
+      const before = step(host, 'holes', 'freed every other block');
+      const after = step(host, 'holes', 'malloc_trim(0)');
+      expect(before.status['VmSize']! - after.status['VmSize']!).toBeLessThanOrEqual(before.mallinfo['keepcost']!);
+    });
+
+    it(`${host}: the live blocks' pages stay resident (confirmed)`, () => {
+      expect(verdict(host, 'live-pages-kept')).toBe('confirmed');
+    });
+
+    it(`${host}: malloc_trim returns 1 (confirmed)`, () => {
+      expect(verdict(host, 'trim-returns-1')).toBe('confirmed');
+    });
+
+    it(`${host}: with everything freed malloc_trim lowers the break and VmSize too (confirmed)`, () => {
+      expect(verdict(host, 'all-freed-shrinks-break')).toBe('confirmed');
+      const freed = step(host, 'all-freed', 'freed all');
+      const trimmed = step(host, 'all-freed', 'malloc_trim(0)');
+      // free() alone gave nothing back; the trim gives back nearly all of COUNT × (SIZE + spacer).
+      expect(BigInt(freed.brk)).toBe(BigInt(step(host, 'all-freed', 'allocated').brk));
+      expect(Number(BigInt(freed.brk) - BigInt(trimmed.brk))).toBeGreaterThanOrEqual(0.9 * COUNT * SIZE);
+    });
+  }
+});
