@@ -74,3 +74,11 @@ export { allocBatch, BlockSet, MAX_BATCH_BLOCKS, type BatchSpec, type PatternEnt
 export { KiB, MiB, GiB, formatBytes, formatAddress } from './units.js';
 export { startThread, liveThreads, AllocatorThread } from './threads.js';
 export { arenaCensus, blockArena, stackLimits, onlineCpus, type ArenaCensus, type ArenaSummary, type StackLimits } from './arenas.js';
+export { StepProgram, StepBuilder, parseRecords, OPS, type OpName, type ParsedRun, type StepResult } from './experiments/program.js';
+export { runOnHost, allocatorLibrary, HOSTS, ALLOCATORS, type HostName, type AllocatorName, type HostRun, type HostRunOptions } from './experiments/hosts.js';
+export { runExperiment, resolveParameters, type ExperimentRun, type RunOptions } from './experiments/runner.js';
+export { CATALOGUE, findExperiment } from './experiments/catalogue.js';
+export type { ExperimentDefinition, ClaimDefinition, ClaimResult, Verdict, Variant, Parameter } from './experiments/types.js';
+export { EXPERIMENT_RUN_SCHEMA_PATH } from './experiments/schema.js';
+export { renderExperiment } from './report/text.js';
+export { renderSvg } from './report/svg.js';
