@@ -1,0 +1,55 @@
+// Seed 003's advice to switch allocators, measured on both hosts: the same frees
+// under glibc and under each preloaded library, watched while the process idles.
+import { beforeAll, describe, expect, it } from 'vitest';
+
+import { afterLabel, allocators, timePoints } from '../../lib/experiments/allocators.js';
+import { allocatorLibrary } from '../../lib/experiments/hosts.js';
+import { runExperiment, type ExperimentRun } from '../../lib/experiments/runner.js';
+
+let runs: ExperimentRun[];
+const hostRun = (host: string) => runs.find((r) => r.host === host)!;
+const claim = (host: string, id: string) => hostRun(host).claims.find((c) => c.id === id)!;
+const rss = (host: string, variant: string, label: string) =>
+  hostRun(host).steps.find((s) => s.variant === variant && s.label === label)!.status['RssAnon']!;
+/** RssAnon held at label, against before malloc. */
+const held = (host: string, variant: string, label: string) => rss(host, variant, label) - rss(host, variant, 'before malloc');
+
+const workload = 1024 * (10240 + 1);
+const last = afterLabel(timePoints(5000).at(-1)!);
+
+beforeAll(async () => {
+  runs = await runExperiment(allocators);
+}, 240_000);
+
+describe('allocators', () => {
+  for (const host of ['fresh', 'node']) {
+    it(`${host}: glibc keeps the freed memory for the whole watch`, () => {
+      expect(held(host, 'glibc', 'malloc OK')).toBeGreaterThanOrEqual(0.9 * workload);
+      expect(held(host, 'glibc', last)).toBeGreaterThanOrEqual(0.9 * workload);
+    });
+
+    for (const allocator of ['jemalloc', 'tcmalloc', 'mimalloc'] as const) {
+      if (allocatorLibrary(allocator).missing !== undefined) {
+        it(`${host}: ${allocator} is not installed, so its claim is inconclusive`, () => {
+          expect(claim(host, `${allocator}-returns`).verdict).toBe('inconclusive');
+          expect(claim(host, `${allocator}-returns`).evidence).toMatch(/not installed/);
+        });
+        continue;
+      }
+
+      it(`${host}: ${allocator} with its defaults keeps the memory too in an idle process (refuted)`, () => {
+        expect(claim(host, `${allocator}-returns`).verdict).toBe('refuted');
+        expect(held(host, allocator, last)).toBeGreaterThanOrEqual(0.5 * workload);
+        // The run really had the library preloaded.
+        const variant = hostRun(host).variants.find((v) => v.name === allocator)!;
+        expect(variant.env['LD_PRELOAD']).toBe(allocatorLibrary(allocator).path);
+      });
+
+      it(`${host}: ${allocator} with its documented knob gives most of it back`, () => {
+        expect(held(host, `${allocator}-tuned`, 'malloc OK')).toBeGreaterThanOrEqual(0.9 * workload);
+        expect(held(host, `${allocator}-tuned`, last)).toBeLessThan(0.5 * workload);
+        expect(claim(host, `${allocator}-returns`).evidence).toContain('With ');
+      });
+    }
+  }
+});

@@ -1,0 +1,78 @@
+// Seeds 001/004's heap corruption on both hosts: each misuse aborts its own child
+// process (or, for free(a); free(b); free(a), goes unnoticed), and the parent lives on.
+import { beforeAll, describe, expect, it } from 'vitest';
+
+import { chunkSize, DUP_STEP, heapCorruption } from '../../lib/experiments/heap-corruption.js';
+import { runOnHost } from '../../lib/experiments/hosts.js';
+import { StepProgram } from '../../lib/experiments/program.js';
+import { runExperiment, type ExperimentRun } from '../../lib/experiments/runner.js';
+
+let runs: ExperimentRun[];
+const hostRun = (host: string) => runs.find((r) => r.host === host)!;
+const claim = (host: string, id: string) => hostRun(host).claims.find((c) => c.id === id)!;
+const variant = (host: string, name: string) => hostRun(host).variants.find((v) => v.name === name)!;
+const steps = (host: string, name: string) => hostRun(host).steps.filter((s) => s.variant === name);
+
+beforeAll(async () => {
+  runs = await runExperiment(heapCorruption);
+}, 120_000);
+
+describe('heap-corruption', () => {
+  for (const host of ['fresh', 'node']) {
+    it(`${host}: writing past a's end into b's size field aborts only at free(b) (confirmed)`, () => {
+      expect(claim(host, 'write-past-end').verdict).toBe('confirmed');
+      expect(variant(host, 'overwrite-header').signal).toBe('SIGABRT');
+      expect(variant(host, 'overwrite-header').stderr).toContain('double free or corruption (out)');
+      // b is right after a, and the write itself left a snapshot behind: it went unnoticed.
+      const [a, b] = steps(host, 'overwrite-header').find((s) => s.label === 'malloc(a), malloc(b)')!.ops.map((op) => op.value!);
+      expect(b! - a!).toBe(chunkSize(24));
+      expect(steps(host, 'overwrite-header').map((s) => s.label)).toContain("write past a's end");
+      expect(steps(host, 'overwrite-header').map((s) => s.label)).not.toContain('free(b)');
+    });
+
+    it(`${host}: free(a) twice is caught by the tcache check (confirmed)`, () => {
+      expect(claim(host, 'double-free').verdict).toBe('confirmed');
+      expect(variant(host, 'double-free').signal).toBe('SIGABRT');
+      expect(variant(host, 'double-free').stderr).toContain('free(): double free detected in tcache 2');
+      expect(claim(host, 'double-free').evidence).toContain('free(): double free detected in tcache 2');
+      // The steps before the crash are kept.
+      expect(steps(host, 'double-free').map((s) => s.label)).toEqual(['thread started', 'malloc(a)', 'free(a)']);
+    });
+
+    it(`${host}: with the tcache bin full, free(a) twice is caught by the fastbin top check (confirmed)`, () => {
+      expect(claim(host, 'double-free-fastbin').verdict).toBe('confirmed');
+      expect(variant(host, 'fastbin-double-free').stderr).toContain('double free or corruption (fasttop)');
+      // a went to a fastbin: one chunk of a's size there before the second free.
+      const before = steps(host, 'fastbin-double-free').find((s) => s.label === 'free(a)')!;
+      expect(before.mallinfo['fsmblks']).toBe(chunkSize(24));
+    });
+
+    it(`${host}: free(a); free(b); free(a) goes undetected and malloc hands a out twice (refuted)`, () => {
+      expect(claim(host, 'double-free-fastbin-dup').verdict).toBe('refuted');
+      expect(variant(host, 'fastbin-dup').signal).toBeNull();
+      expect(variant(host, 'fastbin-dup').exitCode).toBe(0);
+      const mallocs = steps(host, 'fastbin-dup').find((s) => s.label === DUP_STEP)!.ops.filter((op) => op.op === 'malloc');
+      const [x, y, z] = mallocs.slice(-3).map((op) => op.value);
+      expect(x).toBe(z);
+      expect(y).not.toBe(x);
+    });
+
+    it(`${host}: free() of a pointer inside a block aborts (confirmed)`, () => {
+      expect(claim(host, 'free-foreign').verdict).toBe('confirmed');
+      expect(variant(host, 'free-foreign').signal).toBe('SIGABRT');
+      expect(variant(host, 'free-foreign').stderr).toContain('free(): invalid pointer');
+    });
+  }
+
+  it('the crashes stay in the children: this process goes on running step programs', async () => {
+    const aborted = runs.flatMap((r) => r.variants).filter((v) => v.signal === 'SIGABRT');
+    expect(aborted.length).toBe(8);
+    const program = new StepProgram().step('malloc and free', (s) => s.malloc('a', 4096).fill('a', 1).free('a'));
+    for (const host of ['fresh', 'node'] as const) {
+      const after = await runOnHost(program, host);
+      expect(after.completed).toBe(true);
+      expect(after.signal).toBeNull();
+      expect(after.steps[0]!.sample).toBeDefined();
+    }
+  }, 60_000);
+});
