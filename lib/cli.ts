@@ -11,11 +11,20 @@ commands:
       [--env KEY=VALUE]… [--json] [--svg FILE] [--full] [--preset NAME]
       [parameters: positional in the seed's order, or --name value]
   demo                       malloc 1024 × (10 KiB + 1 B), free, malloc_trim in this process
+  status <pid|name> [--json] another process's memory: /proc/<pid>/status and smaps_rollup
+                             (Rss, Pss, USS); a name is matched against comm and command lines
+  watch <pid|name>           sample a process like top -p until it exits: a live RSS line,
+      [--interval ms] [--duration s] [--peaks] [--json] [--svg FILE]
+                             --peaks resets VmHWM at each sample (peak since the previous one)
+  export --pid <pid|name> --port N [--host 127.0.0.1]
+                             serve Prometheus text for a process at http://HOST:PORT/metrics;
+                             --port 0 picks a free port (the URL is printed on stdout)
   help                       this text`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   const print = (line: string) => process.stdout.write(`${line}\n`);
+  const warn = (line: string) => process.stderr.write(`${line}\n`);
   const progress = (line: string) => {
     if (process.stderr.isTTY) process.stderr.write(`\r\x1b[K… ${line}`);
   };
@@ -34,6 +43,18 @@ async function main(argv: string[]): Promise<number> {
       const { runDemo } = await import('./commands/demo.js');
       runDemo(print);
       return 0;
+    }
+    case 'status': {
+      const { statusCommand } = await import('./commands/status.js');
+      return statusCommand(rest, print, warn);
+    }
+    case 'watch': {
+      const { watchCommand } = await import('./commands/watch.js');
+      return watchCommand(rest, print, warn);
+    }
+    case 'export': {
+      const { exportCommand } = await import('./commands/export.js');
+      return exportCommand(rest, print, warn);
     }
     case undefined:
     case 'help':

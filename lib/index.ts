@@ -82,3 +82,26 @@ export type { ExperimentDefinition, ClaimDefinition, ClaimResult, Verdict, Varia
 export { EXPERIMENT_RUN_SCHEMA_PATH } from './experiments/schema.js';
 export { renderExperiment } from './report/text.js';
 export { renderSvg } from './report/svg.js';
+export { trim, type TrimResult, type TrimOptions } from './production/trim.js';
+export {
+  startPeriodicTrimmer,
+  TRIM_KILL_SWITCH,
+  type PeriodicTrimmer,
+  type PeriodicTrimmerOptions,
+  type TrimEvent,
+  type TrimOutcome,
+  type TrimmerStats,
+} from './production/periodic-trimmer.js';
+export { detectAllocator, type AllocatorDetection, type DetectedAllocator, type MappedAllocator, type DetectOptions } from './production/allocator-detection.js';
+export {
+  allocatorSettings,
+  GLIBC_MALLOC_TUNABLES,
+  type AllocatorSettings,
+  type GlibcSetting,
+  type GlibcMallocTunable,
+  type SettingsOptions,
+  type TunableEntry,
+} from './production/allocator-settings.js';
+export { rssToHeapRatio, type HeapRatio } from './production/heap-ratio.js';
+export { statusReport, renderStatusReport, type StatusReport } from './commands/status.js';
+export { watchProcess, type WatchResult, type WatchSample } from './commands/watch.js';

@@ -1,0 +1,358 @@
+/**
+ * `malloc-lab status <pid|name> [--json]`: one snapshot of another process —
+ * /proc/<pid>/status (approximate counters) and /proc/<pid>/smaps_rollup (exact
+ * Rss, Pss, USS). A snapshot of the CLI itself would only describe the CLI, so
+ * the command requires a target; `statusReport()` (no pid, or this process's
+ * pid) is the programmatic way to get the same report for the calling process,
+ * and then it adds mallinfo2 and the arena census, which only the process itself
+ * can read.
+ *
+ * Also home of `resolveProcess`, shared by `watch` and `export`: a pid, or a
+ * name matched against /proc/<pid>/comm and the command lines.
+ */
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { basename } from 'node:path';
+
+import { type ArenaCensus, arenaCensus } from '../arenas.js';
+import { MallocLabError } from '../errors.js';
+import { type Mallinfo2, mallinfo2 } from '../heap.js';
+import { type SmapsRollup, type Status, smapsRollup, status } from '../procfs.js';
+import { formatBytes } from '../units.js';
+import * as check from '../validate.js';
+
+// ---------------------------------------------------------------------------
+// Which process: a pid or a name.
+
+export interface ProcessIdentity {
+  pid: number;
+  /** /proc/<pid>/comm: the kernel's name for it (at most 15 characters). */
+  comm: string;
+  /** /proc/<pid>/cmdline split at NULs; empty for kernel threads and zombies. */
+  cmdline: string[];
+}
+
+function readText(path: string): string | null {
+  try {
+    return readFileSync(path, 'latin1');
+  } catch {
+    return null;
+  }
+}
+
+/** comm and cmdline of a process, or null when it is gone (or hidden from us). */
+export function identify(pid: number): ProcessIdentity | null {
+  const comm = readText(`/proc/${pid}/comm`);
+  if (comm === null) return null;
+  const cmdline = readText(`/proc/${pid}/cmdline`) ?? '';
+  return { pid, comm: comm.replace(/\n$/, ''), cmdline: cmdline.split('\0').filter((word, index, all) => word !== '' || index < all.length - 1) };
+}
+
+/** The command line as one string, for people (comm in brackets when there is none, as ps does). */
+export function commandLine(identity: ProcessIdentity | null, max = 120): string {
+  if (identity === null) return '?';
+  const text = identity.cmdline.length > 0 ? identity.cmdline.join(' ') : `[${identity.comm}]`;
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+function parentOf(pid: number): number {
+  const match = /^PPid:\s*(\d+)/m.exec(readText(`/proc/${pid}/status`) ?? '');
+  return match ? Number(match[1]) : 0;
+}
+
+/** This process and its ancestors (the shell, sudo, npx …): never candidates for a name. */
+function selfAndAncestors(): Set<number> {
+  const chain = new Set<number>();
+  for (let pid = process.pid; pid > 0 && !chain.has(pid); pid = parentOf(pid)) chain.add(pid);
+  return chain;
+}
+
+/**
+ * Processes a name designates, in two tiers: first those whose comm or first
+ * command-line word (its basename) equals the name; only if there are none,
+ * those with any command-line word whose basename equals it (`server.js` finds
+ * `node server.js`). The caller and its ancestors never match.
+ */
+export function findProcesses(name: string): ProcessIdentity[] {
+  const excluded = selfAndAncestors();
+  const all: ProcessIdentity[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const pid = Number(entry);
+    if (excluded.has(pid)) continue;
+    const identity = identify(pid);
+    if (identity !== null) all.push(identity);
+  }
+  // comm is cut to 15 characters by the kernel.
+  const commMatches = (identity: ProcessIdentity) => identity.comm === name || (name.length > 15 && identity.comm === name.slice(0, 15));
+  const first = all.filter((identity) => commMatches(identity) || (identity.cmdline[0] !== undefined && basename(identity.cmdline[0]) === name));
+  if (first.length > 0) return first;
+  return all.filter((identity) => identity.cmdline.some((word) => word !== '' && basename(word) === name));
+}
+
+/**
+ * A command's target: a decimal pid (which must exist) or a process name that
+ * must designate exactly one process. `command` prefixes the messages.
+ */
+export function resolveProcess(spec: string, command: string): number {
+  if (/^\d+$/.test(spec)) {
+    const pid = Number(spec);
+    if (pid < 1 || pid > 0x7fffffff) {
+      throw new MallocLabError(`${command}: pid must be from 1 to 2147483647, received ${spec}`, 'ERR_USAGE');
+    }
+    return pid;
+  }
+  if (spec === '' || spec.startsWith('-')) {
+    throw new MallocLabError(`${command}: expected a pid or a process name, received ${JSON.stringify(spec)}`, 'ERR_USAGE');
+  }
+  const matches = findProcesses(spec);
+  if (matches.length === 1) return matches[0]!.pid;
+  if (matches.length === 0) {
+    throw new MallocLabError(
+      `${command}: no process named ${JSON.stringify(spec)} (compared with /proc/<pid>/comm and the words of each command line); give a pid`,
+      'ERR_NO_SUCH_PROCESS',
+    );
+  }
+  const shown = matches.slice(0, 20).map((identity) => `  ${String(identity.pid).padStart(7)}  ${commandLine(identity, 100)}`);
+  if (matches.length > shown.length) shown.push(`  … and ${matches.length - shown.length} more`);
+  throw new MallocLabError(
+    `${command}: ${matches.length} processes match ${JSON.stringify(spec)}:\n${shown.join('\n')}\ngive one of these pids instead of the name`,
+    'ERR_AMBIGUOUS_PROCESS',
+  );
+}
+
+/** Errors of /proc reads that mean "this pid is gone". */
+export function isGone(error: unknown): boolean {
+  return error instanceof MallocLabError && (error.code === 'ENOENT' || error.code === 'ESRCH');
+}
+
+export function goneError(command: string, pid: number): MallocLabError {
+  return new MallocLabError(`${command}: no process with pid ${pid} (it exited or never existed)`, 'ENOENT');
+}
+
+/** status(pid) with the gone case turned into a one-line message naming the command. */
+export function readStatusOf(pid: number, command: string): Status {
+  try {
+    return status(pid);
+  } catch (error) {
+    if (isGone(error)) throw goneError(command, pid);
+    throw error;
+  }
+}
+
+/** A process without an address space (kernel thread, zombie) has no Vm or Rss lines in status. */
+export function hasAddressSpace(snapshot: Status): boolean {
+  return Number.isFinite(snapshot.VmSize) || Number.isFinite(snapshot.VmRSS);
+}
+
+// ---------------------------------------------------------------------------
+// The report.
+
+export type SmapsRollupProblem = 'permission-denied' | 'not-supported' | 'no-address-space';
+
+export interface StatusReport {
+  pid: number;
+  /** True when pid is the calling process: then mallinfo and arenas are filled in. */
+  self: boolean;
+  comm: string | null;
+  cmdline: string[] | null;
+  /** ISO 8601 time of the reading. */
+  takenAt: string;
+  /** /proc/<pid>/status in bytes (Threads is a count); NaN (null in JSON) where the kernel prints no such line. */
+  status: Status;
+  /** /proc/<pid>/smaps_rollup in bytes, USS = Private_Clean + Private_Dirty; null when it could not be read. */
+  smapsRollup: SmapsRollup | null;
+  /** Why smapsRollup is null. */
+  smapsRollupError: { code: string; reason: SmapsRollupProblem; message: string } | null;
+  /** mallinfo2() — only for the calling process (no process can read another's). */
+  mallinfo: Mallinfo2 | null;
+  /** arenaCensus() — only for the calling process. */
+  arenas: ArenaCensus | null;
+}
+
+const KERNEL_HAS_SMAPS_ROLLUP = existsSync('/proc/self/smaps_rollup');
+
+/**
+ * A snapshot of a process: status and smaps_rollup; for the calling process
+ * (pid omitted, 0 or process.pid) also mallinfo2 and the arena census.
+ * A gone pid throws (ENOENT); smaps_rollup that cannot be read (another user's
+ * process, a kernel before 4.14, a kernel thread or zombie) leaves smapsRollup
+ * null and says why in smapsRollupError.
+ */
+export function statusReport(pid?: number): StatusReport {
+  const checked = check.pid(pid, 'statusReport');
+  const self = checked === 0 || checked === process.pid;
+  const target = self ? process.pid : checked;
+  const identity = identify(target);
+  const report: StatusReport = {
+    pid: target,
+    self,
+    comm: identity?.comm ?? null,
+    cmdline: identity?.cmdline ?? null,
+    takenAt: new Date().toISOString(),
+    status: readStatusOf(self ? 0 : target, 'status'),
+    smapsRollup: null,
+    smapsRollupError: null,
+    mallinfo: null,
+    arenas: null,
+  };
+  if (!hasAddressSpace(report.status)) {
+    report.smapsRollupError = {
+      code: 'ESRCH',
+      reason: 'no-address-space',
+      message: `pid ${target} has no address space (a kernel thread, or a zombie that exited and was not reaped yet): nothing to measure`,
+    };
+  } else if (!KERNEL_HAS_SMAPS_ROLLUP) {
+    report.smapsRollupError = {
+      code: 'ENOENT',
+      reason: 'not-supported',
+      message: 'this kernel has no /proc/<pid>/smaps_rollup (it arrived in Linux 4.14): status only',
+    };
+  } else {
+    try {
+      report.smapsRollup = smapsRollup(self ? 0 : target);
+    } catch (error) {
+      if (!(error instanceof MallocLabError)) throw error;
+      if (error.code === 'EACCES' || error.code === 'EPERM') {
+        report.smapsRollupError = {
+          code: error.code,
+          reason: 'permission-denied',
+          message:
+            `permission denied reading /proc/${target}/smaps_rollup: it needs ptrace access to the process ` +
+            '(run as its owner, or as root / with CAP_SYS_PTRACE); status is readable by anyone',
+        };
+      } else if (isGone(error)) {
+        // Gone between the two reads, or it lost its address space (exit in progress).
+        let again: Status;
+        try {
+          again = status(target);
+        } catch (second) {
+          if (isGone(second)) throw goneError('status', target);
+          throw second;
+        }
+        if (hasAddressSpace(again)) throw error;
+        report.smapsRollupError = { code: error.code, reason: 'no-address-space', message: `pid ${target} is exiting: it has no address space any more` };
+      } else {
+        throw error;
+      }
+    }
+  }
+  if (self) {
+    report.mallinfo = mallinfo2();
+    report.arenas = arenaCensus();
+  }
+  return report;
+}
+
+// ---------------------------------------------------------------------------
+// Text.
+
+const STATUS_ROWS: [keyof Status, string][] = [
+  ['VmRSS', 'resident set (RssAnon + RssFile + RssShmem)'],
+  ['RssAnon', 'anonymous resident: heap, stacks, mmap’d blocks'],
+  ['RssFile', 'file-backed resident: code, mapped files'],
+  ['RssShmem', 'shared memory resident'],
+  ['VmSize', 'address space reserved'],
+  ['VmHWM', 'peak resident set (since start or the last clear_refs)'],
+  ['VmSwap', 'swapped out'],
+  ['Threads', 'threads'],
+];
+
+const ROLLUP_ROWS: [keyof SmapsRollup, string][] = [
+  ['Rss', 'resident set, exact'],
+  ['Pss', 'proportional share: shared pages divided among their users'],
+  ['USS', 'private (Private_Clean + Private_Dirty): freed if it exited'],
+  ['Anonymous', 'anonymous pages'],
+  ['Swap', 'swapped out'],
+];
+
+const MALLINFO_ROWS: [keyof Mallinfo2, string][] = [
+  ['arena', 'bytes from sbrk and arena heaps'],
+  ['hblkhd', 'bytes in mmap’d blocks'],
+  ['uordblks', 'in use by the program'],
+  ['fordblks', 'free inside the arenas'],
+  ['keepcost', 'releasable from the top'],
+];
+
+function rows(entries: [string, string, string][]): string {
+  const nameWidth = Math.max(...entries.map(([name]) => name.length));
+  const valueWidth = Math.max(...entries.map(([, value]) => value.length));
+  return entries.map(([name, value, note]) => `  ${name.padEnd(nameWidth)}  ${value.padStart(valueWidth)}  ${note}`).join('\n');
+}
+
+export function renderStatusReport(report: StatusReport): string {
+  const lines: string[] = [];
+  const command = report.cmdline === null ? '?' : commandLine({ pid: report.pid, comm: report.comm ?? '?', cmdline: report.cmdline });
+  lines.push(`pid ${report.pid}${report.self ? ' (this process)' : ''}  ${command}`);
+  lines.push('');
+  lines.push(`/proc/${report.pid}/status — approximate (the kernel batches these counters)`);
+  lines.push(
+    rows(
+      STATUS_ROWS.map(([field, note]) => {
+        const value = report.status[field];
+        return [field, field === 'Threads' ? (Number.isFinite(value) ? String(value) : 'n/a') : formatBytes(value), note];
+      }),
+    ),
+  );
+  lines.push('');
+  if (report.smapsRollup !== null) {
+    lines.push(`/proc/${report.pid}/smaps_rollup — exact`);
+    lines.push(rows(ROLLUP_ROWS.map(([field, note]) => [field === 'USS' ? 'USS' : field, formatBytes(report.smapsRollup![field]), note])));
+  } else if (report.smapsRollupError !== null) {
+    lines.push(`/proc/${report.pid}/smaps_rollup — not shown: ${report.smapsRollupError.message}`);
+  }
+  if (report.mallinfo !== null) {
+    lines.push('');
+    lines.push('mallinfo2() — this process’s glibc heap');
+    lines.push(rows(MALLINFO_ROWS.map(([field, note]) => [field, formatBytes(report.mallinfo![field]), note])));
+  }
+  if (report.arenas !== null) {
+    const census = report.arenas;
+    lines.push('');
+    lines.push(`arenas — ${census.count} (glibc's default cap here: ${census.defaultCap})`);
+    lines.push(
+      rows(
+        census.arenas.map((arena) => [
+          arena.main ? 'main' : `#${arena.index}`,
+          formatBytes(arena.systemBytes),
+          `from the system, ${formatBytes(arena.freeBytes)} free${arena.main ? '' : `, ${arena.heaps} heap${arena.heaps === 1 ? '' : 's'}`}`,
+        ]),
+      ),
+    );
+  }
+  return lines.join('\n');
+}
+
+// ---------------------------------------------------------------------------
+// The command.
+
+function usageError(message: string): MallocLabError {
+  return new MallocLabError(`status: ${message}`, 'ERR_USAGE');
+}
+
+export function statusCommand(argv: string[], print: (line: string) => void, warn: (line: string) => void): number {
+  let json = false;
+  const positional: string[] = [];
+  for (const token of argv) {
+    if (token === '--json') json = true;
+    else if (token.startsWith('-')) throw usageError(`unknown option ${token} (status takes <pid|name> [--json])`);
+    else positional.push(token);
+  }
+  if (positional.length === 0) {
+    throw usageError(
+      'give the pid or name of the process to look at (a snapshot of the CLI itself would only describe the CLI; ' +
+        'for your own process call statusReport() from malloc-lab, which adds mallinfo2 and the arenas)',
+    );
+  }
+  if (positional.length > 1) throw usageError(`takes one process, received ${positional.length}: ${positional.join(' ')}`);
+  const pid = resolveProcess(positional[0]!, 'status');
+  if (pid === process.pid) throw usageError('that is this CLI process; give another pid');
+  const report = statusReport(pid);
+  if (json) {
+    print(JSON.stringify(report, null, 2));
+  } else {
+    print(renderStatusReport(report));
+  }
+  // Text output says it in place; JSON carries it in smapsRollupError, and a person running it sees this.
+  if (json && report.smapsRollupError !== null) warn(`status: smaps_rollup not read: ${report.smapsRollupError.message}`);
+  return 0;
+}
