@@ -11,7 +11,8 @@ import { join } from 'node:path';
 
 import { ErrorCodes, MallocLabError } from '../errors.js';
 import { packageRoot } from '../probe.js';
-import { parseRecords, type ParsedRun, type StepProgram } from './program.js';
+import * as check from '../validate.js';
+import { parseRecords, StepProgram, type ParsedRun } from './program.js';
 
 export type HostName = 'node' | 'fresh';
 export const HOSTS: HostName[] = ['node', 'fresh'];
@@ -68,6 +69,15 @@ export interface HostRun extends ParsedRun {
 }
 
 export function runOnHost(program: StepProgram, host: HostName, options: HostRunOptions = {}): Promise<HostRun> {
+  if (!(program instanceof StepProgram)) throw check.typeError('runOnHost', 'program', 'a StepProgram', program);
+  options = check.options<HostRunOptions>(options, 'runOnHost');
+  for (const [key, value] of Object.entries(options.env ?? {})) {
+    if (typeof value !== 'string') throw check.typeError('runOnHost', `options.env.${key}`, 'a string', value);
+  }
+  if (options.env !== undefined && (options.env === null || typeof options.env !== 'object')) {
+    throw check.typeError('runOnHost', 'options.env', 'an object of strings', options.env);
+  }
+  if (options.timeoutMs !== undefined) check.integer(options.timeoutMs, 'runOnHost', 'options.timeoutMs', 1, 2 ** 31 - 1);
   if (!HOSTS.includes(host)) {
     throw new MallocLabError(`host must be one of ${HOSTS.join(', ')}, received ${JSON.stringify(host)}`, ErrorCodes.OUT_OF_RANGE);
   }

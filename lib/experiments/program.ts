@@ -8,6 +8,7 @@
  * ops runs between two snapshots.
  */
 import { ErrorCodes, MallocLabError } from '../errors.js';
+import { typeError } from '../validate.js';
 import { MALLINFO_FIELD_NAMES, type Mallinfo2Values } from './fields.js';
 import { STATUS_FIELD_NAMES, type StatusValues } from './fields.js';
 
@@ -234,6 +235,8 @@ export interface ParsedRun {
 
 /** Parses the records a run wrote, against the program that made them. */
 export function parseRecords(program: StepProgram, bytes: Uint8Array): ParsedRun {
+  if (!(program instanceof StepProgram)) throw typeError('parseRecords', 'program', 'a StepProgram', program);
+  if (!(bytes instanceof Uint8Array)) throw typeError('parseRecords', 'bytes', 'a Uint8Array of records', bytes);
   const copy = new Uint8Array(bytes.byteLength - (bytes.byteLength % (RECORD_WIDTH * 8)));
   copy.set(bytes.subarray(0, copy.byteLength));
   const values = new Float64Array(copy.buffer);

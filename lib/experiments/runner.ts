@@ -12,6 +12,7 @@ import { judged } from './observe.js';
 import type { OpName } from './program.js';
 import { REFUSALS } from './program.js';
 import type { ClaimResult, ExperimentDefinition, Parameters } from './types.js';
+import * as check from '../validate.js';
 
 export interface RunOptions {
   hosts?: HostName[];
@@ -72,7 +73,16 @@ export interface ExperimentRun {
   durationMs: number;
 }
 
+function requireDefinition(definition: unknown, fn: string): asserts definition is ExperimentDefinition {
+  const candidate = definition as Partial<ExperimentDefinition> | null;
+  if (candidate === null || typeof candidate !== 'object' || typeof candidate.id !== 'string' || typeof candidate.variants !== 'function' || !Array.isArray(candidate.parameters) || !Array.isArray(candidate.claims)) {
+    throw check.typeError(fn, 'definition', 'an experiment definition (from CATALOGUE or findExperiment)', definition);
+  }
+}
+
 export function resolveParameters(definition: ExperimentDefinition, given: Parameters = {}, full = false): Parameters {
+  requireDefinition(definition, 'resolveParameters');
+  given = check.options<Parameters>(given, 'resolveParameters', 'given') as Parameters;
   const known = new Map(definition.parameters.map((parameter) => [parameter.name, parameter]));
   for (const [name, value] of Object.entries(given)) {
     if (!known.has(name)) {
@@ -124,6 +134,8 @@ function stepRecords(variant: string, run: HostRun): StepRecord[] {
 }
 
 export async function runExperiment(definition: ExperimentDefinition, options: RunOptions = {}): Promise<ExperimentRun[]> {
+  requireDefinition(definition, 'runExperiment');
+  options = check.options<RunOptions>(options, 'runExperiment');
   const parameters = resolveParameters(definition, options.parameters, options.full);
   const allocator = options.allocator ?? 'glibc';
   const hosts = (options.hosts ?? HOSTS).filter((host) => (definition.hosts ?? HOSTS).includes(host));
