@@ -4,7 +4,7 @@
  */
 import { ErrorCodes, MallocLabError } from './errors.js';
 import { type MallocInfo, parseMallocInfo } from './malloc-info.js';
-import { MALLOPT_PARAMS, type MalloptName } from './mallopt-params.js';
+import { MALLOPT_PARAMS, malloptName, type MalloptName } from './mallopt-params.js';
 import { native } from './native.js';
 import * as check from './validate.js';
 
@@ -37,13 +37,32 @@ export function mallopt(param: MalloptName | number, value: number): void {
       );
     }
     constant = known;
-  } else if (typeof param === 'number' && Number.isInteger(param)) {
-    constant = param;
+  } else if (typeof param === 'number') {
+    constant = check.integer(param, 'mallopt', 'param', -0x80000000, 0x7fffffff);
   } else {
     throw check.typeError('mallopt', 'param', 'an M_* name or its integer constant', param);
   }
-  native.mallopt(constant, check.integer(value, 'mallopt', 'value', -0x80000000, 0x7fffffff));
+  const name = malloptName(constant);
+  const least = name === undefined ? undefined : MALLOPT_LEAST[name];
+  const checked = least === undefined
+    ? check.integer(value, 'mallopt', 'value', -0x80000000, 0x7fffffff)
+    : check.integer(value, 'mallopt', `value for ${name}`, least, 0x7fffffff);
+  native.mallopt(constant, checked);
 }
+
+/**
+ * The least value that means something for a parameter. glibc takes mallopt's int
+ * as a size_t, so a negative threshold or pad wraps to nearly 2^64 (M_TRIM_THRESHOLD
+ * -1 is the documented "never trim"), and it silently ignores M_ARENA_* values below 1.
+ */
+const MALLOPT_LEAST: Partial<Record<MalloptName, number>> = {
+  M_TRIM_THRESHOLD: -1,
+  M_TOP_PAD: 0,
+  M_MMAP_THRESHOLD: 0,
+  M_MMAP_MAX: 0,
+  M_ARENA_TEST: 1,
+  M_ARENA_MAX: 1,
+};
 
 /** malloc_trim(3): returns 1 if memory was released to the system, 0 if not. */
 export function malloc_trim(pad = 0): number {

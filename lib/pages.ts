@@ -29,7 +29,7 @@ export interface Residency {
 export function mincore(addr: bigint, length: number): Residency {
   const start = check.address(addr, 'mincore', 'addr');
   const pages = Math.ceil(check.size(length, 'mincore', 'length') / PAGE_SIZE);
-  const vector = new Uint8Array(pages);
+  const vector = check.byteArray(pages, 'mincore', 'length', `at most ${check.MAX_BYTE_ARRAY * PAGE_SIZE} bytes (one vector entry per page)`, length);
   const resident = native.mincore(start, length, vector);
   return { address: start, pages, resident, fraction: pages === 0 ? 1 : resident / pages, vector };
 }
@@ -70,6 +70,9 @@ export type MadviseAdvice = keyof typeof MADVISE_ADVICE;
 
 /** madvise(2) on memory malloc-lab owns: addr page-aligned, the page-rounded range inside one block or mapping. */
 export function madvise(addr: bigint, length: number, advice: MadviseAdvice | number): void {
+  if (typeof advice !== 'string' && typeof advice !== 'number') {
+    throw check.typeError('madvise', 'advice', 'an MADV_* name or its number', advice);
+  }
   const value = typeof advice === 'string' ? MADVISE_ADVICE[advice as MadviseAdvice] : advice;
   if (typeof value !== 'number' || !Object.values(MADVISE_ADVICE).includes(value as never)) {
     throw new MallocLabError(

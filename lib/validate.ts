@@ -2,6 +2,8 @@
  * Argument validation. Every message names the function and parameter, what was
  * expected and what arrived, so a wrong call explains itself.
  */
+import { constants } from 'node:buffer';
+
 import { ErrorCodes, MallocLabError } from './errors.js';
 
 const MAX_ADDRESS = (1n << 64n) - 1n;
@@ -76,4 +78,26 @@ export function options<T extends object>(value: unknown, fn: string, param = 'o
     throw typeError(fn, param, 'an object', value);
   }
   return value as Partial<T>;
+}
+
+/** The longest Uint8Array this Node can make (2^32 on 64-bit Node 20). */
+export const MAX_BYTE_ARRAY = constants.MAX_LENGTH;
+
+/**
+ * A zeroed result buffer of length entries. A length no Uint8Array can hold is
+ * ERR_OUT_OF_RANGE (naming param and what), and a failed allocation is ENOMEM,
+ * never a bare RangeError.
+ */
+export function byteArray(length: number, fn: string, param: string, expected: string, value: unknown): Uint8Array {
+  if (length > MAX_BYTE_ARRAY) throw rangeError(fn, param, expected, value);
+  try {
+    return new Uint8Array(length);
+  } catch (cause) {
+    const error = new MallocLabError(
+      `${fn}: could not allocate a ${length}-entry result buffer (${(cause as Error).message}); the process is out of memory`,
+      'ENOMEM',
+    );
+    error.errno = 12;
+    throw error;
+  }
 }

@@ -280,6 +280,9 @@ function rows(entries: [string, string, string][]): string {
 }
 
 export function renderStatusReport(report: StatusReport): string {
+  if (report === null || typeof report !== 'object' || typeof report.pid !== 'number' || typeof report.status !== 'object') {
+    throw check.typeError('renderStatusReport', 'report', 'a status report (from statusReport)', report);
+  }
   const lines: string[] = [];
   const command = report.cmdline === null ? '?' : commandLine({ pid: report.pid, comm: report.comm ?? '?', cmdline: report.cmdline });
   lines.push(`pid ${report.pid}${report.self ? ' (this process)' : ''}  ${command}`);

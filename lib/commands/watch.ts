@@ -63,6 +63,9 @@ function toSample(t: number, reading: Status): WatchSample {
 
 /** Samples another process's status until it exits, durationMs passes or signal aborts. */
 export async function watchProcess(pid: number, options: WatchOptions): Promise<WatchResult> {
+  if (options === null || typeof options !== 'object') {
+    throw new MallocLabError(`watch: options must be an object with intervalMs, received ${options === null ? 'null' : typeof options}`, 'ERR_INVALID_ARG_TYPE');
+  }
   const { intervalMs, durationMs, signal } = options;
   if (!Number.isFinite(intervalMs) || intervalMs <= 0) {
     throw new MallocLabError(`watch: intervalMs must be a positive number, received ${String(intervalMs)}`, 'ERR_OUT_OF_RANGE');

@@ -8,6 +8,7 @@
 import { readlinkSync } from 'node:fs';
 import { cpus } from 'node:os';
 
+import { MallocLabError } from '../errors.js';
 import * as check from '../validate.js';
 import { startupEnvironment } from './allocator-detection.js';
 
@@ -137,7 +138,17 @@ export function allocatorSettings(options: SettingsOptions = {}): AllocatorSetti
       all = startupEnvironment(self ? 0 : target);
       source = 'environ';
     } catch (error) {
-      if (!self) throw error;
+      if (!self) {
+        const cause = error as NodeJS.ErrnoException;
+        const code = cause.code ?? 'EIO';
+        const typed = new MallocLabError(
+          `allocatorSettings: /proc/${target}/environ could not be read (${code === 'ENOENT' ? `no process with pid ${target}` : code})`,
+          code,
+        );
+        if (typeof cause.errno === 'number') typed.errno = Math.abs(cause.errno);
+        typed.syscall = cause.syscall ?? 'open';
+        throw typed;
+      }
       warnings.push(`/proc/self/environ could not be read (${(error as NodeJS.ErrnoException).code}); process.env is used instead`);
       all = process.env;
       source = 'process.env';

@@ -10,6 +10,7 @@ import type { HostName } from '../experiments/hosts.js';
 import type { ExperimentRun, StepRecord } from '../experiments/runner.js';
 import type { Verdict } from '../experiments/types.js';
 import { formatBytes } from '../units.js';
+import { typeError } from '../validate.js';
 
 const WIDTH = 1000;
 const MARGIN = 24;
@@ -475,6 +476,7 @@ function legend(y: number): string {
 }
 
 export function renderSvg(runs: ExperimentRun[]): string {
+  if (!Array.isArray(runs)) throw typeError('renderSvg', 'runs', 'an array of experiment runs (from runExperiment)', runs);
   const body: string[] = [];
   let y = 30;
   body.push(text(MARGIN, y, 'malloc-lab: what the kernel sees at each step', { size: 18, weight: 'bold' }));

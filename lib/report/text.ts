@@ -5,6 +5,7 @@
  */
 import type { ExperimentRun, StepRecord } from '../experiments/runner.js';
 import { formatBytes } from '../units.js';
+import { typeError } from '../validate.js';
 import { renderTable } from './table.js';
 
 const mark = { confirmed: '✔ confirmed', refuted: '✘ refuted', inconclusive: '? inconclusive' } as const;
@@ -28,6 +29,7 @@ function cells(step: StepRecord | undefined, previous: StepRecord | undefined): 
 }
 
 export function renderExperiment(runs: ExperimentRun[]): string {
+  if (!Array.isArray(runs)) throw typeError('renderExperiment', 'runs', 'an array of experiment runs (from runExperiment)', runs);
   const first = runs[0];
   if (first === undefined) return '';
   const lines: string[] = [];

@@ -1,5 +1,8 @@
 #include "../core/batches.h"
 
+#include <cmath>
+#include <string>
+
 #include "skin.h"
 
 namespace malloclab {
@@ -21,6 +24,13 @@ Napi::Value AllocBatch(const Napi::CallbackInfo& info) {
     const double* fills = float64_arg(info, 1, "allocBatch", "fills", length);
     PatternEntry pattern[kMaxPatternLength];
     for (size_t k = 0; k < length; ++k) {
+      // Checked before the casts: NaN or an out-of-range double is undefined behaviour there.
+      if (!(sizes[k] >= 0 && sizes[k] <= 9007199254740991.0) || std::trunc(sizes[k]) != sizes[k] ||
+          !(fills[k] >= -1 && fills[k] <= 255) || std::trunc(fills[k]) != fills[k]) {
+        throw Error(code::kOutOfRange, "allocBatch: pattern entry " + std::to_string(k) +
+                                           " needs an integer size from 0 to 2^53 - 1 and a fill "
+                                           "from -1 to 255");
+      }
       pattern[k] = PatternEntry{static_cast<size_t>(sizes[k]), static_cast<int>(fills[k])};
     }
     size_t count = size_arg(info, 2, "allocBatch", "count");

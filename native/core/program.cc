@@ -59,6 +59,27 @@ const OpInfo* find_op(int op) {
 }
 
 enum SlotState : uint8_t { kEmpty = 0, kHeap = 1, kMapping = 2 };
+// Validation only: a slot whose block was freed. It is empty for allocation, but
+// its stale address must not reach realloc (realloc of a freed block corrupts the heap).
+constexpr uint8_t kReleased = 3;
+inline bool is_empty(uint8_t state) { return state == kEmpty || state == kReleased; }
+
+// The advice values the core's checked_madvise accepts (anything else, such as
+// MADV_HWPOISON for root, is refused before the run).
+bool is_known_advice(double advice) {
+  if (!(advice >= 0 && advice <= 1000)) return false;
+  switch (static_cast<int>(advice)) {
+    case MADV_NORMAL: case MADV_RANDOM: case MADV_SEQUENTIAL: case MADV_WILLNEED:
+    case MADV_DONTNEED: case MADV_FREE: case MADV_DONTFORK: case MADV_DOFORK:
+    case MADV_MERGEABLE: case MADV_UNMERGEABLE: case MADV_HUGEPAGE:
+    case MADV_NOHUGEPAGE: case MADV_DONTDUMP: case MADV_DODUMP:
+    case MADV_WIPEONFORK: case MADV_KEEPONFORK: case MADV_COLD: case MADV_PAGEOUT:
+    case MADV_POPULATE_READ: case MADV_POPULATE_WRITE:
+      return true;
+    default:
+      return false;
+  }
+}
 
 struct Slot {
   uintptr_t address;
@@ -181,7 +202,7 @@ bool validate_program(const double* program, size_t length, ProgramError* error)
     switch (info->op) {
       case kMalloc: case kCalloc: case kMemalign: case kPosixMemalign: case kAlignedAlloc:
       case kValloc: case kMmap:
-        if (*slot != kEmpty) {
+        if (!is_empty(*slot)) {
           return fail(error, at, "step %zu (%s): slot %g still holds a live block (free it first)", step,
                       info->name, args[0]);
         }
@@ -192,6 +213,10 @@ bool validate_program(const double* program, size_t length, ProgramError* error)
         return true;
       case kRealloc:
         if (*slot == kMapping) return fail(error, at, "step %zu (realloc): slot %g holds a mapping", step, args[0]);
+        if (*slot == kReleased) {
+          return fail(error, at, "step %zu (realloc): slot %g was freed (a dangling reference; allocate it again first)",
+                      step, args[0]);
+        }
         if (args[1] < 0) return fail(error, at, "step %zu (realloc): size is negative", step);
         *slot = args[1] == 0 ? kEmpty : kHeap;
         return true;
@@ -200,7 +225,7 @@ bool validate_program(const double* program, size_t length, ProgramError* error)
           return fail(error, at, "step %zu (%s): slot %g holds no live %s (never allocated, or freed twice)", step,
                       info->name, args[0], info->op == kFree ? "block" : "mapping");
         }
-        *slot = kEmpty;
+        *slot = kReleased;
         return true;
       case kFill:
         if (!is_integer(args[1], 0, 255) || args[2] < 0 || args[3] < -1) {
@@ -208,7 +233,11 @@ bool validate_program(const double* program, size_t length, ProgramError* error)
         }
         [[fallthrough]];
       case kTouch: case kMincore: case kMlock: case kMunlock: case kMadvise: case kUsableSize:
-        if (*slot == kEmpty) {
+        if (info->op == kMadvise && !is_known_advice(args[1])) {
+          return fail(error, at, "step %zu (madvise): advice %g is not supported (expected a MADV_* value malloc-lab lists)",
+                      step, args[1]);
+        }
+        if (is_empty(*slot)) {
           return fail(error, at, "step %zu (%s): slot %g is empty (never allocated, or freed)", step, info->name,
                       args[0]);
         }
@@ -240,6 +269,9 @@ bool validate_program(const double* program, size_t length, ProgramError* error)
         return true;
       }
       case kMallopt:
+        if (!is_integer(args[0], INT32_MIN, INT32_MAX) || !is_integer(args[1], INT32_MIN, INT32_MAX)) {
+          return fail(error, at, "step %zu (mallopt): param %g and value %g must be C ints", step, args[0], args[1]);
+        }
         switch (static_cast<int>(args[0])) {
           case M_MXFAST: case M_TRIM_THRESHOLD: case M_TOP_PAD: case M_MMAP_THRESHOLD: case M_MMAP_MAX:
           case M_CHECK_ACTION: case M_PERTURB: case M_ARENA_TEST: case M_ARENA_MAX:
@@ -264,7 +296,7 @@ bool validate_program(const double* program, size_t length, ProgramError* error)
       }
       case kUnsafeFree: case kUnsafeWrite: case kFreeForeign:
         if (!unsafe) return fail(error, at, "step %zu (%s): heap-corrupting ops need the unsafe flag (child processes only)", step, info->name);
-        if (*slot == kEmpty && info->op != kUnsafeFree) return fail(error, at, "step %zu (%s): slot %g is empty", step, info->name, args[0]);
+        if (is_empty(*slot) && info->op != kUnsafeFree) return fail(error, at, "step %zu (%s): slot %g is empty", step, info->name, args[0]);
         return true;
       default:
         return true;

@@ -163,6 +163,15 @@ void stop_threads_of(uint32_t owner) {
     if (thread.id != 0 && thread.owner == owner) join(thread);
 }
 
+namespace {
+// glibc's size word sits just before the block, outside what malloc handed out.
+// Reading it is the point, so AddressSanitizer (whose allocator keeps a redzone
+// there) must not instrument this load; it is a plain 8-byte read either way.
+__attribute__((no_sanitize("address"))) size_t chunk_size_word(uintptr_t address) {
+  return *reinterpret_cast<const volatile size_t*>(address - sizeof(size_t));
+}
+}  // namespace
+
 ChunkArena chunk_arena(uintptr_t address) {
   Registry& registry = Registry::instance();
   std::lock_guard<std::mutex> lock(registry.mutex());
@@ -172,8 +181,7 @@ ChunkArena chunk_arena(uintptr_t address) {
                                      region_kind_name(region.kind) + " region, not a malloc block");
   }
   // The chunk's size word sits just before the block (glibc's chunk layout).
-  size_t size_word;
-  std::memcpy(&size_word, reinterpret_cast<const void*>(address - sizeof(size_t)), sizeof size_word);
+  size_t size_word = chunk_size_word(address);
   if (size_word & 0x2) return ChunkArena::kMmapped;
   return (size_word & 0x4) ? ChunkArena::kThread : ChunkArena::kMain;
 }
