@@ -6,9 +6,14 @@
 import { native } from './native.js';
 import * as check from './validate.js';
 
+// The hot pair, loaded once: the addon's exports object has dozens of properties
+// (V8 keeps it in dictionary mode), so every `native.malloc` would be a slow lookup.
+const nativeMalloc = native.malloc;
+const nativeFree = native.free;
+
 /** malloc(3). malloc(0) returns a unique minimum-size block, as glibc does. */
 export function malloc(size: number): bigint {
-  return native.malloc(check.size(size, 'malloc'));
+  return nativeMalloc(check.size(size, 'malloc'));
 }
 
 /** calloc(3): zeroed memory for nmemb elements of size bytes. */
@@ -23,7 +28,16 @@ export function realloc(ptr: bigint, size: number): bigint {
 
 /** free(3). As in C, free(0n) does nothing. */
 export function free(ptr: bigint): void {
-  native.free(check.address(ptr, 'free'));
+  // The addon refuses exactly what check.address refuses (anything but a bigint
+  // from 0n to 2n ** 64n - 1n) before it does anything, in one N-API call, so the
+  // JS check (two BigInt comparisons, a third of a malloc + free) runs only to
+  // word the error when the addon threw; registry errors pass it and are rethrown.
+  try {
+    nativeFree(ptr);
+  } catch (error) {
+    check.address(ptr, 'free');
+    throw error;
+  }
 }
 
 /** posix_memalign(3): alignment must be a power of two multiple of 8 (else EINVAL). */
@@ -80,8 +94,11 @@ export function touch(ptr: bigint, options?: ByteRange): void {
 
 /** Copies length bytes from the block, starting at offset. */
 export function read(ptr: bigint, offset: number, length: number): Uint8Array {
-  const out = new Uint8Array(check.size(length, 'read', 'length'));
-  native.read(check.address(ptr, 'read'), check.size(offset, 'read', 'offset'), out);
+  const bytes = check.size(length, 'read', 'length');
+  const address = check.address(ptr, 'read');
+  const start = check.size(offset, 'read', 'offset');
+  const out = check.byteArray(bytes, 'read', 'length', `at most ${check.MAX_BYTE_ARRAY} bytes (the longest Uint8Array)`, length);
+  native.read(address, start, out);
   return out;
 }
 

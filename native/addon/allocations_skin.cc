@@ -117,6 +117,67 @@ Napi::Value Write(const Napi::CallbackInfo& info) {
   });
 }
 
+// The hot pair, malloc and free, are plain napi_callbacks: the argument is read
+// with one N-API call, the owner comes from the function's data, and there is no
+// CallbackInfo (which fetches six arguments). Anything unusual (a wrong type, a
+// value out of range, a missing argument) goes to the general callback above, so
+// every error is exactly the one it always was. The registry check stays.
+constexpr double kMaxSize = 9007199254740991.0;  // 2^53 - 1, as size_arg
+
+template <typename Body>
+napi_value guarded_raw(napi_env env, Body body) {
+  try {
+    return body();
+  } catch (const Error& error) {
+    throw_error(Napi::Env(env), error);
+  } catch (const std::bad_alloc&) {
+    throw_error(Napi::Env(env), Error("ENOMEM", "out of memory in malloc-lab", ENOMEM));
+  }
+  return nullptr;
+}
+
+napi_value FastMalloc(napi_env env, napi_callback_info cbinfo) {
+  size_t argc = 1;
+  napi_value arg;
+  void* data = nullptr;
+  double size = -1;
+  if (napi_get_cb_info(env, cbinfo, &argc, &arg, nullptr, &data) != napi_ok ||
+      napi_get_value_double(env, arg, &size) != napi_ok || !(size >= 0 && size <= kMaxSize) ||
+      static_cast<double>(static_cast<uint64_t>(size)) != size) {
+    return Malloc(Napi::CallbackInfo(env, cbinfo));
+  }
+  uint32_t owner = static_cast<const AddonState*>(data)->owner;
+  return guarded_raw(env, [&]() -> napi_value {
+    uintptr_t address = checked_malloc(static_cast<size_t>(size), owner);
+    napi_value result = nullptr;
+    napi_create_bigint_uint64(env, static_cast<uint64_t>(address), &result);
+    return result;
+  });
+}
+
+napi_value FastFree(napi_env env, napi_callback_info cbinfo) {
+  size_t argc = 1;
+  napi_value arg;
+  uint64_t address = 0;
+  bool lossless = false;
+  if (napi_get_cb_info(env, cbinfo, &argc, &arg, nullptr, nullptr) != napi_ok ||
+      napi_get_value_bigint_uint64(env, arg, &address, &lossless) != napi_ok || !lossless) {
+    return Free(Napi::CallbackInfo(env, cbinfo));
+  }
+  return guarded_raw(env, [&]() -> napi_value {
+    checked_free(static_cast<uintptr_t>(address));
+    return nullptr;  // undefined
+  });
+}
+
+Napi::Function raw_function(Napi::Env env, const char* name, napi_callback callback) {
+  napi_value function = nullptr;
+  napi_status status = napi_create_function(env, name, NAPI_AUTO_LENGTH, callback,
+                                            &state_of(env), &function);
+  NAPI_FATAL_IF_FAILED(status, "register_allocations", "napi_create_function");
+  return Napi::Function(env, function);
+}
+
 Napi::Value RegistryStats(const Napi::CallbackInfo& info) {
   Registry& registry = Registry::instance();
   std::lock_guard<std::mutex> lock(registry.mutex());
@@ -129,10 +190,10 @@ Napi::Value RegistryStats(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void register_allocations(Napi::Env env, Napi::Object exports) {
-  exports.Set("malloc", Napi::Function::New(env, Malloc, "malloc"));
+  exports.Set("malloc", raw_function(env, "malloc", FastMalloc));
   exports.Set("calloc", Napi::Function::New(env, Calloc, "calloc"));
   exports.Set("realloc", Napi::Function::New(env, Realloc, "realloc"));
-  exports.Set("free", Napi::Function::New(env, Free, "free"));
+  exports.Set("free", raw_function(env, "free", FastFree));
   exports.Set("posix_memalign", Napi::Function::New(env, PosixMemalign, "posix_memalign"));
   exports.Set("aligned_alloc", Napi::Function::New(env, AlignedAlloc, "aligned_alloc"));
   exports.Set("memalign", Napi::Function::New(env, Memalign, "memalign"));

@@ -39,9 +39,12 @@ namespace {
 uintptr_t address_arg(const Napi::CallbackInfo& info, size_t index, const char* function,
                       const char* parameter) {
   Napi::Value value = info[index];
-  if (!value.IsBigInt()) wrong_type(function, parameter, "a bigint address", value);
+  // One N-API call: it fails (napi_bigint_expected) for anything but a BigInt.
   bool lossless = false;
-  uint64_t address = value.As<Napi::BigInt>().Uint64Value(&lossless);
+  uint64_t address = 0;
+  if (napi_get_value_bigint_uint64(info.Env(), value, &address, &lossless) != napi_ok) {
+    wrong_type(function, parameter, "a bigint address", value);
+  }
   if (!lossless) {
     throw Error(code::kOutOfRange, std::string(function) + ": " + parameter +
                                        " must be between 0n and 2n ** 64n - 1n");
@@ -58,8 +61,11 @@ size_t size_arg(const Napi::CallbackInfo& info, size_t index, const char* functi
 int64_t integer_arg(const Napi::CallbackInfo& info, size_t index, const char* function,
                     const char* parameter, int64_t min, int64_t max) {
   Napi::Value value = info[index];
-  if (!value.IsNumber()) wrong_type(function, parameter, "an integer number", value);
-  double number = value.As<Napi::Number>().DoubleValue();
+  // One N-API call: it fails (napi_number_expected) for anything but a number.
+  double number = 0;
+  if (napi_get_value_double(info.Env(), value, &number) != napi_ok) {
+    wrong_type(function, parameter, "an integer number", value);
+  }
   if (!(number >= static_cast<double>(min) && number <= static_cast<double>(max)) ||
       std::trunc(number) != number) {
     throw Error(code::kOutOfRange, std::string(function) + ": " + parameter +
@@ -73,16 +79,21 @@ int64_t integer_arg(const Napi::CallbackInfo& info, size_t index, const char* fu
 double* float64_arg(const Napi::CallbackInfo& info, size_t index, const char* function,
                     const char* parameter, size_t count) {
   Napi::Value value = info[index];
-  if (!value.IsTypedArray() ||
-      value.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
+  // One N-API call (it fails with napi_invalid_arg for anything but a typed array)
+  // instead of four: every snapshot passes its output array through here.
+  napi_typedarray_type type = napi_int8_array;
+  size_t length = 0;
+  void* data = nullptr;
+  if (napi_get_typedarray_info(info.Env(), value, &type, &length, &data, nullptr, nullptr) !=
+          napi_ok ||
+      type != napi_float64_array) {
     wrong_type(function, parameter, "a Float64Array", value);
   }
-  Napi::Float64Array array = value.As<Napi::Float64Array>();
-  if (array.ElementLength() < count) {
+  if (length < count) {
     throw Error(code::kOutOfRange, std::string(function) + ": " + parameter + " must hold " +
                                        std::to_string(count) + " values");
   }
-  return array.Data();
+  return static_cast<double*>(data);
 }
 
 Napi::Uint8Array bytes_arg(const Napi::CallbackInfo& info, size_t index,

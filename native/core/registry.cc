@@ -13,26 +13,7 @@ const char* region_kind_name(RegionKind kind) {
   return "unknown";
 }
 
-Registry& Registry::instance() {
-  // Never destroyed: Workers and exit handlers may still consult it at exit.
-  static Registry* registry = new (map_private(sizeof(Registry))) Registry();
-  return *registry;
-}
-
-size_t Registry::slot_of(uintptr_t address) const {
-  // Blocks are 16-byte aligned; Fibonacci hashing spreads the remaining bits.
-  return static_cast<size_t>(((address >> 4) * 0x9E3779B97F4A7C15ull) >> 20) &
-         (capacity_ - 1);
-}
-
-Region* Registry::probe(uintptr_t address) {
-  if (capacity_ == 0) return nullptr;
-  for (size_t i = slot_of(address);; i = (i + 1) & (capacity_ - 1)) {
-    Region& slot = slots_[i];
-    if (slot.state == kEmpty) return nullptr;
-    if (slot.address == address) return &slot;
-  }
-}
+Registry* Registry::create() { return new (map_private(sizeof(Registry))) Registry(); }
 
 void Registry::grow() {
   Region* old_slots = slots_;
@@ -58,35 +39,6 @@ void Registry::grow() {
     }
   }
   if (old_slots != nullptr) unmap_private(old_slots, old_capacity * sizeof(Region));
-}
-
-void Registry::insert(uintptr_t address, size_t size, RegionKind kind, uint32_t owner) {
-  if ((used_ + 1) * 2 > capacity_) grow();
-  Region* existing = probe(address);
-  if (existing != nullptr) {
-    // glibc handed out an address we saw freed before: it names the new block now.
-    if (existing->state == kFreed) --freed_;
-    *existing = Region{address, size, owner, kind, kLive};
-  } else {
-    size_t i = slot_of(address);
-    while (slots_[i].state != kEmpty) i = (i + 1) & (capacity_ - 1);
-    slots_[i] = Region{address, size, owner, kind, kLive};
-    ++used_;
-  }
-  ++live_;
-  live_bytes_ += size;
-}
-
-Region* Registry::find_live(uintptr_t address) {
-  Region* region = probe(address);
-  return region != nullptr && region->state == kLive ? region : nullptr;
-}
-
-void Registry::mark_freed(Region* region) {
-  region->state = kFreed;
-  --live_;
-  live_bytes_ -= region->size;
-  ++freed_;
 }
 
 void Registry::move(Region* region, uintptr_t new_address, size_t new_size) {

@@ -36,17 +36,23 @@ class Registry {
   static constexpr uint8_t kLive = 1;
   static constexpr uint8_t kFreed = 2;
 
-  static Registry& instance();
+  static Registry& instance() {
+    // Never destroyed: Workers and exit handlers may still consult it at exit.
+    static Registry* registry = create();
+    return *registry;
+  }
 
   // The lock guards every method; callers that need check-then-act atomicity
   // (free, realloc) hold it across the glibc call too.
   std::mutex& mutex() { return mutex_; }
 
-  void insert(uintptr_t address, size_t size, RegionKind kind, uint32_t owner);
+  // The hot calls (insert, find_live, mark_freed) are inline: one hash and one
+  // probe sequence per JS malloc or free.
+  inline void insert(uintptr_t address, size_t size, RegionKind kind, uint32_t owner);
   // The live region starting exactly at address, or nullptr.
-  Region* find_live(uintptr_t address);
+  inline Region* find_live(uintptr_t address);
   // Marks a live region freed, remembering it so a second free is named as such.
-  void mark_freed(Region* region);
+  inline void mark_freed(Region* region);
   // Moves a live region to a new address/size (realloc).
   void move(Region* region, uintptr_t new_address, size_t new_size);
   // What address is, for error messages; interior_base receives the start of
@@ -64,8 +70,13 @@ class Registry {
 
  private:
   Registry() = default;
-  size_t slot_of(uintptr_t address) const;
-  Region* probe(uintptr_t address);
+  static Registry* create();  // in mmap'd memory, not the glibc heap
+  size_t slot_of(uintptr_t address) const {
+    // Blocks are 16-byte aligned; Fibonacci hashing spreads the remaining bits.
+    return static_cast<size_t>(((address >> 4) * 0x9E3779B97F4A7C15ull) >> 20) &
+           (capacity_ - 1);
+  }
+  inline Region* probe(uintptr_t address);
   void grow();
 
   std::mutex mutex_;
@@ -76,5 +87,48 @@ class Registry {
   size_t freed_ = 0;
   size_t live_bytes_ = 0;
 };
+
+inline Region* Registry::probe(uintptr_t address) {
+  if (capacity_ == 0) return nullptr;
+  for (size_t i = slot_of(address);; i = (i + 1) & (capacity_ - 1)) {
+    Region& slot = slots_[i];
+    if (slot.state == kEmpty) return nullptr;
+    if (slot.address == address) return &slot;
+  }
+}
+
+inline void Registry::insert(uintptr_t address, size_t size, RegionKind kind,
+                             uint32_t owner) {
+  if ((used_ + 1) * 2 > capacity_) grow();
+  // Entries are never removed, so one walk finds either the address (seen
+  // before, now freed: glibc handed it out again, and it names the new block)
+  // or the empty slot where it belongs.
+  for (size_t i = slot_of(address);; i = (i + 1) & (capacity_ - 1)) {
+    Region& slot = slots_[i];
+    if (slot.state == kEmpty) {
+      ++used_;
+    } else if (slot.address == address) {
+      if (slot.state == kFreed) --freed_;
+    } else {
+      continue;
+    }
+    slot = Region{address, size, owner, kind, kLive};
+    break;
+  }
+  ++live_;
+  live_bytes_ += size;
+}
+
+inline Region* Registry::find_live(uintptr_t address) {
+  Region* region = probe(address);
+  return region != nullptr && region->state == kLive ? region : nullptr;
+}
+
+inline void Registry::mark_freed(Region* region) {
+  region->state = kFreed;
+  --live_;
+  live_bytes_ -= region->size;
+  ++freed_;
+}
 
 }  // namespace malloclab
