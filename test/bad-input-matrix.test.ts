@@ -159,7 +159,8 @@ function ownedRangeKind(options: { aligned: boolean }): Bad[] {
 /** Addresses for mincore, which only reads and may look anywhere mapped. */
 const ANY_PAGE: Bad[] = [
   ...NOT_AN_ADDRESS,
-  bad('unaligned (a malloc block)', live, UNALIGNED),
+  // 8 bytes into the page holding the block: never page-aligned, always mapped (a block itself may be aligned).
+  bad('unaligned (inside a malloc block\'s page)', live - (live % PAGE) + 8n, UNALIGNED),
   bad('misaligned (mapping + 1)', mapping + 1n, UNALIGNED),
   bad('unmapped (page 1)', PAGE, ENOMEM),
   bad('beyond user space (2^64 − page)', (1n << 64n) - PAGE, ENOMEM),
