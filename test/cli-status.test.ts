@@ -2,111 +2,15 @@
 // phases (test/fixtures/phased-target.mjs), a pid that is gone, a name that is
 // ambiguous, and a process of another user (the CLI run as nobody against a
 // root-owned target), through the built CLI (dist/cli.js).
-import { type ChildProcess, spawn, spawnSync, type SpawnOptions } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { statusReport } from '../lib/commands/status.js';
 import { MiB } from '../lib/units.js';
+import { cliHarness, FIXTURE, asNobody, canRunAsNobody } from './fixtures/cli-harness.js';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-const FIXTURE = join(root, 'test/fixtures/phased-target.mjs');
 const ALLOCATION = 64 * MiB;
 
-// --- helpers (each CLI test file carries its own: no shared state between files) ---
-
-interface Target {
-  child: ChildProcess;
-  pid: number;
-  /** Resolves with the first stdout line matching pattern (lines already seen count). */
-  waitFor(pattern: RegExp, ms?: number): Promise<string>;
-  next(): void;
-  exited: Promise<void>;
-}
-
-const children = new Set<ChildProcess>();
-
-afterEach(() => {
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  children.clear();
-});
-
-async function startTarget(extra: string[] = [], options: SpawnOptions = {}): Promise<Target> {
-  const child = spawn(process.execPath, [FIXTURE, '--timeout-ms', '20000', ...extra], { cwd: root, stdio: ['pipe', 'pipe', 'pipe'], ...options });
-  children.add(child);
-  const lines: string[] = [];
-  const waiters: { pattern: RegExp; resolve: (line: string) => void }[] = [];
-  let pending = '';
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-    pending += chunk;
-    for (let newline = pending.indexOf('\n'); newline >= 0; newline = pending.indexOf('\n')) {
-      const line = pending.slice(0, newline);
-      pending = pending.slice(newline + 1);
-      lines.push(line);
-      for (const waiter of [...waiters]) {
-        if (waiter.pattern.test(line)) {
-          waiters.splice(waiters.indexOf(waiter), 1);
-          waiter.resolve(line);
-        }
-      }
-    }
-  });
-  let stderr = '';
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const waitFor = (pattern: RegExp, ms = 5000) =>
-    new Promise<string>((resolve, reject) => {
-      const seen = lines.find((line) => pattern.test(line));
-      if (seen !== undefined) return resolve(seen);
-      const timer = setTimeout(() => reject(new Error(`target did not print ${pattern} within ${ms} ms; stdout: ${lines.join(' | ')}; stderr: ${stderr}`)), ms);
-      waiters.push({ pattern, resolve: (line) => (clearTimeout(timer), resolve(line)) });
-      void exited.then(() => setTimeout(() => reject(new Error(`target exited before printing ${pattern}; stderr: ${stderr}`)), 50));
-    });
-  await waitFor(/^phase 0 ready/);
-  return { child, pid: child.pid!, waitFor, next: () => child.stdin!.write('next\n'), exited };
-}
-
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[], options: SpawnOptions = {}, timeoutMs = 8000): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['dist/cli.js', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], ...options });
-    children.add(child);
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`malloc-lab ${args.join(' ')} did not finish in ${timeoutMs} ms; stdout: ${stdout}; stderr: ${stderr}`));
-    }, timeoutMs);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-/** Another user can run the CLI only as root (to switch) and if nobody can read the package. */
-const asNobody = { uid: 65534, gid: 65534 };
-const canRunAsNobody =
-  process.getuid?.() === 0 &&
-  spawnSync(process.execPath, ['-e', "require('fs').accessSync('dist/cli.js'); require('fs').accessSync('build', require('fs').constants.X_OK)"], {
-    cwd: root,
-    ...asNobody,
-  }).status === 0;
-
-beforeAll(() => {
-  for (const file of ['dist/cli.js', 'dist/commands/status.js', 'dist/index.js']) {
-    expect(existsSync(join(root, file)), `${file} is missing: build with \`npx tsc -p tsconfig.json\` (npm test does it first)`).toBe(true);
-  }
-});
+const { startTarget, cli } = cliHarness(['dist/cli.js', 'dist/commands/status.js', 'dist/index.js']);
 
 describe('malloc-lab status <pid>', () => {
   it('shows RssAnon rising after the target allocates and falling after it frees', async () => {

@@ -2,107 +2,20 @@
 // the sampled series shows the target's allocation, --peaks catches a peak that
 // lasts less than an interval, the watch ends when the process exits, and on a
 // terminal one line is redrawn in place. Through the built CLI (dist/cli.js).
-import { type ChildProcess, spawn, type SpawnOptions } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 
 import { MiB } from '../lib/units.js';
+import { cliHarness, root, sleep } from './fixtures/cli-harness.js';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-const FIXTURE = join(root, 'test/fixtures/phased-target.mjs');
 const ALLOCATION = 64 * MiB;
 const scratch = mkdtempSync(join(tmpdir(), 'malloc-lab-watch-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-// --- helpers (each CLI test file carries its own: no shared state between files) ---
-
-interface Target {
-  child: ChildProcess;
-  pid: number;
-  /** Resolves with the first stdout line matching pattern (lines already seen count). */
-  waitFor(pattern: RegExp, ms?: number): Promise<string>;
-  next(): void;
-  exited: Promise<void>;
-}
-
-const children = new Set<ChildProcess>();
-
-afterEach(() => {
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  children.clear();
-});
-
-async function startTarget(extra: string[] = [], options: SpawnOptions = {}): Promise<Target> {
-  const child = spawn(process.execPath, [FIXTURE, '--timeout-ms', '20000', ...extra], { cwd: root, stdio: ['pipe', 'pipe', 'pipe'], ...options });
-  children.add(child);
-  const lines: string[] = [];
-  const waiters: { pattern: RegExp; resolve: (line: string) => void }[] = [];
-  let pending = '';
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-    pending += chunk;
-    for (let newline = pending.indexOf('\n'); newline >= 0; newline = pending.indexOf('\n')) {
-      const line = pending.slice(0, newline);
-      pending = pending.slice(newline + 1);
-      lines.push(line);
-      for (const waiter of [...waiters]) {
-        if (waiter.pattern.test(line)) {
-          waiters.splice(waiters.indexOf(waiter), 1);
-          waiter.resolve(line);
-        }
-      }
-    }
-  });
-  let stderr = '';
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const waitFor = (pattern: RegExp, ms = 5000) =>
-    new Promise<string>((resolve, reject) => {
-      const seen = lines.find((line) => pattern.test(line));
-      if (seen !== undefined) return resolve(seen);
-      const timer = setTimeout(() => reject(new Error(`target did not print ${pattern} within ${ms} ms; stdout: ${lines.join(' | ')}; stderr: ${stderr}`)), ms);
-      waiters.push({ pattern, resolve: (line) => (clearTimeout(timer), resolve(line)) });
-      void exited.then(() => setTimeout(() => reject(new Error(`target exited before printing ${pattern}; stderr: ${stderr}`)), 50));
-    });
-  await waitFor(/^phase 0 ready/);
-  return { child, pid: child.pid!, waitFor, next: () => child.stdin!.write('next\n'), exited };
-}
-
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[], options: SpawnOptions = {}, timeoutMs = 8000, program?: [string, string[]]): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const [file, argv] = program ?? [process.execPath, ['dist/cli.js', ...args]];
-    const child = spawn(file, argv, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], ...options });
-    children.add(child);
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`malloc-lab ${args.join(' ')} did not finish in ${timeoutMs} ms; stdout: ${stdout}; stderr: ${stderr}`));
-    }, timeoutMs);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-beforeAll(() => {
-  for (const file of ['dist/cli.js', 'dist/commands/watch.js', 'dist/report/watch-svg.js', 'dist/index.js']) {
-    expect(existsSync(join(root, file)), `${file} is missing: build with \`npx tsc -p tsconfig.json\` (npm test does it first)`).toBe(true);
-  }
-});
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const { children, startTarget, cli } = cliHarness(['dist/cli.js', 'dist/commands/watch.js', 'dist/report/watch-svg.js', 'dist/index.js']);
 
 interface Sample {
   t: number;

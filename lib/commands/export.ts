@@ -6,6 +6,7 @@
  * `--port 0` lets the system choose one); notes go to stderr. It stops on
  * SIGINT/SIGTERM, or by itself when the watched process exits.
  */
+import { eachArgument, usageError as usageErrorOf } from './arguments.js';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
 
@@ -24,9 +25,7 @@ export function scrape(pid: number): { text: string; problems: string[] } {
   return { text: comments + renderPrometheusText(values, { labels: { pid: String(pid) } }), problems: values.problems };
 }
 
-function usageError(message: string): MallocLabError {
-  return new MallocLabError(`export: ${message}`, 'ERR_USAGE');
-}
+const usageError = (message: string) => usageErrorOf('export', message);
 
 export interface ExportCommand {
   target: string;
@@ -38,13 +37,7 @@ export function parseExportArguments(argv: string[]): ExportCommand {
   let target: string | undefined;
   let port: number | undefined;
   let host = '127.0.0.1';
-  for (let i = 0; i < argv.length; i++) {
-    const token = argv[i]!;
-    const next = () => {
-      const value = argv[++i];
-      if (value === undefined) throw usageError(`${token} needs a value`);
-      return value;
-    };
+  eachArgument('export', argv, (token, next) => {
     switch (token) {
       case '--pid': target = next(); break;
       case '--host': host = next(); break;
@@ -58,7 +51,7 @@ export function parseExportArguments(argv: string[]): ExportCommand {
       default:
         throw usageError(`unknown argument ${JSON.stringify(token)} (export takes --pid <pid|name> --port N [--host ADDRESS])`);
     }
-  }
+  });
   if (target === undefined) throw usageError('--pid <pid|name> is required: the process whose memory to serve');
   if (port === undefined) throw usageError('--port N is required (0 picks a free port and prints it)');
   if (host === '') throw usageError('--host must not be empty');

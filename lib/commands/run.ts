@@ -6,6 +6,7 @@
  * program takes arguments (`run free-and-sbrk 1000 10240 1 500 1000`), `--name
  * value` otherwise, or `--preset NAME`.
  */
+import { eachArgument, usageError as usageErrorOf } from './arguments.js';
 import { writeFileSync } from 'node:fs';
 
 import { MallocLabError } from '../errors.js';
@@ -27,9 +28,7 @@ export interface RunCommand {
   preset?: string;
 }
 
-function usageError(message: string): MallocLabError {
-  return new MallocLabError(`run: ${message}`, 'ERR_USAGE');
-}
+const usageError = (message: string) => usageErrorOf('run', message);
 
 function integerArgument(name: string, text: string | undefined): number {
   const value = Number(text);
@@ -43,13 +42,7 @@ export function parseRunArguments(argv: string[]): RunCommand {
   const command: RunCommand = { ids: [], hosts: ['node', 'fresh'], allocator: 'glibc', env: {}, json: false, full: false, parameters: {} };
   const positional: string[] = [];
   let all = false;
-  for (let i = 0; i < argv.length; i++) {
-    const token = argv[i]!;
-    const next = () => {
-      const value = argv[++i];
-      if (value === undefined) throw usageError(`${token} needs a value`);
-      return value;
-    };
+  eachArgument('run', argv, (token, next) => {
     switch (token) {
       case '--all': all = true; break;
       case '--json': command.json = true; break;
@@ -85,7 +78,7 @@ export function parseRunArguments(argv: string[]): RunCommand {
           positional.push(token);
         }
     }
-  }
+  });
   if (all) {
     if (positional.length > 0) throw usageError('give experiment ids or --all, not both');
     command.ids = CATALOGUE.map((definition) => definition.id);

@@ -10,6 +10,7 @@
  * Also home of `resolveProcess`, shared by `watch` and `export`: a pid, or a
  * name matched against /proc/<pid>/comm and the command lines.
  */
+import { usageError as usageErrorOf } from './arguments.js';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { basename } from 'node:path';
 
@@ -328,9 +329,7 @@ export function renderStatusReport(report: StatusReport): string {
 // ---------------------------------------------------------------------------
 // The command.
 
-function usageError(message: string): MallocLabError {
-  return new MallocLabError(`status: ${message}`, 'ERR_USAGE');
-}
+const usageError = (message: string) => usageErrorOf('status', message);
 
 export function statusCommand(argv: string[], print: (line: string) => void, warn: (line: string) => void): number {
   let json = false;

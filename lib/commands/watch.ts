@@ -10,6 +10,7 @@
  * sample — spikes shorter than the interval still show. Without it VmHWM is the
  * peak since the process started (or since someone else last reset it).
  */
+import { eachArgument, usageError as usageErrorOf } from './arguments.js';
 import { writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -162,9 +163,7 @@ export async function watchProcess(pid: number, options: WatchOptions): Promise<
 // ---------------------------------------------------------------------------
 // The command.
 
-function usageError(message: string): MallocLabError {
-  return new MallocLabError(`watch: ${message}`, 'ERR_USAGE');
-}
+const usageError = (message: string) => usageErrorOf('watch', message);
 
 export interface WatchCommand {
   target: string;
@@ -178,13 +177,7 @@ export interface WatchCommand {
 export function parseWatchArguments(argv: string[]): WatchCommand {
   const positional: string[] = [];
   const command: Partial<WatchCommand> & { intervalMs: number; peaks: boolean; json: boolean } = { intervalMs: 1000, peaks: false, json: false };
-  for (let i = 0; i < argv.length; i++) {
-    const token = argv[i]!;
-    const next = () => {
-      const value = argv[++i];
-      if (value === undefined) throw usageError(`${token} needs a value`);
-      return value;
-    };
+  eachArgument('watch', argv, (token, next) => {
     switch (token) {
       case '--interval': {
         const text = next();
@@ -211,7 +204,7 @@ export function parseWatchArguments(argv: string[]): WatchCommand {
         if (token.startsWith('-')) throw usageError(`unknown option ${token}`);
         positional.push(token);
     }
-  }
+  });
   if (positional.length !== 1) {
     throw usageError(positional.length === 0 ? 'give the pid or name of the process to watch' : `takes one process, received ${positional.join(' ')}`);
   }
