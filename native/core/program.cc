@@ -121,11 +121,11 @@ bool read_header(const double* program, size_t length, Header* header, ProgramEr
     return fail(error, -1, "program version %g is not supported (expected %g)", program[1],
                 kProgramVersion);
   }
-  if (!is_integer(program[2], 0, kMaxSlots) || !is_integer(program[3], 0, kMaxSets) ||
+  if (!is_integer(program[2], 0, kMaxSlots) || !is_integer(program[3], 0, kMaxProgramSets) ||
       !is_integer(program[4], 0, 3) || !is_integer(program[5], 0, kMaxSteps)) {
     return fail(error, -1,
                 "header out of range (expected slots <= %zu, sets <= %zu, flags 0-3, steps <= %zu)",
-                kMaxSlots, kMaxSets, kMaxSteps);
+                kMaxSlots, kMaxProgramSets, kMaxSteps);
   }
   header->slots = static_cast<size_t>(program[2]);
   header->sets = static_cast<size_t>(program[3]);

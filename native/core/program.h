@@ -22,7 +22,7 @@ inline constexpr double kProgramVersion = 1;
 inline constexpr int kHeaderLength = 6;
 inline constexpr int kRecordWidth = 6 + 28;
 inline constexpr size_t kMaxSlots = 65536;
-inline constexpr size_t kMaxSets = 256;
+inline constexpr size_t kMaxProgramSets = 256;
 inline constexpr size_t kMaxSteps = 100000;
 inline constexpr size_t kMaxThreads = 1024;
 
