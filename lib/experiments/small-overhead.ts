@@ -10,19 +10,12 @@
  * are judged on the heap (mallinfo2 and the break).
  */
 import { at, bytes, delta, ops, signed, verdict } from './observe.js';
+import { MINSIZE, PAGE, POINTER, TCACHE_COUNT } from './glibc-layout.js';
 import { StepProgram } from './program.js';
 import type { ClaimContext, ExperimentDefinition, Parameters } from './types.js';
 
 /** sizeof(uint32_t): what each malloc asks for. */
 const REQUEST = 4;
-/** The smallest chunk on 64-bit glibc (MINSIZE): header plus room for the free-list links. */
-const MINSIZE = 32;
-/** Bytes per block of the pointer array (p_arr). */
-const POINTER = 8;
-/** Free chunks tcache holds per size (glibc >= 2.26). */
-const TCACHE_COUNT = 7;
-/** The break moves in pages (x86-64: 4 KiB). */
-const PAGE = 4096;
 
 function build(parameters: Parameters): StepProgram {
   const count = parameters['count']!;

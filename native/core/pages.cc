@@ -9,6 +9,7 @@
 
 #include "allocations.h"
 #include "errors.h"
+#include "plain.h"
 #include "registry.h"
 
 namespace malloclab {
@@ -83,20 +84,6 @@ size_t checked_mincore(uintptr_t address, size_t length, uint8_t* vector,
   size_t resident = 0;
   for (size_t i = 0; i < pages; ++i) resident += vector[i] & 1;
   return resident;
-}
-
-bool is_known_madvise_advice(int advice) {
-  switch (advice) {
-    case MADV_NORMAL: case MADV_RANDOM: case MADV_SEQUENTIAL: case MADV_WILLNEED:
-    case MADV_DONTNEED: case MADV_FREE: case MADV_DONTFORK: case MADV_DOFORK:
-    case MADV_MERGEABLE: case MADV_UNMERGEABLE: case MADV_HUGEPAGE:
-    case MADV_NOHUGEPAGE: case MADV_DONTDUMP: case MADV_DODUMP:
-    case MADV_WIPEONFORK: case MADV_KEEPONFORK: case MADV_COLD: case MADV_PAGEOUT:
-    case MADV_POPULATE_READ: case MADV_POPULATE_WRITE:
-      return true;
-    default:
-      return false;
-  }
 }
 
 void checked_madvise(uintptr_t address, size_t length, int advice) {

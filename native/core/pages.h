@@ -18,7 +18,6 @@ size_t checked_mincore(uintptr_t address, size_t length, uint8_t* vector,
 // region this library owns. madvise needs a page-aligned address, and the
 // page-rounded range must stay inside the region.
 void checked_madvise(uintptr_t address, size_t length, int advice);
-bool is_known_madvise_advice(int advice);
 void checked_mlock(uintptr_t address, size_t length);
 void checked_munlock(uintptr_t address, size_t length);
 

@@ -192,6 +192,20 @@ size_t free_by_rule(uintptr_t* blocks, size_t total, size_t step, size_t min, si
   return freed;
 }
 
+bool is_known_madvise_advice(int advice) {
+  switch (advice) {
+    case MADV_NORMAL: case MADV_RANDOM: case MADV_SEQUENTIAL: case MADV_WILLNEED:
+    case MADV_DONTNEED: case MADV_FREE: case MADV_DONTFORK: case MADV_DOFORK:
+    case MADV_MERGEABLE: case MADV_UNMERGEABLE: case MADV_HUGEPAGE:
+    case MADV_NOHUGEPAGE: case MADV_DONTDUMP: case MADV_DODUMP:
+    case MADV_WIPEONFORK: case MADV_KEEPONFORK: case MADV_COLD: case MADV_PAGEOUT:
+    case MADV_POPULATE_READ: case MADV_POPULATE_WRITE:
+      return true;
+    default:
+      return false;
+  }
+}
+
 void* map_plain(size_t bytes) {
   if (bytes == 0) bytes = 1;
   void* address = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

@@ -49,6 +49,9 @@ size_t allocate_pattern(uintptr_t* blocks, const PatternEntry* pattern,
 // skipping entries already freed (0). Returns how many it freed.
 size_t free_by_rule(uintptr_t* blocks, size_t total, size_t step, size_t min, size_t max);
 
+// The madvise advice values malloc-lab passes on (no MADV_HWPOISON and friends).
+bool is_known_madvise_advice(int advice);
+
 // Anonymous memory outside the glibc heap; nullptr on failure (errno set).
 void* map_plain(size_t bytes);
 void unmap_plain(void* address, size_t bytes);

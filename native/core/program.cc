@@ -67,18 +67,7 @@ inline bool is_empty(uint8_t state) { return state == kEmpty || state == kReleas
 // The advice values the core's checked_madvise accepts (anything else, such as
 // MADV_HWPOISON for root, is refused before the run).
 bool is_known_advice(double advice) {
-  if (!(advice >= 0 && advice <= 1000)) return false;
-  switch (static_cast<int>(advice)) {
-    case MADV_NORMAL: case MADV_RANDOM: case MADV_SEQUENTIAL: case MADV_WILLNEED:
-    case MADV_DONTNEED: case MADV_FREE: case MADV_DONTFORK: case MADV_DOFORK:
-    case MADV_MERGEABLE: case MADV_UNMERGEABLE: case MADV_HUGEPAGE:
-    case MADV_NOHUGEPAGE: case MADV_DONTDUMP: case MADV_DODUMP:
-    case MADV_WIPEONFORK: case MADV_KEEPONFORK: case MADV_COLD: case MADV_PAGEOUT:
-    case MADV_POPULATE_READ: case MADV_POPULATE_WRITE:
-      return true;
-    default:
-      return false;
-  }
+  return advice >= 0 && advice <= 1000 && is_known_madvise_advice(static_cast<int>(advice));
 }
 
 struct Slot {
