@@ -6,6 +6,7 @@
  * of MiB, fresh's a few), the panel splits into one lane per host so both
  * changes stay visible. Output depends only on the runs (no dates, no random ids).
  */
+import { escapeXml, n, svgDocument } from './svg-document.js';
 import type { HostName } from '../experiments/hosts.js';
 import type { ExperimentRun, StepRecord } from '../experiments/runner.js';
 import type { Verdict } from '../experiments/types.js';
@@ -14,7 +15,6 @@ import { typeError } from '../validate.js';
 
 const WIDTH = 1000;
 const MARGIN = 24;
-const FONT = "system-ui, -apple-system, 'Segoe UI', 'DejaVu Sans', Helvetica, Arial, sans-serif";
 /** Rough glyph width for 11 px text, enough to size label space and truncate. */
 const CHAR = 6.2;
 const AXIS_WIDTH = 62;
@@ -54,23 +54,6 @@ const MEASURES: Measure[] = [
     },
   },
 ];
-
-export function escapeXml(text: string): string {
-  return text
-    // Characters XML 1.0 cannot carry at all.
-    .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g, '')
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&apos;');
-}
-
-/** Coordinates with one decimal and never "-0", so output is stable. */
-function n(value: number): string {
-  const rounded = Math.round(value * 10) / 10;
-  return String(rounded === 0 ? 0 : rounded);
-}
 
 function truncate(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, Math.max(1, max - 1))}…`;
@@ -508,11 +491,7 @@ export function renderSvg(runs: ExperimentRun[]): string {
     y += section.height;
   }
   const height = Math.ceil(y + 8);
-  return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="${escapeXml(FONT)}">`,
-    `<rect x="0" y="0" width="${WIDTH}" height="${height}" fill="#ffffff"/>`,
-    ...body,
-    '</svg>',
-    '',
-  ].join('\n');
+  return svgDocument(WIDTH, height, body);
 }
+
+export { escapeXml } from './svg-document.js';

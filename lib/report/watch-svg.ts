@@ -5,25 +5,19 @@
  * report/svg.ts; output depends only on the result (no dates beyond the
  * result's own, no random ids).
  */
+import { escapeXml, n, svgDocument } from './svg-document.js';
 import type { WatchResult, WatchSample } from '../commands/watch.js';
 import { formatBytes } from '../units.js';
-import { escapeXml } from './svg.js';
 
 const WIDTH = 900;
 const MARGIN = 24;
 const AXIS_WIDTH = 70;
-const FONT = "system-ui, -apple-system, 'Segoe UI', 'DejaVu Sans', Helvetica, Arial, sans-serif";
 
 interface Line {
   field: keyof WatchSample;
   label: string;
   colour: string;
   dash?: string;
-}
-
-function n(value: number): string {
-  const rounded = Math.round(value * 10) / 10;
-  return String(rounded === 0 ? 0 : rounded);
 }
 
 function text(x: number, y: number, content: string, attributes: Record<string, string | number> = {}): string {
@@ -188,11 +182,5 @@ export function renderWatchSvg(result: WatchResult): string {
     y += 6;
   }
   const height = Math.ceil(y + 12);
-  return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="${escapeXml(FONT)}">`,
-    `<rect x="0" y="0" width="${WIDTH}" height="${height}" fill="#ffffff"/>`,
-    ...body,
-    '</svg>',
-    '',
-  ].join('\n');
+  return svgDocument(WIDTH, height, body);
 }
