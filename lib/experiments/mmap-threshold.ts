@@ -103,9 +103,11 @@ function placement(c: ClaimContext, variant: string, label: string, size: number
   const breakMoved = brk - Number(before.brk);
   const vmSize = after.status.VmSize - before.status.VmSize;
   const freeShrank = before.mallinfo.fordblks - after.mallinfo.fordblks;
+  // Judged on the block's own address: the step runs on the main thread, so the block
+  // is in the main arena's brk heap or a mapping of its own. mallinfo's mmap counters are
+  // process-wide, and Node's helper threads map and unmap chunks of their own at any time.
   let where: Placement['where'] = 'unclear';
-  if (!inHeap && mappedCount >= 1 && mappedBytes >= size) where = 'mapped';
-  else if (inHeap && mappedBytes < size) where = 'heap';
+  if (Number.isFinite(address) && address > 0) where = inHeap ? 'heap' : 'mapped';
   const text =
     where === 'mapped'
       ? `${bytes(size)} mmap'd at 0x${address.toString(16)} (mmap'd chunks +${mappedCount}, ${signed(mappedBytes)}; break ${signed(breakMoved)}; VmSize ${signed(vmSize)})`
