@@ -20,6 +20,6 @@ export function formatBytes(bytes: number, options: { signed?: boolean } = {}): 
 }
 
 /** "0x55d4c3a2b000" for an address. */
-export function formatAddress(address: bigint): string {
+export function formatAddress(address: bigint | number): string {
   return `0x${address.toString(16)}`;
 }

@@ -10,6 +10,7 @@
  * and in Node (whose main heap is already fragmented by V8 and libuv, which
  * would make "the block after a" and "a's bin" a matter of chance).
  */
+import { formatAddress } from '../units.js';
 import { bytes, judged, ops, run, verdict } from './observe.js';
 import { StepProgram } from './program.js';
 import type { ClaimContext, ExperimentDefinition, Judgement, Parameters } from './types.js';
@@ -131,7 +132,6 @@ function judgeAbort(c: ClaimContext, variant: string, misuse: string, explain: (
   return verdict(aborted, `${ending}. ${explain(aborted)}`);
 }
 
-const address = (value: number) => `0x${value.toString(16)}`;
 
 export const heapCorruption: ExperimentDefinition = {
   id: 'heap-corruption',
@@ -227,7 +227,7 @@ export const heapCorruption: ExperimentDefinition = {
             const twice = x === z;
             return (
               'glibc 2.36 did not detect it: its fastbin check only compares the freed block with the top of the bin, which was b. ' +
-              `The bin became the cycle a → b → a, and malloc then handed out x = ${address(x!)}, y = ${address(y!)}, z = ${address(z!)}` +
+              `The bin became the cycle a → b → a, and malloc then handed out x = ${formatAddress(x!)}, y = ${formatAddress(y!)}, z = ${formatAddress(z!)}` +
               (twice ? ` — x and z are the same block${x === a ? ' (a)' : ''}: two owners, each overwriting the other's data.` : '.') +
               ' The process went on as if nothing had happened, the seed\'s "hard to find" error.'
             );

@@ -9,10 +9,9 @@
  * where RLIMIT_MEMLOCK is smaller than the block and the process lacks
  * CAP_IPC_LOCK; only the mlock claim then goes without measurements.
  */
-import { constants } from 'node:os';
 
 import { at, bytes, MissingMeasurement, ops, signed, verdict } from './observe.js';
-import { StepProgram } from './program.js';
+import { StepProgram, statusName } from './program.js';
 import type { ClaimContext, ExperimentDefinition, Parameters } from './types.js';
 
 const BEFORE = 'before malloc';
@@ -49,7 +48,6 @@ function mincore(c: ClaimContext, label: string, index = 0): { resident: number;
 const percent = (part: number, whole: number) => `${((100 * part) / whole).toFixed(1)} %`;
 const within = (value: number, expected: number, tolerance: number) => Math.abs(value - expected) <= tolerance * expected;
 
-const ERRNO_NAMES: Record<number, string> = Object.fromEntries(Object.entries(constants.errno).map(([name, number]) => [number, name]));
 
 export const lazyResidency: ExperimentDefinition = {
   id: 'lazy-residency',
@@ -125,7 +123,7 @@ export const lazyResidency: ExperimentDefinition = {
         const call = ops(c, 'seed', label, 'mlock')[0];
         if (call === undefined) throw new MissingMeasurement(`mlock did not run in "${label}"`);
         if (call.status !== 0) {
-          const name = ERRNO_NAMES[call.status] ?? `errno ${call.status}`;
+          const name = statusName(call.status);
           return {
             verdict: 'inconclusive',
             evidence: `mlock(${bytes(locked)}) failed with ${name}: the block exceeds RLIMIT_MEMLOCK and the process lacks CAP_IPC_LOCK, so residency could not be forced`,

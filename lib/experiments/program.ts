@@ -7,6 +7,8 @@
  * by a snapshot (status, break, mallinfo2) taken natively, so nothing but the
  * ops runs between two snapshots.
  */
+import { constants } from 'node:os';
+
 import { ErrorCodes, MallocLabError } from '../errors.js';
 import { typeError } from '../validate.js';
 import { MALLINFO_FIELD_NAMES, type Mallinfo2Values } from './fields.js';
@@ -61,6 +63,17 @@ export const REFUSALS: Record<number, string> = {
   [-1]: 'ERR_SBRK_REFUSED',
   [-2]: 'ERR_MALLOPT_REJECTED',
 };
+
+const ERRNO_NAMES: Record<number, string> = Object.fromEntries(
+  Object.entries(constants.errno).map(([name, number]) => [number, name]),
+);
+
+/** An op status by name: the errno's (ENOMEM) or the refusal's code; undefined for 0. */
+export function statusName(status: number): string | undefined {
+  if (status === 0) return undefined;
+  if (status < 0) return REFUSALS[status] ?? `refusal ${status}`;
+  return ERRNO_NAMES[status] ?? `errno ${status}`;
+}
 
 interface EncodedOp {
   op: OpName;

@@ -11,6 +11,7 @@
  * Node heap has, so it comes from the top of the heap on both hosts.
  */
 import { MALLOPT_PARAMS } from '../mallopt-params.js';
+import { formatAddress } from '../units.js';
 import { at, bytes, judged, ops, signed, verdict } from './observe.js';
 import { StepProgram } from './program.js';
 import type { ClaimContext, ExperimentDefinition, Judgement, Parameters } from './types.js';
@@ -97,7 +98,6 @@ function memalignProgram(size: number): StepProgram {
     .step(STEPS.oddPosix, (s) => s.posix_memalign('oddPosix', ODD_BOUNDARY, size));
 }
 
-const address = (value: number) => `0x${value.toString(16)}`;
 const first = (c: ClaimContext, variant: string, label: string, op: 'malloc' | 'realloc' | 'calloc') => {
   const record = ops(c, variant, label, op)[0];
   return record?.value ?? NaN;
@@ -151,8 +151,8 @@ export const reallocCallocMemalign: ExperimentDefinition = {
           const next = first(c, 'calloc', STEPS.malloc1, 'malloc');
           const reuse =
             one === freed
-              ? `calloc(1, ${itemsize}) reused the block just freed (${address(freed)}).`
-              : `calloc(1, ${itemsize}) did not reuse the block just freed (${address(freed)}, got ${address(one)})` +
+              ? `calloc(1, ${itemsize}) reused the block just freed (${formatAddress(freed)}).`
+              : `calloc(1, ${itemsize}) did not reuse the block just freed (${formatAddress(freed)}, got ${formatAddress(one)})` +
                 (next === freed ? ': that block sat in the tcache, which calloc in glibc 2.36 does not take from; the next malloc got it back.' : '.');
           return verdict(
             usable >= wanted && refused,
@@ -183,7 +183,7 @@ export const reallocCallocMemalign: ExperimentDefinition = {
           return verdict(
             to === from && brk === 0,
             `a (${bytes(2 * size!)}) was followed by the free top chunk of ${bytes(top)}; growing it by ${bytes(grow!)} ` +
-              `${to === from ? 'kept its address' : `moved it from ${address(from)} to ${address(to)}`}, took ${bytes(used)} from the top chunk, and the break moved ${signed(brk)}.`,
+              `${to === from ? 'kept its address' : `moved it from ${formatAddress(from)} to ${formatAddress(to)}`}, took ${bytes(used)} from the top chunk, and the break moved ${signed(brk)}.`,
           );
         }),
     },
@@ -200,14 +200,14 @@ export const reallocCallocMemalign: ExperimentDefinition = {
           const top = before.mallinfo.keepcost;
           const needed = chunkSize(2 * size!) - chunkSize(size!);
           const atTop = a - HEADER + chunkSize(size!) === topStart(c, 'realloc-top', STEPS.mallocA);
-          if (!atTop) return inconclusive(`a (${address(a)}) was not followed by the top chunk: it did not sit at the top end of the heap`);
+          if (!atTop) return inconclusive(`a (${formatAddress(a)}) was not followed by the top chunk: it did not sit at the top end of the heap`);
           if (needed <= top) return inconclusive(`the top chunk (${bytes(top)}) already held the ${bytes(needed)} a needed: the break had no reason to move`);
           const brk = Number(after.brk - before.brk);
           const rss = after.status.RssAnon - before.status.RssAnon;
           return verdict(
             moved === a && brk >= needed - top,
             `a (${bytes(size!)}) ended where the top chunk (${bytes(top)}) began; growing it by ${bytes(needed)} needed more than that: ` +
-              `realloc ${moved === a ? 'kept its address' : `moved it to ${address(moved)}`} and the break moved ${signed(brk)} ` +
+              `realloc ${moved === a ? 'kept its address' : `moved it to ${formatAddress(moved)}`} and the break moved ${signed(brk)} ` +
               `(the ${bytes(needed - top)} missing, plus the 128 KiB top pad glibc adds to every extension, rounded to pages). ` +
               `RssAnon changed by ${signed(rss)}: nothing was copied, the new part is not touched yet.`,
           );
@@ -224,7 +224,7 @@ export const reallocCallocMemalign: ExperimentDefinition = {
           const [a, b] = ops(c, 'realloc-middle', STEPS.mallocAB, 'malloc').map((op) => op.value);
           const moved = first(c, 'realloc-middle', STEPS.moved, 'realloc');
           if (b! - a! !== chunkSize(size!)) {
-            return inconclusive(`b (${address(b!)}) does not follow a (${address(a!)}) directly: a had no live neighbour to stop it growing in place`);
+            return inconclusive(`b (${formatAddress(b!)}) does not follow a (${formatAddress(a!)}) directly: a had no live neighbour to stop it growing in place`);
           }
           const before = at(c, 'realloc-middle', STEPS.mallocAB);
           const after = at(c, 'realloc-middle', STEPS.moved);
@@ -240,8 +240,8 @@ export const reallocCallocMemalign: ExperimentDefinition = {
           const inPlace = elapsed('realloc-top', STEPS.mallocA, STEPS.pastTop);
           return verdict(
             moved !== a && copied,
-            `a (${address(a!)}) was followed by b, still in use; growing a to ${bytes(2 * size!)} ` +
-              (moved !== a ? `gave a new block at ${address(moved)}, ${where}. ` : 'kept its address. ') +
+            `a (${formatAddress(a!)}) was followed by b, still in use; growing a to ${bytes(2 * size!)} ` +
+              (moved !== a ? `gave a new block at ${formatAddress(moved)}, ${where}. ` : 'kept its address. ') +
               `RssAnon grew by ${bytes(rss)} for the ${bytes(size!)} of data: ${copied ? 'the copy wrote every byte into pages never touched before' : 'less than the data, so not all of it was copied into fresh pages'} ` +
               `(timed with the snapshot before it, this realloc took ${copying.toFixed(0)} µs; the same growth in place, in realloc-top, ${inPlace.toFixed(0)} µs).`,
           );
@@ -260,7 +260,7 @@ export const reallocCallocMemalign: ExperimentDefinition = {
             for (const record of step.filter((op) => op.op !== 'malloc_usable_size')) {
               const ok = record.status === 0 && record.value % boundary === 0;
               aligned &&= ok;
-              if (!ok) results.push(`${record.op}(${boundary}) gave ${address(record.value)} (status ${record.status})`);
+              if (!ok) results.push(`${record.op}(${boundary}) gave ${formatAddress(record.value)} (status ${record.status})`);
             }
             const usable = step.find((op) => op.op === 'malloc_usable_size')!.value;
             aligned &&= usable >= size;
@@ -272,7 +272,7 @@ export const reallocCallocMemalign: ExperimentDefinition = {
             aligned,
             results.length === 0
               ? `memalign, posix_memalign and aligned_alloc gave ${BOUNDARIES.length * 3} blocks of ${bytes(size)} at boundaries ${BOUNDARIES.join(', ')}: every address a multiple of its boundary ` +
-                  `(e.g. ${address(ops(c, 'memalign', boundaryStep(BOUNDARIES.at(-1)!))[0]!.value)} for ${BOUNDARIES.at(-1)}); valloc gave ${address(vallocRecord.value)}, page-aligned.`
+                  `(e.g. ${formatAddress(ops(c, 'memalign', boundaryStep(BOUNDARIES.at(-1)!))[0]!.value)} for ${BOUNDARIES.at(-1)}); valloc gave ${formatAddress(vallocRecord.value)}, page-aligned.`
               : `not aligned: ${results.join('; ')}`,
           );
         }),

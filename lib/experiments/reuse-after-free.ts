@@ -9,6 +9,7 @@
  * (the seed reuses one p_arr), so the second round adds its array's 8 bytes a
  * block to RssAnon: the heap's part is RssAnon less that array.
  */
+import { formatAddress } from '../units.js';
 import { at, bytes, delta, ops, signed, verdict } from './observe.js';
 import { MINSIZE, PAGE, POINTER, TCACHE_COUNT } from './glibc-layout.js';
 import { StepProgram } from './program.js';
@@ -33,7 +34,6 @@ function firstAddress(c: ClaimContext, label: string): number {
   return ops(c, 'seed', label, 'batch_alloc')[0]?.value2 ?? NaN;
 }
 
-const hex = (address: number) => `0x${address.toString(16)}`;
 
 export const reuseAfterFree: ExperimentDefinition = {
   id: 'reuse-after-free',
@@ -80,8 +80,8 @@ export const reuseAfterFree: ExperimentDefinition = {
         const tcacheLast = (TCACHE_COUNT - 1) * MINSIZE;
         return verdict(
           inside && delta(c, 'seed', 'free done', 'allocate again done', 'brk') <= 0,
-          `first round p_arr[0] = ${hex(first)}, second round p_arr[0] = ${hex(second)} (${signed(offset)}), inside the heap the first round left ` +
-            `(${hex(heapStart)}–${hex(heapEnd)}, the break unmoved). ` +
+          `first round p_arr[0] = ${formatAddress(first)}, second round p_arr[0] = ${formatAddress(second)} (${signed(offset)}), inside the heap the first round left ` +
+            `(${formatAddress(heapStart)}–${formatAddress(heapEnd)}, the break unmoved). ` +
             (offset === tcacheLast
               ? `It is the first round's ${TCACHE_COUNT}th block, not its first: the first ${TCACHE_COUNT} frees filled tcache, which hands chunks back last-in first-out`
               : `Not the first round's first block: malloc(4) first takes the chunk tcache got last (last-in first-out); this heap already had free chunks and cached 32-byte chunks, ` +

@@ -3,14 +3,14 @@
  * judges its claims per host, and returns one ExperimentRun per host: the shape
  * `malloc-lab run --json` prints (schema/experiment-run.schema.json).
  */
-import { constants, release } from 'node:os';
+import { release } from 'node:os';
 
 import { ErrorCodes, MallocLabError } from '../errors.js';
 import { glibcRuntimeVersion } from '../probe.js';
 import { allocatorLibrary, HOSTS, runOnHost, type AllocatorName, type HostName, type HostRun } from './hosts.js';
 import { judged } from './observe.js';
 import type { OpName } from './program.js';
-import { REFUSALS } from './program.js';
+import { statusName } from './program.js';
 import type { ClaimResult, ExperimentDefinition, Parameters } from './types.js';
 import * as check from '../validate.js';
 
@@ -102,15 +102,6 @@ export function resolveParameters(definition: ExperimentDefinition, given: Param
   return resolved;
 }
 
-function errorName(status: number): string | undefined {
-  if (status === 0) return undefined;
-  if (status < 0) return REFUSALS[status] ?? `refusal ${status}`;
-  return ERRNO_NAMES[status] ?? `errno ${status}`;
-}
-
-const ERRNO_NAMES: Record<number, string> = Object.fromEntries(
-  Object.entries(constants.errno).map(([name, number]) => [number, name]),
-);
 
 const finite = (value: number) => (Number.isFinite(value) ? value : null);
 
@@ -126,7 +117,7 @@ function stepRecords(variant: string, run: HostRun): StepRecord[] {
       ops: step.ops.map((op) => ({
         op: op.op,
         status: op.status,
-        ...(op.status === 0 ? {} : { error: errorName(op.status)! }),
+        ...(op.status === 0 ? {} : { error: statusName(op.status)! }),
         value: finite(op.value),
         value2: finite(op.value2),
       })),
@@ -179,7 +170,7 @@ export async function runExperiment(definition: ExperimentDefinition, options: R
         signal: run.signal,
         stderr: run.stderr,
         durationMs: Math.round(run.durationMs),
-        ...(run.failure === undefined ? {} : { failure: { ...run.failure, error: errorName(run.failure.status)! } }),
+        ...(run.failure === undefined ? {} : { failure: { ...run.failure, error: statusName(run.failure.status)! } }),
       });
       base.steps.push(...stepRecords(variant.name, run));
     }

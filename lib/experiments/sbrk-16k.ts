@@ -10,6 +10,7 @@
  * code mallocs 18 kB; the `printed-90k` variant runs the 90 KiB ending so the
  * report can show which of the two the output came from.
  */
+import { formatAddress } from '../units.js';
 import { at, bytes, MissingMeasurement, ops, signed, verdict, type StatusOrHeapField } from './observe.js';
 import { StepProgram } from './program.js';
 import type { ClaimContext, ExperimentDefinition, Judgement, Parameters } from './types.js';
@@ -33,7 +34,6 @@ const SEED_BREAKS = { initial: 0xe99000, afterFive: 0xebe000, afterLast: 0xee400
 /** request2size(): the chunk glibc carves for a malloc(n). */
 const chunkSize = (n: number) => Math.max(MINSIZE, (n + SIZE_SZ + MALLOC_ALIGNMENT - 1) & ~(MALLOC_ALIGNMENT - 1));
 const pageAlign = (n: number) => Math.ceil(n / PAGE) * PAGE;
-const hex = (n: number) => `0x${n.toString(16)}`;
 const kb = (n: number) => (n % 1024 === 0 ? `${n / 1024}kB` : `${n}B`);
 
 /** M_TOP_PAD in force for a run (MALLOC_TOP_PAD_ or the glibc.malloc.top_pad tunable). */
@@ -120,7 +120,7 @@ export const sbrk16k: ExperimentDefinition = {
         const top = m.samples[1]!.mallinfo.keepcost;
         return verdict(
           moved > requested,
-          `the break moved by ${bytes(moved)} (${hex(moved)}) for ${bytes(requested)} requested; the 5 chunks use ${bytes(5 * chunkSize(m.block))} ` +
+          `the break moved by ${bytes(moved)} (${formatAddress(moved)}) for ${bytes(requested)} requested; the 5 chunks use ${bytes(5 * chunkSize(m.block))} ` +
             `(only ${5 * CHUNK_HEADER} B of headers), and the rest is not record keeping but the ${bytes(m.pad)} top pad (M_TOP_PAD) glibc adds to every sbrk, ` +
             `kept as the top chunk (${bytes(top)} left after the 5 blocks) for later mallocs`,
         );
@@ -147,20 +147,20 @@ export const sbrk16k: ExperimentDefinition = {
         const predicted = pageAlign(firstChunk + m.pad + MINSIZE);
         const seedMoved = SEED_BREAKS.afterFive - SEED_BREAKS.initial;
         const tail =
-          `The first malloc's sbrk asks for page_align(first chunk + ${hex(m.pad)} top pad + MINSIZE) and the 5 blocks then fit in it. ` +
-          `On the seed's glibc (no tcache) the first chunk is the 16 kB block: page_align(${hex(chunkSize(m.block))} + ${hex(m.pad)} + ${hex(MINSIZE)}) = ${hex(seedSize)}` +
-          (seedSize === seedMoved ? ", the seed's number exactly." : ` (the seed printed ${hex(seedMoved)}).`);
+          `The first malloc's sbrk asks for page_align(first chunk + ${formatAddress(m.pad)} top pad + MINSIZE) and the 5 blocks then fit in it. ` +
+          `On the seed's glibc (no tcache) the first chunk is the 16 kB block: page_align(${formatAddress(chunkSize(m.block))} + ${formatAddress(m.pad)} + ${formatAddress(MINSIZE)}) = ${formatAddress(seedSize)}` +
+          (seedSize === seedMoved ? ", the seed's number exactly." : ` (the seed printed ${formatAddress(seedMoved)}).`);
         if (moved === seedSize) {
-          return { verdict: 'confirmed', evidence: `the break moved by ${hex(moved)} (${bytes(moved)}), as the seed printed. ${tail}` };
+          return { verdict: 'confirmed', evidence: `the break moved by ${formatAddress(moved)} (${bytes(moved)}), as the seed printed. ${tail}` };
         }
         return {
           verdict: 'refuted',
           evidence:
-            `the break moved by ${hex(moved)} (${bytes(moved)}), not ${hex(seedSize)}: ptr0 lies ${hex(m.ptr[0]! - Number(m.samples[0]!.brk))} above the initial break, ` +
+            `the break moved by ${formatAddress(moved)} (${bytes(moved)}), not ${formatAddress(seedSize)}: ptr0 lies ${formatAddress(m.ptr[0]! - Number(m.samples[0]!.brk))} above the initial break, ` +
             (before >= MINSIZE
-              ? `behind a ${hex(before)}-byte chunk malloc made first — tcache_init's tcache_perthread_struct (glibc >= 2.26, newer than the seed) — so the first sysmalloc was sized for that chunk: ` +
-                `page_align(${hex(before)} + ${hex(m.pad)} + ${hex(MINSIZE)}) = ${hex(predicted)}${predicted === moved ? ', the measured move' : ''}. `
-              : `so the first chunk was the block itself, predicting ${hex(predicted)}. `) +
+              ? `behind a ${formatAddress(before)}-byte chunk malloc made first — tcache_init's tcache_perthread_struct (glibc >= 2.26, newer than the seed) — so the first sysmalloc was sized for that chunk: ` +
+                `page_align(${formatAddress(before)} + ${formatAddress(m.pad)} + ${formatAddress(MINSIZE)}) = ${formatAddress(predicted)}${predicted === moved ? ', the measured move' : ''}. `
+              : `so the first chunk was the block itself, predicting ${formatAddress(predicted)}. `) +
             tail,
         };
       },
@@ -174,10 +174,10 @@ export const sbrk16k: ExperimentDefinition = {
         const reused = m.ptr[5] === m.ptr[1];
         return verdict(
           moved === 0,
-          `the break moved by ${signed(moved)}; ptr5 = ${hex(m.ptr[5]!)} ` +
+          `the break moved by ${signed(moved)}; ptr5 = ${formatAddress(m.ptr[5]!)} ` +
             (reused
               ? `is ptr1's freed address: ${bytes(m.block)} is above tcache's largest size (${TCACHE_MAX_REQUEST} B), so free(ptr1) put its chunk in the unsorted bin and the next malloc of the same size took that exact fit back`
-              : `is not ptr1's address (${hex(m.ptr[1]!)}): it came from ${m.moved(1, 2, 'mallinfo.keepcost') < 0 ? 'the top chunk' : 'another free chunk'}`),
+              : `is not ptr1's address (${formatAddress(m.ptr[1]!)}): it came from ${m.moved(1, 2, 'mallinfo.keepcost') < 0 ? 'the top chunk' : 'another free chunk'}`),
         );
       },
     },
@@ -230,7 +230,7 @@ export const sbrk16k: ExperimentDefinition = {
           printed =
             ` Measured with 90 kB here (variant printed-90k): the break moved by ${signed(grown)}` +
             (grown > 0
-              ? ` = page_align(${hex(chunkSize(PRINTED_LAST))} + ${hex(p.pad)} + ${hex(MINSIZE)} − this heap's ${hex(pTop)} top chunk) = ${hex(pageAlign(chunkSize(PRINTED_LAST) + p.pad + MINSIZE - pTop))}.`
+              ? ` = page_align(${formatAddress(chunkSize(PRINTED_LAST))} + ${formatAddress(p.pad)} + ${formatAddress(MINSIZE)} − this heap's ${formatAddress(pTop)} top chunk) = ${formatAddress(pageAlign(chunkSize(PRINTED_LAST) + p.pad + MINSIZE - pTop))}.`
               : ` (the heap already had room for it).`);
         } catch (error) {
           if (!(error instanceof MissingMeasurement)) throw error;
@@ -238,7 +238,7 @@ export const sbrk16k: ExperimentDefinition = {
         return verdict(
           holds,
           `the final ${bytes(m.lastSize)} malloc moved the break by ${signed(grew)} (the 6th malloc and the free before it: ${signed(before)}): ${why}. ` +
-            `The seed's output line says "a new 90kB" and its break grew by ${hex(seedPrinted)}, which is exactly page_align(chunk(90 KiB) ${hex(chunkSize(PRINTED_LAST))} + 128 KiB top pad + MINSIZE − its ${hex(seedTop)} top chunk) = ${hex(seedGrowth)}: ` +
+            `The seed's output line says "a new 90kB" and its break grew by ${formatAddress(seedPrinted)}, which is exactly page_align(chunk(90 KiB) ${formatAddress(chunkSize(PRINTED_LAST))} + 128 KiB top pad + MINSIZE − its ${formatAddress(seedTop)} top chunk) = ${formatAddress(seedGrowth)}: ` +
             `its output came from malloc(90 * 1024); an 18 kB malloc fits in that top chunk, so its code would not have grown the break either.` +
             printed,
         );
