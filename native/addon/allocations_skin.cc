@@ -124,18 +124,6 @@ Napi::Value Write(const Napi::CallbackInfo& info) {
 // every error is exactly the one it always was. The registry check stays.
 constexpr double kMaxSize = 9007199254740991.0;  // 2^53 - 1, as size_arg
 
-template <typename Body>
-napi_value guarded_raw(napi_env env, Body body) {
-  try {
-    return body();
-  } catch (const Error& error) {
-    throw_error(Napi::Env(env), error);
-  } catch (const std::bad_alloc&) {
-    throw_error(Napi::Env(env), Error("ENOMEM", "out of memory in malloc-lab", ENOMEM));
-  }
-  return nullptr;
-}
-
 napi_value FastMalloc(napi_env env, napi_callback_info cbinfo) {
   size_t argc = 1;
   napi_value arg;
@@ -147,12 +135,12 @@ napi_value FastMalloc(napi_env env, napi_callback_info cbinfo) {
     return Malloc(Napi::CallbackInfo(env, cbinfo));
   }
   uint32_t owner = static_cast<const AddonState*>(data)->owner;
-  return guarded_raw(env, [&]() -> napi_value {
+  return guarded_in<napi_value>(Napi::Env(env), [&]() -> napi_value {
     uintptr_t address = checked_malloc(static_cast<size_t>(size), owner);
     napi_value result = nullptr;
     napi_create_bigint_uint64(env, static_cast<uint64_t>(address), &result);
     return result;
-  });
+  }, nullptr);
 }
 
 napi_value FastFree(napi_env env, napi_callback_info cbinfo) {
@@ -164,10 +152,10 @@ napi_value FastFree(napi_env env, napi_callback_info cbinfo) {
       napi_get_value_bigint_uint64(env, arg, &address, &lossless) != napi_ok || !lossless) {
     return Free(Napi::CallbackInfo(env, cbinfo));
   }
-  return guarded_raw(env, [&]() -> napi_value {
+  return guarded_in<napi_value>(Napi::Env(env), [&]() -> napi_value {
     checked_free(static_cast<uintptr_t>(address));
     return nullptr;  // undefined
-  });
+  }, nullptr);
 }
 
 Napi::Function raw_function(Napi::Env env, const char* name, napi_callback callback) {

@@ -21,17 +21,23 @@ AddonState& state_of(Napi::Env env);
 // Throws a JS error (MallocLabError once configured) built from a core Error.
 void throw_error(Napi::Env env, const Error& error);
 
-// Runs body, turning a core Error into a pending JS exception.
-template <typename Body>
-Napi::Value guarded(const Napi::CallbackInfo& info, Body body) {
+// Runs body, turning a core Error into a pending JS exception; then returns
+// fallback (what a throwing call returns: undefined, or nullptr for raw callbacks).
+template <typename Result, typename Body>
+Result guarded_in(Napi::Env env, Body body, Result fallback) {
   try {
     return body();
   } catch (const Error& error) {
-    throw_error(info.Env(), error);
+    throw_error(env, error);
   } catch (const std::bad_alloc&) {
-    throw_error(info.Env(), Error("ENOMEM", "out of memory in malloc-lab", ENOMEM));
+    throw_error(env, Error("ENOMEM", "out of memory in malloc-lab", ENOMEM));
   }
-  return info.Env().Undefined();
+  return fallback;
+}
+
+template <typename Body>
+Napi::Value guarded(const Napi::CallbackInfo& info, Body body) {
+  return guarded_in<Napi::Value>(info.Env(), body, info.Env().Undefined());
 }
 
 // Conversions throw Error(ERR_INVALID_ARG_TYPE / ERR_OUT_OF_RANGE) naming the parameter.
