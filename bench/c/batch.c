@@ -26,11 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 
-static long long now_ns(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
-}
+#include "rounds.h"
+
 
 static void *idle(void *argument) { return argument; }
 
@@ -57,6 +54,17 @@ static long long round_ns(void **blocks, size_t count, size_t size) {
   return now_ns() - start;
 }
 
+struct batch {
+  void **blocks;
+  size_t count;
+  size_t size;
+};
+
+static double batch_round(void *state) {
+  struct batch *batch = state;
+  return (double)round_ns(batch->blocks, batch->count, batch->size);
+}
+
 int main(int argc, char **argv) {
   int serve = argc >= 5 && strcmp(argv[4], "serve") == 0;
   int expected = serve ? 7 : 5;
@@ -80,26 +88,6 @@ int main(int argc, char **argv) {
     }
   }
   size_t count = strtoull(argv[1], NULL, 10);
-  size_t size = strtoull(argv[2], NULL, 10);
-  int warmup = atoi(argv[3]);
-  void **blocks = map_array(count);
-  for (int round = 0; round < warmup; ++round) round_ns(blocks, count, size);
-  if (!serve) {
-    int rounds = atoi(argv[4]);
-    for (int round = 0; round < rounds; ++round) printf("%lld\n", round_ns(blocks, count, size));
-    return 0;
-  }
-  int commands = open(argv[5], O_RDONLY);
-  int replies = open(argv[6], O_WRONLY);
-  if (commands < 0 || replies < 0) {
-    perror("open fifo");
-    return 1;
-  }
-  char command;
-  while (read(commands, &command, 1) == 1) {
-    char line[32];
-    int length = snprintf(line, sizeof line, "%lld\n", round_ns(blocks, count, size));
-    if (write(replies, line, (size_t)length) != length) return 1;
-  }
-  return 0;
+  struct batch batch = {map_array(count), count, strtoull(argv[2], NULL, 10)};
+  return run_rounds(argv, serve, batch_round, &batch, "%.0f\n");
 }

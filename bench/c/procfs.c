@@ -24,6 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "rounds.h"
+
 static const char *const names[] = {
     "VmPeak", "VmSize", "VmLck",   "VmPin",  "VmHWM", "VmRSS",
     "RssAnon", "RssFile", "RssShmem", "VmData", "VmStk", "VmExe",
@@ -32,11 +34,6 @@ enum { kFields = sizeof names / sizeof names[0] };
 
 static volatile double sink;
 
-static long long now_ns(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
-}
 
 static void parse_status(const char *text, size_t length, double *out) {
   for (int i = 0; i < kFields; ++i) out[i] = NAN;
@@ -108,6 +105,16 @@ static double round_ns(int statm, long iterations) {
   return (double)(now_ns() - start) / (double)iterations;
 }
 
+struct procfs {
+  int statm;
+  long iterations;
+};
+
+static double procfs_round(void *state) {
+  struct procfs *procfs = state;
+  return round_ns(procfs->statm, procfs->iterations);
+}
+
 int main(int argc, char **argv) {
   int serve = argc == 7 && strcmp(argv[4], "serve") == 0;
   if (argc != 5 && !serve) {
@@ -119,7 +126,6 @@ int main(int argc, char **argv) {
   }
   int statm = strcmp(argv[1], "statm") == 0;
   long iterations = atol(argv[2]);
-  int warmup = atoi(argv[3]);
   if (statm) {
     statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
     if (statm_fd < 0) {
@@ -127,23 +133,6 @@ int main(int argc, char **argv) {
       return 1;
     }
   }
-  for (int round = 0; round < warmup; ++round) round_ns(statm, iterations);
-  if (!serve) {
-    int rounds = atoi(argv[4]);
-    for (int round = 0; round < rounds; ++round) printf("%.1f\n", round_ns(statm, iterations));
-    return 0;
-  }
-  int commands = open(argv[5], O_RDONLY);
-  int replies = open(argv[6], O_WRONLY);
-  if (commands < 0 || replies < 0) {
-    perror("open fifo");
-    return 1;
-  }
-  char command;
-  while (read(commands, &command, 1) == 1) {
-    char line[48];
-    int length = snprintf(line, sizeof line, "%.1f\n", round_ns(statm, iterations));
-    if (write(replies, line, (size_t)length) != length) return 1;
-  }
-  return 0;
+  struct procfs procfs = {statm, iterations};
+  return run_rounds(argv, serve, procfs_round, &procfs, "%.1f\n");
 }
