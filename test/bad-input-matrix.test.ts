@@ -34,15 +34,18 @@ const ENOENT = { code: 'ENOENT', errno: 2 };
 const PAGE = BigInt(lab.PAGE_SIZE);
 const registryBefore = lab.registryStats();
 
+// A block glibc handed out that malloc-lab's registry does not own (a set's block).
+// Taken before this file frees anything, in a size class nothing else here uses:
+// a set block that reused an address the registry saw freed would be named
+// "already freed", which is a different case.
+const foreignSet = lab.allocBatch({ count: 1, size: 200 });
+const foreign = foreignSet.address(0);
 const live = lab.malloc(64); // a 64-byte heap block
 const freed = lab.malloc(64);
 lab.free(freed);
 const mapping = lab.mmap(lab.PAGE_SIZE * 4);
 const unmapped = lab.mmap(lab.PAGE_SIZE); // a mapping made and unmapped again
 lab.munmap(unmapped, lab.PAGE_SIZE);
-// A block glibc handed out that malloc-lab's registry does not own (a set's block).
-const foreignSet = lab.allocBatch({ count: 1, size: 64 });
-const foreign = foreignSet.address(0);
 const thread = lab.startThread();
 const closedThread = lab.startThread();
 closedThread.close();
