@@ -6,14 +6,14 @@
  * `--port 0` lets the system choose one); notes go to stderr. It stops on
  * SIGINT/SIGTERM, or by itself when the watched process exits.
  */
-import { eachArgument, usageError as usageErrorOf } from './arguments.js';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
 
 import { MallocLabError } from '../errors.js';
 import { status } from '../procfs.js';
-import { commandLine, hasAddressSpace, identify, isGone, readStatusOf, resolveProcess } from './status.js';
 import { PROMETHEUS_CONTENT_TYPE, collectProcessMetrics, renderPrometheusText } from '../prometheus.js';
+import { eachArgument, usageError as usageErrorOf } from './arguments.js';
+import { commandLine, hasAddressSpace, identify, isGone, readStatusOf, resolveProcess } from './target-process.js';
 
 /**
  * One scrape: collectProcessMetrics + renderPrometheusText with a pid label, and

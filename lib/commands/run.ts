@@ -6,15 +6,14 @@
  * program takes arguments (`run free-and-sbrk 1000 10240 1 500 1000`), `--name
  * value` otherwise, or `--preset NAME`.
  */
-import { eachArgument, usageError as usageErrorOf } from './arguments.js';
 import { writeFileSync } from 'node:fs';
 
-import { MallocLabError } from '../errors.js';
 import { CATALOGUE, findExperiment } from '../experiments/catalogue.js';
 import { ALLOCATORS, type AllocatorName, type HostName } from '../experiments/hosts.js';
 import { runExperiment, type ExperimentRun } from '../experiments/runner.js';
 import type { ExperimentDefinition, Parameters } from '../experiments/types.js';
 import { renderExperiment } from '../report/text.js';
+import { eachArgument, usageError as usageErrorOf } from './arguments.js';
 
 export interface RunCommand {
   ids: string[];

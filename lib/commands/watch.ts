@@ -10,7 +10,6 @@
  * sample — spikes shorter than the interval still show. Without it VmHWM is the
  * peak since the process started (or since someone else last reset it).
  */
-import { eachArgument, usageError as usageErrorOf } from './arguments.js';
 import { writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -19,7 +18,8 @@ import { type Status, type StatusField, STATUS_FIELDS, resetPeakRss, status } fr
 import { liveLine } from '../report/sparkline.js';
 import { renderWatchSvg } from '../report/watch-svg.js';
 import { formatBytes } from '../units.js';
-import { commandLine, goneError, hasAddressSpace, identify, isGone, resolveProcess } from './status.js';
+import { eachArgument, usageError as usageErrorOf } from './arguments.js';
+import { commandLine, goneError, hasAddressSpace, identify, isGone, resolveProcess } from './target-process.js';
 
 /** One reading: t in milliseconds since the first, then every status field in bytes (Threads a count; NaN/null where absent). */
 export type WatchSample = { t: number } & Record<StatusField, number>;
