@@ -64,7 +64,7 @@ function machine() {
   } catch {}
   let glibc = 'unknown';
   try {
-    glibc = process.report.getReport().header.glibcVersionRuntime ?? glibc;
+    glibc = /** @type {any} */ (process.report.getReport()).header.glibcVersionRuntime ?? glibc;
   } catch {}
   const cpus = os.cpus();
   return {
@@ -87,6 +87,7 @@ function compileReferences() {
   const dir = mkdtempSync(join(os.tmpdir(), 'malloc-lab-bench-c-'));
   const cc = process.env.CC ?? 'cc';
   const built = {};
+  /** @type {Record<string, [string, string[]]>} */
   const programs = {
     batch: ['bench/c/batch.c', ['-pthread', '-fno-builtin-malloc', '-fno-builtin-free']],
     procfs: ['bench/c/procfs.c', []],

@@ -28,11 +28,10 @@
 
 #include "rounds.h"
 
+static void* idle(void* argument) { return argument; }
 
-static void *idle(void *argument) { return argument; }
-
-static void **map_array(size_t count) {
-  void **blocks = mmap(NULL, count * sizeof *blocks, PROT_READ | PROT_WRITE,
+static void** map_array(size_t count) {
+  void** blocks = mmap(NULL, count * sizeof *blocks, PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (blocks == MAP_FAILED) {
     perror("mmap");
@@ -41,7 +40,7 @@ static void **map_array(size_t count) {
   return blocks;
 }
 
-static long long round_ns(void **blocks, size_t count, size_t size) {
+static long long round_ns(void** blocks, size_t count, size_t size) {
   long long start = now_ns();
   for (size_t i = 0; i < count; ++i) {
     blocks[i] = malloc(size);
@@ -55,23 +54,25 @@ static long long round_ns(void **blocks, size_t count, size_t size) {
 }
 
 struct batch {
-  void **blocks;
+  void** blocks;
   size_t count;
   size_t size;
 };
 
-static double batch_round(void *state) {
-  struct batch *batch = state;
+static double batch_round(void* state) {
+  struct batch* batch = state;
   return (double)round_ns(batch->blocks, batch->count, batch->size);
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   int serve = argc >= 5 && strcmp(argv[4], "serve") == 0;
   int expected = serve ? 7 : 5;
   int threaded = 0, bad = argc < expected;
   for (int i = expected; i < argc; ++i) {
-    if (strcmp(argv[i], "threaded") == 0) threaded = 1;
-    else bad = 1;
+    if (strcmp(argv[i], "threaded") == 0)
+      threaded = 1;
+    else
+      bad = 1;
   }
   if (bad) {
     fprintf(stderr,

@@ -26,27 +26,25 @@
 
 #include "rounds.h"
 
-static const char *const names[] = {
-    "VmPeak", "VmSize", "VmLck",   "VmPin",  "VmHWM", "VmRSS",
-    "RssAnon", "RssFile", "RssShmem", "VmData", "VmStk", "VmExe",
-    "VmLib",  "VmPTE",  "VmSwap",  "HugetlbPages", "Threads"};
+static const char* const names[] = {
+    "VmPeak", "VmSize", "VmLck", "VmPin", "VmHWM", "VmRSS",  "RssAnon",      "RssFile", "RssShmem",
+    "VmData", "VmStk",  "VmExe", "VmLib", "VmPTE", "VmSwap", "HugetlbPages", "Threads"};
 enum { kFields = sizeof names / sizeof names[0] };
 
 static volatile double sink;
 
-
-static void parse_status(const char *text, size_t length, double *out) {
+static void parse_status(const char* text, size_t length, double* out) {
   for (int i = 0; i < kFields; ++i) out[i] = NAN;
-  const char *end = text + length;
-  for (const char *line = text; line < end;) {
-    const char *newline = memchr(line, '\n', (size_t)(end - line));
-    const char *line_end = newline ? newline : end;
-    const char *colon = memchr(line, ':', (size_t)(line_end - line));
+  const char* end = text + length;
+  for (const char* line = text; line < end;) {
+    const char* newline = memchr(line, '\n', (size_t)(end - line));
+    const char* line_end = newline ? newline : end;
+    const char* colon = memchr(line, ':', (size_t)(line_end - line));
     if (colon) {
       size_t name_length = (size_t)(colon - line);
       for (int i = 0; i < kFields; ++i) {
         if (strncmp(names[i], line, name_length) == 0 && names[i][name_length] == '\0') {
-          const char *p = colon + 1;
+          const char* p = colon + 1;
           while (p < line_end && (*p == ' ' || *p == '\t')) ++p;
           double value = 0;
           while (p < line_end && *p >= '0' && *p <= '9') value = value * 10 + (*p++ - '0');
@@ -59,7 +57,7 @@ static void parse_status(const char *text, size_t length, double *out) {
   }
 }
 
-static void status_once(double *out) {
+static void status_once(double* out) {
   char buffer[16384];
   int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
@@ -77,7 +75,7 @@ static void status_once(double *out) {
 
 static int statm_fd = -1;
 
-static void statm_once(double *out) {
+static void statm_once(double* out) {
   char buffer[256];
   ssize_t length = pread(statm_fd, buffer, sizeof buffer - 1, 0);
   if (length < 0) {
@@ -86,9 +84,9 @@ static void statm_once(double *out) {
   }
   buffer[length] = '\0';
   const double page = (double)sysconf(_SC_PAGESIZE);
-  const char *p = buffer;
+  const char* p = buffer;
   for (int i = 0; i < 7; ++i) {
-    char *next = NULL;
+    char* next = NULL;
     unsigned long long pages = strtoull(p, &next, 10);
     out[i] = next == p ? NAN : (double)pages * page;
     p = next;
@@ -99,7 +97,10 @@ static double round_ns(int statm, long iterations) {
   double out[kFields];
   long long start = now_ns();
   for (long i = 0; i < iterations; ++i) {
-    if (statm) statm_once(out); else status_once(out);
+    if (statm)
+      statm_once(out);
+    else
+      status_once(out);
     sink = out[5];
   }
   return (double)(now_ns() - start) / (double)iterations;
@@ -110,12 +111,12 @@ struct procfs {
   long iterations;
 };
 
-static double procfs_round(void *state) {
-  struct procfs *procfs = state;
+static double procfs_round(void* state) {
+  struct procfs* procfs = state;
   return round_ns(procfs->statm, procfs->iterations);
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   int serve = argc == 7 && strcmp(argv[4], "serve") == 0;
   if (argc != 5 && !serve) {
     fprintf(stderr,

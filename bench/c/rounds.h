@@ -23,7 +23,8 @@ static long long now_ns(void) {
  * argv[3] is WARMUP; then either argv[4] = ROUNDS, or argv[4] = "serve" with
  * argv[5] = CMD_FIFO and argv[6] = REPLY_FIFO. format prints one result.
  */
-static int run_rounds(char **argv, int serve, double (*round)(void *), void *state, const char *format) {
+static int run_rounds(char** argv, int serve, double (*round)(void*), void* state,
+                      const char* format) {
   int warmup = atoi(argv[3]);
   for (int i = 0; i < warmup; ++i) round(state);
   if (!serve) {

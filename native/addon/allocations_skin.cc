@@ -20,9 +20,9 @@ Napi::Value Malloc(const Napi::CallbackInfo& info) {
 
 Napi::Value Calloc(const Napi::CallbackInfo& info) {
   return guarded(info, [&] {
-    return address_value(info.Env(), checked_calloc(size_arg(info, 0, "calloc", "nmemb"),
-                                                    size_arg(info, 1, "calloc", "size"),
-                                                    owner(info)));
+    return address_value(info.Env(),
+                         checked_calloc(size_arg(info, 0, "calloc", "nmemb"),
+                                        size_arg(info, 1, "calloc", "size"), owner(info)));
   });
 }
 
@@ -44,18 +44,16 @@ Napi::Value Free(const Napi::CallbackInfo& info) {
 Napi::Value PosixMemalign(const Napi::CallbackInfo& info) {
   return guarded(info, [&] {
     return address_value(info.Env(), checked_posix_memalign(
-                                          size_arg(info, 0, "posix_memalign", "alignment"),
-                                          size_arg(info, 1, "posix_memalign", "size"),
-                                          owner(info)));
+                                         size_arg(info, 0, "posix_memalign", "alignment"),
+                                         size_arg(info, 1, "posix_memalign", "size"), owner(info)));
   });
 }
 
 Napi::Value AlignedAlloc(const Napi::CallbackInfo& info) {
   return guarded(info, [&] {
-    return address_value(info.Env(),
-                         checked_aligned_alloc(size_arg(info, 0, "aligned_alloc", "alignment"),
-                                               size_arg(info, 1, "aligned_alloc", "size"),
-                                               owner(info)));
+    return address_value(
+        info.Env(), checked_aligned_alloc(size_arg(info, 0, "aligned_alloc", "alignment"),
+                                          size_arg(info, 1, "aligned_alloc", "size"), owner(info)));
   });
 }
 
@@ -76,9 +74,8 @@ Napi::Value Valloc(const Napi::CallbackInfo& info) {
 
 Napi::Value UsableSize(const Napi::CallbackInfo& info) {
   return guarded(info, [&] {
-    return Napi::Number::New(
-        info.Env(), static_cast<double>(checked_usable_size(
-                        address_arg(info, 0, "malloc_usable_size", "ptr"))));
+    return Napi::Number::New(info.Env(), static_cast<double>(checked_usable_size(
+                                             address_arg(info, 0, "malloc_usable_size", "ptr"))));
   });
 }
 
@@ -135,12 +132,15 @@ napi_value FastMalloc(napi_env env, napi_callback_info cbinfo) {
     return Malloc(Napi::CallbackInfo(env, cbinfo));
   }
   uint32_t owner = static_cast<const AddonState*>(data)->owner;
-  return guarded_in<napi_value>(Napi::Env(env), [&]() -> napi_value {
-    uintptr_t address = checked_malloc(static_cast<size_t>(size), owner);
-    napi_value result = nullptr;
-    napi_create_bigint_uint64(env, static_cast<uint64_t>(address), &result);
-    return result;
-  }, nullptr);
+  return guarded_in<napi_value>(
+      Napi::Env(env),
+      [&]() -> napi_value {
+        uintptr_t address = checked_malloc(static_cast<size_t>(size), owner);
+        napi_value result = nullptr;
+        napi_create_bigint_uint64(env, static_cast<uint64_t>(address), &result);
+        return result;
+      },
+      nullptr);
 }
 
 napi_value FastFree(napi_env env, napi_callback_info cbinfo) {
@@ -152,16 +152,19 @@ napi_value FastFree(napi_env env, napi_callback_info cbinfo) {
       napi_get_value_bigint_uint64(env, arg, &address, &lossless) != napi_ok || !lossless) {
     return Free(Napi::CallbackInfo(env, cbinfo));
   }
-  return guarded_in<napi_value>(Napi::Env(env), [&]() -> napi_value {
-    checked_free(static_cast<uintptr_t>(address));
-    return nullptr;  // undefined
-  }, nullptr);
+  return guarded_in<napi_value>(
+      Napi::Env(env),
+      [&]() -> napi_value {
+        checked_free(static_cast<uintptr_t>(address));
+        return nullptr;  // undefined
+      },
+      nullptr);
 }
 
 Napi::Function raw_function(Napi::Env env, const char* name, napi_callback callback) {
   napi_value function = nullptr;
-  napi_status status = napi_create_function(env, name, NAPI_AUTO_LENGTH, callback,
-                                            &state_of(env), &function);
+  napi_status status =
+      napi_create_function(env, name, NAPI_AUTO_LENGTH, callback, &state_of(env), &function);
   NAPI_FATAL_IF_FAILED(status, "register_allocations", "napi_create_function");
   return Napi::Function(env, function);
 }

@@ -1,8 +1,7 @@
-#include "../core/batches.h"
-
 #include <cmath>
 #include <string>
 
+#include "../core/batches.h"
 #include "skin.h"
 
 namespace malloclab {
@@ -35,8 +34,8 @@ Napi::Value AllocBatch(const Napi::CallbackInfo& info) {
     }
     size_t count = size_arg(info, 2, "allocBatch", "count");
     BatchKind kind = info[3].ToBoolean().Value() ? BatchKind::kCalloc : BatchKind::kMalloc;
-    return Napi::Number::New(info.Env(), set_allocate(pattern, length, count, kind,
-                                                      state_of(info.Env()).owner));
+    return Napi::Number::New(
+        info.Env(), set_allocate(pattern, length, count, kind, state_of(info.Env()).owner));
   });
 }
 
@@ -46,9 +45,9 @@ uint32_t set_arg(const Napi::CallbackInfo& info, const char* function) {
 
 Napi::Value FreeBatch(const Napi::CallbackInfo& info) {
   return guarded(info, [&] {
-    size_t freed = set_free(set_arg(info, "freeBatch"), size_arg(info, 1, "freeBatch", "step"),
-                            size_arg(info, 2, "freeBatch", "min"),
-                            size_arg(info, 3, "freeBatch", "max"));
+    size_t freed =
+        set_free(set_arg(info, "freeBatch"), size_arg(info, 1, "freeBatch", "step"),
+                 size_arg(info, 2, "freeBatch", "min"), size_arg(info, 3, "freeBatch", "max"));
     return Napi::Number::New(info.Env(), static_cast<double>(freed));
   });
 }

@@ -1,5 +1,4 @@
 #include "../core/heap.h"
-
 #include "skin.h"
 
 namespace malloclab {
@@ -12,17 +11,18 @@ Napi::Value ProgramBreak(const Napi::CallbackInfo& info) {
 
 Napi::Value Sbrk(const Napi::CallbackInfo& info) {
   return guarded(info, [&] {
-    int64_t increment = integer_arg(info, 0, "sbrk", "increment", -(int64_t{1} << 53) + 1,
-                                    (int64_t{1} << 53) - 1);
-    return address_value(info.Env(), checked_sbrk(static_cast<intptr_t>(increment),
-                                                  state_of(info.Env()).owner));
+    int64_t increment =
+        integer_arg(info, 0, "sbrk", "increment", -(int64_t{1} << 53) + 1, (int64_t{1} << 53) - 1);
+    return address_value(
+        info.Env(), checked_sbrk(static_cast<intptr_t>(increment), state_of(info.Env()).owner));
   });
 }
 
 Napi::Value Mallopt(const Napi::CallbackInfo& info) {
   return guarded(info, [&] {
-    checked_mallopt(static_cast<int>(integer_arg(info, 0, "mallopt", "param", INT32_MIN, INT32_MAX)),
-                    static_cast<int>(integer_arg(info, 1, "mallopt", "value", INT32_MIN, INT32_MAX)));
+    checked_mallopt(
+        static_cast<int>(integer_arg(info, 0, "mallopt", "param", INT32_MIN, INT32_MAX)),
+        static_cast<int>(integer_arg(info, 1, "mallopt", "value", INT32_MIN, INT32_MAX)));
     return info.Env().Undefined();
   });
 }
@@ -68,7 +68,8 @@ void register_heap(Napi::Env env, Napi::Object exports) {
   exports.Set("mallinfo2", Napi::Function::New(env, Mallinfo2, "mallinfo2"));
   exports.Set("malloc_info", Napi::Function::New(env, MallocInfo, "malloc_info"));
   exports.Set("malloc_stats", Napi::Function::New(env, MallocStats, "malloc_stats"));
-  exports.Set("gnu_get_libc_version", Napi::Function::New(env, LibcVersion, "gnu_get_libc_version"));
+  exports.Set("gnu_get_libc_version",
+              Napi::Function::New(env, LibcVersion, "gnu_get_libc_version"));
   Napi::Array names = Napi::Array::New(env, kMallinfoFields);
   for (int i = 0; i < kMallinfoFields; ++i) names.Set(i, kMallinfoFieldNames[i]);
   exports.Set("mallinfoFields", names);

@@ -1,5 +1,4 @@
 #include "../core/pages.h"
-
 #include "skin.h"
 
 namespace malloclab {
@@ -22,8 +21,7 @@ Napi::Value Mincore(const Napi::CallbackInfo& info) {
 
 Napi::Value Madvise(const Napi::CallbackInfo& info) {
   return guarded(info, [&] {
-    checked_madvise(address_arg(info, 0, "madvise", "addr"),
-                    size_arg(info, 1, "madvise", "length"),
+    checked_madvise(address_arg(info, 0, "madvise", "addr"), size_arg(info, 1, "madvise", "length"),
                     static_cast<int>(integer_arg(info, 2, "madvise", "advice", 0, 1000)));
     return info.Env().Undefined();
   });
@@ -46,9 +44,9 @@ Napi::Value Munlock(const Napi::CallbackInfo& info) {
 
 Napi::Value Mmap(const Napi::CallbackInfo& info) {
   return guarded(info, [&] {
-    return address_value(info.Env(), checked_mmap(size_arg(info, 0, "mmap", "length"),
-                                                  info[1].ToBoolean().Value(),
-                                                  state_of(info.Env()).owner));
+    return address_value(
+        info.Env(), checked_mmap(size_arg(info, 0, "mmap", "length"), info[1].ToBoolean().Value(),
+                                 state_of(info.Env()).owner));
   });
 }
 

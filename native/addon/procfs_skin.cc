@@ -1,6 +1,5 @@
 #include "../core/heap.h"
 #include "../core/procfs.h"
-
 #include "skin.h"
 
 namespace malloclab {
@@ -22,8 +21,8 @@ Napi::Value ReadStatus(const Napi::CallbackInfo& info) {
 // status, then the break and mallinfo2 of this process, in one call.
 Napi::Value ReadSample(const Napi::CallbackInfo& info) {
   return guarded(info, [&] {
-    double* out = float64_arg(info, 0, "readSample", "out",
-                              kStatusFields.count + 1 + kMallinfoFields);
+    double* out =
+        float64_arg(info, 0, "readSample", "out", kStatusFields.count + 1 + kMallinfoFields);
     read_status(0, out);
     out[kStatusFields.count] = static_cast<double>(program_break());
     read_mallinfo2(out + kStatusFields.count + 1);

@@ -1,5 +1,4 @@
 #include "../core/program.h"
-
 #include "skin.h"
 
 namespace malloclab {
@@ -8,8 +7,10 @@ namespace {
 
 const double* program_arg(const Napi::CallbackInfo& info, size_t* length) {
   Napi::Value value = info[0];
-  if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
-    throw Error(code::kInvalidArgType, "runProgram: program must be a Float64Array (as lib/ encodes it)");
+  if (!value.IsTypedArray() ||
+      value.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
+    throw Error(code::kInvalidArgType,
+                "runProgram: program must be a Float64Array (as lib/ encodes it)");
   }
   Napi::Float64Array program = value.As<Napi::Float64Array>();
   *length = program.ElementLength();

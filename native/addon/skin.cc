@@ -11,8 +11,8 @@ void throw_error(Napi::Env env, const Error& error) {
   AddonState& state = state_of(env);
   Napi::Object object;
   if (!state.error_class.IsEmpty()) {
-    object = state.error_class.New({Napi::String::New(env, error.message()),
-                                    Napi::String::New(env, error.code())});
+    object = state.error_class.New(
+        {Napi::String::New(env, error.message()), Napi::String::New(env, error.code())});
   } else {
     object = Napi::Error::New(env, error.message()).Value();
     object.Set("code", Napi::String::New(env, error.code()));
@@ -25,8 +25,8 @@ void throw_error(Napi::Env env, const Error& error) {
 namespace {
 [[noreturn]] void wrong_type(const char* function, const char* parameter, const char* expected,
                              const Napi::Value& value) {
-  throw Error(code::kInvalidArgType, std::string(function) + ": " + parameter +
-                                         " must be " + expected + ", received " +
+  throw Error(code::kInvalidArgType, std::string(function) + ": " + parameter + " must be " +
+                                         expected + ", received " +
                                          (value.IsUndefined() ? "undefined"
                                           : value.IsNull()    ? "null"
                                           : value.IsNumber()  ? "a number"
@@ -69,8 +69,8 @@ int64_t integer_arg(const Napi::CallbackInfo& info, size_t index, const char* fu
   if (!(number >= static_cast<double>(min) && number <= static_cast<double>(max)) ||
       std::trunc(number) != number) {
     throw Error(code::kOutOfRange, std::string(function) + ": " + parameter +
-                                       " must be an integer from " + std::to_string(min) +
-                                       " to " + std::to_string(max) + ", received " +
+                                       " must be an integer from " + std::to_string(min) + " to " +
+                                       std::to_string(max) + ", received " +
                                        std::to_string(number));
   }
   return static_cast<int64_t>(number);
@@ -96,11 +96,10 @@ double* float64_arg(const Napi::CallbackInfo& info, size_t index, const char* fu
   return static_cast<double*>(data);
 }
 
-Napi::Uint8Array bytes_arg(const Napi::CallbackInfo& info, size_t index,
-                           const char* function, const char* parameter) {
+Napi::Uint8Array bytes_arg(const Napi::CallbackInfo& info, size_t index, const char* function,
+                           const char* parameter) {
   Napi::Value value = info[index];
-  if (!value.IsTypedArray() ||
-      value.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+  if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
     wrong_type(function, parameter, "a Uint8Array", value);
   }
   return value.As<Napi::Uint8Array>();

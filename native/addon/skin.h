@@ -50,8 +50,8 @@ int64_t integer_arg(const Napi::CallbackInfo& info, size_t index, const char* fu
 // A Float64Array with at least `count` elements.
 double* float64_arg(const Napi::CallbackInfo& info, size_t index, const char* function,
                     const char* parameter, size_t count);
-Napi::Uint8Array bytes_arg(const Napi::CallbackInfo& info, size_t index,
-                           const char* function, const char* parameter);
+Napi::Uint8Array bytes_arg(const Napi::CallbackInfo& info, size_t index, const char* function,
+                           const char* parameter);
 
 inline Napi::Value address_value(Napi::Env env, uintptr_t address) {
   return Napi::BigInt::New(env, static_cast<uint64_t>(address));

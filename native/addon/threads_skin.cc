@@ -1,7 +1,6 @@
-#include "../core/threads.h"
-
 #include <sys/sysinfo.h>
 
+#include "../core/threads.h"
 #include "skin.h"
 
 namespace malloclab {
@@ -35,9 +34,11 @@ Napi::Value ThreadCallFn(const Napi::CallbackInfo& info) {
       if (info[index].IsUndefined()) return 0;
       return size_arg(info, index, "threadCall", name);
     };
-    uint64_t result = thread_call(id, static_cast<ThreadCall>(call), operand(2, "a"), operand(3, "b"), 0);
+    uint64_t result =
+        thread_call(id, static_cast<ThreadCall>(call), operand(2, "a"), operand(3, "b"), 0);
     ThreadCall kind = static_cast<ThreadCall>(call);
-    if (kind == ThreadCall::kMalloc || kind == ThreadCall::kCalloc || kind == ThreadCall::kRealloc) {
+    if (kind == ThreadCall::kMalloc || kind == ThreadCall::kCalloc ||
+        kind == ThreadCall::kRealloc) {
       return address_value(info.Env(), static_cast<uintptr_t>(result));
     }
     return Napi::Number::New(info.Env(), static_cast<double>(result));
@@ -51,9 +52,12 @@ Napi::Value LiveThreads(const Napi::CallbackInfo& info) {
 Napi::Value BlockArena(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     switch (chunk_arena(address_arg(info, 0, "blockArena", "ptr"))) {
-      case ChunkArena::kMain: return Napi::String::New(info.Env(), "main");
-      case ChunkArena::kThread: return Napi::String::New(info.Env(), "thread");
-      default: return Napi::String::New(info.Env(), "mmap");
+      case ChunkArena::kMain:
+        return Napi::String::New(info.Env(), "main");
+      case ChunkArena::kThread:
+        return Napi::String::New(info.Env(), "thread");
+      default:
+        return Napi::String::New(info.Env(), "mmap");
     }
   });
 }

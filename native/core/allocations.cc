@@ -17,11 +17,9 @@ namespace {
 
 using Lock = std::lock_guard<std::mutex>;
 
-uintptr_t record(void* block, size_t size, uint32_t owner, const char* function,
-                 int err) {
+uintptr_t record(void* block, size_t size, uint32_t owner, const char* function, int err) {
   if (block == nullptr) {
-    throw_errno(function, err == 0 ? ENOMEM : err,
-                "requested " + std::to_string(size) + " bytes");
+    throw_errno(function, err == 0 ? ENOMEM : err, "requested " + std::to_string(size) + " bytes");
   }
   Registry& registry = Registry::instance();
   Lock lock(registry.mutex());
@@ -44,8 +42,7 @@ Region& require_heap_block(Registry& registry, uintptr_t address, const char* fu
 void require_power_of_two(size_t alignment, const char* function) {
   if (alignment == 0 || (alignment & (alignment - 1)) != 0) {
     throw Error(code::kOutOfRange,
-                std::string(function) +
-                    ": alignment must be a power of two, received " +
+                std::string(function) + ": alignment must be a power of two, received " +
                     std::to_string(alignment),
                 EINVAL, function);
   }
@@ -62,30 +59,29 @@ Region& require_live(Registry& registry, uintptr_t address, const char* function
   switch (registry.classify(address, &base)) {
     case Lookup::kFreed:
       throw Error(code::kFreedPointer,
-                  name + " was already freed (expected a live block; a second free "
-                         "would corrupt the heap)");
+                  name +
+                      " was already freed (expected a live block; a second free "
+                      "would corrupt the heap)");
     case Lookup::kInterior:
-      throw Error(code::kInteriorPointer,
-                  name + " points inside the block at " + hex(base) +
-                      " (expected the address the allocator returned)");
+      throw Error(code::kInteriorPointer, name + " points inside the block at " + hex(base) +
+                                              " (expected the address the allocator returned)");
     default:
       throw Error(code::kUnknownPointer,
-                  name + " was never returned by malloc-lab (expected an address "
-                         "from its malloc, calloc, realloc, memalign, mmap or sbrk)");
+                  name +
+                      " was never returned by malloc-lab (expected an address "
+                      "from its malloc, calloc, realloc, memalign, mmap or sbrk)");
   }
 }
 
-void require_inside(const Region& region, size_t offset, size_t length,
-                    const char* function) {
+void require_inside(const Region& region, size_t offset, size_t length, const char* function) {
   if (length == kToEnd && offset <= region.size) return;
   if (offset > region.size || length > region.size - offset) {
     throw Error(code::kOutOfBounds,
                 std::string(function) + ": range [" + std::to_string(offset) + ", " +
-                    std::to_string(offset) + " + " + std::to_string(length) +
-                    ") is outside the " + std::to_string(region.size) + "-byte " +
-                    region_kind_name(region.kind) + " region at " +
-                    hex(region.address) + " (expected offset + length <= " +
-                    std::to_string(region.size) + ")");
+                    std::to_string(offset) + " + " + std::to_string(length) + ") is outside the " +
+                    std::to_string(region.size) + "-byte " + region_kind_name(region.kind) +
+                    " region at " + hex(region.address) +
+                    " (expected offset + length <= " + std::to_string(region.size) + ")");
   }
 }
 
@@ -125,8 +121,8 @@ uintptr_t checked_realloc(uintptr_t address, size_t size, uint32_t owner) {
   if (moved == nullptr) {
     // The old block is untouched and still ours.
     throw_errno("realloc", errno == 0 ? ENOMEM : errno,
-                "requested " + std::to_string(size) + " bytes; the block at " +
-                    hex(address) + " is unchanged");
+                "requested " + std::to_string(size) + " bytes; the block at " + hex(address) +
+                    " is unchanged");
   }
   registry.move(&region, reinterpret_cast<uintptr_t>(moved), size);
   return reinterpret_cast<uintptr_t>(moved);
@@ -152,8 +148,8 @@ uintptr_t checked_posix_memalign(size_t alignment, size_t size, uint32_t owner) 
   if (err != 0) {
     throw_errno("posix_memalign", err,
                 "alignment " + std::to_string(alignment) +
-                    " (expected a power of two multiple of " +
-                    std::to_string(sizeof(void*)) + "), size " + std::to_string(size));
+                    " (expected a power of two multiple of " + std::to_string(sizeof(void*)) +
+                    "), size " + std::to_string(size));
   }
   return record(block, size, owner, "posix_memalign", 0);
 }
@@ -206,8 +202,8 @@ void touch_pages(uintptr_t address, size_t offset, size_t length) {
   volatile uint8_t* end = start + length;
   // A write (not a read: reads map the shared zero page) to every page in range.
   for (volatile uint8_t* p = start; p < end;
-       p = reinterpret_cast<volatile uint8_t*>(
-           (reinterpret_cast<uintptr_t>(p) & ~(page - 1)) + page)) {
+       p = reinterpret_cast<volatile uint8_t*>((reinterpret_cast<uintptr_t>(p) & ~(page - 1)) +
+                                               page)) {
     *p = *p;
   }
 }

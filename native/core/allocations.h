@@ -36,8 +36,7 @@ void write_bytes(uintptr_t address, size_t offset, const uint8_t* in, size_t len
 Region& require_live(Registry& registry, uintptr_t address, const char* function,
                      const char* parameter);
 // Throws ERR_OUT_OF_BOUNDS unless [offset, offset + length) lies in region.
-void require_inside(const Region& region, size_t offset, size_t length,
-                    const char* function);
+void require_inside(const Region& region, size_t offset, size_t length, const char* function);
 
 }  // namespace malloclab
 

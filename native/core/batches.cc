@@ -14,22 +14,21 @@ namespace malloclab {
 
 void validate_pattern(const PatternEntry* pattern, size_t pattern_length, size_t count) {
   if (pattern_length == 0 || pattern_length > kMaxPatternLength) {
-    throw Error(code::kLimitExceeded,
-                "batch: pattern has " + std::to_string(pattern_length) +
-                    " entries (expected 1 to " + std::to_string(kMaxPatternLength) + ")");
+    throw Error(code::kLimitExceeded, "batch: pattern has " + std::to_string(pattern_length) +
+                                          " entries (expected 1 to " +
+                                          std::to_string(kMaxPatternLength) + ")");
   }
   if (count == 0 || count > kMaxBatchBlocks / pattern_length) {
-    throw Error(code::kLimitExceeded,
-                "batch: count " + std::to_string(count) + " x " +
-                    std::to_string(pattern_length) +
-                    " pattern entries is outside the limit (expected 1 to " +
-                    std::to_string(kMaxBatchBlocks) + " blocks in all)");
+    throw Error(code::kLimitExceeded, "batch: count " + std::to_string(count) + " x " +
+                                          std::to_string(pattern_length) +
+                                          " pattern entries is outside the limit (expected 1 to " +
+                                          std::to_string(kMaxBatchBlocks) + " blocks in all)");
   }
   for (size_t k = 0; k < pattern_length; ++k) {
     if (pattern[k].fill < -1 || pattern[k].fill > 255) {
-      throw Error(code::kOutOfRange,
-                  "batch: pattern[" + std::to_string(k) + "].fill is " +
-                      std::to_string(pattern[k].fill) + " (expected a byte 0-255 or none)");
+      throw Error(code::kOutOfRange, "batch: pattern[" + std::to_string(k) + "].fill is " +
+                                         std::to_string(pattern[k].fill) +
+                                         " (expected a byte 0-255 or none)");
     }
   }
 }
@@ -39,8 +38,7 @@ void validate_rule(size_t total, size_t step, size_t min, size_t max) {
     throw Error(code::kOutOfRange,
                 "free rule: step " + std::to_string(step) + ", min " + std::to_string(min) +
                     ", max " + std::to_string(max) +
-                    " (expected step >= 1 and 1 <= min <= max <= " +
-                    std::to_string(total) + ")");
+                    " (expected step >= 1 and 1 <= min <= max <= " + std::to_string(total) + ")");
   }
 }
 
@@ -126,8 +124,8 @@ uint32_t set_allocate(const PatternEntry* pattern, size_t pattern_length, size_t
     free_by_rule(slot->blocks.data(), made, 1, 1, made == 0 ? 1 : made);
     slot->blocks.release();
     throw_errno(kind == BatchKind::kCalloc ? "calloc" : "malloc", err,
-                "block " + std::to_string(made) + " of " + std::to_string(total) +
-                    "; the " + std::to_string(made) + " made before it were freed");
+                "block " + std::to_string(made) + " of " + std::to_string(total) + "; the " +
+                    std::to_string(made) + " made before it were freed");
   }
   std::memcpy(slot->pattern, pattern, pattern_length * sizeof(PatternEntry));
   slot->pattern_length = pattern_length;
@@ -169,9 +167,9 @@ uintptr_t set_address(uint32_t id, size_t index) {
   std::lock_guard<std::mutex> lock(sets.mutex);
   BlockSet& set = find(sets, id, "batchAddress");
   if (index >= set.blocks.size()) {
-    throw Error(code::kOutOfBounds,
-                "batchAddress: index " + std::to_string(index) + " is outside the set (expected 0 to " +
-                    std::to_string(set.blocks.size() - 1) + ")");
+    throw Error(code::kOutOfBounds, "batchAddress: index " + std::to_string(index) +
+                                        " is outside the set (expected 0 to " +
+                                        std::to_string(set.blocks.size() - 1) + ")");
   }
   return set.blocks[index];
 }

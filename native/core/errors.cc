@@ -10,8 +10,6 @@ std::string hex(uintptr_t address) {
   return text;
 }
 
-std::string hex(const void* address) {
-  return hex(reinterpret_cast<uintptr_t>(address));
-}
+std::string hex(const void* address) { return hex(reinterpret_cast<uintptr_t>(address)); }
 
 }  // namespace malloclab

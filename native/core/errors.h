@@ -30,10 +30,8 @@ inline constexpr const char* kProcfs = "ERR_PROCFS";
 
 class Error : public std::exception {
  public:
-  Error(const char* code, std::string message, int err = 0,
-        const char* syscall = nullptr)
-      : code_(code), message_(std::move(message)), errno_(err),
-        syscall_(syscall) {}
+  Error(const char* code, std::string message, int err = 0, const char* syscall = nullptr)
+      : code_(code), message_(std::move(message)), errno_(err), syscall_(syscall) {}
 
   const char* what() const noexcept override { return message_.c_str(); }
   const char* code() const noexcept { return code_; }
@@ -55,8 +53,7 @@ inline const char* errno_name(int err) {
 }
 
 // A failed glibc or kernel call: code is the errno name, as Node's system errors do.
-[[noreturn]] inline void throw_errno(const char* syscall, int err,
-                                     const std::string& detail) {
+[[noreturn]] inline void throw_errno(const char* syscall, int err, const std::string& detail) {
   throw Error(errno_name(err),
               std::string(syscall) + " failed: " + strerror(err) +
                   (detail.empty() ? "" : " (" + detail + ")"),

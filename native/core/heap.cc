@@ -42,8 +42,7 @@ uintptr_t checked_sbrk(intptr_t increment, uint32_t owner) {
     errno = 0;
     void* previous = sbrk(increment);
     if (previous == reinterpret_cast<void*>(-1)) {
-      throw_errno("sbrk", errno == 0 ? ENOMEM : errno,
-                  "increment " + std::to_string(increment));
+      throw_errno("sbrk", errno == 0 ? ENOMEM : errno, "increment " + std::to_string(increment));
     }
     uintptr_t start = reinterpret_cast<uintptr_t>(previous);
     ledger.push_back(BreakSegment{start, static_cast<size_t>(increment)});
@@ -62,8 +61,7 @@ uintptr_t checked_sbrk(intptr_t increment, uint32_t owner) {
   BreakSegment& top = ledger[ledger.size() - 1];
   if (top.start + top.size != current) {
     throw Error(code::kSbrkRefused,
-                "sbrk: the break moved from " + hex(top.start + top.size) + " to " +
-                    hex(current) +
+                "sbrk: the break moved from " + hex(top.start + top.size) + " to " + hex(current) +
                     " since malloc-lab's last sbrk, so shrinking it would cut into "
                     "memory malloc now uses (expected the break to be where sbrk left it)");
   }
@@ -77,8 +75,7 @@ uintptr_t checked_sbrk(intptr_t increment, uint32_t owner) {
   errno = 0;
   void* previous = sbrk(increment);
   if (previous == reinterpret_cast<void*>(-1)) {
-    throw_errno("sbrk", errno == 0 ? ENOMEM : errno,
-                "increment " + std::to_string(increment));
+    throw_errno("sbrk", errno == 0 ? ENOMEM : errno, "increment " + std::to_string(increment));
   }
   Region* region = registry.find_live(top.start);
   top.size -= give_back;
@@ -118,8 +115,8 @@ void checked_mallopt(int parameter, int value) {
   }
   if (mallopt(parameter, value) == 0) {
     throw Error(code::kMalloptRejected,
-                "mallopt: glibc rejected value " + std::to_string(value) +
-                    " for param " + std::to_string(parameter) +
+                "mallopt: glibc rejected value " + std::to_string(value) + " for param " +
+                    std::to_string(parameter) +
                     " (it returned 0; see mallopt(3) for the accepted range)",
                 EINVAL, "mallopt");
   }

@@ -23,7 +23,6 @@ bool is_known_mallopt_parameter(int parameter);
 // Returns 1 if memory was released to the system, 0 otherwise (as glibc does).
 int trim(size_t pad);
 
-
 // malloc_info(0, …) captured in memory (never through stdout).
 std::string capture_malloc_info();
 // malloc_stats() captured by pointing stderr at a memfd for the call.

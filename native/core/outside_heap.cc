@@ -23,13 +23,11 @@ void* map_private(size_t bytes) {
   return address;
 }
 
-void unmap_private(void* address, size_t bytes) {
-  munmap(address, round_to_pages(bytes));
-}
+void unmap_private(void* address, size_t bytes) { munmap(address, round_to_pages(bytes)); }
 
 void* remap_private(void* address, size_t old_bytes, size_t new_bytes) {
-  void* moved = mremap(address, round_to_pages(old_bytes), round_to_pages(new_bytes),
-                       MREMAP_MAYMOVE);
+  void* moved =
+      mremap(address, round_to_pages(old_bytes), round_to_pages(new_bytes), MREMAP_MAYMOVE);
   if (moved == MAP_FAILED) throw_errno("mremap", errno, "bookkeeping memory");
   return moved;
 }

@@ -32,9 +32,8 @@ class OutsideVector {
   void reserve(size_t count) {
     if (count <= capacity_) return;
     size_t bytes = count * sizeof(T);
-    data_ = static_cast<T*>(data_ == nullptr
-                                ? map_private(bytes)
-                                : remap_private(data_, capacity_ * sizeof(T), bytes));
+    data_ = static_cast<T*>(data_ == nullptr ? map_private(bytes)
+                                             : remap_private(data_, capacity_ * sizeof(T), bytes));
     capacity_ = count;
   }
   void push_back(const T& value) {
@@ -59,9 +58,15 @@ class OutsideVector {
 
  private:
   void swap(OutsideVector& other) noexcept {
-    T* d = data_; data_ = other.data_; other.data_ = d;
-    size_t s = size_; size_ = other.size_; other.size_ = s;
-    size_t c = capacity_; capacity_ = other.capacity_; other.capacity_ = c;
+    T* d = data_;
+    data_ = other.data_;
+    other.data_ = d;
+    size_t s = size_;
+    size_ = other.size_;
+    other.size_ = s;
+    size_t c = capacity_;
+    capacity_ = other.capacity_;
+    other.capacity_ = c;
   }
   T* data_ = nullptr;
   size_t size_ = 0;

@@ -27,9 +27,8 @@ void require_page_aligned(uintptr_t address, const char* function) {
   if ((address & (page_size() - 1)) != 0) {
     throw Error(code::kUnaligned,
                 std::string(function) + ": address " + hex(address) +
-                    " is not page-aligned (expected a multiple of " +
-                    std::to_string(page_size()) + "; round down with address & ~" +
-                    std::to_string(page_size() - 1) + ")",
+                    " is not page-aligned (expected a multiple of " + std::to_string(page_size()) +
+                    "; round down with address & ~" + std::to_string(page_size() - 1) + ")",
                 EINVAL, function);
   }
 }
@@ -64,21 +63,20 @@ size_t page_size() {
   return size;
 }
 
-size_t checked_mincore(uintptr_t address, size_t length, uint8_t* vector,
-                       size_t vector_length) {
+size_t checked_mincore(uintptr_t address, size_t length, uint8_t* vector, size_t vector_length) {
   require_page_aligned(address, "mincore");
   size_t pages = round_up_to_page(length) / page_size();
   if (vector_length < pages) {
-    throw Error(code::kOutOfRange,
-                "mincore: vector holds " + std::to_string(vector_length) +
-                    " entries (expected at least " + std::to_string(pages) + ")");
+    throw Error(code::kOutOfRange, "mincore: vector holds " + std::to_string(vector_length) +
+                                       " entries (expected at least " + std::to_string(pages) +
+                                       ")");
   }
   if (length == 0) return 0;
   if (mincore(reinterpret_cast<void*>(address), length, vector) != 0) {
     int err = errno;
     throw_errno("mincore", err,
-                err == ENOMEM ? "part of [" + hex(address) + ", +" +
-                                    std::to_string(length) + ") is not mapped"
+                err == ENOMEM ? "part of [" + hex(address) + ", +" + std::to_string(length) +
+                                    ") is not mapped"
                               : "");
   }
   size_t resident = 0;
@@ -126,8 +124,8 @@ void checked_munlock(uintptr_t address, size_t length) {
 
 uintptr_t checked_mmap(size_t length, bool populate, uint32_t owner) {
   if (length == 0) {
-    throw Error(code::kOutOfRange, "mmap: length must be greater than 0, received 0",
-                EINVAL, "mmap");
+    throw Error(code::kOutOfRange, "mmap: length must be greater than 0, received 0", EINVAL,
+                "mmap");
   }
   void* address = mmap(nullptr, length, PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS | (populate ? MAP_POPULATE : 0), -1, 0);
@@ -136,8 +134,7 @@ uintptr_t checked_mmap(size_t length, bool populate, uint32_t owner) {
   }
   Registry& registry = Registry::instance();
   Lock lock(registry.mutex());
-  registry.insert(reinterpret_cast<uintptr_t>(address), length, RegionKind::kMapping,
-                  owner);
+  registry.insert(reinterpret_cast<uintptr_t>(address), length, RegionKind::kMapping, owner);
   return reinterpret_cast<uintptr_t>(address);
 }
 
@@ -147,15 +144,13 @@ void checked_munmap(uintptr_t address, size_t length) {
   Region& region = require_live(registry, address, "munmap", "address");
   if (region.kind != RegionKind::kMapping) {
     throw Error(code::kNotOwned,
-                "munmap: address " + hex(address) + " is a " +
-                    region_kind_name(region.kind) +
+                "munmap: address " + hex(address) + " is a " + region_kind_name(region.kind) +
                     " region, not a mapping (expected an address from malloc-lab's mmap)");
   }
   if (length != region.size) {
     throw Error(code::kOutOfBounds,
-                "munmap: length " + std::to_string(length) +
-                    " does not match the mapping's " + std::to_string(region.size) +
-                    " bytes (expected the whole mapping)");
+                "munmap: length " + std::to_string(length) + " does not match the mapping's " +
+                    std::to_string(region.size) + " bytes (expected the whole mapping)");
   }
   if (munmap(reinterpret_cast<void*>(address), length) != 0) {
     throw_errno("munmap", errno, "");

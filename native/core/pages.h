@@ -11,8 +11,7 @@ size_t page_size();
 // mincore(2) over any range (it only reads residency). address must be
 // page-aligned; vector receives one byte per page (bit 0: resident).
 // Returns the number of resident pages.
-size_t checked_mincore(uintptr_t address, size_t length, uint8_t* vector,
-                       size_t vector_length);
+size_t checked_mincore(uintptr_t address, size_t length, uint8_t* vector, size_t vector_length);
 
 // These change memory, so [address, address + length) must lie inside one live
 // region this library owns. madvise needs a page-aligned address, and the

@@ -14,17 +14,31 @@ namespace malloclab {
 
 namespace {
 const char* const kStatusNames[] = {
-    "VmPeak", "VmSize", "VmLck",  "VmPin",  "VmHWM", "VmRSS",
-    "RssAnon", "RssFile", "RssShmem", "VmData", "VmStk", "VmExe",
-    "VmLib",  "VmPTE",  "VmSwap", "HugetlbPages", "Threads"};
-const char* const kSmapsRollupNames[] = {
-    "Rss", "Pss", "Pss_Dirty", "Pss_Anon", "Pss_File", "Pss_Shmem",
-    "Shared_Clean", "Shared_Dirty", "Private_Clean", "Private_Dirty",
-    "Referenced", "Anonymous", "KSM", "LazyFree", "AnonHugePages",
-    "ShmemPmdMapped", "FilePmdMapped", "Shared_Hugetlb", "Private_Hugetlb",
-    "Swap", "SwapPss", "Locked"};
-const char* const kStatmNames[] = {"size", "resident", "shared", "text",
-                                   "lib",  "data",     "dt"};
+    "VmPeak", "VmSize", "VmLck", "VmPin", "VmHWM", "VmRSS",  "RssAnon",      "RssFile", "RssShmem",
+    "VmData", "VmStk",  "VmExe", "VmLib", "VmPTE", "VmSwap", "HugetlbPages", "Threads"};
+const char* const kSmapsRollupNames[] = {"Rss",
+                                         "Pss",
+                                         "Pss_Dirty",
+                                         "Pss_Anon",
+                                         "Pss_File",
+                                         "Pss_Shmem",
+                                         "Shared_Clean",
+                                         "Shared_Dirty",
+                                         "Private_Clean",
+                                         "Private_Dirty",
+                                         "Referenced",
+                                         "Anonymous",
+                                         "KSM",
+                                         "LazyFree",
+                                         "AnonHugePages",
+                                         "ShmemPmdMapped",
+                                         "FilePmdMapped",
+                                         "Shared_Hugetlb",
+                                         "Private_Hugetlb",
+                                         "Swap",
+                                         "SwapPss",
+                                         "Locked"};
+const char* const kStatmNames[] = {"size", "resident", "shared", "text", "lib", "data", "dt"};
 }  // namespace
 
 const FieldTable kStatusFields = {kStatusNames, 17};
@@ -115,14 +129,14 @@ int read_status_plain(pid_t pid, double* out) {
 }
 
 const char* const kMallinfoFieldNames[kMallinfoFields] = {
-    "arena", "ordblks", "smblks", "hblks", "hblkhd",
+    "arena",   "ordblks", "smblks",   "hblks",    "hblkhd",
     "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost"};
 
 void read_mallinfo2(double* out) {
   struct mallinfo2 info = mallinfo2();
-  const size_t values[kMallinfoFields] = {
-      info.arena,   info.ordblks, info.smblks,   info.hblks,    info.hblkhd,
-      info.usmblks, info.fsmblks, info.uordblks, info.fordblks, info.keepcost};
+  const size_t values[kMallinfoFields] = {info.arena,    info.ordblks, info.smblks,  info.hblks,
+                                          info.hblkhd,   info.usmblks, info.fsmblks, info.uordblks,
+                                          info.fordblks, info.keepcost};
   for (int i = 0; i < kMallinfoFields; ++i) out[i] = static_cast<double>(values[i]);
 }
 
@@ -154,8 +168,8 @@ void prefault(uintptr_t* blocks, size_t entries) {
 }
 }  // namespace
 
-size_t allocate_pattern(uintptr_t* blocks, const PatternEntry* pattern,
-                        size_t pattern_length, size_t count, BatchKind kind) {
+size_t allocate_pattern(uintptr_t* blocks, const PatternEntry* pattern, size_t pattern_length,
+                        size_t count, BatchKind kind) {
   prefault(blocks, count * pattern_length);
   if (pattern_length == 1 && pattern[0].fill < 0 && kind == BatchKind::kMalloc) {
     // The seeds' loop (one size, no memset): malloc and the store, nothing else, as in C.
@@ -194,12 +208,26 @@ size_t free_by_rule(uintptr_t* blocks, size_t total, size_t step, size_t min, si
 
 bool is_known_madvise_advice(int advice) {
   switch (advice) {
-    case MADV_NORMAL: case MADV_RANDOM: case MADV_SEQUENTIAL: case MADV_WILLNEED:
-    case MADV_DONTNEED: case MADV_FREE: case MADV_DONTFORK: case MADV_DOFORK:
-    case MADV_MERGEABLE: case MADV_UNMERGEABLE: case MADV_HUGEPAGE:
-    case MADV_NOHUGEPAGE: case MADV_DONTDUMP: case MADV_DODUMP:
-    case MADV_WIPEONFORK: case MADV_KEEPONFORK: case MADV_COLD: case MADV_PAGEOUT:
-    case MADV_POPULATE_READ: case MADV_POPULATE_WRITE:
+    case MADV_NORMAL:
+    case MADV_RANDOM:
+    case MADV_SEQUENTIAL:
+    case MADV_WILLNEED:
+    case MADV_DONTNEED:
+    case MADV_FREE:
+    case MADV_DONTFORK:
+    case MADV_DOFORK:
+    case MADV_MERGEABLE:
+    case MADV_UNMERGEABLE:
+    case MADV_HUGEPAGE:
+    case MADV_NOHUGEPAGE:
+    case MADV_DONTDUMP:
+    case MADV_DODUMP:
+    case MADV_WIPEONFORK:
+    case MADV_KEEPONFORK:
+    case MADV_COLD:
+    case MADV_PAGEOUT:
+    case MADV_POPULATE_READ:
+    case MADV_POPULATE_WRITE:
       return true;
     default:
       return false;

@@ -43,8 +43,8 @@ struct PatternEntry {
 enum class BatchKind { kMalloc = 0, kCalloc = 1 };
 // count rounds of the pattern, in C's order. Returns how many were allocated;
 // fewer than count * pattern_length means malloc returned NULL (errno kept).
-size_t allocate_pattern(uintptr_t* blocks, const PatternEntry* pattern,
-                        size_t pattern_length, size_t count, BatchKind kind);
+size_t allocate_pattern(uintptr_t* blocks, const PatternEntry* pattern, size_t pattern_length,
+                        size_t count, BatchKind kind);
 // TLPI free_and_sbrk: for (j = min - 1; j < max; j += step) free(blocks[j]),
 // skipping entries already freed (0). Returns how many it freed.
 size_t free_by_rule(uintptr_t* blocks, size_t total, size_t step, size_t min, size_t max);

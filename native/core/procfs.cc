@@ -18,8 +18,8 @@ namespace {
 constexpr size_t kMaxProcFile = 16384;
 
 [[noreturn]] void throw_proc_error(const char* syscall, int err, pid_t pid, const char* file) {
-  std::string detail = pid == 0 ? std::string("/proc/self/") + file
-                                : "/proc/" + std::to_string(pid) + "/" + file;
+  std::string detail =
+      pid == 0 ? std::string("/proc/self/") + file : "/proc/" + std::to_string(pid) + "/" + file;
   if (err == ENOENT || err == ESRCH) {
     detail += ": no process with pid " + std::to_string(pid) + " (it exited or never existed)";
   } else if (err == EACCES || err == EPERM) {

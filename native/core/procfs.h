@@ -2,13 +2,13 @@
 // Nothing here calls malloc: a snapshot must not change the heap it observes.
 #pragma once
 
-#include <cstddef>
 #include <sys/types.h>
+
+#include <cstddef>
 
 #include "plain.h"
 
 namespace malloclab {
-
 
 // pid 0 means the calling process. out receives table.count values (NaN for a
 // field this kernel does not print). Throws Error with the errno of a failed read.

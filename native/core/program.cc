@@ -34,21 +34,36 @@ struct OpInfo {
 };
 
 const OpInfo kOps[] = {
-    {kMalloc, "malloc", 2, true},        {kCalloc, "calloc", 3, true},
-    {kRealloc, "realloc", 2, true},      {kFree, "free", 1, true},
-    {kMemalign, "memalign", 3, true},    {kPosixMemalign, "posix_memalign", 3, true},
-    {kAlignedAlloc, "aligned_alloc", 3, true}, {kValloc, "valloc", 2, true},
-    {kFill, "fill", 4, true},            {kTouch, "touch", 1, true},
-    {kBatchAlloc, "batch_alloc", -1, false}, {kBatchFree, "batch_free", 4, false},
-    {kSbrk, "sbrk", 1, false},           {kMallopt, "mallopt", 2, false},
-    {kTrim, "malloc_trim", 1, false},    {kMincore, "mincore", 1, true},
-    {kMlock, "mlock", 1, true},          {kMunlock, "munlock", 1, true},
-    {kMmap, "mmap", 2, true},            {kMunmap, "munmap", 1, true},
-    {kMadvise, "madvise", 2, true},      {kSnapshot, "snapshot", 0, false},
-    {kSleep, "sleep", 1, false},         {kUsableSize, "malloc_usable_size", 1, true},
-    {kArenas, "arenas", 0, false},       {kThreadStart, "thread_start", 1, false},
-    {kThreadStop, "thread_stop", 1, false}, {kOnThread, "on_thread", 1, false},
-    {kUnsafeFree, "unsafe_free", 1, true}, {kUnsafeWrite, "unsafe_write", 4, true},
+    {kMalloc, "malloc", 2, true},
+    {kCalloc, "calloc", 3, true},
+    {kRealloc, "realloc", 2, true},
+    {kFree, "free", 1, true},
+    {kMemalign, "memalign", 3, true},
+    {kPosixMemalign, "posix_memalign", 3, true},
+    {kAlignedAlloc, "aligned_alloc", 3, true},
+    {kValloc, "valloc", 2, true},
+    {kFill, "fill", 4, true},
+    {kTouch, "touch", 1, true},
+    {kBatchAlloc, "batch_alloc", -1, false},
+    {kBatchFree, "batch_free", 4, false},
+    {kSbrk, "sbrk", 1, false},
+    {kMallopt, "mallopt", 2, false},
+    {kTrim, "malloc_trim", 1, false},
+    {kMincore, "mincore", 1, true},
+    {kMlock, "mlock", 1, true},
+    {kMunlock, "munlock", 1, true},
+    {kMmap, "mmap", 2, true},
+    {kMunmap, "munmap", 1, true},
+    {kMadvise, "madvise", 2, true},
+    {kSnapshot, "snapshot", 0, false},
+    {kSleep, "sleep", 1, false},
+    {kUsableSize, "malloc_usable_size", 1, true},
+    {kArenas, "arenas", 0, false},
+    {kThreadStart, "thread_start", 1, false},
+    {kThreadStop, "thread_stop", 1, false},
+    {kOnThread, "on_thread", 1, false},
+    {kUnsafeFree, "unsafe_free", 1, true},
+    {kUnsafeWrite, "unsafe_write", 4, true},
     {kFreeForeign, "free_foreign", 2, true},
 };
 
@@ -129,18 +144,22 @@ bool walk(const double* program, size_t length, const Header& header, ProgramErr
           Visit visit) {
   size_t at = kHeaderLength;
   for (size_t step = 0; step < header.steps; ++step) {
-    if (at + 2 > length) return fail(error, static_cast<long>(step), "program ends inside step %zu", step);
+    if (at + 2 > length)
+      return fail(error, static_cast<long>(step), "program ends inside step %zu", step);
     double op_value = program[at];
     double argc_value = program[at + 1];
-    const OpInfo* info = is_integer(op_value, 0, 1000) ? find_op(static_cast<int>(op_value)) : nullptr;
-    if (info == nullptr) return fail(error, static_cast<long>(step), "step %zu: unknown op %g", step, op_value);
+    const OpInfo* info =
+        is_integer(op_value, 0, 1000) ? find_op(static_cast<int>(op_value)) : nullptr;
+    if (info == nullptr)
+      return fail(error, static_cast<long>(step), "step %zu: unknown op %g", step, op_value);
     if (!is_integer(argc_value, 0, 3 + 2 * kMaxPattern) ||
         (info->argc >= 0 && argc_value != info->argc)) {
       return fail(error, static_cast<long>(step), "step %zu (%s): %g arguments (expected %d)", step,
                   info->name, argc_value, info->argc);
     }
     size_t argc = static_cast<size_t>(argc_value);
-    if (at + 2 + argc > length) return fail(error, static_cast<long>(step), "program ends inside step %zu", step);
+    if (at + 2 + argc > length)
+      return fail(error, static_cast<long>(step), "program ends inside step %zu", step);
     if (!visit(step, info, program + at + 2, argc)) return false;
     at += 2 + argc;
   }
@@ -164,134 +183,212 @@ bool validate_program(const double* program, size_t length, ProgramError* error)
   uint8_t* threads = sets + header.sets;
   bool unsafe = (header.flags & kFlagUnsafe) != 0;
   bool pending_on_thread = false;
-  bool ok = walk(program, length, header, error, [&](size_t step, const OpInfo* info,
-                                                      const double* args, size_t argc) {
-    long at = static_cast<long>(step);
-    for (size_t i = 0; i < argc; ++i) {
-      if (!isfinite(args[i])) return fail(error, at, "step %zu (%s): argument %zu is not finite", step, info->name, i);
-    }
-    if (pending_on_thread && (info->op == kThreadStart || info->op == kThreadStop || info->op == kOnThread ||
-                              info->op == kSnapshot || info->op == kSleep)) {
-      return fail(error, at, "step %zu (%s) cannot run on a thread", step, info->name);
-    }
-    pending_on_thread = info->op == kOnThread;
-    if (info->slot_first) {
-      if (!is_integer(args[0], 0, static_cast<double>(header.slots) - 1)) {
-        return fail(error, at, "step %zu (%s): slot %g does not exist (expected 0 to %zu)", step, info->name, args[0],
-                    header.slots == 0 ? 0 : header.slots - 1);
-      }
-    }
-    uint8_t* slot = info->slot_first ? &slots[static_cast<size_t>(args[0])] : nullptr;
-    for (size_t i = info->slot_first ? 1 : 0; i < argc; ++i) {
-      // Every other argument is an integer (sbrk may be negative, fill length -1).
-      if (!is_integer(args[i], -kMaxExact, kMaxExact)) {
-        return fail(error, at, "step %zu (%s): argument %zu (%g) is not an integer", step, info->name, i, args[i]);
-      }
-    }
-    switch (info->op) {
-      case kMalloc: case kCalloc: case kMemalign: case kPosixMemalign: case kAlignedAlloc:
-      case kValloc: case kMmap:
-        if (!is_empty(*slot)) {
-          return fail(error, at, "step %zu (%s): slot %g still holds a live block (free it first)", step,
-                      info->name, args[0]);
+  bool ok = walk(
+      program, length, header, error,
+      [&](size_t step, const OpInfo* info, const double* args, size_t argc) {
+        long at = static_cast<long>(step);
+        for (size_t i = 0; i < argc; ++i) {
+          if (!isfinite(args[i]))
+            return fail(error, at, "step %zu (%s): argument %zu is not finite", step, info->name,
+                        i);
         }
-        for (size_t i = 1; i < argc; ++i) {
-          if (args[i] < 0) return fail(error, at, "step %zu (%s): argument %zu is negative", step, info->name, i);
+        if (pending_on_thread &&
+            (info->op == kThreadStart || info->op == kThreadStop || info->op == kOnThread ||
+             info->op == kSnapshot || info->op == kSleep)) {
+          return fail(error, at, "step %zu (%s) cannot run on a thread", step, info->name);
         }
-        *slot = info->op == kMmap ? kMapping : kHeap;
-        return true;
-      case kRealloc:
-        if (*slot == kMapping) return fail(error, at, "step %zu (realloc): slot %g holds a mapping", step, args[0]);
-        if (*slot == kReleased) {
-          return fail(error, at, "step %zu (realloc): slot %g was freed (a dangling reference; allocate it again first)",
-                      step, args[0]);
+        pending_on_thread = info->op == kOnThread;
+        if (info->slot_first) {
+          if (!is_integer(args[0], 0, static_cast<double>(header.slots) - 1)) {
+            return fail(error, at, "step %zu (%s): slot %g does not exist (expected 0 to %zu)",
+                        step, info->name, args[0], header.slots == 0 ? 0 : header.slots - 1);
+          }
         }
-        if (args[1] < 0) return fail(error, at, "step %zu (realloc): size is negative", step);
-        *slot = args[1] == 0 ? kEmpty : kHeap;
-        return true;
-      case kFree: case kMunmap:
-        if (*slot != (info->op == kFree ? kHeap : kMapping)) {
-          return fail(error, at, "step %zu (%s): slot %g holds no live %s (never allocated, or freed twice)", step,
-                      info->name, args[0], info->op == kFree ? "block" : "mapping");
+        uint8_t* slot = info->slot_first ? &slots[static_cast<size_t>(args[0])] : nullptr;
+        for (size_t i = info->slot_first ? 1 : 0; i < argc; ++i) {
+          // Every other argument is an integer (sbrk may be negative, fill length -1).
+          if (!is_integer(args[i], -kMaxExact, kMaxExact)) {
+            return fail(error, at, "step %zu (%s): argument %zu (%g) is not an integer", step,
+                        info->name, i, args[i]);
+          }
         }
-        *slot = kReleased;
-        return true;
-      case kFill:
-        if (!is_integer(args[1], 0, 255) || args[2] < 0 || args[3] < -1) {
-          return fail(error, at, "step %zu (fill): expected a byte 0-255, offset >= 0, length >= -1", step);
-        }
-        [[fallthrough]];
-      case kTouch: case kMincore: case kMlock: case kMunlock: case kMadvise: case kUsableSize:
-        if (info->op == kMadvise && !is_known_advice(args[1])) {
-          return fail(error, at, "step %zu (madvise): advice %g is not supported (expected a MADV_* value malloc-lab lists)",
-                      step, args[1]);
-        }
-        if (is_empty(*slot)) {
-          return fail(error, at, "step %zu (%s): slot %g is empty (never allocated, or freed)", step, info->name,
-                      args[0]);
-        }
-        if (info->op == kUsableSize && *slot != kHeap) return fail(error, at, "step %zu: slot %g is not a malloc block", step, args[0]);
-        return true;
-      case kBatchAlloc: {
-        if (argc < 5 || (argc - 3) % 2 != 0) return fail(error, at, "step %zu (batch_alloc): expected set, count, kind and (size, fill) pairs", step);
-        if (!is_integer(args[0], 0, static_cast<double>(header.sets) - 1)) return fail(error, at, "step %zu (batch_alloc): set %g does not exist", step, args[0]);
-        size_t pattern = (argc - 3) / 2;
-        if (!is_integer(args[1], 1, static_cast<double>(kMaxBatchBlocks / pattern))) {
-          return fail(error, at, "step %zu (batch_alloc): count %g is outside 1 to %zu blocks in all", step, args[1], kMaxBatchBlocks);
-        }
-        if (!is_integer(args[2], 0, 1)) return fail(error, at, "step %zu (batch_alloc): kind must be 0 (malloc) or 1 (calloc)", step);
-        for (size_t k = 0; k < pattern; ++k) {
-          if (args[3 + 2 * k] < 0 || !is_integer(args[4 + 2 * k], -1, 255)) return fail(error, at, "step %zu (batch_alloc): pattern entry %zu needs size >= 0 and fill -1..255", step, k);
-        }
-        uint8_t* set = &sets[static_cast<size_t>(args[0])];
-        if (*set != 0) return fail(error, at, "step %zu (batch_alloc): set %g still holds blocks (free them first)", step, args[0]);
-        *set = 1;
-        return true;
-      }
-      case kBatchFree: {
-        if (!is_integer(args[0], 0, static_cast<double>(header.sets) - 1)) return fail(error, at, "step %zu (batch_free): set %g does not exist", step, args[0]);
-        uint8_t* set = &sets[static_cast<size_t>(args[0])];
-        if (*set == 0) return fail(error, at, "step %zu (batch_free): set %g holds no blocks", step, args[0]);
-        if (args[1] < 1 || args[2] < 1 || args[3] < args[2]) return fail(error, at, "step %zu (batch_free): expected step >= 1 and 1 <= min <= max", step);
-        // Only a rule that frees everything empties the set for reuse.
-        if (args[1] == 1 && args[2] == 1 && args[3] >= kMaxExact) *set = 0;
-        return true;
-      }
-      case kMallopt:
-        if (!is_integer(args[0], INT32_MIN, INT32_MAX) || !is_integer(args[1], INT32_MIN, INT32_MAX)) {
-          return fail(error, at, "step %zu (mallopt): param %g and value %g must be C ints", step, args[0], args[1]);
-        }
-        switch (static_cast<int>(args[0])) {
-          case M_MXFAST: case M_TRIM_THRESHOLD: case M_TOP_PAD: case M_MMAP_THRESHOLD: case M_MMAP_MAX:
-          case M_CHECK_ACTION: case M_PERTURB: case M_ARENA_TEST: case M_ARENA_MAX:
+        switch (info->op) {
+          case kMalloc:
+          case kCalloc:
+          case kMemalign:
+          case kPosixMemalign:
+          case kAlignedAlloc:
+          case kValloc:
+          case kMmap:
+            if (!is_empty(*slot)) {
+              return fail(error, at,
+                          "step %zu (%s): slot %g still holds a live block (free it first)", step,
+                          info->name, args[0]);
+            }
+            for (size_t i = 1; i < argc; ++i) {
+              if (args[i] < 0)
+                return fail(error, at, "step %zu (%s): argument %zu is negative", step, info->name,
+                            i);
+            }
+            *slot = info->op == kMmap ? kMapping : kHeap;
+            return true;
+          case kRealloc:
+            if (*slot == kMapping)
+              return fail(error, at, "step %zu (realloc): slot %g holds a mapping", step, args[0]);
+            if (*slot == kReleased) {
+              return fail(error, at,
+                          "step %zu (realloc): slot %g was freed (a dangling reference; allocate "
+                          "it again first)",
+                          step, args[0]);
+            }
+            if (args[1] < 0) return fail(error, at, "step %zu (realloc): size is negative", step);
+            *slot = args[1] == 0 ? kEmpty : kHeap;
+            return true;
+          case kFree:
+          case kMunmap:
+            if (*slot != (info->op == kFree ? kHeap : kMapping)) {
+              return fail(
+                  error, at,
+                  "step %zu (%s): slot %g holds no live %s (never allocated, or freed twice)", step,
+                  info->name, args[0], info->op == kFree ? "block" : "mapping");
+            }
+            *slot = kReleased;
+            return true;
+          case kFill:
+            if (!is_integer(args[1], 0, 255) || args[2] < 0 || args[3] < -1) {
+              return fail(error, at,
+                          "step %zu (fill): expected a byte 0-255, offset >= 0, length >= -1",
+                          step);
+            }
+            [[fallthrough]];
+          case kTouch:
+          case kMincore:
+          case kMlock:
+          case kMunlock:
+          case kMadvise:
+          case kUsableSize:
+            if (info->op == kMadvise && !is_known_advice(args[1])) {
+              return fail(error, at,
+                          "step %zu (madvise): advice %g is not supported (expected a MADV_* value "
+                          "malloc-lab lists)",
+                          step, args[1]);
+            }
+            if (is_empty(*slot)) {
+              return fail(error, at, "step %zu (%s): slot %g is empty (never allocated, or freed)",
+                          step, info->name, args[0]);
+            }
+            if (info->op == kUsableSize && *slot != kHeap)
+              return fail(error, at, "step %zu: slot %g is not a malloc block", step, args[0]);
+            return true;
+          case kBatchAlloc: {
+            if (argc < 5 || (argc - 3) % 2 != 0)
+              return fail(
+                  error, at,
+                  "step %zu (batch_alloc): expected set, count, kind and (size, fill) pairs", step);
+            if (!is_integer(args[0], 0, static_cast<double>(header.sets) - 1))
+              return fail(error, at, "step %zu (batch_alloc): set %g does not exist", step,
+                          args[0]);
+            size_t pattern = (argc - 3) / 2;
+            if (!is_integer(args[1], 1, static_cast<double>(kMaxBatchBlocks / pattern))) {
+              return fail(error, at,
+                          "step %zu (batch_alloc): count %g is outside 1 to %zu blocks in all",
+                          step, args[1], kMaxBatchBlocks);
+            }
+            if (!is_integer(args[2], 0, 1))
+              return fail(error, at,
+                          "step %zu (batch_alloc): kind must be 0 (malloc) or 1 (calloc)", step);
+            for (size_t k = 0; k < pattern; ++k) {
+              if (args[3 + 2 * k] < 0 || !is_integer(args[4 + 2 * k], -1, 255))
+                return fail(
+                    error, at,
+                    "step %zu (batch_alloc): pattern entry %zu needs size >= 0 and fill -1..255",
+                    step, k);
+            }
+            uint8_t* set = &sets[static_cast<size_t>(args[0])];
+            if (*set != 0)
+              return fail(error, at,
+                          "step %zu (batch_alloc): set %g still holds blocks (free them first)",
+                          step, args[0]);
+            *set = 1;
+            return true;
+          }
+          case kBatchFree: {
+            if (!is_integer(args[0], 0, static_cast<double>(header.sets) - 1))
+              return fail(error, at, "step %zu (batch_free): set %g does not exist", step, args[0]);
+            uint8_t* set = &sets[static_cast<size_t>(args[0])];
+            if (*set == 0)
+              return fail(error, at, "step %zu (batch_free): set %g holds no blocks", step,
+                          args[0]);
+            if (args[1] < 1 || args[2] < 1 || args[3] < args[2])
+              return fail(error, at,
+                          "step %zu (batch_free): expected step >= 1 and 1 <= min <= max", step);
+            // Only a rule that frees everything empties the set for reuse.
+            if (args[1] == 1 && args[2] == 1 && args[3] >= kMaxExact) *set = 0;
+            return true;
+          }
+          case kMallopt:
+            if (!is_integer(args[0], INT32_MIN, INT32_MAX) ||
+                !is_integer(args[1], INT32_MIN, INT32_MAX)) {
+              return fail(error, at, "step %zu (mallopt): param %g and value %g must be C ints",
+                          step, args[0], args[1]);
+            }
+            switch (static_cast<int>(args[0])) {
+              case M_MXFAST:
+              case M_TRIM_THRESHOLD:
+              case M_TOP_PAD:
+              case M_MMAP_THRESHOLD:
+              case M_MMAP_MAX:
+              case M_CHECK_ACTION:
+              case M_PERTURB:
+              case M_ARENA_TEST:
+              case M_ARENA_MAX:
+                return true;
+              default:
+                return fail(error, at, "step %zu (mallopt): unknown param %g", step, args[0]);
+            }
+          case kTrim:
+          case kSleep:
+            if (args[0] < 0)
+              return fail(error, at, "step %zu (%s): argument is negative", step, info->name);
+            return true;
+          case kThreadStart:
+          case kThreadStop:
+          case kOnThread: {
+            if (!is_integer(args[0], 0, kMaxThreads - 1))
+              return fail(error, at, "step %zu (%s): thread %g is outside 0 to %zu", step,
+                          info->name, args[0], kMaxThreads - 1);
+            uint8_t* thread = &threads[static_cast<size_t>(args[0])];
+            if (info->op == kThreadStart) {
+              if (*thread)
+                return fail(error, at, "step %zu (thread_start): thread %g already runs", step,
+                            args[0]);
+              *thread = 1;
+            } else {
+              if (!*thread)
+                return fail(error, at, "step %zu (%s): thread %g is not running", step, info->name,
+                            args[0]);
+              if (info->op == kThreadStop) *thread = 0;
+            }
+            return true;
+          }
+          case kUnsafeFree:
+          case kUnsafeWrite:
+          case kFreeForeign:
+            if (!unsafe)
+              return fail(
+                  error, at,
+                  "step %zu (%s): heap-corrupting ops need the unsafe flag (child processes only)",
+                  step, info->name);
+            if (is_empty(*slot) && info->op != kUnsafeFree)
+              return fail(error, at, "step %zu (%s): slot %g is empty", step, info->name, args[0]);
             return true;
           default:
-            return fail(error, at, "step %zu (mallopt): unknown param %g", step, args[0]);
+            return true;
         }
-      case kTrim: case kSleep:
-        if (args[0] < 0) return fail(error, at, "step %zu (%s): argument is negative", step, info->name);
-        return true;
-      case kThreadStart: case kThreadStop: case kOnThread: {
-        if (!is_integer(args[0], 0, kMaxThreads - 1)) return fail(error, at, "step %zu (%s): thread %g is outside 0 to %zu", step, info->name, args[0], kMaxThreads - 1);
-        uint8_t* thread = &threads[static_cast<size_t>(args[0])];
-        if (info->op == kThreadStart) {
-          if (*thread) return fail(error, at, "step %zu (thread_start): thread %g already runs", step, args[0]);
-          *thread = 1;
-        } else {
-          if (!*thread) return fail(error, at, "step %zu (%s): thread %g is not running", step, info->name, args[0]);
-          if (info->op == kThreadStop) *thread = 0;
-        }
-        return true;
-      }
-      case kUnsafeFree: case kUnsafeWrite: case kFreeForeign:
-        if (!unsafe) return fail(error, at, "step %zu (%s): heap-corrupting ops need the unsafe flag (child processes only)", step, info->name);
-        if (is_empty(*slot) && info->op != kUnsafeFree) return fail(error, at, "step %zu (%s): slot %g is empty", step, info->name, args[0]);
-        return true;
-      default:
-        return true;
-    }
-  });
-  if (ok && pending_on_thread) ok = fail(error, static_cast<long>(header.steps) - 1, "the last step is on_thread with no step after it");
+      });
+  if (ok && pending_on_thread)
+    ok = fail(error, static_cast<long>(header.steps) - 1,
+              "the last step is on_thread with no step after it");
   unmap_plain(slots, header.slots + header.sets + kMaxThreads);
   return ok;
 }
@@ -375,7 +472,8 @@ void write_record(int fd, const double* record) {
 double nanoseconds_since(const timespec& start) {
   timespec now;
   clock_gettime(CLOCK_MONOTONIC, &now);
-  return static_cast<double>(now.tv_sec - start.tv_sec) * 1e9 + static_cast<double>(now.tv_nsec - start.tv_nsec);
+  return static_cast<double>(now.tv_sec - start.tv_sec) * 1e9 +
+         static_cast<double>(now.tv_nsec - start.tv_nsec);
 }
 
 void store(Slot& slot, void* block, size_t size, uint8_t state, int* status, double* value) {
@@ -395,11 +493,16 @@ void execute(Run& run, const OpInfo* info, const double* a, size_t argc, int* st
   Slot* slot = info->slot_first ? &run.slots[static_cast<size_t>(a[0])] : nullptr;
   errno = 0;
   switch (info->op) {
-    case kMalloc: store(*slot, malloc(static_cast<size_t>(a[1])), static_cast<size_t>(a[1]), kHeap, status, value); break;
+    case kMalloc:
+      store(*slot, malloc(static_cast<size_t>(a[1])), static_cast<size_t>(a[1]), kHeap, status,
+            value);
+      break;
     case kCalloc: {
       size_t total = 0;
-      if (__builtin_mul_overflow(static_cast<size_t>(a[1]), static_cast<size_t>(a[2]), &total)) total = SIZE_MAX;
-      store(*slot, calloc(static_cast<size_t>(a[1]), static_cast<size_t>(a[2])), total, kHeap, status, value);
+      if (__builtin_mul_overflow(static_cast<size_t>(a[1]), static_cast<size_t>(a[2]), &total))
+        total = SIZE_MAX;
+      store(*slot, calloc(static_cast<size_t>(a[1]), static_cast<size_t>(a[2])), total, kHeap,
+            status, value);
       break;
     }
     case kRealloc: {
@@ -412,24 +515,37 @@ void execute(Run& run, const OpInfo* info, const double* a, size_t argc, int* st
       }
       break;
     }
-    case kFree: case kUnsafeFree:
+    case kFree:
+    case kUnsafeFree:
       free(reinterpret_cast<void*>(slot->address));
       *value = static_cast<double>(slot->address);
       slot->state = kEmpty;
       break;
-    case kMemalign: store(*slot, memalign(static_cast<size_t>(a[1]), static_cast<size_t>(a[2])), static_cast<size_t>(a[2]), kHeap, status, value); break;
+    case kMemalign:
+      store(*slot, memalign(static_cast<size_t>(a[1]), static_cast<size_t>(a[2])),
+            static_cast<size_t>(a[2]), kHeap, status, value);
+      break;
     case kPosixMemalign: {
       void* block = nullptr;
       int err = posix_memalign(&block, static_cast<size_t>(a[1]), static_cast<size_t>(a[2]));
-      if (err != 0) *status = err;
-      else store(*slot, block, static_cast<size_t>(a[2]), kHeap, status, value);
+      if (err != 0)
+        *status = err;
+      else
+        store(*slot, block, static_cast<size_t>(a[2]), kHeap, status, value);
       break;
     }
-    case kAlignedAlloc: store(*slot, aligned_alloc(static_cast<size_t>(a[1]), static_cast<size_t>(a[2])), static_cast<size_t>(a[2]), kHeap, status, value); break;
-    case kValloc: store(*slot, valloc(static_cast<size_t>(a[1])), static_cast<size_t>(a[1]), kHeap, status, value); break;
+    case kAlignedAlloc:
+      store(*slot, aligned_alloc(static_cast<size_t>(a[1]), static_cast<size_t>(a[2])),
+            static_cast<size_t>(a[2]), kHeap, status, value);
+      break;
+    case kValloc:
+      store(*slot, valloc(static_cast<size_t>(a[1])), static_cast<size_t>(a[1]), kHeap, status,
+            value);
+      break;
     case kFill: {
       size_t offset = static_cast<size_t>(a[2]);
-      size_t length = a[3] < 0 ? (offset <= slot->size ? slot->size - offset : 0) : static_cast<size_t>(a[3]);
+      size_t length =
+          a[3] < 0 ? (offset <= slot->size ? slot->size - offset : 0) : static_cast<size_t>(a[3]);
       if (offset > slot->size || length > slot->size - offset) {
         *status = EFAULT;  // outside the block: refused, not written
         break;
@@ -440,7 +556,8 @@ void execute(Run& run, const OpInfo* info, const double* a, size_t argc, int* st
     case kTouch: {
       size_t page = page_size();
       volatile uint8_t* start = reinterpret_cast<volatile uint8_t*>(slot->address);
-      for (size_t offset = 0; offset < slot->size; offset = ((slot->address + offset) & ~(page - 1)) + page - slot->address) {
+      for (size_t offset = 0; offset < slot->size;
+           offset = ((slot->address + offset) & ~(page - 1)) + page - slot->address) {
         start[offset] = start[offset];
       }
       break;
@@ -450,7 +567,8 @@ void execute(Run& run, const OpInfo* info, const double* a, size_t argc, int* st
       size_t pattern_length = (argc - 3) / 2;
       PatternEntry pattern[kMaxPattern];
       for (size_t k = 0; k < pattern_length; ++k) {
-        pattern[k] = PatternEntry{static_cast<size_t>(a[3 + 2 * k]), static_cast<int>(a[4 + 2 * k])};
+        pattern[k] =
+            PatternEntry{static_cast<size_t>(a[3 + 2 * k]), static_cast<int>(a[4 + 2 * k])};
       }
       size_t total = static_cast<size_t>(a[1]) * pattern_length;
       size_t made = allocate_pattern(set.blocks, pattern, pattern_length, static_cast<size_t>(a[1]),
@@ -464,7 +582,8 @@ void execute(Run& run, const OpInfo* info, const double* a, size_t argc, int* st
     case kBatchFree: {
       Set& set = run.sets[static_cast<size_t>(a[0])];
       size_t max = a[3] > static_cast<double>(set.used) ? set.used : static_cast<size_t>(a[3]);
-      *value = static_cast<double>(free_by_rule(set.blocks, set.used, static_cast<size_t>(a[1]), static_cast<size_t>(a[2]), max));
+      *value = static_cast<double>(free_by_rule(set.blocks, set.used, static_cast<size_t>(a[1]),
+                                                static_cast<size_t>(a[2]), max));
       break;
     }
     case kSbrk: {
@@ -473,7 +592,8 @@ void execute(Run& run, const OpInfo* info, const double* a, size_t argc, int* st
       if (increment < 0) {
         size_t n = run.break_count;
         size_t give_back = static_cast<size_t>(-increment);
-        if (n == 0 || run.break_start[n - 1] + run.break_size[n - 1] != current || give_back > run.break_size[n - 1]) {
+        if (n == 0 || run.break_start[n - 1] + run.break_size[n - 1] != current ||
+            give_back > run.break_size[n - 1]) {
           *status = kRefusedSbrk;
           *value = static_cast<double>(current);
           break;
@@ -498,7 +618,9 @@ void execute(Run& run, const OpInfo* info, const double* a, size_t argc, int* st
       *value = mallopt(static_cast<int>(a[0]), static_cast<int>(a[1]));
       if (*value == 0) *status = kMalloptRejected;
       break;
-    case kTrim: *value = malloc_trim(static_cast<size_t>(a[0])); break;
+    case kTrim:
+      *value = malloc_trim(static_cast<size_t>(a[0]));
+      break;
     case kMincore: {
       size_t page = page_size();
       uintptr_t start = slot->address & ~(page - 1);
@@ -518,16 +640,24 @@ void execute(Run& run, const OpInfo* info, const double* a, size_t argc, int* st
       *value2 = static_cast<double>(pages);
       break;
     }
-    case kMlock: if (mlock(reinterpret_cast<void*>(slot->address), slot->size) != 0) *status = errno; break;
-    case kMunlock: if (munlock(reinterpret_cast<void*>(slot->address), slot->size) != 0) *status = errno; break;
+    case kMlock:
+      if (mlock(reinterpret_cast<void*>(slot->address), slot->size) != 0) *status = errno;
+      break;
+    case kMunlock:
+      if (munlock(reinterpret_cast<void*>(slot->address), slot->size) != 0) *status = errno;
+      break;
     case kMmap: {
-      void* mapping = mmap(nullptr, static_cast<size_t>(a[1]), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-      store(*slot, mapping == MAP_FAILED ? nullptr : mapping, static_cast<size_t>(a[1]), kMapping, status, value);
+      void* mapping = mmap(nullptr, static_cast<size_t>(a[1]), PROT_READ | PROT_WRITE,
+                           MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      store(*slot, mapping == MAP_FAILED ? nullptr : mapping, static_cast<size_t>(a[1]), kMapping,
+            status, value);
       break;
     }
     case kMunmap:
-      if (munmap(reinterpret_cast<void*>(slot->address), slot->size) != 0) *status = errno;
-      else slot->state = kEmpty;
+      if (munmap(reinterpret_cast<void*>(slot->address), slot->size) != 0)
+        *status = errno;
+      else
+        slot->state = kEmpty;
       break;
     case kMadvise: {
       // Only whole pages inside the block: advice never reaches a neighbour's bytes.
@@ -535,20 +665,28 @@ void execute(Run& run, const OpInfo* info, const double* a, size_t argc, int* st
       uintptr_t start = (slot->address + page - 1) & ~(page - 1);
       uintptr_t end = (slot->address + slot->size) & ~(page - 1);
       *value = end > start ? static_cast<double>(end - start) : 0;
-      if (end > start && madvise(reinterpret_cast<void*>(start), end - start, static_cast<int>(a[1])) != 0) *status = errno;
+      if (end > start &&
+          madvise(reinterpret_cast<void*>(start), end - start, static_cast<int>(a[1])) != 0)
+        *status = errno;
       break;
     }
-    case kUsableSize: *value = static_cast<double>(malloc_usable_size(reinterpret_cast<void*>(slot->address))); break;
-    case kArenas: *status = count_arenas(value, value2); break;
+    case kUsableSize:
+      *value = static_cast<double>(malloc_usable_size(reinterpret_cast<void*>(slot->address)));
+      break;
+    case kArenas:
+      *status = count_arenas(value, value2);
+      break;
     case kUnsafeWrite:
-      memset(reinterpret_cast<void*>(slot->address + static_cast<size_t>(a[1])), static_cast<int>(a[3]), static_cast<size_t>(a[2]));
+      memset(reinterpret_cast<void*>(slot->address + static_cast<size_t>(a[1])),
+             static_cast<int>(a[3]), static_cast<size_t>(a[2]));
       break;
     case kFreeForeign:
       free(reinterpret_cast<void*>(slot->address + static_cast<uintptr_t>(a[1])));
       break;
     case kSleep: {
       timespec pause{static_cast<time_t>(a[0] / 1000), static_cast<long>(fmod(a[0], 1000) * 1e6)};
-      while (nanosleep(&pause, &pause) != 0 && errno == EINTR) {}
+      while (nanosleep(&pause, &pause) != 0 && errno == EINTR) {
+      }
       break;
     }
     default:
@@ -618,14 +756,15 @@ void execute_on(Thread& thread, const OpInfo* info, const double* args, size_t a
 // Batch capacity per set: the largest batch the program allocates into it.
 void size_sets(const double* program, size_t length, Run& run) {
   ProgramError ignored;
-  walk(program, length, run.header, &ignored, [&](size_t, const OpInfo* info, const double* a, size_t argc) {
-    if (info->op == kBatchAlloc) {
-      size_t total = static_cast<size_t>(a[1]) * ((argc - 3) / 2);
-      Set& set = run.sets[static_cast<size_t>(a[0])];
-      if (total > set.capacity) set.capacity = total;
-    }
-    return true;
-  });
+  walk(program, length, run.header, &ignored,
+       [&](size_t, const OpInfo* info, const double* a, size_t argc) {
+         if (info->op == kBatchAlloc) {
+           size_t total = static_cast<size_t>(a[1]) * ((argc - 3) / 2);
+           Set& set = run.sets[static_cast<size_t>(a[0])];
+           if (total > set.capacity) set.capacity = total;
+         }
+         return true;
+       });
 }
 
 }  // namespace
@@ -655,41 +794,42 @@ int run_program(const double* program, size_t length, int out_fd) {
   int result = 0;
   long on_thread = -1;
   clock_gettime(CLOCK_MONOTONIC, &run.started);
-  walk(program, length, run.header, &error, [&](size_t step, const OpInfo* info, const double* args, size_t argc) {
-    double record[kRecordWidth];
-    for (double& value : record) value = NAN;
-    int status = 0;
-    double value = NAN, value2 = NAN;
-    if (info->op == kOnThread) {
-      on_thread = static_cast<long>(args[0]);
-      return true;  // no record: the next step carries the thread in value2 of its record
-    }
-    if (info->op == kThreadStart) {
-      Thread& thread = run.threads[static_cast<size_t>(args[0])];
-      status = start_thread(run, thread);
-    } else if (info->op == kThreadStop) {
-      stop_thread(run.threads[static_cast<size_t>(args[0])]);
-    } else if (info->op == kSnapshot) {
-      status = read_sample(record + 6);
-    } else if (on_thread >= 0) {
-      execute_on(run.threads[on_thread], info, args, argc, &status, &value, &value2);
-    } else {
-      execute(run, info, args, argc, &status, &value, &value2);
-    }
-    record[0] = static_cast<double>(step);
-    record[1] = info->op;
-    record[2] = status;
-    record[3] = value;
-    record[4] = on_thread >= 0 ? static_cast<double>(on_thread) : value2;
-    record[5] = nanoseconds_since(run.started);
-    on_thread = -1;
-    write_record(out_fd, record);
-    if (status != 0) {
-      result = status;
-      return false;
-    }
-    return true;
-  });
+  walk(program, length, run.header, &error,
+       [&](size_t step, const OpInfo* info, const double* args, size_t argc) {
+         double record[kRecordWidth];
+         for (double& value : record) value = NAN;
+         int status = 0;
+         double value = NAN, value2 = NAN;
+         if (info->op == kOnThread) {
+           on_thread = static_cast<long>(args[0]);
+           return true;  // no record: the next step carries the thread in value2 of its record
+         }
+         if (info->op == kThreadStart) {
+           Thread& thread = run.threads[static_cast<size_t>(args[0])];
+           status = start_thread(run, thread);
+         } else if (info->op == kThreadStop) {
+           stop_thread(run.threads[static_cast<size_t>(args[0])]);
+         } else if (info->op == kSnapshot) {
+           status = read_sample(record + 6);
+         } else if (on_thread >= 0) {
+           execute_on(run.threads[on_thread], info, args, argc, &status, &value, &value2);
+         } else {
+           execute(run, info, args, argc, &status, &value, &value2);
+         }
+         record[0] = static_cast<double>(step);
+         record[1] = info->op;
+         record[2] = status;
+         record[3] = value;
+         record[4] = on_thread >= 0 ? static_cast<double>(on_thread) : value2;
+         record[5] = nanoseconds_since(run.started);
+         on_thread = -1;
+         write_record(out_fd, record);
+         if (status != 0) {
+           result = status;
+           return false;
+         }
+         return true;
+       });
 
   double end[kRecordWidth];
   for (double& value : end) value = NAN;
@@ -710,7 +850,8 @@ int run_program(const double* program, size_t length, int out_fd) {
       if (set.blocks != nullptr) free_by_rule(set.blocks, set.used, 1, 1, set.used);
     }
   }
-  for (size_t i = 0; i < run.header.sets; ++i) unmap_plain(run.sets[i].blocks, run.sets[i].capacity * sizeof(uintptr_t));
+  for (size_t i = 0; i < run.header.sets; ++i)
+    unmap_plain(run.sets[i].blocks, run.sets[i].capacity * sizeof(uintptr_t));
   unmap_plain(run.slots, slots_bytes);
   unmap_plain(run.sets, sets_bytes);
   unmap_plain(run.threads, threads_bytes);

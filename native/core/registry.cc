@@ -6,9 +6,12 @@ namespace malloclab {
 
 const char* region_kind_name(RegionKind kind) {
   switch (kind) {
-    case RegionKind::kHeap: return "heap";
-    case RegionKind::kMapping: return "mapping";
-    case RegionKind::kBreak: return "break";
+    case RegionKind::kHeap:
+      return "heap";
+    case RegionKind::kMapping:
+      return "mapping";
+    case RegionKind::kBreak:
+      return "break";
   }
   return "unknown";
 }

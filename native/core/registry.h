@@ -22,10 +22,10 @@ const char* region_kind_name(RegionKind kind);
 
 struct Region {
   uintptr_t address;
-  size_t size;        // bytes requested (the bound for reads and writes)
-  uint32_t owner;     // the environment (main thread or Worker) that made it
+  size_t size;     // bytes requested (the bound for reads and writes)
+  uint32_t owner;  // the environment (main thread or Worker) that made it
   RegionKind kind;
-  uint8_t state;      // Registry::kLive or Registry::kFreed
+  uint8_t state;  // Registry::kLive or Registry::kFreed
 };
 
 enum class Lookup { kLive, kFreed, kInterior, kUnknown };
@@ -73,8 +73,7 @@ class Registry {
   static Registry* create();  // in mmap'd memory, not the glibc heap
   size_t slot_of(uintptr_t address) const {
     // Blocks are 16-byte aligned; Fibonacci hashing spreads the remaining bits.
-    return static_cast<size_t>(((address >> 4) * 0x9E3779B97F4A7C15ull) >> 20) &
-           (capacity_ - 1);
+    return static_cast<size_t>(((address >> 4) * 0x9E3779B97F4A7C15ull) >> 20) & (capacity_ - 1);
   }
   inline Region* probe(uintptr_t address);
   void grow();
@@ -97,8 +96,7 @@ inline Region* Registry::probe(uintptr_t address) {
   }
 }
 
-inline void Registry::insert(uintptr_t address, size_t size, RegionKind kind,
-                             uint32_t owner) {
+inline void Registry::insert(uintptr_t address, size_t size, RegionKind kind, uint32_t owner) {
   if ((used_ + 1) * 2 > capacity_) grow();
   // Entries are never removed, so one walk finds either the address (seen
   // before, now freed: glibc handed it out again, and it names the new block)

@@ -45,14 +45,25 @@ ThreadTable& table() {
 
 uint64_t execute(AllocatorThread& thread) {
   switch (thread.call) {
-    case ThreadCall::kMalloc: return checked_malloc(thread.a, thread.owner);
-    case ThreadCall::kCalloc: return checked_calloc(thread.a, thread.b, thread.owner);
-    case ThreadCall::kRealloc: return checked_realloc(thread.a, thread.b, thread.owner);
-    case ThreadCall::kFree: checked_free(thread.a); return 0;
-    case ThreadCall::kTrim: return static_cast<uint64_t>(trim(thread.a));
-    case ThreadCall::kFill: fill_bytes(thread.a, 0, kToEnd, static_cast<uint8_t>(thread.b)); return 0;
-    case ThreadCall::kTouch: touch_pages(thread.a, 0, kToEnd); return 0;
-    case ThreadCall::kUsableSize: return checked_usable_size(thread.a);
+    case ThreadCall::kMalloc:
+      return checked_malloc(thread.a, thread.owner);
+    case ThreadCall::kCalloc:
+      return checked_calloc(thread.a, thread.b, thread.owner);
+    case ThreadCall::kRealloc:
+      return checked_realloc(thread.a, thread.b, thread.owner);
+    case ThreadCall::kFree:
+      checked_free(thread.a);
+      return 0;
+    case ThreadCall::kTrim:
+      return static_cast<uint64_t>(trim(thread.a));
+    case ThreadCall::kFill:
+      fill_bytes(thread.a, 0, kToEnd, static_cast<uint8_t>(thread.b));
+      return 0;
+    case ThreadCall::kTouch:
+      touch_pages(thread.a, 0, kToEnd);
+      return 0;
+    case ThreadCall::kUsableSize:
+      return checked_usable_size(thread.a);
   }
   return 0;
 }
@@ -77,8 +88,9 @@ void* thread_main(void* argument) {
 AllocatorThread& find(ThreadTable& threads, uint32_t id, const char* function) {
   for (AllocatorThread& thread : threads.threads)
     if (id != 0 && thread.id == id) return thread;
-  throw Error(code::kOutOfRange, std::string(function) + ": thread " + std::to_string(id) +
-                                     " is not running (expected an id from startThread, not yet closed)");
+  throw Error(code::kOutOfRange,
+              std::string(function) + ": thread " + std::to_string(id) +
+                  " is not running (expected an id from startThread, not yet closed)");
 }
 
 void join(AllocatorThread& thread) {
@@ -104,8 +116,9 @@ uint32_t thread_start(uint32_t owner) {
     }
   }
   if (slot == nullptr) {
-    throw Error(code::kLimitExceeded, "startThread: " + std::to_string(kMaxAllocatorThreads) +
-                                          " allocator threads are running (expected fewer; close some)");
+    throw Error(code::kLimitExceeded,
+                "startThread: " + std::to_string(kMaxAllocatorThreads) +
+                    " allocator threads are running (expected fewer; close some)");
   }
   slot->owner = owner;
   slot->stop = false;
