@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /** The malloc-lab command line. */
-import { MallocLabError } from './errors.js';
+import { MallocLabError } from './infra/errors.js';
 
 const USAGE = `usage: malloc-lab <command>
 

@@ -17,8 +17,8 @@ if (process.argv[2] === '--report') {
 
 async function workload(rounds) {
   const lab = await import('../dist/index.js');
-  const { native } = await import('../dist/native.js');
-  const { StepProgram } = await import('../dist/experiments/program.js');
+  const { native } = await import('../dist/infra/native.js');
+  const { StepProgram } = await import('../dist/experiments/framework/program.js');
   const refused = (fn) => {
     try {
       fn();

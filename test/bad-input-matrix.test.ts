@@ -11,9 +11,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { OPS, PROGRAM_MAGIC, StepProgram, type OpName, type StepBuilder } from '../lib/experiments/program.js';
+import { OPS, PROGRAM_MAGIC, StepProgram, type OpName, type StepBuilder } from '../lib/experiments/framework/program.js';
 import * as lab from '../lib/index.js';
-import { native } from '../lib/native.js';
+import { native } from '../lib/infra/native.js';
 
 // ---------------------------------------------------------------------------
 // Codes (the README's table) and fixtures.

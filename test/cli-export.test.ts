@@ -6,13 +6,13 @@ import { type ChildProcess, spawn, type SpawnOptions } from 'node:child_process'
 import { networkInterfaces } from 'node:os';
 import { describe, expect, it } from 'vitest';
 
-import { status } from '../lib/procfs.js';
-import { MiB } from '../lib/units.js';
+import { status } from '../lib/bridge/procfs.js';
+import { MiB } from '../lib/infra/units.js';
 import { cliHarness, root, asNobody, canRunAsNobody } from './fixtures/cli-harness.js';
 
 const ALLOCATION = 64 * MiB;
 
-const { children, startTarget, cli } = cliHarness(['dist/cli.js', 'dist/commands/export.js', 'dist/prometheus.js', 'dist/index.js']);
+const { children, startTarget, cli } = cliHarness(['dist/cli.js', 'dist/commands/export.js', 'dist/integrations/prometheus.js', 'dist/index.js']);
 
 interface Exporter {
   child: ChildProcess;

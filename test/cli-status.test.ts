@@ -4,8 +4,8 @@
 // root-owned target), through the built CLI (dist/cli.js).
 import { describe, expect, it } from 'vitest';
 
-import { statusReport } from '../lib/commands/status.js';
-import { MiB } from '../lib/units.js';
+import { statusReport } from '../lib/bridge/status-report.js';
+import { MiB } from '../lib/infra/units.js';
 import { cliHarness, FIXTURE, asNobody, canRunAsNobody } from './fixtures/cli-harness.js';
 
 const ALLOCATION = 64 * MiB;

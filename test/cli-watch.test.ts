@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { MiB } from '../lib/units.js';
+import { MiB } from '../lib/infra/units.js';
 import { cliHarness, root, sleep } from './fixtures/cli-harness.js';
 
 const ALLOCATION = 64 * MiB;

@@ -4,10 +4,10 @@
 // refused with a typed error before glibc ever sees them.
 import { describe, expect, it } from 'vitest';
 
-import { runOnHost, type HostName } from '../lib/experiments/hosts.js';
-import { StepProgram } from '../lib/experiments/program.js';
+import { runOnHost, type HostName } from '../lib/experiments/framework/hosts.js';
+import { StepProgram } from '../lib/experiments/framework/program.js';
 import * as lab from '../lib/index.js';
-import { native } from '../lib/native.js';
+import { native } from '../lib/infra/native.js';
 import { thrown } from './helpers.js';
 
 interface Crash {

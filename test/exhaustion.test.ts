@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { addonPath } from '../lib/native.js';
+import { addonPath } from '../lib/infra/native.js';
 import { packageRoot } from '../lib/probe.js';
 
 const MiB = 1024 * 1024;

@@ -15,10 +15,10 @@ import { runInNewContext } from 'node:vm';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { runOnHost } from '../lib/experiments/hosts.js';
-import { OPS, StepProgram, type StepBuilder } from '../lib/experiments/program.js';
+import { runOnHost } from '../lib/experiments/framework/hosts.js';
+import { OPS, StepProgram, type StepBuilder } from '../lib/experiments/framework/program.js';
 import * as lab from '../lib/index.js';
-import { native } from '../lib/native.js';
+import { native } from '../lib/infra/native.js';
 
 const RUNS = Number(process.env['FUZZ_RUNS'] ?? 150);
 const SEED = process.env['FUZZ_SEED'] === undefined ? undefined : Number(process.env['FUZZ_SEED']);

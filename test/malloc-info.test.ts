@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { isMainThread } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { parseMallocInfo, type MallocInfo, type MallocInfoBin } from '../lib/malloc-info.js';
+import { parseMallocInfo, type MallocInfo, type MallocInfoBin } from '../lib/glibc/malloc-info.js';
 
 interface RawAddon {
   malloc_info(): string;

@@ -9,21 +9,21 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 
-import { ALLOCATOR_ENV, allocatorLibrary, type AllocatorName } from '../lib/experiments/hosts.js';
+import { ALLOCATOR_ENV, allocatorLibrary, type AllocatorName } from '../lib/experiments/framework/hosts.js';
 import { allocBatch, free, malloc, touch, type BlockSet } from '../lib/index.js';
-import { detectAllocator } from '../lib/production/allocator-detection.js';
-import { allocatorSettings, parseGlibcTunables, parseTunableNumber } from '../lib/production/allocator-settings.js';
-import { rssToHeapRatio } from '../lib/production/heap-ratio.js';
-import { startPeriodicTrimmer, type PeriodicTrimmer, type TrimEvent } from '../lib/production/periodic-trimmer.js';
-import { trim } from '../lib/production/trim.js';
-import '../lib/vitest.js';
+import { detectAllocator } from '../lib/process/allocator-detection.js';
+import { allocatorSettings, parseGlibcTunables, parseTunableNumber } from '../lib/process/allocator-settings.js';
+import { rssToHeapRatio } from '../lib/service/heap-ratio.js';
+import { startPeriodicTrimmer, type PeriodicTrimmer, type TrimEvent } from '../lib/service/periodic-trimmer.js';
+import { trim } from '../lib/service/trim.js';
+import '../lib/integrations/vitest.js';
 import { KiB, MiB, thrown } from './helpers.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dist = (file: string) => JSON.stringify(join(root, 'dist', file));
 
 beforeAll(() => {
-  for (const file of ['index.js', 'production/trim.js', 'production/periodic-trimmer.js', 'production/allocator-detection.js']) {
+  for (const file of ['index.js', 'service/trim.js', 'service/periodic-trimmer.js', 'process/allocator-detection.js']) {
     expect(existsSync(join(root, 'dist', file)), `dist/${file} is missing: build with \`npx tsc -p tsconfig.json\``).toBe(true);
   }
 });
@@ -158,7 +158,7 @@ describe('startPeriodicTrimmer()', () => {
   });
 
   const script = (env: string) => `
-    const { startPeriodicTrimmer } = await import(${dist('production/periodic-trimmer.js')});
+    const { startPeriodicTrimmer } = await import(${dist('service/periodic-trimmer.js')});
     const events = [];
     const trimmer = startPeriodicTrimmer({ intervalMs: 10, minGainBytes: 0, onTrim: (event) => events.push(event.outcome) });
     await new Promise((resolve) => setTimeout(resolve, 300));
@@ -184,7 +184,7 @@ describe('startPeriodicTrimmer()', () => {
 
   it('its timer does not keep the process alive', async () => {
     const child = spawn(process.execPath, ['--input-type=module', '-e', `
-      const { startPeriodicTrimmer } = await import(${dist('production/periodic-trimmer.js')});
+      const { startPeriodicTrimmer } = await import(${dist('service/periodic-trimmer.js')});
       startPeriodicTrimmer({ intervalMs: 60000 });
       console.log('started');
     `], { env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
@@ -207,7 +207,7 @@ describe('detectAllocator()', () => {
   // Ground truth in the child: does a malloc of 100000 bytes show up in glibc's own mallinfo2?
   const detectScript = (prelude = '') => `
     ${prelude}
-    const { detectAllocator } = await import(${dist('production/allocator-detection.js')});
+    const { detectAllocator } = await import(${dist('process/allocator-detection.js')});
     const { malloc, free, mallinfo2 } = await import(${dist('index.js')});
     const before = mallinfo2().uordblks;
     const block = malloc(100000);
@@ -323,7 +323,7 @@ describe('allocatorSettings()', () => {
   // when the heap's top is too small, so 100 blocks of 64 KiB (6.4 MiB) are asked for:
   // with a 4 KiB threshold most are mmapped (mallinfo2 hblks); with the 128 KiB default none.
   const settingsScript = `
-    const { allocatorSettings } = await import(${dist('production/allocator-settings.js')});
+    const { allocatorSettings } = await import(${dist('process/allocator-settings.js')});
     const { allocBatch, mallinfo2 } = await import(${dist('index.js')});
     process.env.MALLOC_ARENA_MAX = '7'; // too late for glibc
     const before = mallinfo2().hblks;

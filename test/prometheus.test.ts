@@ -17,7 +17,7 @@ import {
   registerMallocLabMetrics,
   renderPrometheusText,
   type MetricSample,
-} from '../lib/prometheus.js';
+} from '../lib/integrations/prometheus.js';
 import { KiB, MiB, thrown } from './helpers.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -189,7 +189,7 @@ describe('registerMallocLabMetrics with prom-client', () => {
       register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(hook)}));
       let promClient = 'found';
       try { await import('prom-client'); } catch (error) { promClient = error.code; }
-      const { collectProcessMetrics, renderPrometheusText } = await import(${JSON.stringify(join(root, 'dist', 'prometheus.js'))});
+      const { collectProcessMetrics, renderPrometheusText } = await import(${JSON.stringify(join(root, 'dist', 'integrations', 'prometheus.js'))});
       const text = renderPrometheusText(collectProcessMetrics());
       console.log(JSON.stringify({ promClient, lines: text.split('\\n').filter((line) => line.startsWith('malloclab_')).length }));
     `;

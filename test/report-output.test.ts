@@ -7,9 +7,9 @@ import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { freeNotReturned } from '../lib/experiments/free-not-returned.js';
-import { runExperiment, type ExperimentRun } from '../lib/experiments/runner.js';
-import { EXPERIMENT_RUN_SCHEMA_PATH } from '../lib/experiments/schema.js';
+import { freeNotReturned } from '../lib/experiments/catalogue/free-not-returned.js';
+import { runExperiment, type ExperimentRun } from '../lib/experiments/framework/runner.js';
+import { EXPERIMENT_RUN_SCHEMA_PATH } from '../lib/experiments/framework/schema.js';
 import { packageRoot } from '../lib/probe.js';
 import { escapeXml, renderSvg } from '../lib/report/svg.js';
 

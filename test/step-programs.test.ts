@@ -4,9 +4,9 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 
-import { hostExecutable, runOnHost } from '../lib/experiments/hosts.js';
-import { PROGRAM_MAGIC, StepProgram } from '../lib/experiments/program.js';
-import { native } from '../lib/native.js';
+import { hostExecutable, runOnHost } from '../lib/experiments/framework/hosts.js';
+import { PROGRAM_MAGIC, StepProgram } from '../lib/experiments/framework/program.js';
+import { native } from '../lib/infra/native.js';
 
 function raw(slots: number, steps: number[][], flags = 0): Float64Array {
   return Float64Array.from([PROGRAM_MAGIC, 1, slots, 1, flags, steps.length, ...steps.flatMap(([op, ...args]) => [op!, args.length, ...args])]);

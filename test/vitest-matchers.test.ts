@@ -2,11 +2,11 @@
 // messages in human units — when the numbers say otherwise.
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { freeNotReturned } from '../lib/experiments/free-not-returned.js';
-import { runExperiment, type ExperimentRun } from '../lib/experiments/runner.js';
+import { freeNotReturned } from '../lib/experiments/catalogue/free-not-returned.js';
+import { runExperiment, type ExperimentRun } from '../lib/experiments/framework/runner.js';
 import { allocBatch, free, malloc, measure, sample, touch } from '../lib/index.js';
-import { trim } from '../lib/production/trim.js';
-import { installMatchers, mallocLabMatchers } from '../lib/vitest.js';
+import { trim } from '../lib/service/trim.js';
+import { installMatchers, mallocLabMatchers } from '../lib/integrations/vitest.js';
 import { KiB, MiB } from './helpers.js';
 
 /** The message of the assertion error fn raises (failing the test if it raises none). */

@@ -21,8 +21,8 @@
  * usage: node batch.mjs C_BINARY; prints one JSON object on stdout.
  */
 import { allocBatch } from '../../dist/index.js';
-import { runOnHost } from '../../dist/experiments/hosts.js';
-import { StepProgram } from '../../dist/experiments/program.js';
+import { runOnHost } from '../../dist/experiments/framework/hosts.js';
+import { StepProgram } from '../../dist/experiments/framework/program.js';
 import { startCoprocess } from '../lib/coprocess.mjs';
 import { elapsedNs, nowNs } from '../lib/stats.mjs';
 

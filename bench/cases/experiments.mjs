@@ -14,7 +14,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-import { CATALOGUE } from '../../dist/experiments/catalogue.js';
+import { CATALOGUE } from '../../dist/experiments/catalogue/index.js';
 import { elapsedNs, nowNs } from '../lib/stats.mjs';
 
 const WAIT_CAP_MS = Number(process.env.BENCH_EXPERIMENT_WAIT_CAP_MS ?? 1000);

@@ -1,5 +1,5 @@
 /** Command-line argument reading shared by the commands: usage errors and option values. */
-import { MallocLabError } from '../errors.js';
+import { MallocLabError } from '../infra/errors.js';
 
 /** A usage error of `command` (the CLI exits 2 on these). */
 export function usageError(command: string, message: string): MallocLabError {

@@ -3,12 +3,12 @@
  * 000's 1024 × (10 KiB + 1 B) blocks, free() keeping the memory, malloc_trim(0)
  * giving it back.
  */
-import { allocBatch } from '../batches.js';
-import { malloc_trim } from '../heap.js';
-import { sample, type Sample } from '../procfs.js';
+import { allocBatch } from '../bridge/batches.js';
+import { malloc_trim } from '../bridge/heap.js';
+import { sample, type Sample } from '../bridge/procfs.js';
 import { renderTable } from '../report/table.js';
-import { formatAddress, formatBytes } from '../units.js';
-import { gnu_get_libc_version } from '../heap.js';
+import { formatAddress, formatBytes } from '../infra/units.js';
+import { gnu_get_libc_version } from '../bridge/heap.js';
 
 export function runDemo(print: (line: string) => void): void {
   const steps: { label: string; at: Sample }[] = [{ label: 'start', at: sample() }];

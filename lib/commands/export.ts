@@ -9,18 +9,18 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
 
-import { MallocLabError } from '../errors.js';
-import { status } from '../procfs.js';
-import { PROMETHEUS_CONTENT_TYPE, collectProcessMetrics, renderPrometheusText } from '../prometheus.js';
+import { MallocLabError } from '../infra/errors.js';
+import { readStatusOfPid } from '../process/proc-files.js';
+import { PROMETHEUS_CONTENT_TYPE, collectProcfsMetrics, renderPrometheusText } from '../process/metrics.js';
 import { eachArgument, usageError as usageErrorOf } from './arguments.js';
-import { commandLine, hasAddressSpace, identify, isGone, readStatusOf, resolveProcess } from './target-process.js';
+import { commandLine, hasAddressSpace, identify, isGone, readStatusOf, resolveProcess } from '../process/target.js';
 
 /**
  * One scrape: collectProcessMetrics + renderPrometheusText with a pid label, and
  * what could not be read (smaps_rollup of another user's process) as # comments.
  */
 export function scrape(pid: number): { text: string; problems: string[] } {
-  const values = collectProcessMetrics(pid);
+  const values = collectProcfsMetrics(pid);
   const comments = values.problems.map((problem) => `# malloc-lab: ${problem.replace(/\n/g, ' ')}\n`).join('');
   return { text: comments + renderPrometheusText(values, { labels: { pid: String(pid) } }), problems: values.problems };
 }
@@ -184,7 +184,7 @@ export async function exportCommand(argv: string[], print: (line: string) => voi
     // Stop with the process: its pid may be reused, and metrics of a stranger would mislead.
     const watchdog = setInterval(() => {
       try {
-        if (hasAddressSpace(status(pid))) return;
+        if (hasAddressSpace(readStatusOfPid(pid))) return;
       } catch (error) {
         if (!isGone(error)) return;
       }

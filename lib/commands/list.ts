@@ -1,5 +1,5 @@
 /** `malloc-lab list`: ids, one-line descriptions and the seeds they come from. */
-import { CATALOGUE } from '../experiments/catalogue.js';
+import { CATALOGUE } from '../experiments/catalogue/index.js';
 import { renderTable } from '../report/table.js';
 
 export function listCommand(print: (line: string) => void): number {

@@ -8,10 +8,10 @@
  */
 import { writeFileSync } from 'node:fs';
 
-import { CATALOGUE, findExperiment } from '../experiments/catalogue.js';
-import { ALLOCATORS, type AllocatorName, type HostName } from '../experiments/hosts.js';
-import { runExperiment, type ExperimentRun } from '../experiments/runner.js';
-import type { ExperimentDefinition, Parameters } from '../experiments/types.js';
+import { CATALOGUE, findExperiment } from '../experiments/catalogue/index.js';
+import { ALLOCATORS, type AllocatorName, type HostName } from '../experiments/framework/hosts.js';
+import { runExperiment, type ExperimentRun } from '../experiments/framework/runner.js';
+import type { ExperimentDefinition, Parameters } from '../experiments/framework/types.js';
 import { renderExperiment } from '../report/text.js';
 import { eachArgument, usageError as usageErrorOf } from './arguments.js';
 

@@ -7,11 +7,11 @@
  * changes stay visible. Output depends only on the runs (no dates, no random ids).
  */
 import { escapeXml, n, svgDocument } from './svg-document.js';
-import type { HostName } from '../experiments/hosts.js';
-import type { ExperimentRun, StepRecord } from '../experiments/runner.js';
-import type { Verdict } from '../experiments/types.js';
-import { formatBytes } from '../units.js';
-import { typeError } from '../validate.js';
+import type { HostName } from '../experiments/framework/hosts.js';
+import type { ExperimentRun, StepRecord } from '../experiments/framework/runner.js';
+import type { Verdict } from '../experiments/framework/types.js';
+import { formatBytes } from '../infra/units.js';
+import { typeError } from '../infra/validate.js';
 
 const WIDTH = 1000;
 const MARGIN = 24;

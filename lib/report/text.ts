@@ -3,9 +3,9 @@
  * each host side by side (deltas against the step before), then each claim's
  * verdict per host with its evidence.
  */
-import type { ExperimentRun, StepRecord } from '../experiments/runner.js';
-import { formatBytes } from '../units.js';
-import { typeError } from '../validate.js';
+import type { ExperimentRun, StepRecord } from '../experiments/framework/runner.js';
+import { formatBytes } from '../infra/units.js';
+import { typeError } from '../infra/validate.js';
 import { renderTable } from './table.js';
 
 const mark = { confirmed: '✔ confirmed', refuted: '✘ refuted', inconclusive: '? inconclusive' } as const;

@@ -6,8 +6,8 @@
  * result's own, no random ids).
  */
 import { escapeXml, n, svgDocument } from './svg-document.js';
-import type { WatchResult, WatchSample } from '../commands/watch.js';
-import { formatBytes } from '../units.js';
+import type { WatchResult, WatchSample } from '../process/watch.js';
+import { formatBytes } from '../infra/units.js';
 
 const WIDTH = 900;
 const MARGIN = 24;

@@ -2,9 +2,9 @@
 // under glibc and under each preloaded library, watched while the process idles.
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { afterLabel, allocators, timePoints } from '../../lib/experiments/allocators.js';
-import { allocatorLibrary } from '../../lib/experiments/hosts.js';
-import { runExperiment, type ExperimentRun } from '../../lib/experiments/runner.js';
+import { afterLabel, allocators, timePoints } from '../../lib/experiments/catalogue/allocators.js';
+import { allocatorLibrary } from '../../lib/experiments/framework/hosts.js';
+import { runExperiment, type ExperimentRun } from '../../lib/experiments/framework/runner.js';
 
 let runs: ExperimentRun[];
 const hostRun = (host: string) => runs.find((r) => r.host === host)!;

@@ -2,10 +2,10 @@
 // freeing up to the top of the heap (top-half) lowers the program break.
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { MallocLabError } from '../../lib/errors.js';
-import { freeAndSbrk, freeAndSbrkArguments, FREE_AND_SBRK_LABELS } from '../../lib/experiments/free-and-sbrk.js';
-import { resolveParameters, runExperiment, type ExperimentRun, type StepRecord } from '../../lib/experiments/runner.js';
-import { KiB } from '../../lib/units.js';
+import { MallocLabError } from '../../lib/infra/errors.js';
+import { freeAndSbrk, freeAndSbrkArguments, FREE_AND_SBRK_LABELS } from '../../lib/experiments/catalogue/free-and-sbrk.js';
+import { resolveParameters, runExperiment, type ExperimentRun, type StepRecord } from '../../lib/experiments/framework/runner.js';
+import { KiB } from '../../lib/infra/units.js';
 
 const TOP_PAD = 128 * KiB;
 const PRESETS = ['every-second', 'all-but-last', 'top-half'] as const;

@@ -1,9 +1,9 @@
 // Seed 000's first program on both hosts, with the verdicts this glibc gives.
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { freeNotReturned } from '../../lib/experiments/free-not-returned.js';
-import { runExperiment, type ExperimentRun } from '../../lib/experiments/runner.js';
-import { MiB } from '../../lib/units.js';
+import { freeNotReturned } from '../../lib/experiments/catalogue/free-not-returned.js';
+import { runExperiment, type ExperimentRun } from '../../lib/experiments/framework/runner.js';
+import { MiB } from '../../lib/infra/units.js';
 
 let runs: ExperimentRun[];
 const verdict = (host: string, id: string) => runs.find((r) => r.host === host)!.claims.find((c) => c.id === id)!.verdict;

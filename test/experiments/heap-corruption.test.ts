@@ -2,10 +2,10 @@
 // process (or, for free(a); free(b); free(a), goes unnoticed), and the parent lives on.
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { chunkSize, DUP_STEP, heapCorruption } from '../../lib/experiments/heap-corruption.js';
-import { runOnHost } from '../../lib/experiments/hosts.js';
-import { StepProgram } from '../../lib/experiments/program.js';
-import { runExperiment, type ExperimentRun } from '../../lib/experiments/runner.js';
+import { chunkSize, DUP_STEP, heapCorruption } from '../../lib/experiments/catalogue/heap-corruption.js';
+import { runOnHost } from '../../lib/experiments/framework/hosts.js';
+import { StepProgram } from '../../lib/experiments/framework/program.js';
+import { runExperiment, type ExperimentRun } from '../../lib/experiments/framework/runner.js';
 
 let runs: ExperimentRun[];
 const hostRun = (host: string) => runs.find((r) => r.host === host)!;

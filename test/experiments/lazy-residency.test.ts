@@ -1,8 +1,8 @@
 // Seeds 002/004: pages become resident on first access; mincore() counts them; mlock() forces them.
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { lazyResidency } from '../../lib/experiments/lazy-residency.js';
-import { runExperiment, type ExperimentRun, type StepRecord } from '../../lib/experiments/runner.js';
+import { lazyResidency } from '../../lib/experiments/catalogue/lazy-residency.js';
+import { runExperiment, type ExperimentRun, type StepRecord } from '../../lib/experiments/framework/runner.js';
 
 const size = 64 * 1024 * 1024;
 const half = size / 2;

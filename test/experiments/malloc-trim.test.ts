@@ -1,8 +1,8 @@
 // Seed 003's malloc_trim answer on both hosts, with the verdicts this glibc gives.
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { mallocTrim } from '../../lib/experiments/malloc-trim.js';
-import { runExperiment, type ExperimentRun } from '../../lib/experiments/runner.js';
+import { mallocTrim } from '../../lib/experiments/catalogue/malloc-trim.js';
+import { runExperiment, type ExperimentRun } from '../../lib/experiments/framework/runner.js';
 
 const COUNT = 4096;
 const SIZE = 16 * 1024;

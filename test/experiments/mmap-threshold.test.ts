@@ -2,9 +2,9 @@
 // dynamic threshold, on both hosts.
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { mmapThreshold } from '../../lib/experiments/mmap-threshold.js';
-import { runExperiment, type ExperimentRun, type StepRecord } from '../../lib/experiments/runner.js';
-import { formatBytes } from '../../lib/units.js';
+import { mmapThreshold } from '../../lib/experiments/catalogue/mmap-threshold.js';
+import { runExperiment, type ExperimentRun, type StepRecord } from '../../lib/experiments/framework/runner.js';
+import { formatBytes } from '../../lib/infra/units.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;

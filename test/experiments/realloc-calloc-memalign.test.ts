@@ -1,9 +1,9 @@
 // Seed 004's calloc, realloc and memalign on both hosts, with the verdicts glibc 2.36 gives.
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { BOUNDARIES, reallocCallocMemalign, STEPS } from '../../lib/experiments/realloc-calloc-memalign.js';
-import { runExperiment, type ExperimentRun } from '../../lib/experiments/runner.js';
-import { MiB } from '../../lib/units.js';
+import { BOUNDARIES, reallocCallocMemalign, STEPS } from '../../lib/experiments/catalogue/realloc-calloc-memalign.js';
+import { runExperiment, type ExperimentRun } from '../../lib/experiments/framework/runner.js';
+import { MiB } from '../../lib/infra/units.js';
 
 let runs: ExperimentRun[];
 const hostRun = (host: string) => runs.find((r) => r.host === host)!;

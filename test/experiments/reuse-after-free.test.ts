@@ -1,8 +1,8 @@
 // Seed 003's code sample 2 on both hosts, with the verdicts this glibc gives.
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { reuseAfterFree } from '../../lib/experiments/reuse-after-free.js';
-import { resolveParameters, runExperiment, type ExperimentRun } from '../../lib/experiments/runner.js';
+import { reuseAfterFree } from '../../lib/experiments/catalogue/reuse-after-free.js';
+import { resolveParameters, runExperiment, type ExperimentRun } from '../../lib/experiments/framework/runner.js';
 
 const COUNT = 4 * 1024 * 1024;
 

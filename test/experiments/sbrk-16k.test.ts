@@ -1,9 +1,9 @@
 // Seed 001's program break demo on both hosts, with the verdicts glibc 2.36 gives.
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { runExperiment, type ExperimentRun, type StepRecord } from '../../lib/experiments/runner.js';
-import { SBRK_16K_LABELS, sbrk16k } from '../../lib/experiments/sbrk-16k.js';
-import { KiB } from '../../lib/units.js';
+import { runExperiment, type ExperimentRun, type StepRecord } from '../../lib/experiments/framework/runner.js';
+import { SBRK_16K_LABELS, sbrk16k } from '../../lib/experiments/catalogue/sbrk-16k.js';
+import { KiB } from '../../lib/infra/units.js';
 
 const BLOCK = 16 * KiB;
 const LAST = 18 * KiB;

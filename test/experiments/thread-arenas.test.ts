@@ -2,8 +2,8 @@
 import { cpus } from 'node:os';
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { runExperiment, type ExperimentRun } from '../../lib/experiments/runner.js';
-import { threadArenas } from '../../lib/experiments/thread-arenas.js';
+import { runExperiment, type ExperimentRun } from '../../lib/experiments/framework/runner.js';
+import { threadArenas } from '../../lib/experiments/catalogue/thread-arenas.js';
 
 let runs: ExperimentRun[];
 const claim = (host: string, id: string) => runs.find((r) => r.host === host)!.claims.find((c) => c.id === id)!;

@@ -1,8 +1,8 @@
 // Seed 003's M_TRIM_THRESHOLD answer on both hosts, with the verdicts this glibc gives.
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { runExperiment, type ExperimentRun } from '../../lib/experiments/runner.js';
-import { trimThreshold } from '../../lib/experiments/trim-threshold.js';
+import { runExperiment, type ExperimentRun } from '../../lib/experiments/framework/runner.js';
+import { trimThreshold } from '../../lib/experiments/catalogue/trim-threshold.js';
 
 const PAGE = 4096;
 const RAISE = 1024 * 1024;
