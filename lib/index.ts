@@ -70,15 +70,59 @@ export {
   type Sample,
 } from './bridge/procfs.js';
 export { measure, deltaOf, type Measurement, type Delta } from './bridge/measure.js';
-export { allocBatch, BlockSet, MAX_BATCH_BLOCKS, type BatchSpec, type PatternEntry, type FreeRule } from './bridge/batches.js';
+export {
+  allocBatch,
+  BlockSet,
+  MAX_BATCH_BLOCKS,
+  type BatchSpec,
+  type PatternEntry,
+  type FreeRule,
+} from './bridge/batches.js';
 export { KiB, MiB, GiB, formatBytes, formatAddress } from './infra/units.js';
 export { startThread, liveThreads, AllocatorThread } from './bridge/threads.js';
-export { arenaCensus, blockArena, stackLimits, onlineCpus, type ArenaCensus, type ArenaSummary, type StackLimits } from './bridge/arenas.js';
-export { StepProgram, StepBuilder, parseRecords, OPS, type OpName, type ParsedRun, type StepResult } from './experiments/framework/program.js';
-export { runOnHost, allocatorLibrary, HOSTS, ALLOCATORS, type HostName, type AllocatorName, type HostRun, type HostRunOptions } from './experiments/framework/hosts.js';
-export { runExperiment, resolveParameters, type ExperimentRun, type RunOptions } from './experiments/framework/runner.js';
+export {
+  arenaCensus,
+  blockArena,
+  stackLimits,
+  onlineCpus,
+  type ArenaCensus,
+  type ArenaSummary,
+  type StackLimits,
+} from './bridge/arenas.js';
+export {
+  StepProgram,
+  StepBuilder,
+  parseRecords,
+  OPS,
+  type OpName,
+  type ParsedRun,
+  type StepResult,
+} from './experiments/framework/program.js';
+export {
+  runOnHost,
+  allocatorLibrary,
+  HOSTS,
+  ALLOCATORS,
+  type HostName,
+  type AllocatorName,
+  type HostRun,
+  type HostRunOptions,
+} from './experiments/framework/hosts.js';
+export {
+  runExperiment,
+  resolveParameters,
+  type ExperimentRun,
+  type RunOptions,
+} from './experiments/framework/runner.js';
 export { CATALOGUE, findExperiment } from './experiments/catalogue/index.js';
-export type { ExperimentDefinition, ClaimDefinition, ClaimResult, Verdict, Variant, Parameter } from './experiments/framework/types.js';
+export type {
+  ExperimentDefinition,
+  ClaimDefinition,
+  ClaimResult,
+  Verdict,
+  Variant,
+  Parameter,
+} from './experiments/framework/types.js';
 export { EXPERIMENT_RUN_SCHEMA_PATH } from './experiments/framework/schema.js';
 export { renderExperiment } from './report/text.js';
 export { renderSvg } from './report/svg.js';
@@ -92,7 +136,13 @@ export {
   type TrimOutcome,
   type TrimmerStats,
 } from './service/periodic-trimmer.js';
-export { detectAllocator, type AllocatorDetection, type DetectedAllocator, type MappedAllocator, type DetectOptions } from './process/allocator-detection.js';
+export {
+  detectAllocator,
+  type AllocatorDetection,
+  type DetectedAllocator,
+  type MappedAllocator,
+  type DetectOptions,
+} from './process/allocator-detection.js';
 export {
   allocatorSettings,
   GLIBC_MALLOC_TUNABLES,

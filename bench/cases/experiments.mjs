@@ -29,7 +29,13 @@ for (const definition of CATALOGUE) {
       capped[parameter.name] = { default: parameter.default, used: WAIT_CAP_MS };
     }
   }
-  const args = [cli, 'run', definition.id, '--json', ...Object.entries(capped).flatMap(([name, { used }]) => [`--${name}`, String(used)])];
+  const args = [
+    cli,
+    'run',
+    definition.id,
+    '--json',
+    ...Object.entries(capped).flatMap(([name, { used }]) => [`--${name}`, String(used)]),
+  ];
   const runStart = nowNs();
   const child = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 256 << 20 });
   const wallMs = elapsedNs(runStart) / 1e6;

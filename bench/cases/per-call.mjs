@@ -56,4 +56,6 @@ for (let round = 0; round < WARMUP + ROUNDS; round++) {
   }
 }
 
-process.stdout.write(`${JSON.stringify({ iterations: ITERATIONS, rounds: ROUNDS, size: SIZE, koffi: koffi.version, nsPerPair: results })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ iterations: ITERATIONS, rounds: ROUNDS, size: SIZE, koffi: koffi.version, nsPerPair: results })}\n`,
+);

@@ -42,7 +42,10 @@ export function free(ptr: bigint): void {
 
 /** posix_memalign(3): alignment must be a power of two multiple of 8 (else EINVAL). */
 export function posix_memalign(alignment: number, size: number): bigint {
-  return native.posix_memalign(check.size(alignment, 'posix_memalign', 'alignment'), check.size(size, 'posix_memalign'));
+  return native.posix_memalign(
+    check.size(alignment, 'posix_memalign', 'alignment'),
+    check.size(size, 'posix_memalign'),
+  );
 }
 
 /** aligned_alloc(3): alignment must be a power of two. */
@@ -97,7 +100,13 @@ export function read(ptr: bigint, offset: number, length: number): Uint8Array {
   const bytes = check.size(length, 'read', 'length');
   const address = check.address(ptr, 'read');
   const start = check.size(offset, 'read', 'offset');
-  const out = check.byteArray(bytes, 'read', 'length', `at most ${check.MAX_BYTE_ARRAY} bytes (the longest Uint8Array)`, length);
+  const out = check.byteArray(
+    bytes,
+    'read',
+    'length',
+    `at most ${check.MAX_BYTE_ARRAY} bytes (the longest Uint8Array)`,
+    length,
+  );
   native.read(address, start, out);
   return out;
 }

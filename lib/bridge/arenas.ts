@@ -3,9 +3,9 @@
  * which arena a block belongs to, and the stack size threads get (which is what
  * a new thread adds to VmSize before any arena).
  */
-import { malloc_info } from './heap.js';
 import { native } from '../infra/native.js';
 import * as check from '../infra/validate.js';
+import { malloc_info } from './heap.js';
 
 export interface ArenaSummary {
   index: number;
@@ -43,7 +43,11 @@ export function arenaCensus(): ArenaCensus {
       freeBytes: arena.freeBytes,
     })),
     defaultCap: 8 * onlineCpus(),
-    totals: { systemBytes: info.totals.systemCurrent, mmapBytes: info.totals.mmap.bytes, mmapCount: info.totals.mmap.count },
+    totals: {
+      systemBytes: info.totals.systemCurrent,
+      mmapBytes: info.totals.mmap.bytes,
+      mmapCount: info.totals.mmap.count,
+    },
   };
 }
 

@@ -78,7 +78,9 @@ export function allocBatch(spec: BatchSpec): BlockSet {
   if (options.size !== undefined && options.pattern !== undefined) {
     throw new MallocLabError('allocBatch: spec must have size or pattern, not both', ErrorCodes.INVALID_ARG_TYPE);
   }
-  const pattern: PatternEntry[] = options.pattern ?? [{ size: options.size!, ...(options.fill === undefined ? {} : { fill: options.fill }) }];
+  const pattern: PatternEntry[] = options.pattern ?? [
+    { size: options.size!, ...(options.fill === undefined ? {} : { fill: options.fill }) },
+  ];
   if (!Array.isArray(pattern) || pattern.length === 0 || pattern.length > 64) {
     throw new MallocLabError(
       `allocBatch: spec.pattern must be an array of 1 to 64 entries, received ${check.describe(pattern)}`,

@@ -2,9 +2,9 @@
  * The allocator's controls and statistics: the program break, mallopt,
  * malloc_trim, mallinfo2, malloc_info and malloc_stats.
  */
-import { ErrorCodes, MallocLabError } from '../infra/errors.js';
 import { type MallocInfo, parseMallocInfo } from '../glibc/malloc-info.js';
 import { MALLOPT_PARAMS, malloptName, type MalloptName } from '../glibc/mallopt-params.js';
+import { ErrorCodes, MallocLabError } from '../infra/errors.js';
 import { native } from '../infra/native.js';
 import * as check from '../infra/validate.js';
 
@@ -44,9 +44,10 @@ export function mallopt(param: MalloptName | number, value: number): void {
   }
   const name = malloptName(constant);
   const least = name === undefined ? undefined : MALLOPT_LEAST[name];
-  const checked = least === undefined
-    ? check.integer(value, 'mallopt', 'value', -0x80000000, 0x7fffffff)
-    : check.integer(value, 'mallopt', `value for ${name}`, least, 0x7fffffff);
+  const checked =
+    least === undefined
+      ? check.integer(value, 'mallopt', 'value', -0x80000000, 0x7fffffff)
+      : check.integer(value, 'mallopt', `value for ${name}`, least, 0x7fffffff);
   native.mallopt(constant, checked);
 }
 

@@ -3,9 +3,9 @@
  * around one operation. Judge heap effects on RssAnon: VmRSS also moves when code
  * pages fault in.
  */
+import * as check from '../infra/validate.js';
 import type { Mallinfo2 } from './heap.js';
 import { sample, type Sample, type Status } from './procfs.js';
-import * as check from '../infra/validate.js';
 
 export interface Delta {
   status: Status;

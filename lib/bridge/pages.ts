@@ -29,7 +29,13 @@ export interface Residency {
 export function mincore(addr: bigint, length: number): Residency {
   const start = check.address(addr, 'mincore', 'addr');
   const pages = Math.ceil(check.size(length, 'mincore', 'length') / PAGE_SIZE);
-  const vector = check.byteArray(pages, 'mincore', 'length', `at most ${check.MAX_BYTE_ARRAY * PAGE_SIZE} bytes (one vector entry per page)`, length);
+  const vector = check.byteArray(
+    pages,
+    'mincore',
+    'length',
+    `at most ${check.MAX_BYTE_ARRAY * PAGE_SIZE} bytes (one vector entry per page)`,
+    length,
+  );
   const resident = native.mincore(start, length, vector);
   return { address: start, pages, resident, fraction: pages === 0 ? 1 : resident / pages, vector };
 }

@@ -3,21 +3,18 @@
  * kernel's field names. The addon reads them into memory allocated once, here,
  * so taking a snapshot changes the glibc heap by zero bytes.
  */
-import { type Mallinfo2, MALLINFO_FIELDS, mallinfoFrom } from './heap.js';
+import { ErrorCodes, MallocLabError } from '../infra/errors.js';
 import { native } from '../infra/native.js';
 import * as check from '../infra/validate.js';
-import { ErrorCodes, MallocLabError } from '../infra/errors.js';
 import {
   STATUS_FIELDS,
   SMAPS_ROLLUP_FIELDS,
   STATM_FIELDS,
   type Status,
-  type StatusField,
   type SmapsRollup,
-  type SmapsRollupField,
   type Statm,
-  type StatmField,
 } from '../process/proc-files.js';
+import { type Mallinfo2, MALLINFO_FIELDS, mallinfoFrom } from './heap.js';
 
 export {
   STATUS_FIELDS,

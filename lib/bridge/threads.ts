@@ -13,7 +13,16 @@ import { ErrorCodes, MallocLabError } from '../infra/errors.js';
 import { native } from '../infra/native.js';
 import * as check from '../infra/validate.js';
 
-const CALL = { malloc: 0, calloc: 1, realloc: 2, free: 3, malloc_trim: 4, fill: 5, touch: 6, malloc_usable_size: 7 } as const;
+const CALL = {
+  malloc: 0,
+  calloc: 1,
+  realloc: 2,
+  free: 3,
+  malloc_trim: 4,
+  fill: 5,
+  touch: 6,
+  malloc_usable_size: 7,
+} as const;
 
 export class AllocatorThread {
   readonly id: number;
@@ -29,7 +38,10 @@ export class AllocatorThread {
 
   #call(name: keyof typeof CALL, a?: bigint | number, b?: bigint | number): bigint | number {
     if (this.#closed) {
-      throw new MallocLabError(`AllocatorThread.${name}: thread ${this.id} is closed (expected an open thread)`, ErrorCodes.OUT_OF_RANGE);
+      throw new MallocLabError(
+        `AllocatorThread.${name}: thread ${this.id} is closed (expected an open thread)`,
+        ErrorCodes.OUT_OF_RANGE,
+      );
     }
     return native.threadCall(this.id, CALL[name], a, b);
   }
@@ -39,11 +51,19 @@ export class AllocatorThread {
   }
 
   calloc(nmemb: number, size: number): bigint {
-    return this.#call('calloc', check.size(nmemb, 'AllocatorThread.calloc', 'nmemb'), check.size(size, 'AllocatorThread.calloc')) as bigint;
+    return this.#call(
+      'calloc',
+      check.size(nmemb, 'AllocatorThread.calloc', 'nmemb'),
+      check.size(size, 'AllocatorThread.calloc'),
+    ) as bigint;
   }
 
   realloc(ptr: bigint, size: number): bigint {
-    return this.#call('realloc', check.address(ptr, 'AllocatorThread.realloc'), check.size(size, 'AllocatorThread.realloc')) as bigint;
+    return this.#call(
+      'realloc',
+      check.address(ptr, 'AllocatorThread.realloc'),
+      check.size(size, 'AllocatorThread.realloc'),
+    ) as bigint;
   }
 
   /** Frees any live block (made on any thread) on this thread. */
@@ -57,7 +77,11 @@ export class AllocatorThread {
 
   /** memset over the whole block, on this thread. */
   fill(ptr: bigint, value = 0): void {
-    this.#call('fill', check.address(ptr, 'AllocatorThread.fill'), check.integer(value, 'AllocatorThread.fill', 'value', 0, 255));
+    this.#call(
+      'fill',
+      check.address(ptr, 'AllocatorThread.fill'),
+      check.integer(value, 'AllocatorThread.fill', 'value', 0, 255),
+    );
   }
 
   touch(ptr: bigint): void {

@@ -10,7 +10,11 @@ export function usageError(command: string, message: string): MallocLabError {
  * Calls visit for each token; `next()` takes the token after it as the option's
  * value, failing with a usage error when there is none.
  */
-export function eachArgument(command: string, argv: string[], visit: (token: string, next: () => string) => void): void {
+export function eachArgument(
+  command: string,
+  argv: string[],
+  visit: (token: string, next: () => string) => void,
+): void {
   for (let i = 0; i < argv.length; i++) {
     const token = argv[i]!;
     visit(token, () => {

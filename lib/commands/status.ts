@@ -30,7 +30,8 @@ export function statusCommand(argv: string[], print: (line: string) => void, war
         'for your own process call statusReport() from malloc-lab, which adds mallinfo2 and the arenas)',
     );
   }
-  if (positional.length > 1) throw usageError(`takes one process, received ${positional.length}: ${positional.join(' ')}`);
+  if (positional.length > 1)
+    throw usageError(`takes one process, received ${positional.length}: ${positional.join(' ')}`);
   const pid = resolveProcess(positional[0]!, 'status');
   if (pid === process.pid) throw usageError('that is this CLI process; give another pid');
   const report = processStatusReport(pid, 'status');
@@ -40,6 +41,7 @@ export function statusCommand(argv: string[], print: (line: string) => void, war
     print(renderStatusReport(report));
   }
   // Text output says it in place; JSON carries it in smapsRollupError, and a person running it sees this.
-  if (json && report.smapsRollupError !== null) warn(`status: smaps_rollup not read: ${report.smapsRollupError.message}`);
+  if (json && report.smapsRollupError !== null)
+    warn(`status: smaps_rollup not read: ${report.smapsRollupError.message}`);
   return 0;
 }

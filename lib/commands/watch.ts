@@ -35,14 +35,20 @@ export interface WatchCommand {
 
 export function parseWatchArguments(argv: string[]): WatchCommand {
   const positional: string[] = [];
-  const command: Partial<WatchCommand> & { intervalMs: number; peaks: boolean; json: boolean } = { intervalMs: 1000, peaks: false, json: false };
+  const command: Partial<WatchCommand> & { intervalMs: number; peaks: boolean; json: boolean } = {
+    intervalMs: 1000,
+    peaks: false,
+    json: false,
+  };
   eachArgument('watch', argv, (token, next) => {
     switch (token) {
       case '--interval': {
         const text = next();
         const value = Number(text);
         if (!/^\d+$/.test(text) || value < 10 || value > 3_600_000) {
-          throw usageError(`--interval is in milliseconds, an integer from 10 to 3600000, received ${JSON.stringify(text)}`);
+          throw usageError(
+            `--interval is in milliseconds, an integer from 10 to 3600000, received ${JSON.stringify(text)}`,
+          );
         }
         command.intervalMs = value;
         break;
@@ -56,16 +62,26 @@ export function parseWatchArguments(argv: string[]): WatchCommand {
         command.durationMs = value * 1000;
         break;
       }
-      case '--svg': command.svg = next(); break;
-      case '--json': command.json = true; break;
-      case '--peaks': command.peaks = true; break;
+      case '--svg':
+        command.svg = next();
+        break;
+      case '--json':
+        command.json = true;
+        break;
+      case '--peaks':
+        command.peaks = true;
+        break;
       default:
         if (token.startsWith('-')) throw usageError(`unknown option ${token}`);
         positional.push(token);
     }
   });
   if (positional.length !== 1) {
-    throw usageError(positional.length === 0 ? 'give the pid or name of the process to watch' : `takes one process, received ${positional.join(' ')}`);
+    throw usageError(
+      positional.length === 0
+        ? 'give the pid or name of the process to watch'
+        : `takes one process, received ${positional.join(' ')}`,
+    );
   }
   return { ...command, target: positional[0]! };
 }
@@ -113,13 +129,23 @@ export function summarize(result: WatchResult): string[] {
   return lines;
 }
 
-export async function watchCommand(argv: string[], print: (line: string) => void, warn: (line: string) => void): Promise<number> {
+export async function watchCommand(
+  argv: string[],
+  print: (line: string) => void,
+  warn: (line: string) => void,
+): Promise<number> {
   const command = parseWatchArguments(argv);
   const pid = resolveProcess(command.target, 'watch');
   if (pid === process.pid) throw usageError('that is this CLI process; give another pid');
 
   // Live display: stdout when it carries nothing else and is a terminal; stderr's terminal under --json.
-  const live = command.json ? (process.stderr.isTTY ? process.stderr : null) : process.stdout.isTTY ? process.stdout : null;
+  const live = command.json
+    ? process.stderr.isTTY
+      ? process.stderr
+      : null
+    : process.stdout.isTTY
+      ? process.stdout
+      : null;
   const history: number[] = [];
   const controller = new AbortController();
   const stop = () => controller.abort();
@@ -129,7 +155,9 @@ export async function watchCommand(argv: string[], print: (line: string) => void
   try {
     if (!command.json) {
       const identity = identify(pid);
-      print(`watching pid ${pid} (${commandLine(identity, 80)}) every ${command.intervalMs} ms${command.durationMs !== undefined ? ` for ${command.durationMs / 1000} s` : ''}${command.peaks ? ', VmHWM reset at each sample' : ''}; Ctrl-C stops`);
+      print(
+        `watching pid ${pid} (${commandLine(identity, 80)}) every ${command.intervalMs} ms${command.durationMs !== undefined ? ` for ${command.durationMs / 1000} s` : ''}${command.peaks ? ', VmHWM reset at each sample' : ''}; Ctrl-C stops`,
+      );
     }
     result = await watchProcess(pid, {
       intervalMs: command.intervalMs,
@@ -144,7 +172,14 @@ export async function watchCommand(argv: string[], print: (line: string) => void
         history.push(sample.VmRSS);
         if (live) {
           const line = liveLine(
-            { pid, seconds: sample.t / 1000, rss: sample.VmRSS, rssAnon: sample.RssAnon, history, ...(so.peaks ? { peak: sample.VmHWM } : {}) },
+            {
+              pid,
+              seconds: sample.t / 1000,
+              rss: sample.VmRSS,
+              rssAnon: sample.RssAnon,
+              history,
+              ...(so.peaks ? { peak: sample.VmHWM } : {}),
+            },
             live.columns || 80,
           );
           live.write(`\r\x1b[K${line}`);

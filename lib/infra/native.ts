@@ -4,8 +4,8 @@
  */
 import { createRequire } from 'node:module';
 
-import { ErrorCodes, MallocLabError } from './errors.js';
 import { probe } from '../probe.js';
+import { ErrorCodes, MallocLabError } from './errors.js';
 
 /** The addon's raw functions: addresses are bigint, sizes numbers. lib/ wraps every one. */
 export interface NativeAddon {
@@ -78,9 +78,10 @@ export interface NativeAddon {
 function load(): { addon: NativeAddon; path: string } {
   const support = probe();
   if (!support.supported || support.addonPath === undefined) {
-    const code = process.platform === 'linux' && support.reason.includes('not built')
-      ? ErrorCodes.ADDON_NOT_BUILT
-      : ErrorCodes.UNSUPPORTED_PLATFORM;
+    const code =
+      process.platform === 'linux' && support.reason.includes('not built')
+        ? ErrorCodes.ADDON_NOT_BUILT
+        : ErrorCodes.UNSUPPORTED_PLATFORM;
     throw new MallocLabError(support.reason, code);
   }
   const require = createRequire(import.meta.url);

@@ -29,11 +29,17 @@ export function describe(value: unknown): string {
 }
 
 export function typeError(fn: string, param: string, expected: string, value: unknown): MallocLabError {
-  return new MallocLabError(`${fn}: ${param} must be ${expected}, received ${describe(value)}`, ErrorCodes.INVALID_ARG_TYPE);
+  return new MallocLabError(
+    `${fn}: ${param} must be ${expected}, received ${describe(value)}`,
+    ErrorCodes.INVALID_ARG_TYPE,
+  );
 }
 
 export function rangeError(fn: string, param: string, expected: string, value: unknown): MallocLabError {
-  return new MallocLabError(`${fn}: ${param} must be ${expected}, received ${describe(value)}`, ErrorCodes.OUT_OF_RANGE);
+  return new MallocLabError(
+    `${fn}: ${param} must be ${expected}, received ${describe(value)}`,
+    ErrorCodes.OUT_OF_RANGE,
+  );
 }
 
 /** A byte count: an integer number from 0 to 2^53 - 1. */

@@ -36,15 +36,26 @@ const SELF_READERS: ProcReaders = { status, smapsRollup };
 const GLIBC_METRICS: Family<keyof Mallinfo2> = [
   ['uordblks', 'glibc_heap_in_use_bytes', "Bytes allocated and in use in glibc's arenas (mallinfo2 uordblks)."],
   ['fordblks', 'glibc_heap_free_bytes', "Free bytes held in glibc's arenas, not given back (mallinfo2 fordblks)."],
-  ['arena', 'glibc_heap_system_bytes', 'Bytes glibc obtained for its arenas: the sbrk heap and the thread arenas (mallinfo2 arena).'],
-  ['keepcost', 'glibc_releasable_bytes', "Free bytes at the top of the main heap that trimming releases (mallinfo2 keepcost)."],
+  [
+    'arena',
+    'glibc_heap_system_bytes',
+    'Bytes glibc obtained for its arenas: the sbrk heap and the thread arenas (mallinfo2 arena).',
+  ],
+  [
+    'keepcost',
+    'glibc_releasable_bytes',
+    'Free bytes at the top of the main heap that trimming releases (mallinfo2 keepcost).',
+  ],
   ['hblkhd', 'glibc_mmap_bytes', 'Bytes in chunks glibc mapped with mmap (mallinfo2 hblkhd).'],
   ['hblks', 'glibc_mmap_chunks', 'Chunks glibc mapped with mmap (mallinfo2 hblks).'],
   ['ordblks', 'glibc_free_chunks', "Free chunks in glibc's arenas (mallinfo2 ordblks)."],
   ['fsmblks', 'glibc_fastbin_free_bytes', 'Free bytes in fastbins (mallinfo2 fsmblks).'],
 ];
 
-const ARENAS_METRIC: [string, string] = ['glibc_arenas', "glibc's malloc arenas: the main one plus one per contended thread, up to the arena cap (malloc_info)."];
+const ARENAS_METRIC: [string, string] = [
+  'glibc_arenas',
+  "glibc's malloc arenas: the main one plus one per contended thread, up to the arena cap (malloc_info).",
+];
 
 /**
  * Memory metrics of a process (pid omitted or 0: this one). status is always read
@@ -57,7 +68,8 @@ export function collectProcessMetrics(pid?: number, options: CollectOptions = {}
   if (!self) return result;
   const wanted = options ?? {};
   const prefix = prefixOf(wanted.prefix, 'collectProcessMetrics');
-  const add = (name: string, help: string, value: number) => result.metrics.push({ name: prefix + name, help, type: 'gauge', value });
+  const add = (name: string, help: string, value: number) =>
+    result.metrics.push({ name: prefix + name, help, type: 'gauge', value });
   if (wanted.glibc !== false) {
     const info = mallinfo2();
     for (const [field, name, help] of GLIBC_METRICS) add(name, help, info[field]);
@@ -115,9 +127,19 @@ export function registerMallocLabMetrics<R extends PromRegistryLike>(
   options: MallocLabMetricsOptions<R> = {},
 ): MallocLabMetrics {
   if (client === null || typeof client !== 'object' || typeof client.Gauge !== 'function') {
-    throw check.typeError('registerMallocLabMetrics', 'client', "the prom-client module (import client from 'prom-client')", client);
+    throw check.typeError(
+      'registerMallocLabMetrics',
+      'client',
+      "the prom-client module (import client from 'prom-client')",
+      client,
+    );
   }
-  const { registry = client.register, pid, labels = {}, ...collect } = check.options<MallocLabMetricsOptions<R>>(options, 'registerMallocLabMetrics');
+  const {
+    registry = client.register,
+    pid,
+    labels = {},
+    ...collect
+  } = check.options<MallocLabMetricsOptions<R>>(options, 'registerMallocLabMetrics');
   const labelNames = Object.keys(labels);
   let cached: Map<string, number> | undefined;
   const read = (): Map<string, number> => {

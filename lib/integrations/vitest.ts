@@ -14,10 +14,10 @@
  */
 import { expect as vitestExpect } from 'vitest';
 
+import type { Status } from '../bridge/procfs.js';
 import type { HostName } from '../experiments/framework/hosts.js';
 import type { ExperimentRun } from '../experiments/framework/runner.js';
 import type { Verdict } from '../experiments/framework/types.js';
-import type { Status } from '../bridge/procfs.js';
 import { formatAddress, formatBytes } from '../infra/units.js';
 
 /**
@@ -59,6 +59,8 @@ export interface MallocLabMatchers<R = unknown> {
 }
 
 declare module 'vitest' {
+  // Augmenting vitest's own interface: its type parameter must be declared as vitest declares it.
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type, @typescript-eslint/no-unused-vars, @typescript-eslint/no-explicit-any
   interface Assertion<T = any> extends MallocLabMatchers<void> {}
 }
 
@@ -84,7 +86,12 @@ interface Sides {
 function describeValue(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'object') return `an object with keys ${Object.keys(value as object).slice(0, 6).join(', ') || '(none)'}`;
+  if (typeof value === 'object')
+    return `an object with keys ${
+      Object.keys(value as object)
+        .slice(0, 6)
+        .join(', ') || '(none)'
+    }`;
   return `${typeof value} ${String(value)}`;
 }
 
@@ -92,7 +99,11 @@ function statusOf(side: unknown): Status | undefined {
   if (side === null || typeof side !== 'object') return undefined;
   const record = side as { status?: unknown; RssAnon?: unknown };
   if (typeof record.RssAnon === 'number') return side as Status;
-  if (record.status !== null && typeof record.status === 'object' && typeof (record.status as Status).RssAnon === 'number') {
+  if (
+    record.status !== null &&
+    typeof record.status === 'object' &&
+    typeof (record.status as Status).RssAnon === 'number'
+  ) {
     return record.status as Status;
   }
   return undefined;
@@ -121,19 +132,28 @@ function sidesOf(received: unknown, matcher: string): Sides {
 function checkBounds(bounds: unknown, matcher: string, required: boolean): ByteBounds & { direction?: 'up' | 'down' } {
   if (bounds === undefined && !required) return {};
   if (bounds === null || typeof bounds !== 'object' || Array.isArray(bounds)) {
-    throw new TypeError(`${matcher}: bounds must be an object such as { atLeast: 9 * MiB }, received ${describeValue(bounds)}`);
+    throw new TypeError(
+      `${matcher}: bounds must be an object such as { atLeast: 9 * MiB }, received ${describeValue(bounds)}`,
+    );
   }
   const { atLeast, atMost, direction } = bounds as BreakBounds;
-  for (const [name, bound] of [['atLeast', atLeast], ['atMost', atMost]] as const) {
+  for (const [name, bound] of [
+    ['atLeast', atLeast],
+    ['atMost', atMost],
+  ] as const) {
     if (bound !== undefined && (typeof bound !== 'number' || !Number.isFinite(bound) || bound < 0)) {
-      throw new TypeError(`${matcher}: bounds.${name} must be a non-negative number of bytes, received ${describeValue(bound)}`);
+      throw new TypeError(
+        `${matcher}: bounds.${name} must be a non-negative number of bytes, received ${describeValue(bound)}`,
+      );
     }
   }
   if (required && atLeast === undefined && atMost === undefined) {
     throw new TypeError(`${matcher}: give bounds.atLeast, bounds.atMost or both (bytes)`);
   }
   if (atLeast !== undefined && atMost !== undefined && atLeast > atMost) {
-    throw new TypeError(`${matcher}: bounds.atLeast (${formatBytes(atLeast)}) is more than bounds.atMost (${formatBytes(atMost)})`);
+    throw new TypeError(
+      `${matcher}: bounds.atLeast (${formatBytes(atLeast)}) is more than bounds.atMost (${formatBytes(atMost)})`,
+    );
   }
   if (direction !== undefined && direction !== 'up' && direction !== 'down') {
     throw new TypeError(`${matcher}: bounds.direction must be 'up' or 'down', received ${describeValue(direction)}`);
@@ -149,7 +169,10 @@ function boundsText(bounds: ByteBounds): string {
 }
 
 function within(amount: number, bounds: ByteBounds): boolean {
-  return (bounds.atLeast === undefined || amount >= bounds.atLeast) && (bounds.atMost === undefined || amount <= bounds.atMost);
+  return (
+    (bounds.atLeast === undefined || amount >= bounds.atLeast) &&
+    (bounds.atMost === undefined || amount <= bounds.atMost)
+  );
 }
 
 const FIELD_NAMES: Record<StatusKey, string> = { RssAnon: 'RssAnon', VmRSS: 'RSS (VmRSS)', VmSize: 'VmSize' };
@@ -163,7 +186,8 @@ function changeMatcher(field: StatusKey, direction: 'grow' | 'shrink', matcher: 
     const change = after - before;
     const amount = direction === 'grow' ? change : -change;
     const pass = Number.isFinite(change) && within(amount, limits);
-    const happened = change > 0 ? `grew by ${formatBytes(change)}` : change < 0 ? `fell by ${formatBytes(-change)}` : 'did not change';
+    const happened =
+      change > 0 ? `grew by ${formatBytes(change)}` : change < 0 ? `fell by ${formatBytes(-change)}` : 'did not change';
     const verb = direction === 'grow' ? 'grow' : 'shrink';
     const where = sides.label !== undefined ? ` in ${JSON.stringify(sides.label)}` : '';
     return {
@@ -180,48 +204,75 @@ function toMoveBreak(this: MatcherContext, received: unknown, bounds?: BreakBoun
   const limits = checkBounds(bounds, 'toMoveBreak', false);
   if (sides.brkBefore === undefined || sides.brkAfter === undefined) {
     throw new TypeError(
-      "toMoveBreak: the measurement has no program break (before.brk / after.brk); measure the operation with measure(), whose samples include sbrk(0)",
+      'toMoveBreak: the measurement has no program break (before.brk / after.brk); measure the operation with measure(), whose samples include sbrk(0)',
     );
   }
   const moved = Number(sides.brkAfter - sides.brkBefore);
   const direction = moved > 0 ? 'up' : 'down';
-  const pass = moved !== 0 && (limits.direction === undefined || limits.direction === direction) && within(Math.abs(moved), limits);
+  const pass =
+    moved !== 0 &&
+    (limits.direction === undefined || limits.direction === direction) &&
+    within(Math.abs(moved), limits);
   const wanted = [limits.direction, boundsText(limits) && `by ${boundsText(limits)}`].filter(Boolean).join(' ');
-  const happened = moved === 0
-    ? `it stayed at ${formatAddress(sides.brkBefore)}`
-    : `it moved ${direction} by ${formatBytes(Math.abs(moved))} (${formatAddress(sides.brkBefore)} → ${formatAddress(sides.brkAfter)})`;
+  const happened =
+    moved === 0
+      ? `it stayed at ${formatAddress(sides.brkBefore)}`
+      : `it moved ${direction} by ${formatBytes(Math.abs(moved))} (${formatAddress(sides.brkBefore)} → ${formatAddress(sides.brkAfter)})`;
   const where = sides.label !== undefined ? ` in ${JSON.stringify(sides.label)}` : '';
   return {
     pass,
-    message: () => `expected the program break ${this.isNot ? 'not ' : ''}to move${wanted ? ` ${wanted}` : ''}, but ${happened}${where}`,
+    message: () =>
+      `expected the program break ${this.isNot ? 'not ' : ''}to move${wanted ? ` ${wanted}` : ''}, but ${happened}${where}`,
   };
 }
 
 const VERDICTS: Verdict[] = ['confirmed', 'refuted', 'inconclusive'];
 
 function isRun(value: unknown): value is ExperimentRun {
-  return value !== null && typeof value === 'object' && typeof (value as ExperimentRun).experiment === 'string' && Array.isArray((value as ExperimentRun).claims);
+  return (
+    value !== null &&
+    typeof value === 'object' &&
+    typeof (value as ExperimentRun).experiment === 'string' &&
+    Array.isArray((value as ExperimentRun).claims)
+  );
 }
 
-function toHaveClaim(this: MatcherContext, received: unknown, id: string, verdict: Verdict = 'confirmed', options: ClaimOptions = {}): MatcherResult {
+function toHaveClaim(
+  this: MatcherContext,
+  received: unknown,
+  id: string,
+  verdict: Verdict = 'confirmed',
+  options: ClaimOptions = {},
+): MatcherResult {
   const all = Array.isArray(received) ? received : [received];
   if (all.length === 0 || !all.every(isRun)) {
-    throw new TypeError(`toHaveClaim: expected an ExperimentRun or an array of them (runExperiment's result), received ${describeValue(received)}`);
+    throw new TypeError(
+      `toHaveClaim: expected an ExperimentRun or an array of them (runExperiment's result), received ${describeValue(received)}`,
+    );
   }
-  if (typeof id !== 'string' || id === '') throw new TypeError(`toHaveClaim: id must be a claim id string, received ${describeValue(id)}`);
-  if (!VERDICTS.includes(verdict)) throw new TypeError(`toHaveClaim: verdict must be one of ${VERDICTS.join(', ')}, received ${describeValue(verdict)}`);
+  if (typeof id !== 'string' || id === '')
+    throw new TypeError(`toHaveClaim: id must be a claim id string, received ${describeValue(id)}`);
+  if (!VERDICTS.includes(verdict))
+    throw new TypeError(
+      `toHaveClaim: verdict must be one of ${VERDICTS.join(', ')}, received ${describeValue(verdict)}`,
+    );
   const runs = options?.host === undefined ? all : all.filter((run) => run.host === options.host);
   if (runs.length === 0) {
-    throw new TypeError(`toHaveClaim: no run on host ${options.host} (runs given: ${all.map((run) => run.host).join(', ')})`);
+    throw new TypeError(
+      `toHaveClaim: no run on host ${options.host} (runs given: ${all.map((run) => run.host).join(', ')})`,
+    );
   }
   const lines: string[] = [];
   let pass = true;
   for (const run of runs) {
     const where = `${run.experiment} on ${run.host}${run.allocator !== 'glibc' ? ` with ${run.allocator}` : ''}`;
-    if (run.skipped !== undefined) throw new TypeError(`toHaveClaim: ${where} did not run, so claim ${id} was not judged: ${run.skipped}`);
+    if (run.skipped !== undefined)
+      throw new TypeError(`toHaveClaim: ${where} did not run, so claim ${id} was not judged: ${run.skipped}`);
     const claim = run.claims.find((candidate) => candidate.id === id);
     if (claim === undefined) {
-      throw new TypeError(`toHaveClaim: ${where} has no claim ${JSON.stringify(id)} (its claims: ${run.claims.map((c) => c.id).join(', ') || 'none'})`);
+      throw new TypeError(
+        `toHaveClaim: ${where} has no claim ${JSON.stringify(id)} (its claims: ${run.claims.map((c) => c.id).join(', ') || 'none'})`,
+      );
     }
     if (claim.verdict !== verdict) pass = false;
     lines.push(`  ${where}: ${claim.verdict} — ${claim.evidence}`);

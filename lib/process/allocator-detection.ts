@@ -8,8 +8,8 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 
-import { glibcRuntimeVersion } from '../probe.js';
 import * as check from '../infra/validate.js';
+import { glibcRuntimeVersion } from '../probe.js';
 
 export type ReplacementAllocator = 'jemalloc' | 'tcmalloc' | 'mimalloc';
 export type DetectedAllocator = 'glibc' | ReplacementAllocator | 'musl' | 'unknown';
@@ -91,7 +91,8 @@ export function startupEnvironment(pid = 0): Record<string, string> {
 
 /** LD_PRELOAD's entries: separated by spaces or colons (ld.so(8)). */
 export function parsePreload(value: string | undefined): string[] {
-  if (value !== undefined && typeof value !== 'string') throw check.typeError('parsePreload', 'value', 'a string or undefined', value);
+  if (value !== undefined && typeof value !== 'string')
+    throw check.typeError('parsePreload', 'value', 'a string or undefined', value);
   return (value ?? '').split(/[\s:]+/).filter((entry) => entry !== '');
 }
 
@@ -159,7 +160,9 @@ export function detectAllocator(options: DetectOptions = {}): AllocatorDetection
   const glibcVersion = self && libc === 'glibc' ? glibcRuntimeVersion() : undefined;
 
   // The first preloaded replacement that is mapped interposes malloc (ld.so(8): preloads come first).
-  const serving = preloadedKinds.map((kind) => mapped.find((library) => library.allocator === kind)).find((library) => library !== undefined);
+  const serving = preloadedKinds
+    .map((kind) => mapped.find((library) => library.allocator === kind))
+    .find((library) => library !== undefined);
   let allocator: DetectedAllocator;
   let evidence: string;
   if (serving !== undefined) {
@@ -167,9 +170,10 @@ export function detectAllocator(options: DetectOptions = {}): AllocatorDetection
     evidence = `${serving.path} is preloaded and mapped, so its malloc comes before ${libc === 'unknown' ? 'libc' : libc}'s`;
   } else if (libc === 'unknown') {
     allocator = 'unknown';
-    evidence = files.length === 0
-      ? `could not read the mappings of pid ${pid}`
-      : `no libc is mapped in pid ${pid} (a static binary?), so its allocator cannot be told from the outside`;
+    evidence =
+      files.length === 0
+        ? `could not read the mappings of pid ${pid}`
+        : `no libc is mapped in pid ${pid} (a static binary?), so its allocator cannot be told from the outside`;
   } else {
     allocator = libc;
     evidence = `no replacement allocator is preloaded; ${libc}'s malloc serves`;

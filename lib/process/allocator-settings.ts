@@ -13,8 +13,19 @@ import * as check from '../infra/validate.js';
 import { startupEnvironment } from './allocator-detection.js';
 
 export type GlibcMallocTunable =
-  | 'arena_max' | 'arena_test' | 'trim_threshold' | 'mmap_threshold' | 'top_pad' | 'mmap_max'
-  | 'mxfast' | 'perturb' | 'check' | 'tcache_count' | 'tcache_max' | 'tcache_unsorted_limit' | 'hugetlb';
+  | 'arena_max'
+  | 'arena_test'
+  | 'trim_threshold'
+  | 'mmap_threshold'
+  | 'top_pad'
+  | 'mmap_max'
+  | 'mxfast'
+  | 'perturb'
+  | 'check'
+  | 'tcache_count'
+  | 'tcache_max'
+  | 'tcache_unsorted_limit'
+  | 'hugetlb';
 
 interface TunableSpec {
   /** The environment alias glibc also accepts. */
@@ -81,11 +92,13 @@ export interface AllocatorSettings {
 }
 
 /** Environment variables that change an allocator's behaviour. */
-export const ALLOCATOR_VARIABLE = /^(MALLOC_|GLIBC_TUNABLES$|LD_PRELOAD$|JE_MALLOC_CONF$|_RJEM_MALLOC_CONF$|TCMALLOC_|MIMALLOC_)/;
+export const ALLOCATOR_VARIABLE =
+  /^(MALLOC_|GLIBC_TUNABLES$|LD_PRELOAD$|JE_MALLOC_CONF$|_RJEM_MALLOC_CONF$|TCMALLOC_|MIMALLOC_)/;
 
 /** "a=1:b=2" → [{name: 'a', value: '1'}, …]; entries without '=' are dropped, as glibc drops them. */
 export function parseGlibcTunables(text: string | undefined): TunableEntry[] {
-  if (text !== undefined && typeof text !== 'string') throw check.typeError('parseGlibcTunables', 'text', 'a string or undefined', text);
+  if (text !== undefined && typeof text !== 'string')
+    throw check.typeError('parseGlibcTunables', 'text', 'a string or undefined', text);
   if (text === undefined || text === '') return [];
   return text
     .split(':')
@@ -106,7 +119,8 @@ export function parseTunableNumber(text: string): number {
 
 /** jemalloc's "key:value,key:value" (MALLOC_CONF). */
 export function parseMallocConf(text: string | undefined): Record<string, string> {
-  if (text !== undefined && typeof text !== 'string') throw check.typeError('parseMallocConf', 'text', 'a string or undefined', text);
+  if (text !== undefined && typeof text !== 'string')
+    throw check.typeError('parseMallocConf', 'text', 'a string or undefined', text);
   const options: Record<string, string> = {};
   for (const pair of (text ?? '').split(',')) {
     const colon = pair.indexOf(':');
@@ -130,7 +144,8 @@ export function allocatorSettings(options: SettingsOptions = {}): AllocatorSetti
   let source: AllocatorSettings['source'];
   let all: Record<string, string | undefined>;
   if (given.env !== undefined) {
-    if (given.env === null || typeof given.env !== 'object') throw check.typeError('allocatorSettings', 'options.env', 'an object of strings', given.env);
+    if (given.env === null || typeof given.env !== 'object')
+      throw check.typeError('allocatorSettings', 'options.env', 'an object of strings', given.env);
     source = 'given';
     all = given.env;
   } else {
@@ -149,7 +164,9 @@ export function allocatorSettings(options: SettingsOptions = {}): AllocatorSetti
         typed.syscall = cause.syscall ?? 'open';
         throw typed;
       }
-      warnings.push(`/proc/self/environ could not be read (${(error as NodeJS.ErrnoException).code}); process.env is used instead`);
+      warnings.push(
+        `/proc/self/environ could not be read (${(error as NodeJS.ErrnoException).code}); process.env is used instead`,
+      );
       all = process.env;
       source = 'process.env';
     }
@@ -162,7 +179,10 @@ export function allocatorSettings(options: SettingsOptions = {}): AllocatorSetti
 
   const changedSinceStart: string[] = [];
   if (self && source === 'environ') {
-    const names = new Set([...Object.keys(env), ...Object.keys(process.env).filter((name) => ALLOCATOR_VARIABLE.test(name))]);
+    const names = new Set([
+      ...Object.keys(env),
+      ...Object.keys(process.env).filter((name) => ALLOCATOR_VARIABLE.test(name)),
+    ]);
     for (const name of names) if (process.env[name] !== env[name]) changedSinceStart.push(name);
   }
 
@@ -177,9 +197,12 @@ export function allocatorSettings(options: SettingsOptions = {}): AllocatorSetti
     if (spec.env !== undefined) setting.env = spec.env;
     if (spec.note !== undefined) setting.note = spec.note;
     // glibc's __tunables_init: GLIBC_TUNABLES wins over the alias whatever their order.
-    const chosen = fromTunables !== undefined ? { raw: fromTunables.value, source: 'GLIBC_TUNABLES' as const, name: tunable }
-      : fromEnv !== undefined ? { raw: fromEnv, source: 'env' as const, name: spec.env! }
-        : undefined;
+    const chosen =
+      fromTunables !== undefined
+        ? { raw: fromTunables.value, source: 'GLIBC_TUNABLES' as const, name: tunable }
+        : fromEnv !== undefined
+          ? { raw: fromEnv, source: 'env' as const, name: spec.env! }
+          : undefined;
     if (chosen !== undefined) {
       setting.raw = chosen.raw;
       setting.source = chosen.source;
@@ -193,7 +216,10 @@ export function allocatorSettings(options: SettingsOptions = {}): AllocatorSetti
     glibc[short] = setting;
   }
   for (const entry of tunables) {
-    if (entry.name.startsWith('glibc.malloc.') && !(entry.name.slice('glibc.malloc.'.length) in GLIBC_MALLOC_TUNABLES)) {
+    if (
+      entry.name.startsWith('glibc.malloc.') &&
+      !(entry.name.slice('glibc.malloc.'.length) in GLIBC_MALLOC_TUNABLES)
+    ) {
       warnings.push(`GLIBC_TUNABLES names ${entry.name}, which glibc's malloc does not know; it is ignored`);
     }
   }

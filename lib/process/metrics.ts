@@ -62,7 +62,11 @@ const SMAPS_METRICS: Family<keyof SmapsRollup> = [
   ['Pss_Anon', 'smaps_pss_anon_bytes', 'Proportional set size of anonymous memory (Pss_Anon).'],
   ['USS', 'smaps_uss_bytes', 'Unique set size: memory freed if the process exited (Private_Clean + Private_Dirty).'],
   ['Anonymous', 'smaps_anonymous_bytes', 'Anonymous resident memory, exact (Anonymous).'],
-  ['AnonHugePages', 'smaps_anon_huge_pages_bytes', 'Anonymous memory backed by transparent huge pages (AnonHugePages).'],
+  [
+    'AnonHugePages',
+    'smaps_anon_huge_pages_bytes',
+    'Anonymous memory backed by transparent huge pages (AnonHugePages).',
+  ],
   ['Swap', 'smaps_swap_bytes', 'Swapped-out memory (Swap).'],
 ];
 
@@ -100,7 +104,8 @@ export function collectProcfsMetrics(
   const self = target === 0 || target === process.pid;
   const metrics: MetricSample[] = [];
   const problems: string[] = [];
-  const add = (name: string, help: string, value: number) => metrics.push({ name: prefix + name, help, type: 'gauge', value });
+  const add = (name: string, help: string, value: number) =>
+    metrics.push({ name: prefix + name, help, type: 'gauge', value });
 
   const current = readers.status(target);
   for (const [field, name, help] of STATUS_METRICS) add(name, help, current[field]);
@@ -114,7 +119,9 @@ export function collectProcfsMetrics(
     }
   }
   if (!self && (wanted.glibc === true || wanted.arenas === true)) {
-    problems.push(`glibc's counters (mallinfo2, arenas) can only be read inside the process; pid ${target} is another process`);
+    problems.push(
+      `glibc's counters (mallinfo2, arenas) can only be read inside the process; pid ${target} is another process`,
+    );
   }
   return { pid: self ? process.pid : target, self, metrics, problems };
 }
@@ -142,11 +149,22 @@ export interface RenderOptions {
 /** The Prometheus text exposition format (version 0.0.4): HELP, TYPE and one sample per metric. */
 export function renderPrometheusText(values: ProcessMetrics | MetricSample[], options: RenderOptions = {}): string {
   const metrics = Array.isArray(values) ? values : values?.metrics;
-  if (!Array.isArray(metrics)) throw check.typeError('renderPrometheusText', 'values', 'collectProcessMetrics() result or an array of metrics', values);
+  if (!Array.isArray(metrics))
+    throw check.typeError(
+      'renderPrometheusText',
+      'values',
+      'collectProcessMetrics() result or an array of metrics',
+      values,
+    );
   const { labels = {} } = check.options<RenderOptions>(options, 'renderPrometheusText');
   const pairs = Object.entries(labels).map(([name, value]) => {
     if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(name) || name.startsWith('__')) {
-      throw check.typeError('renderPrometheusText', `options.labels name ${JSON.stringify(name)}`, 'a label name ([a-zA-Z_][a-zA-Z0-9_]*, not starting with __)', name);
+      throw check.typeError(
+        'renderPrometheusText',
+        `options.labels name ${JSON.stringify(name)}`,
+        'a label name ([a-zA-Z_][a-zA-Z0-9_]*, not starting with __)',
+        name,
+      );
     }
     return `${name}="${escapeLabel(String(value))}"`;
   });
@@ -159,4 +177,3 @@ export function renderPrometheusText(values: ProcessMetrics | MetricSample[], op
   }
   return text;
 }
-

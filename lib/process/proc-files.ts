@@ -9,6 +9,7 @@
  * load when the two disagree.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+
 import { MallocLabError } from '../infra/errors.js';
 
 export const STATUS_FIELDS = [

@@ -7,12 +7,12 @@
 import { existsSync } from 'node:fs';
 
 import type { ArenaCensus } from '../bridge/arenas.js';
-import { MallocLabError } from '../infra/errors.js';
 import type { Mallinfo2 } from '../bridge/heap.js';
-import { type SmapsRollup, type Status, readSmapsRollupOfPid, readStatusOfPid } from './proc-files.js';
+import { MallocLabError } from '../infra/errors.js';
 import { formatBytes } from '../infra/units.js';
 import * as check from '../infra/validate.js';
-import { commandLine, goneError, hasAddressSpace, identify, isGone, readStatusOf, resolveProcess } from './target.js';
+import { type SmapsRollup, type Status, readSmapsRollupOfPid, readStatusOfPid } from './proc-files.js';
+import { commandLine, goneError, hasAddressSpace, identify, isGone, readStatusOf } from './target.js';
 
 // ---------------------------------------------------------------------------
 // The report.
@@ -100,7 +100,11 @@ export function processStatusReport(pid?: number, fn = 'statusReport'): StatusRe
           throw second;
         }
         if (hasAddressSpace(again)) throw error;
-        report.smapsRollupError = { code: error.code, reason: 'no-address-space', message: `pid ${target} is exiting: it has no address space any more` };
+        report.smapsRollupError = {
+          code: error.code,
+          reason: 'no-address-space',
+          message: `pid ${target} is exiting: it has no address space any more`,
+        };
       } else {
         throw error;
       }
@@ -142,15 +146,23 @@ const MALLINFO_ROWS: [keyof Mallinfo2, string][] = [
 function rows(entries: [string, string, string][]): string {
   const nameWidth = Math.max(...entries.map(([name]) => name.length));
   const valueWidth = Math.max(...entries.map(([, value]) => value.length));
-  return entries.map(([name, value, note]) => `  ${name.padEnd(nameWidth)}  ${value.padStart(valueWidth)}  ${note}`).join('\n');
+  return entries
+    .map(([name, value, note]) => `  ${name.padEnd(nameWidth)}  ${value.padStart(valueWidth)}  ${note}`)
+    .join('\n');
 }
 
 export function renderStatusReport(report: StatusReport): string {
-  if (report === null || typeof report !== 'object' || typeof report.pid !== 'number' || typeof report.status !== 'object') {
+  if (
+    report === null ||
+    typeof report !== 'object' ||
+    typeof report.pid !== 'number' ||
+    typeof report.status !== 'object'
+  ) {
     throw check.typeError('renderStatusReport', 'report', 'a status report (from statusReport)', report);
   }
   const lines: string[] = [];
-  const command = report.cmdline === null ? '?' : commandLine({ pid: report.pid, comm: report.comm ?? '?', cmdline: report.cmdline });
+  const command =
+    report.cmdline === null ? '?' : commandLine({ pid: report.pid, comm: report.comm ?? '?', cmdline: report.cmdline });
   lines.push(`pid ${report.pid}${report.self ? ' (this process)' : ''}  ${command}`);
   lines.push('');
   lines.push(`/proc/${report.pid}/status — approximate (the kernel batches these counters)`);
@@ -158,14 +170,26 @@ export function renderStatusReport(report: StatusReport): string {
     rows(
       STATUS_ROWS.map(([field, note]) => {
         const value = report.status[field];
-        return [field, field === 'Threads' ? (Number.isFinite(value) ? String(value) : 'n/a') : formatBytes(value), note];
+        return [
+          field,
+          field === 'Threads' ? (Number.isFinite(value) ? String(value) : 'n/a') : formatBytes(value),
+          note,
+        ];
       }),
     ),
   );
   lines.push('');
   if (report.smapsRollup !== null) {
     lines.push(`/proc/${report.pid}/smaps_rollup — exact`);
-    lines.push(rows(ROLLUP_ROWS.map(([field, note]) => [field === 'USS' ? 'USS' : field, formatBytes(report.smapsRollup![field]), note])));
+    lines.push(
+      rows(
+        ROLLUP_ROWS.map(([field, note]) => [
+          field === 'USS' ? 'USS' : field,
+          formatBytes(report.smapsRollup![field]),
+          note,
+        ]),
+      ),
+    );
   } else if (report.smapsRollupError !== null) {
     lines.push(`/proc/${report.pid}/smaps_rollup — not shown: ${report.smapsRollupError.message}`);
   }

@@ -30,7 +30,11 @@ export function identify(pid: number): ProcessIdentity | null {
   const comm = readText(`/proc/${pid}/comm`);
   if (comm === null) return null;
   const cmdline = readText(`/proc/${pid}/cmdline`) ?? '';
-  return { pid, comm: comm.replace(/\n$/, ''), cmdline: cmdline.split('\0').filter((word, index, all) => word !== '' || index < all.length - 1) };
+  return {
+    pid,
+    comm: comm.replace(/\n$/, ''),
+    cmdline: cmdline.split('\0').filter((word, index, all) => word !== '' || index < all.length - 1),
+  };
 }
 
 /** The command line as one string, for people (comm in brackets when there is none, as ps does). */
@@ -69,8 +73,12 @@ export function findProcesses(name: string): ProcessIdentity[] {
     if (identity !== null) all.push(identity);
   }
   // comm is cut to 15 characters by the kernel.
-  const commMatches = (identity: ProcessIdentity) => identity.comm === name || (name.length > 15 && identity.comm === name.slice(0, 15));
-  const first = all.filter((identity) => commMatches(identity) || (identity.cmdline[0] !== undefined && basename(identity.cmdline[0]) === name));
+  const commMatches = (identity: ProcessIdentity) =>
+    identity.comm === name || (name.length > 15 && identity.comm === name.slice(0, 15));
+  const first = all.filter(
+    (identity) =>
+      commMatches(identity) || (identity.cmdline[0] !== undefined && basename(identity.cmdline[0]) === name),
+  );
   if (first.length > 0) return first;
   return all.filter((identity) => identity.cmdline.some((word) => word !== '' && basename(word) === name));
 }
@@ -88,7 +96,10 @@ export function resolveProcess(spec: string, command: string): number {
     return pid;
   }
   if (spec === '' || spec.startsWith('-')) {
-    throw new MallocLabError(`${command}: expected a pid or a process name, received ${JSON.stringify(spec)}`, 'ERR_USAGE');
+    throw new MallocLabError(
+      `${command}: expected a pid or a process name, received ${JSON.stringify(spec)}`,
+      'ERR_USAGE',
+    );
   }
   const matches = findProcesses(spec);
   if (matches.length === 1) return matches[0]!.pid;
@@ -98,7 +109,9 @@ export function resolveProcess(spec: string, command: string): number {
       'ERR_NO_SUCH_PROCESS',
     );
   }
-  const shown = matches.slice(0, 20).map((identity) => `  ${String(identity.pid).padStart(7)}  ${commandLine(identity, 100)}`);
+  const shown = matches
+    .slice(0, 20)
+    .map((identity) => `  ${String(identity.pid).padStart(7)}  ${commandLine(identity, 100)}`);
   if (matches.length > shown.length) shown.push(`  … and ${matches.length - shown.length} more`);
   throw new MallocLabError(
     `${command}: ${matches.length} processes match ${JSON.stringify(spec)}:\n${shown.join('\n')}\ngive one of these pids instead of the name`,

@@ -56,11 +56,17 @@ function toSample(t: number, reading: Status): WatchSample {
 export async function watchProcess(pid: number, options: WatchOptions): Promise<WatchResult> {
   check.pid(pid, 'watchProcess');
   if (options === null || typeof options !== 'object') {
-    throw new MallocLabError(`watch: options must be an object with intervalMs, received ${options === null ? 'null' : typeof options}`, 'ERR_INVALID_ARG_TYPE');
+    throw new MallocLabError(
+      `watch: options must be an object with intervalMs, received ${options === null ? 'null' : typeof options}`,
+      'ERR_INVALID_ARG_TYPE',
+    );
   }
   const { intervalMs, durationMs, signal } = options;
   if (!Number.isFinite(intervalMs) || intervalMs <= 0) {
-    throw new MallocLabError(`watch: intervalMs must be a positive number, received ${String(intervalMs)}`, 'ERR_OUT_OF_RANGE');
+    throw new MallocLabError(
+      `watch: intervalMs must be a positive number, received ${String(intervalMs)}`,
+      'ERR_OUT_OF_RANGE',
+    );
   }
   const identity = identify(pid);
   let first: Status;
@@ -71,7 +77,10 @@ export async function watchProcess(pid: number, options: WatchOptions): Promise<
     throw error;
   }
   if (!hasAddressSpace(first)) {
-    throw new MallocLabError(`watch: pid ${pid} has no address space (a kernel thread, or a zombie): nothing to watch`, 'ESRCH');
+    throw new MallocLabError(
+      `watch: pid ${pid} has no address space (a kernel thread, or a zombie): nothing to watch`,
+      'ESRCH',
+    );
   }
   const result: WatchResult = {
     pid,

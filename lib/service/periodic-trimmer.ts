@@ -79,7 +79,8 @@ export interface PeriodicTrimmer {
 
 function disabledReason(env: Record<string, string | undefined>): string {
   const value = env[TRIM_KILL_SWITCH];
-  if (value !== undefined && OFF.test(value.trim())) return `${TRIM_KILL_SWITCH}=${value}: periodic trimming is disabled`;
+  if (value !== undefined && OFF.test(value.trim()))
+    return `${TRIM_KILL_SWITCH}=${value}: periodic trimming is disabled`;
   const detection = detectAllocator();
   if (detection.allocator !== 'glibc') {
     return `${detection.allocator} serves malloc (${detection.evidence}); malloc_trim only trims glibc's heap, so periodic trimming is disabled`;
@@ -88,15 +89,24 @@ function disabledReason(env: Record<string, string | undefined>): string {
 }
 
 export function startPeriodicTrimmer(options: PeriodicTrimmerOptions): PeriodicTrimmer {
-  if (options === undefined) throw check.typeError('startPeriodicTrimmer', 'options', 'an object with intervalMs', options);
+  if (options === undefined)
+    throw check.typeError('startPeriodicTrimmer', 'options', 'an object with intervalMs', options);
   const given = check.options<PeriodicTrimmerOptions>(options, 'startPeriodicTrimmer');
   const intervalMs = check.integer(given.intervalMs, 'startPeriodicTrimmer', 'options.intervalMs', 1, 0x7fffffff);
   const minGainBytes = check.size(given.minGainBytes ?? MiB, 'startPeriodicTrimmer', 'options.minGainBytes');
-  const maxIntervalMs = check.integer(given.maxIntervalMs ?? Math.min(intervalMs * 32, 0x7fffffff), 'startPeriodicTrimmer', 'options.maxIntervalMs', intervalMs, 0x7fffffff);
+  const maxIntervalMs = check.integer(
+    given.maxIntervalMs ?? Math.min(intervalMs * 32, 0x7fffffff),
+    'startPeriodicTrimmer',
+    'options.maxIntervalMs',
+    intervalMs,
+    0x7fffffff,
+  );
   const onTrim = given.onTrim;
-  if (onTrim !== undefined && typeof onTrim !== 'function') throw check.typeError('startPeriodicTrimmer', 'options.onTrim', 'a function', onTrim);
+  if (onTrim !== undefined && typeof onTrim !== 'function')
+    throw check.typeError('startPeriodicTrimmer', 'options.onTrim', 'a function', onTrim);
   const env = given.env ?? process.env;
-  if (env === null || typeof env !== 'object') throw check.typeError('startPeriodicTrimmer', 'options.env', 'an object of strings', env);
+  if (env === null || typeof env !== 'object')
+    throw check.typeError('startPeriodicTrimmer', 'options.env', 'an object of strings', env);
 
   const reason = disabledReason(env);
   const stats: TrimmerStats = { ticks: 0, trims: 0, skipped: 0, belowMinGain: 0, reclaimedBytes: 0 };

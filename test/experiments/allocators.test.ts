@@ -12,7 +12,8 @@ const claim = (host: string, id: string) => hostRun(host).claims.find((c) => c.i
 const rss = (host: string, variant: string, label: string) =>
   hostRun(host).steps.find((s) => s.variant === variant && s.label === label)!.status['RssAnon']!;
 /** RssAnon held at label, against before malloc. */
-const held = (host: string, variant: string, label: string) => rss(host, variant, label) - rss(host, variant, 'before malloc');
+const held = (host: string, variant: string, label: string) =>
+  rss(host, variant, label) - rss(host, variant, 'before malloc');
 
 const workload = 1024 * (10240 + 1);
 const last = afterLabel(timePoints(5000).at(-1)!);

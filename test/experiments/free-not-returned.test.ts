@@ -6,7 +6,8 @@ import { runExperiment, type ExperimentRun } from '../../lib/experiments/framewo
 import { MiB } from '../../lib/infra/units.js';
 
 let runs: ExperimentRun[];
-const verdict = (host: string, id: string) => runs.find((r) => r.host === host)!.claims.find((c) => c.id === id)!.verdict;
+const verdict = (host: string, id: string) =>
+  runs.find((r) => r.host === host)!.claims.find((c) => c.id === id)!.verdict;
 
 beforeAll(async () => {
   runs = await runExperiment(freeNotReturned);
@@ -18,7 +19,9 @@ describe('free-not-returned', () => {
       expect(verdict(host, 'malloc-grows')).toBe('confirmed');
       const run = runs.find((r) => r.host === host)!;
       const step = (label: string) => run.steps.find((s) => s.variant === 'seed' && s.label === label)!;
-      expect(step('malloc OK').status['RssAnon']! - step('before malloc').status['RssAnon']!).toBeGreaterThanOrEqual(9 * MiB);
+      expect(step('malloc OK').status['RssAnon']! - step('before malloc').status['RssAnon']!).toBeGreaterThanOrEqual(
+        9 * MiB,
+      );
     });
 
     it(`${host}: free() keeps the memory (confirmed)`, () => {

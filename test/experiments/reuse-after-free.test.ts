@@ -10,7 +10,8 @@ let runs: ExperimentRun[];
 const hostRun = (host: string) => runs.find((r) => r.host === host)!;
 const verdict = (host: string, id: string) => hostRun(host).claims.find((c) => c.id === id)!.verdict;
 const step = (host: string, label: string) => hostRun(host).steps.find((s) => s.label === label)!;
-const firstAddress = (host: string, label: string) => step(host, label).ops.find((op) => op.op === 'batch_alloc')!.value2!;
+const firstAddress = (host: string, label: string) =>
+  step(host, label).ops.find((op) => op.op === 'batch_alloc')!.value2!;
 
 beforeAll(async () => {
   runs = await runExperiment(reuseAfterFree);

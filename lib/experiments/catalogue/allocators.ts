@@ -53,7 +53,12 @@ function build(parameters: Parameters): StepProgram {
   const { size, page, watch } = parameters as Record<string, number>;
   const program = new StepProgram();
   program.step('before malloc');
-  program.step('malloc OK', (s) => s.batchAlloc('ab', size!, [{ size: page!, fill: 1 }, { size: 1, fill: 1 }]));
+  program.step('malloc OK', (s) =>
+    s.batchAlloc('ab', size!, [
+      { size: page!, fill: 1 },
+      { size: 1, fill: 1 },
+    ]),
+  );
   program.step('free OK', (s) => s.batchFree('ab'));
   let slept = 0;
   for (const ms of timePoints(watch!)) {
@@ -117,7 +122,11 @@ export const allocators: ExperimentDefinition = {
   parameters: [
     { name: 'size', description: 'SIZE: rounds of the loop', default: 1024 },
     { name: 'page', description: 'PAGE: bytes of each large block', default: 10240 },
-    { name: 'watch', description: 'milliseconds the process is watched after the frees (looked at after 100 ms, 1 s and this)', default: 5000 },
+    {
+      name: 'watch',
+      description: 'milliseconds the process is watched after the frees (looked at after 100 ms, 1 s and this)',
+      default: 5000,
+    },
   ],
   variants: (parameters) => {
     const program = build(parameters);
@@ -125,7 +134,12 @@ export const allocators: ExperimentDefinition = {
     for (const allocator of ALTERNATIVES) {
       const library = allocatorLibrary(allocator);
       if (library.path === undefined) continue; // its claim says which package is missing
-      variants.push({ name: allocator, description: `${allocator} preloaded, its defaults`, program, env: { LD_PRELOAD: library.path } });
+      variants.push({
+        name: allocator,
+        description: `${allocator} preloaded, its defaults`,
+        program,
+        env: { LD_PRELOAD: library.path },
+      });
       variants.push({
         name: `${allocator}-tuned`,
         description: `${allocator} preloaded with ${envText(TUNING[allocator])}`,

@@ -31,7 +31,10 @@ const chunkSize = (n: number) => Math.max(MINSIZE, (n + SIZE_SZ + MALLOC_ALIGNME
 
 /** A glibc malloc setting in force for a run: its environment variable, its tunable, or the default. */
 function glibcSetting(env: Record<string, string>, variable: string, tunable: string, fallback: number): number {
-  const fromTunables = env['GLIBC_TUNABLES']?.split(':').find((entry) => entry.startsWith(`${tunable}=`))?.split('=')[1];
+  const fromTunables = env['GLIBC_TUNABLES']
+    ?.split(':')
+    .find((entry) => entry.startsWith(`${tunable}=`))
+    ?.split('=')[1];
   const value = Number(env[variable] ?? fromTunables ?? fallback);
   return Number.isFinite(value) ? value : fallback;
 }
@@ -55,7 +58,8 @@ export function freeAndSbrkArguments(parameters: Parameters): FreeAndSbrkArgumen
   const freeStep = parameters['freeStep']!;
   const freeMin = parameters['freeMin']!;
   const freeMax = parameters['freeMax'] === 0 ? numAllocs : parameters['freeMax']!;
-  if (numAllocs < 1 || numAllocs > MAX_ALLOCS) throw outOfRange(`numAllocs must be 1 to ${MAX_ALLOCS} (the seed's MAX_ALLOCS), received ${numAllocs}`);
+  if (numAllocs < 1 || numAllocs > MAX_ALLOCS)
+    throw outOfRange(`numAllocs must be 1 to ${MAX_ALLOCS} (the seed's MAX_ALLOCS), received ${numAllocs}`);
   if (freeStep < 1) throw outOfRange(`freeStep must be at least 1, received ${freeStep}`);
   if (freeMin < 1) throw outOfRange(`freeMin must be at least 1 (blocks are numbered from 1), received ${freeMin}`);
   // The seed's assert(freeMax <= numAllocs).
@@ -116,8 +120,11 @@ function notFromBreak(m: Measured): Judgement | undefined {
   if (m.mmapped >= m.a.numAllocs) {
     return {
       verdict: 'inconclusive',
-      evidence: `all ${m.a.numAllocs} blocks of ${bytes(m.a.blockSize)} were mmap'd (at or above the mmap threshold, 128 KiB unless raised), not taken from the program break, so free() had no break to lower` +
-        (m.grown > 0 ? ` (the break's ${signed(m.grown)} is glibc's first heap, made for its own small allocations such as the tcache struct)` : ''),
+      evidence:
+        `all ${m.a.numAllocs} blocks of ${bytes(m.a.blockSize)} were mmap'd (at or above the mmap threshold, 128 KiB unless raised), not taken from the program break, so free() had no break to lower` +
+        (m.grown > 0
+          ? ` (the break's ${signed(m.grown)} is glibc's first heap, made for its own small allocations such as the tcache struct)`
+          : ''),
     };
   }
   if (m.grown > 0) return undefined;
@@ -140,7 +147,12 @@ export const freeAndSbrk: ExperimentDefinition = {
     { name: 'blockSize', description: 'bytes of each block', default: 10240, position: 1 },
     { name: 'freeStep', description: 'free every freeStep-th block of the range', default: 1, position: 2 },
     { name: 'freeMin', description: 'first block to free (1-based)', default: 1, position: 3 },
-    { name: 'freeMax', description: 'last block to free (1-based); 0 means numAllocs, as when the seed is not given it', default: 0, position: 4 },
+    {
+      name: 'freeMax',
+      description: 'last block to free (1-based); 0 means numAllocs, as when the seed is not given it',
+      default: 0,
+      position: 4,
+    },
   ],
   presets: {
     'every-second': { numAllocs: 1000, blockSize: 10240, freeStep: 2 },
@@ -154,7 +166,8 @@ export const freeAndSbrk: ExperimentDefinition = {
   claims: [
     {
       id: 'free-keeps-break',
-      claim: "In general, free() doesn't lower the program break, but instead adds the block of memory to a list of free blocks that are recycled by future calls to malloc().",
+      claim:
+        "In general, free() doesn't lower the program break, but instead adds the block of memory to a list of free blocks that are recycled by future calls to malloc().",
       judge: (c): Judgement => {
         const m = measure(c);
         const unjudged = notFromBreak(m);
@@ -166,7 +179,10 @@ export const freeAndSbrk: ExperimentDefinition = {
           };
         }
         const added = m.afterFree.ordblks - m.afterAlloc.ordblks;
-        const merged = added <= 1 ? 'coalesced into one free chunk' : `stay apart as ${added} more free chunks (their neighbours are live)`;
+        const merged =
+          added <= 1
+            ? 'coalesced into one free chunk'
+            : `stay apart as ${added} more free chunks (their neighbours are live)`;
         return verdict(
           m.dropped <= 0,
           `free() of ${m.freed} blocks (${bytes(m.freed * m.a.blockSize)}) moved the break by ${signed(-m.dropped)} (the mallocs had raised it by ${bytes(m.grown)}): ` +
@@ -177,7 +193,8 @@ export const freeAndSbrk: ExperimentDefinition = {
     },
     {
       id: 'top-lowers-break',
-      claim: 'If free() is used at memory regions at the top end of the heap, the program break is actually decreased: free() merges adjacent free blocks into one big block.',
+      claim:
+        'If free() is used at memory regions at the top end of the heap, the program break is actually decreased: free() merges adjacent free blocks into one big block.',
       judge: (c): Judgement => {
         const m = measure(c);
         const unjudged = notFromBreak(m);

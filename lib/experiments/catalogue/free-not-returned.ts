@@ -12,7 +12,12 @@ function build(parameters: Parameters, ending: 'none' | 'page' | 'trim'): StepPr
   const { size, page } = parameters as { size: number; page: number };
   const program = new StepProgram();
   program.step('before malloc');
-  program.step('malloc OK', (s) => s.batchAlloc('ab', size, [{ size: page, fill: 1 }, { size: 1, fill: 1 }]));
+  program.step('malloc OK', (s) =>
+    s.batchAlloc('ab', size, [
+      { size: page, fill: 1 },
+      { size: 1, fill: 1 },
+    ]),
+  );
   program.step('free OK', (s) => s.batchFree('ab'));
   if (ending === 'page') {
     program.step('All free', (s) => s.malloc('ptr', page).free('ptr'));
@@ -34,7 +39,11 @@ export const freeNotReturned: ExperimentDefinition = {
   ],
   variants: (parameters) => [
     { name: 'seed', description: 'as the seed runs it', program: build(parameters, 'none') },
-    { name: 'page-free', description: 'with the commented-out malloc(PAGE); free() at the end', program: build(parameters, 'page') },
+    {
+      name: 'page-free',
+      description: 'with the commented-out malloc(PAGE); free() at the end',
+      program: build(parameters, 'page'),
+    },
     { name: 'trim', description: 'with malloc_trim(0) at the end', program: build(parameters, 'trim') },
   ],
   claims: [
@@ -44,7 +53,10 @@ export const freeNotReturned: ExperimentDefinition = {
       judge: (c) => {
         const expected = c.parameters['size']! * c.parameters['page']!;
         const grown = delta(c, 'seed', 'before malloc', 'malloc OK', 'RssAnon');
-        return verdict(grown >= 0.9 * expected, `RssAnon grew by ${bytes(grown)} for ${bytes(expected)} of memset blocks`);
+        return verdict(
+          grown >= 0.9 * expected,
+          `RssAnon grew by ${bytes(grown)} for ${bytes(expected)} of memset blocks`,
+        );
       },
     },
     {

@@ -68,20 +68,22 @@ export const DUP_STEP = `free(a) again, malloc ${TCACHE_COUNT} + x, y, z`;
 
 function fastbinDup(size: number): StepProgram {
   // keep: x and z turn out to be one block, which the end-of-run frees would free twice.
-  return fillTcache(program(true), size, ['a', 'b'])
-    .step('free(a)', (s) => s.onThread(THREAD, (t) => t.free('a')))
-    .step('free(b)', (s) => s.onThread(THREAD, (t) => t.free('b')))
-    // After the second free(a) the fastbin is a cycle a → b → a, and mallinfo2 (in
-    // every snapshot) walks fastbins until NULL: the mallocs that empty it must run
-    // in the same step. The first TCACHE_COUNT empty the tcache bin, x, y, z then
-    // come from the fastbin.
-    .step(DUP_STEP, (s) =>
-      s.onThread(THREAD, (t) => {
-        t.unsafeFree('a');
-        for (let i = 0; i < TCACHE_COUNT; i++) t.malloc(`u${i}`, size);
-        t.malloc('x', size).malloc('y', size).malloc('z', size);
-      }),
-    );
+  return (
+    fillTcache(program(true), size, ['a', 'b'])
+      .step('free(a)', (s) => s.onThread(THREAD, (t) => t.free('a')))
+      .step('free(b)', (s) => s.onThread(THREAD, (t) => t.free('b')))
+      // After the second free(a) the fastbin is a cycle a → b → a, and mallinfo2 (in
+      // every snapshot) walks fastbins until NULL: the mallocs that empty it must run
+      // in the same step. The first TCACHE_COUNT empty the tcache bin, x, y, z then
+      // come from the fastbin.
+      .step(DUP_STEP, (s) =>
+        s.onThread(THREAD, (t) => {
+          t.unsafeFree('a');
+          for (let i = 0; i < TCACHE_COUNT; i++) t.malloc(`u${i}`, size);
+          t.malloc('x', size).malloc('y', size).malloc('z', size);
+        }),
+      )
+  );
 }
 
 function overwriteHeader(size: number): StepProgram {
@@ -119,7 +121,12 @@ function endedIn(c: ClaimContext, variant: string): string {
  * Confirmed when the child died of SIGABRT with glibc's heap message in the
  * misuse step; refuted when it survived it. explain adds what the numbers say.
  */
-function judgeAbort(c: ClaimContext, variant: string, misuse: string, explain: (aborted: boolean) => string): Judgement {
+function judgeAbort(
+  c: ClaimContext,
+  variant: string,
+  misuse: string,
+  explain: (aborted: boolean) => string,
+): Judgement {
   const child = run(c, variant);
   const message = glibcMessage(child.stderr);
   const misuseStep = child.steps.find((step) => step.label === misuse);
@@ -132,7 +139,6 @@ function judgeAbort(c: ClaimContext, variant: string, misuse: string, explain: (
   return verdict(aborted, `${ending}. ${explain(aborted)}`);
 }
 
-
 export const heapCorruption: ExperimentDefinition = {
   id: 'heap-corruption',
   title: 'Heap corruption: writing past a block, double free, freeing a foreign pointer',
@@ -140,12 +146,16 @@ export const heapCorruption: ExperimentDefinition = {
   description:
     "Seeds 001/004's heap-corruption errors, each in a child process that glibc 2.36 is expected to abort: " +
     "a write over a block's end into the next block's size field, free() twice (tcache, fastbin top, and the fastbin a, b, a pattern), " +
-    "and free() of a pointer inside a block. The misuse runs on a thread with its own new arena, so the layout is the same on both hosts.",
+    'and free() of a pointer inside a block. The misuse runs on a thread with its own new arena, so the layout is the same on both hosts.',
   parameters: [{ name: 'size', description: 'bytes of each block (a tcache/fastbin size: at most 120)', default: 24 }],
   variants: (parameters: Parameters) => {
     const size = parameters['size']!;
     return [
-      { name: 'double-free', description: 'malloc(a); free(a); free(a): a sits in the tcache', program: doubleFree(size) },
+      {
+        name: 'double-free',
+        description: 'malloc(a); free(a); free(a): a sits in the tcache',
+        program: doubleFree(size),
+      },
       {
         name: 'fastbin-double-free',
         description: `${TCACHE_COUNT} blocks of a's size freed first (tcache bin full), then free(a); free(a): a sits on top of its fastbin`,
@@ -161,7 +171,11 @@ export const heapCorruption: ExperimentDefinition = {
         description: `malloc(a), malloc(b), then ${chunkSize(size)} bytes of 'A' written from a's start (8 past its usable end, over b's size field), then free(b)`,
         program: overwriteHeader(size),
       },
-      { name: 'free-foreign', description: `free(a + ${FOREIGN_OFFSET}): a pointer inside a block, never returned by malloc`, program: freeForeign(size) },
+      {
+        name: 'free-foreign',
+        description: `free(a + ${FOREIGN_OFFSET}): a pointer inside a block, never returned by malloc`,
+        program: freeForeign(size),
+      },
     ];
   },
   allocators: ['glibc'],
@@ -177,7 +191,8 @@ export const heapCorruption: ExperimentDefinition = {
           const [a, b] = ops(c, 'overwrite-header', 'malloc(a), malloc(b)', 'malloc').map((op) => op.value);
           const gap = b! - a!;
           const adjacent = gap === chunkSize(size);
-          const unnoticed = run(c, 'overwrite-header').steps.find((step) => step.label === "write past a's end")?.sample !== undefined;
+          const unnoticed =
+            run(c, 'overwrite-header').steps.find((step) => step.label === "write past a's end")?.sample !== undefined;
           const result = judgeAbort(c, 'overwrite-header', 'free(b)', (aborted) =>
             adjacent
               ? `b starts ${bytes(gap)} after a (a's chunk), so the ${bytes(chunkSize(size))} written from a's start covered b's prev_size and size fields with 0x${OVERFLOW_BYTE.toString(16)} bytes. ` +
@@ -216,7 +231,8 @@ export const heapCorruption: ExperimentDefinition = {
     },
     {
       id: 'double-free-fastbin-dup',
-      claim: 'Freeing a block that has already been freed is a serious error, also as free(a); free(b); free(a) (glibc 2.36 detects it and aborts).',
+      claim:
+        'Freeing a block that has already been freed is a serious error, also as free(a); free(b); free(a) (glibc 2.36 detects it and aborts).',
       judge: (c) =>
         judged(() => {
           const result = judgeAbort(c, 'fastbin-dup', DUP_STEP, (aborted) => {
@@ -228,7 +244,9 @@ export const heapCorruption: ExperimentDefinition = {
             return (
               'glibc 2.36 did not detect it: its fastbin check only compares the freed block with the top of the bin, which was b. ' +
               `The bin became the cycle a → b → a, and malloc then handed out x = ${formatAddress(x!)}, y = ${formatAddress(y!)}, z = ${formatAddress(z!)}` +
-              (twice ? ` — x and z are the same block${x === a ? ' (a)' : ''}: two owners, each overwriting the other's data.` : '.') +
+              (twice
+                ? ` — x and z are the same block${x === a ? ' (a)' : ''}: two owners, each overwriting the other's data.`
+                : '.') +
               ' The process went on as if nothing had happened, the seed\'s "hard to find" error.'
             );
           });
@@ -237,7 +255,8 @@ export const heapCorruption: ExperimentDefinition = {
     },
     {
       id: 'free-foreign',
-      claim: 'Freeing, through free(), a block not obtained from the malloc() family is a serious error (glibc 2.36 detects it and aborts).',
+      claim:
+        'Freeing, through free(), a block not obtained from the malloc() family is a serious error (glibc 2.36 detects it and aborts).',
       judge: (c) =>
         judged(() =>
           judgeAbort(c, 'free-foreign', `free(a + ${FOREIGN_OFFSET})`, (aborted) =>

@@ -1,5 +1,6 @@
 /** The experiments `malloc-lab list` shows; their ids are part of the interface. */
 import { MallocLabError } from '../../infra/errors.js';
+import type { ExperimentDefinition } from '../framework/types.js';
 import { allocators } from './allocators.js';
 import { freeAndSbrk } from './free-and-sbrk.js';
 import { freeNotReturned } from './free-not-returned.js';
@@ -13,9 +14,22 @@ import { sbrk16k } from './sbrk-16k.js';
 import { smallOverhead } from './small-overhead.js';
 import { threadArenas } from './thread-arenas.js';
 import { trimThreshold } from './trim-threshold.js';
-import type { ExperimentDefinition } from '../framework/types.js';
 
-export const CATALOGUE: ExperimentDefinition[] = [freeNotReturned, threadArenas, sbrk16k, freeAndSbrk, mmapThreshold, lazyResidency, mallocTrim, trimThreshold, smallOverhead, reuseAfterFree, heapCorruption, reallocCallocMemalign, allocators];
+export const CATALOGUE: ExperimentDefinition[] = [
+  freeNotReturned,
+  threadArenas,
+  sbrk16k,
+  freeAndSbrk,
+  mmapThreshold,
+  lazyResidency,
+  mallocTrim,
+  trimThreshold,
+  smallOverhead,
+  reuseAfterFree,
+  heapCorruption,
+  reallocCallocMemalign,
+  allocators,
+];
 
 export function findExperiment(id: string): ExperimentDefinition {
   const found = CATALOGUE.find((definition) => definition.id === id);
@@ -27,4 +41,3 @@ export function findExperiment(id: string): ExperimentDefinition {
   }
   return found;
 }
-

@@ -46,20 +46,26 @@ function mincore(c: ClaimContext, label: string, index = 0): { resident: number;
 }
 
 const percent = (part: number, whole: number) => `${((100 * part) / whole).toFixed(1)} %`;
-const within = (value: number, expected: number, tolerance: number) => Math.abs(value - expected) <= tolerance * expected;
-
+const within = (value: number, expected: number, tolerance: number) =>
+  Math.abs(value - expected) <= tolerance * expected;
 
 export const lazyResidency: ExperimentDefinition = {
   id: 'lazy-residency',
   title: 'Physical memory arrives on first access; mincore() sees it, mlock() forces it',
   seeds: ['002', '004'],
   description:
-    'malloc a 64 MiB block (mmap\'d) and check VmSize, RssAnon and mincore(); write its first half; malloc a second 64 MiB block and mlock() it without touching it; munlock; free.',
+    "malloc a 64 MiB block (mmap'd) and check VmSize, RssAnon and mincore(); write its first half; malloc a second 64 MiB block and mlock() it without touching it; munlock; free.",
   parameters: [
     { name: 'size', description: 'bytes of the block that is allocated, then half written', default: 64 * 1024 * 1024 },
-    { name: 'locked', description: 'bytes of the block that is mlock\'ed without being touched', default: 64 * 1024 * 1024 },
+    {
+      name: 'locked',
+      description: "bytes of the block that is mlock'ed without being touched",
+      default: 64 * 1024 * 1024,
+    },
   ],
-  variants: (parameters) => [{ name: 'seed', description: 'malloc, write half, mlock a second block', program: build(parameters) }],
+  variants: (parameters) => [
+    { name: 'seed', description: 'malloc, write half, mlock a second block', program: build(parameters) },
+  ],
   claims: [
     {
       id: 'not-until-access',
@@ -80,7 +86,8 @@ export const lazyResidency: ExperimentDefinition = {
     },
     {
       id: 'vmsize-not-resident',
-      claim: 'The size of the virtual memory (VmSize) allocated to the process is not what is resident: only part of the total VmSize is resident in memory (VmRSS).',
+      claim:
+        'The size of the virtual memory (VmSize) allocated to the process is not what is resident: only part of the total VmSize is resident in memory (VmRSS).',
       judge: (c) => {
         const { size, half } = sizes(c.parameters);
         const before = at(c, 'seed', BEFORE).status;
@@ -106,7 +113,10 @@ export const lazyResidency: ExperimentDefinition = {
         const residentBytes = ((written.resident - fresh.resident) / written.pages) * size;
         const rssAnon = at(c, 'seed', halfLabel(half)).status.RssAnon - at(c, 'seed', mallocLabel(size)).status.RssAnon;
         // mincore's count must match the write (within 10 %) and what the kernel counts in RssAnon (within 10 % of the half).
-        const holds = fresh.resident <= 0.01 * fresh.pages && within(written.resident, expected, 0.1) && Math.abs(residentBytes - rssAnon) <= 0.1 * half;
+        const holds =
+          fresh.resident <= 0.01 * fresh.pages &&
+          within(written.resident, expected, 0.1) &&
+          Math.abs(residentBytes - rssAnon) <= 0.1 * half;
         return verdict(
           holds,
           `after malloc: ${fresh.resident} of ${fresh.pages} pages resident (${percent(fresh.resident, fresh.pages)}); after writing half: ${written.resident} ` +
@@ -143,7 +153,11 @@ export const lazyResidency: ExperimentDefinition = {
           if (!(error instanceof MissingMeasurement)) throw error;
         }
         const root = process.getuid?.() === 0 ? ' (run as root: CAP_IPC_LOCK lifts RLIMIT_MEMLOCK)' : '';
-        const holds = untouched.resident <= 0.01 * untouched.pages && lockedPages.resident === lockedPages.pages && rssAnon >= 0.9 * locked && vmLck >= locked;
+        const holds =
+          untouched.resident <= 0.01 * untouched.pages &&
+          lockedPages.resident === lockedPages.pages &&
+          rssAnon >= 0.9 * locked &&
+          vmLck >= locked;
         return verdict(
           holds,
           `untouched ${bytes(locked)} block: ${untouched.resident} of ${untouched.pages} pages resident; after mlock: ${lockedPages.resident} of ${lockedPages.pages}, ` +

@@ -28,7 +28,12 @@ function build(parameters: Parameters, freeing: 'holes' | 'all'): StepProgram {
   const { count, size } = parameters as { count: number; size: number };
   const program = new StepProgram();
   program.step('start');
-  program.step('allocated', (s) => s.batchAlloc('blocks', count, [{ size, fill: 1 }, { size: 1, fill: 1 }]));
+  program.step('allocated', (s) =>
+    s.batchAlloc('blocks', count, [
+      { size, fill: 1 },
+      { size: 1, fill: 1 },
+    ]),
+  );
   if (freeing === 'holes') {
     // Blocks are 1-based [large, spacer, large, spacer, …]: step 4 frees large blocks 1, 3, 5, …
     program.step('freed every other block', (s) => s.batchFree('blocks', { step: 4, min: 1 }));
@@ -74,13 +79,18 @@ export const mallocTrim: ExperimentDefinition = {
     { name: 'size', description: 'bytes of each large block (below the 128 KiB mmap threshold)', default: 16384 },
   ],
   variants: (parameters) => [
-    { name: 'holes', description: 'every other large block freed: live blocks between the holes', program: build(parameters, 'holes') },
+    {
+      name: 'holes',
+      description: 'every other large block freed: live blocks between the holes',
+      program: build(parameters, 'holes'),
+    },
     { name: 'all-freed', description: 'every block freed', program: build(parameters, 'all') },
   ],
   claims: [
     {
       id: 'trim-releases-freed',
-      claim: 'Calling malloc_trim will release almost all freed memory back to the OS (aligned 4 KB pages fully freed).',
+      claim:
+        'Calling malloc_trim will release almost all freed memory back to the OS (aligned 4 KB pages fully freed).',
       judge: (c) => {
         const size = c.parameters['size']!;
         const { freed } = holes(c.parameters);

@@ -15,9 +15,9 @@
  * 1 MiB request below a raised threshold and a 4 MiB one above it both exceed
  * any free space, so the threshold decides both.
  */
+import { MALLOPT_PARAMS } from '../../glibc/mallopt-params.js';
 import { at, bytes, MissingMeasurement, ops, run, signed, verdict } from '../framework/observe.js';
 import { StepProgram } from '../framework/program.js';
-import { MALLOPT_PARAMS } from '../../glibc/mallopt-params.js';
 import type { ClaimContext, ExperimentDefinition, Judgement, Parameters, Variant } from '../framework/types.js';
 
 /** glibc's DEFAULT_MMAP_THRESHOLD_MIN: the threshold until a mapped block is freed. */
@@ -28,7 +28,8 @@ const TOP_PAD = 128 * 1024;
 type Role = 'small' | 'medium' | 'large' | 'above';
 const SETTINGS = ['mallopt', 'env', 'tunable'] as const;
 
-const mallocLabel = (role: Role, size: number, again = false) => `malloc ${role} (${bytes(size)})${again ? ' again' : ''}`;
+const mallocLabel = (role: Role, size: number, again = false) =>
+  `malloc ${role} (${bytes(size)})${again ? ' again' : ''}`;
 const freeLabel = (role: Role, size: number, again = false) => `free ${role} (${bytes(size)})${again ? ' again' : ''}`;
 const malloptLabel = (threshold: number) => `mallopt(M_MMAP_THRESHOLD, ${bytes(threshold)})`;
 
@@ -46,7 +47,11 @@ function allocateThenFree(program: StepProgram, blocks: [Role, number][]): StepP
 
 function defaultProgram(parameters: Parameters): StepProgram {
   const { small, medium, large } = sizes(parameters);
-  return allocateThenFree(new StepProgram().step('start'), [['small', small], ['medium', medium], ['large', large]]);
+  return allocateThenFree(new StepProgram().step('start'), [
+    ['small', small],
+    ['medium', medium],
+    ['large', large],
+  ]);
 }
 
 function dynamicProgram(parameters: Parameters): StepProgram {
@@ -62,8 +67,12 @@ function dynamicProgram(parameters: Parameters): StepProgram {
 function settingProgram(parameters: Parameters, setting: (typeof SETTINGS)[number]): StepProgram {
   const { large, threshold, above } = sizes(parameters);
   const program = new StepProgram().step('start');
-  if (setting === 'mallopt') program.step(malloptLabel(threshold), (s) => s.mallopt(MALLOPT_PARAMS.M_MMAP_THRESHOLD, threshold));
-  return allocateThenFree(program, [['large', large], ['above', above]]);
+  if (setting === 'mallopt')
+    program.step(malloptLabel(threshold), (s) => s.mallopt(MALLOPT_PARAMS.M_MMAP_THRESHOLD, threshold));
+  return allocateThenFree(program, [
+    ['large', large],
+    ['above', above],
+  ]);
 }
 
 /** The label of the snapshot before label in variant. */
@@ -113,7 +122,9 @@ function placement(c: ClaimContext, variant: string, label: string, size: number
       ? `${bytes(size)} mmap'd at 0x${address.toString(16)} (mmap'd chunks +${mappedCount}, ${signed(mappedBytes)}; break ${signed(breakMoved)}; VmSize ${signed(vmSize)})`
       : where === 'heap'
         ? `${bytes(size)} from the brk heap at 0x${address.toString(16)}, below the break (` +
-          (breakMoved > 0 ? `break ${signed(breakMoved)}` : `break unchanged: served from free heap space, free bytes ${signed(-freeShrank)}`) +
+          (breakMoved > 0
+            ? `break ${signed(breakMoved)}`
+            : `break unchanged: served from free heap space, free bytes ${signed(-freeShrank)}`) +
           ')'
         : `${bytes(size)} unclear (address 0x${address.toString(16)}, break 0x${brk.toString(16)}, mmap'd chunks ${signed(mappedCount)})`;
   return { where, size, address, breakMoved, vmSize, freeShrank, text };
@@ -134,14 +145,24 @@ function release(c: ClaimContext, variant: string, label: string): Release {
   const rssAnon = after.status.RssAnon - before.status.RssAnon;
   const breakMoved = Number(after.brk) - Number(before.brk);
   const top = after.mallinfo.keepcost;
-  return { vmSize, rssAnon, breakMoved, top, text: `VmSize ${signed(vmSize)}, RssAnon ${signed(rssAnon)}, break ${signed(breakMoved)}` };
+  return {
+    vmSize,
+    rssAnon,
+    breakMoved,
+    top,
+    text: `VmSize ${signed(vmSize)}, RssAnon ${signed(rssAnon)}, break ${signed(breakMoved)}`,
+  };
 }
 
 const expectedPlace = (size: number, threshold: number) => (size >= threshold ? 'mapped' : 'heap');
 
 function defaultBlocks(c: ClaimContext): [Role, number][] {
   const { small, medium, large } = sizes(c.parameters);
-  return [['small', small], ['medium', medium], ['large', large]];
+  return [
+    ['small', small],
+    ['medium', medium],
+    ['large', large],
+  ];
 }
 
 export const mmapThreshold: ExperimentDefinition = {
@@ -149,28 +170,49 @@ export const mmapThreshold: ExperimentDefinition = {
   title: 'brk below MMAP_THRESHOLD, mmap above it, and what free() gives back',
   seeds: ['002', '003'],
   description:
-    'malloc of 64 KiB, 256 KiB and 1 MiB against the default 128 KiB threshold, then free; glibc\'s dynamic threshold (free a mapped 1 MiB block, malloc 1 MiB again); ' +
+    "malloc of 64 KiB, 256 KiB and 1 MiB against the default 128 KiB threshold, then free; glibc's dynamic threshold (free a mapped 1 MiB block, malloc 1 MiB again); " +
     'the threshold raised to 2 MiB by mallopt(), MALLOC_MMAP_THRESHOLD_ and GLIBC_TUNABLES with 1 MiB and 4 MiB requests.',
   parameters: [
     { name: 'small', description: 'a request below the default 128 KiB threshold', default: 64 * 1024 },
     { name: 'medium', description: 'a request above the default threshold', default: 256 * 1024 },
-    { name: 'large', description: 'a request above the default threshold (the dynamic-threshold block; below the set threshold)', default: 1024 * 1024 },
+    {
+      name: 'large',
+      description: 'a request above the default threshold (the dynamic-threshold block; below the set threshold)',
+      default: 1024 * 1024,
+    },
     { name: 'threshold', description: 'M_MMAP_THRESHOLD set by mallopt / env / tunable', default: 2 * 1024 * 1024 },
     { name: 'above', description: 'a request above the set threshold', default: 4 * 1024 * 1024 },
   ],
   variants: (parameters): Variant[] => {
     const threshold = String(sizes(parameters).threshold);
     return [
-      { name: 'default', description: `small, medium and large against the default threshold, freed in reverse`, program: defaultProgram(parameters) },
+      {
+        name: 'default',
+        description: `small, medium and large against the default threshold, freed in reverse`,
+        program: defaultProgram(parameters),
+      },
       {
         name: 'fixed',
         description: `the default program with the threshold fixed at its 128 KiB default (MALLOC_MMAP_THRESHOLD_=${DEFAULT_THRESHOLD}: no dynamic threshold)`,
         program: defaultProgram(parameters),
         env: { MALLOC_MMAP_THRESHOLD_: String(DEFAULT_THRESHOLD) },
       },
-      { name: 'dynamic', description: 'malloc(large) mmap\'d, free it, malloc(large) again', program: dynamicProgram(parameters) },
-      { name: 'mallopt', description: `mallopt(M_MMAP_THRESHOLD, ${threshold}), then large and above`, program: settingProgram(parameters, 'mallopt') },
-      { name: 'env', description: `MALLOC_MMAP_THRESHOLD_=${threshold}, then large and above`, program: settingProgram(parameters, 'env'), env: { MALLOC_MMAP_THRESHOLD_: threshold } },
+      {
+        name: 'dynamic',
+        description: "malloc(large) mmap'd, free it, malloc(large) again",
+        program: dynamicProgram(parameters),
+      },
+      {
+        name: 'mallopt',
+        description: `mallopt(M_MMAP_THRESHOLD, ${threshold}), then large and above`,
+        program: settingProgram(parameters, 'mallopt'),
+      },
+      {
+        name: 'env',
+        description: `MALLOC_MMAP_THRESHOLD_=${threshold}, then large and above`,
+        program: settingProgram(parameters, 'env'),
+        env: { MALLOC_MMAP_THRESHOLD_: threshold },
+      },
       {
         name: 'tunable',
         description: `GLIBC_TUNABLES=glibc.malloc.mmap_threshold=${threshold}, then large and above`,
@@ -186,7 +228,10 @@ export const mmapThreshold: ExperimentDefinition = {
         'malloc calls sbrk() when the size to allocate is within the MMAP_THRESHOLD (128 KiB by default) and mmap() above it: ' +
         'brk() expands the arena within the heap, mmap() maps anywhere in the virtual address space.',
       judge: (c) => {
-        const placed = defaultBlocks(c).map(([role, size]) => ({ role, ...placement(c, 'default', mallocLabel(role, size), size) }));
+        const placed = defaultBlocks(c).map(([role, size]) => ({
+          role,
+          ...placement(c, 'default', mallocLabel(role, size), size),
+        }));
         const wrong = placed.filter((block) => block.where !== expectedPlace(block.size, DEFAULT_THRESHOLD));
         const lines = placed.map((block) => block.text).join('; ');
         let why = '';
@@ -195,9 +240,11 @@ export const mmapThreshold: ExperimentDefinition = {
           const mappedAbove = placed.filter((block) => block.where === 'mapped').map((block) => bytes(block.size));
           why =
             `. ${heapAbove.map((block) => bytes(block.size)).join(', ')} came from the heap although above 128 KiB: ` +
-            'this process had already freed an mmap\'d chunk before the first step (V8/libuv at start-up), and glibc\'s dynamic threshold ' +
+            "this process had already freed an mmap'd chunk before the first step (V8/libuv at start-up), and glibc's dynamic threshold " +
             `then raises the threshold to that chunk's size (see the dynamic claim)` +
-            (mappedAbove.length > 0 ? `; it still mapped ${mappedAbove.join(', ')}, so the threshold in force lies between` : '') +
+            (mappedAbove.length > 0
+              ? `; it still mapped ${mappedAbove.join(', ')}, so the threshold in force lies between`
+              : '') +
             '. The rule holds with the threshold in force, not with the 128 KiB default';
           const fixed: string[] = [];
           for (const block of heapAbove) {
@@ -207,16 +254,19 @@ export const mmapThreshold: ExperimentDefinition = {
               if (!(error instanceof MissingMeasurement)) throw error;
             }
           }
-          if (fixed.length > 0) why += `. With the threshold fixed at 128 KiB by MALLOC_MMAP_THRESHOLD_ (variant fixed, no dynamic threshold): ${fixed.join('; ')}`;
+          if (fixed.length > 0)
+            why += `. With the threshold fixed at 128 KiB by MALLOC_MMAP_THRESHOLD_ (variant fixed, no dynamic threshold): ${fixed.join('; ')}`;
         }
         const heapBreak = placed.filter((block) => block.where === 'heap' && block.breakMoved === 0);
-        if (heapBreak.length > 0) why += '. A heap request moves the break only when neither a free chunk nor the top chunk can hold it';
+        if (heapBreak.length > 0)
+          why += '. A heap request moves the break only when neither a free chunk nor the top chunk can hold it';
         return verdict(wrong.length === 0, `${lines}${why}`);
       },
     },
     {
       id: 'mmap-free-returns',
-      claim: 'If allocating by mmap, the process returns the memory to the OS before it terminates: free() unmaps the block at once.',
+      claim:
+        'If allocating by mmap, the process returns the memory to the OS before it terminates: free() unmaps the block at once.',
       judge: (c) => {
         const mapped: { variant: string; size: number; freed: Release }[] = [];
         for (const [role, size] of defaultBlocks(c)) {
@@ -228,7 +278,8 @@ export const mmapThreshold: ExperimentDefinition = {
         if (placement(c, 'dynamic', mallocLabel('large', large), large).where === 'mapped') {
           mapped.push({ variant: 'dynamic', size: large, freed: release(c, 'dynamic', freeLabel('large', large)) });
         }
-        if (mapped.length === 0) return { verdict: 'inconclusive', evidence: 'no block was mmap\'d, so there was no mapped block to free' };
+        if (mapped.length === 0)
+          return { verdict: 'inconclusive', evidence: "no block was mmap'd, so there was no mapped block to free" };
         const holds = mapped.every((block) => -block.freed.vmSize >= block.size);
         return verdict(
           holds,
@@ -239,7 +290,8 @@ export const mmapThreshold: ExperimentDefinition = {
     },
     {
       id: 'brk-free-keeps',
-      claim: 'If allocating by brk, the process is probably not returning the memory to the OS before it terminates (sometimes it does).',
+      claim:
+        'If allocating by brk, the process is probably not returning the memory to the OS before it terminates (sometimes it does).',
       judge: (c) => {
         const heap: { size: number; freed: Release }[] = [];
         for (const [role, size] of defaultBlocks(c)) {
@@ -251,7 +303,9 @@ export const mmapThreshold: ExperimentDefinition = {
         // Returned: VmSize fell by a tenth of the block or more.
         const kept = heap.every((block) => -block.freed.vmSize < 0.1 * block.size);
         const top = heap.at(-1)!.freed.top;
-        const evidence = heap.map((block) => `free(${bytes(block.size)} from the heap): ${block.freed.text}`).join('; ');
+        const evidence = heap
+          .map((block) => `free(${bytes(block.size)} from the heap): ${block.freed.text}`)
+          .join('; ');
         const why = kept
           ? `. The top chunk ends at ${bytes(top)}: glibc trims only when the top chunk reaches M_TRIM_THRESHOLD (128 KiB, or twice the dynamic mmap threshold once an ` +
             `mmap'd chunk has been freed), and even then keeps M_TOP_PAD (${bytes(TOP_PAD)}) of it`
@@ -263,7 +317,11 @@ export const mmapThreshold: ExperimentDefinition = {
           try {
             if (placement(c, setting, mallocLabel('large', large), large).where !== 'heap') continue;
             const freed = release(c, setting, freeLabel('large', large));
-            sometimes.push({ setting, returned: -freed.vmSize >= 0.9 * large, text: `${setting}: ${freed.text}, top chunk ${bytes(freed.top)}` });
+            sometimes.push({
+              setting,
+              returned: -freed.vmSize >= 0.9 * large,
+              text: `${setting}: ${freed.text}, top chunk ${bytes(freed.top)}`,
+            });
           } catch (error) {
             if (!(error instanceof MissingMeasurement)) throw error;
           }
@@ -282,7 +340,7 @@ export const mmapThreshold: ExperimentDefinition = {
     {
       id: 'dynamic-threshold',
       claim:
-        'glibc raises the mmap threshold to the size of a freed mapped block (and M_TRIM_THRESHOLD to twice that): after freeing an mmap\'d 1 MiB block, the next 1 MiB malloc comes from the heap.',
+        "glibc raises the mmap threshold to the size of a freed mapped block (and M_TRIM_THRESHOLD to twice that): after freeing an mmap'd 1 MiB block, the next 1 MiB malloc comes from the heap.",
       judge: (c): Judgement => {
         const large = sizes(c.parameters).large;
         const first = placement(c, 'dynamic', mallocLabel('large', large), large);
@@ -297,7 +355,9 @@ export const mmapThreshold: ExperimentDefinition = {
         const again = release(c, 'dynamic', freeLabel('large', large, true));
         const trimmed = -again.vmSize >= 0.1 * large;
         if (second.where === 'mapped') {
-          const env = Object.entries(run(c, 'dynamic').env).map(([key, value]) => `${key}=${value}`).join(' ');
+          const env = Object.entries(run(c, 'dynamic').env)
+            .map(([key, value]) => `${key}=${value}`)
+            .join(' ');
           return verdict(
             false,
             `first: ${first.text}; its free: ${freed.text}; again: ${second.text} — the threshold did not rise. glibc adjusts it only while none of ` +
@@ -320,11 +380,16 @@ export const mmapThreshold: ExperimentDefinition = {
       id: 'settings-agree',
       claim:
         'M_MMAP_THRESHOLD set by mallopt(), by MALLOC_MMAP_THRESHOLD_ and by GLIBC_TUNABLES=glibc.malloc.mmap_threshold has the same effect: ' +
-        'requests below it come from the heap, requests above it are mmap\'d.',
+        "requests below it come from the heap, requests above it are mmap'd.",
       judge: (c) => {
         const { large, threshold, above } = sizes(c.parameters);
         const results = SETTINGS.map((setting) => {
-          const placed = ([['large', large], ['above', above]] as [Role, number][]).map(([role, size]) => placement(c, setting, mallocLabel(role, size), size));
+          const placed = (
+            [
+              ['large', large],
+              ['above', above],
+            ] as [Role, number][]
+          ).map(([role, size]) => placement(c, setting, mallocLabel(role, size), size));
           return { setting, placed, ok: placed.every((block) => block.where === expectedPlace(block.size, threshold)) };
         });
         const holds = results.every((result) => result.ok);
@@ -338,7 +403,9 @@ export const mmapThreshold: ExperimentDefinition = {
         return verdict(
           holds,
           `threshold ${bytes(threshold)}: ` +
-            results.map((result) => `${result.setting}: ${result.placed.map((block) => block.text).join(', ')}`).join('; ') +
+            results
+              .map((result) => `${result.setting}: ${result.placed.map((block) => block.text).join(', ')}`)
+              .join('; ') +
             baseline,
         );
       },

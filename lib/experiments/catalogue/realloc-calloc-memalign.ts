@@ -71,13 +71,15 @@ function reallocMiddle(size: number): StepProgram {
 }
 
 function callocProgram(numitems: number, size: number): StepProgram {
-  return new StepProgram()
-    .step(STEPS.freed, (s) => s.malloc('p', size).fill('p', 0xff).free('p'))
-    .step(STEPS.calloc1, (s) => s.calloc('one', 1, size))
-    .step(STEPS.malloc1, (s) => s.malloc('m', size))
-    .step(STEPS.callocN, (s) => s.calloc('items', numitems, size).malloc_usable_size('items'))
-    // Last: a failing op ends the run.
-    .step(STEPS.overflow, (s) => s.calloc('huge', HUGE, HUGE));
+  return (
+    new StepProgram()
+      .step(STEPS.freed, (s) => s.malloc('p', size).fill('p', 0xff).free('p'))
+      .step(STEPS.calloc1, (s) => s.calloc('one', 1, size))
+      .step(STEPS.malloc1, (s) => s.malloc('m', size))
+      .step(STEPS.callocN, (s) => s.calloc('items', numitems, size).malloc_usable_size('items'))
+      // Last: a failing op ends the run.
+      .step(STEPS.overflow, (s) => s.calloc('huge', HUGE, HUGE))
+  );
 }
 
 function memalignProgram(size: number): StepProgram {
@@ -91,11 +93,13 @@ function memalignProgram(size: number): StepProgram {
         .malloc_usable_size(`m${boundary}`),
     );
   }
-  return built
-    .step(STEPS.valloc, (s) => s.valloc('v', size))
-    .step(STEPS.odd, (s) => s.memalign('odd', ODD_BOUNDARY, size).aligned_alloc('oddAligned', ODD_BOUNDARY, size))
-    // Last: EINVAL ends the run.
-    .step(STEPS.oddPosix, (s) => s.posix_memalign('oddPosix', ODD_BOUNDARY, size));
+  return (
+    built
+      .step(STEPS.valloc, (s) => s.valloc('v', size))
+      .step(STEPS.odd, (s) => s.memalign('odd', ODD_BOUNDARY, size).aligned_alloc('oddAligned', ODD_BOUNDARY, size))
+      // Last: EINVAL ends the run.
+      .step(STEPS.oddPosix, (s) => s.posix_memalign('oddPosix', ODD_BOUNDARY, size))
+  );
 }
 
 const first = (c: ClaimContext, variant: string, label: string, op: 'malloc' | 'realloc' | 'calloc') => {
@@ -118,8 +122,16 @@ export const reallocCallocMemalign: ExperimentDefinition = {
     'and a block with a live neighbour (moved and copied), and memalign/posix_memalign/aligned_alloc/valloc at several boundaries. ' +
     'The realloc variants turn mmap off (M_MMAP_MAX 0) so that 1 MiB blocks stay on the brk heap the seed describes.',
   parameters: [
-    { name: 'size', description: "realloc: bytes of block a (and of its neighbour b); it grows to twice that", default: 1024 * 1024 },
-    { name: 'grow', description: 'realloc: the last growth, small enough for the top pad (128 KiB) left after the break moved', default: 64 * 1024 },
+    {
+      name: 'size',
+      description: 'realloc: bytes of block a (and of its neighbour b); it grows to twice that',
+      default: 1024 * 1024,
+    },
+    {
+      name: 'grow',
+      description: 'realloc: the last growth, small enough for the top pad (128 KiB) left after the break moved',
+      default: 64 * 1024,
+    },
     { name: 'numitems', description: 'calloc: number of items', default: 1000 },
     { name: 'itemsize', description: 'calloc: bytes of each item', default: 24 },
     { name: 'alignsize', description: 'memalign: bytes of each aligned block', default: 1000 },
@@ -127,10 +139,27 @@ export const reallocCallocMemalign: ExperimentDefinition = {
   variants: (parameters: Parameters) => {
     const { size, grow, numitems, itemsize, alignsize } = parameters as Record<string, number>;
     return [
-      { name: 'realloc-top', description: 'a at the top end of the heap grows past the top chunk, then within it', program: reallocTop(size!, grow!) },
-      { name: 'realloc-middle', description: 'a with a live neighbour b after it grows', program: reallocMiddle(size!) },
-      { name: 'calloc', description: 'calloc after a freed block of the same size, calloc(numitems, size), and a product too large for size_t', program: callocProgram(numitems!, itemsize!) },
-      { name: 'memalign', description: `memalign, posix_memalign, aligned_alloc at ${BOUNDARIES.join(', ')}; valloc; a boundary of ${ODD_BOUNDARY}`, program: memalignProgram(alignsize!) },
+      {
+        name: 'realloc-top',
+        description: 'a at the top end of the heap grows past the top chunk, then within it',
+        program: reallocTop(size!, grow!),
+      },
+      {
+        name: 'realloc-middle',
+        description: 'a with a live neighbour b after it grows',
+        program: reallocMiddle(size!),
+      },
+      {
+        name: 'calloc',
+        description:
+          'calloc after a freed block of the same size, calloc(numitems, size), and a product too large for size_t',
+        program: callocProgram(numitems!, itemsize!),
+      },
+      {
+        name: 'memalign',
+        description: `memalign, posix_memalign, aligned_alloc at ${BOUNDARIES.join(', ')}; valloc; a boundary of ${ODD_BOUNDARY}`,
+        program: memalignProgram(alignsize!),
+      },
     ];
   },
   allocators: ['glibc'],
@@ -153,7 +182,9 @@ export const reallocCallocMemalign: ExperimentDefinition = {
             one === freed
               ? `calloc(1, ${itemsize}) reused the block just freed (${formatAddress(freed)}).`
               : `calloc(1, ${itemsize}) did not reuse the block just freed (${formatAddress(freed)}, got ${formatAddress(one)})` +
-                (next === freed ? ': that block sat in the tcache, which calloc in glibc 2.36 does not take from; the next malloc got it back.' : '.');
+                (next === freed
+                  ? ': that block sat in the tcache, which calloc in glibc 2.36 does not take from; the next malloc got it back.'
+                  : '.');
           return verdict(
             usable >= wanted && refused,
             `calloc(${numitems}, ${itemsize}) gave a block of ${usable} B usable for the ${wanted} B the items need; ` +
@@ -176,7 +207,9 @@ export const reallocCallocMemalign: ExperimentDefinition = {
           const top = before.mallinfo.keepcost;
           const adjacent = from - HEADER + chunkSize(2 * size!) === topStart(c, 'realloc-top', STEPS.pastTop);
           if (!adjacent || needed > top) {
-            return inconclusive(`a was ${adjacent ? '' : 'not '}followed by the top chunk (${bytes(top)}) and needed ${bytes(needed)} more: not the case of enough adjacent memory`);
+            return inconclusive(
+              `a was ${adjacent ? '' : 'not '}followed by the top chunk (${bytes(top)}) and needed ${bytes(needed)} more: not the case of enough adjacent memory`,
+            );
           }
           const brk = Number(after.brk - before.brk);
           const used = top - after.mallinfo.keepcost;
@@ -200,8 +233,14 @@ export const reallocCallocMemalign: ExperimentDefinition = {
           const top = before.mallinfo.keepcost;
           const needed = chunkSize(2 * size!) - chunkSize(size!);
           const atTop = a - HEADER + chunkSize(size!) === topStart(c, 'realloc-top', STEPS.mallocA);
-          if (!atTop) return inconclusive(`a (${formatAddress(a)}) was not followed by the top chunk: it did not sit at the top end of the heap`);
-          if (needed <= top) return inconclusive(`the top chunk (${bytes(top)}) already held the ${bytes(needed)} a needed: the break had no reason to move`);
+          if (!atTop)
+            return inconclusive(
+              `a (${formatAddress(a)}) was not followed by the top chunk: it did not sit at the top end of the heap`,
+            );
+          if (needed <= top)
+            return inconclusive(
+              `the top chunk (${bytes(top)}) already held the ${bytes(needed)} a needed: the break had no reason to move`,
+            );
           const brk = Number(after.brk - before.brk);
           const rss = after.status.RssAnon - before.status.RssAnon;
           return verdict(
@@ -224,14 +263,19 @@ export const reallocCallocMemalign: ExperimentDefinition = {
           const [a, b] = ops(c, 'realloc-middle', STEPS.mallocAB, 'malloc').map((op) => op.value);
           const moved = first(c, 'realloc-middle', STEPS.moved, 'realloc');
           if (b! - a! !== chunkSize(size!)) {
-            return inconclusive(`b (${formatAddress(b!)}) does not follow a (${formatAddress(a!)}) directly: a had no live neighbour to stop it growing in place`);
+            return inconclusive(
+              `b (${formatAddress(b!)}) does not follow a (${formatAddress(a!)}) directly: a had no live neighbour to stop it growing in place`,
+            );
           }
           const before = at(c, 'realloc-middle', STEPS.mallocAB);
           const after = at(c, 'realloc-middle', STEPS.moved);
           const rss = after.status.RssAnon - before.status.RssAnon;
           const brk = Number(after.brk - before.brk);
           const copied = rss >= 0.9 * size!;
-          const where = moved > b! && brk > 0 ? `at the top end of the heap (the break moved ${signed(brk)})` : 'from the free list';
+          const where =
+            moved > b! && brk > 0
+              ? `at the top end of the heap (the break moved ${signed(brk)})`
+              : 'from the free list';
           // Time of the realloc since the op before it (one snapshot in between): the copy's cost.
           // Each realloc timed from the op before it (one snapshot in between, in both).
           const elapsed = (variant: string, previous: string, label: string) =>
@@ -260,7 +304,8 @@ export const reallocCallocMemalign: ExperimentDefinition = {
             for (const record of step.filter((op) => op.op !== 'malloc_usable_size')) {
               const ok = record.status === 0 && record.value % boundary === 0;
               aligned &&= ok;
-              if (!ok) results.push(`${record.op}(${boundary}) gave ${formatAddress(record.value)} (status ${record.status})`);
+              if (!ok)
+                results.push(`${record.op}(${boundary}) gave ${formatAddress(record.value)} (status ${record.status})`);
             }
             const usable = step.find((op) => op.op === 'malloc_usable_size')!.value;
             aligned &&= usable >= size;

@@ -9,9 +9,9 @@
  * (the seed reuses one p_arr), so the second round adds its array's 8 bytes a
  * block to RssAnon: the heap's part is RssAnon less that array.
  */
+import { MINSIZE, PAGE, POINTER, TCACHE_COUNT } from '../../glibc/layout.js';
 import { formatAddress } from '../../infra/units.js';
 import { at, bytes, delta, ops, signed, verdict } from '../framework/observe.js';
-import { MINSIZE, PAGE, POINTER, TCACHE_COUNT } from '../../glibc/layout.js';
 import { StepProgram } from '../framework/program.js';
 import type { ClaimContext, ExperimentDefinition, Parameters } from '../framework/types.js';
 
@@ -34,14 +34,20 @@ function firstAddress(c: ClaimContext, label: string): number {
   return ops(c, 'seed', label, 'batch_alloc')[0]?.value2 ?? NaN;
 }
 
-
 export const reuseAfterFree: ExperimentDefinition = {
   id: 'reuse-after-free',
   title: 'A second round of malloc(4) reuses the memory the first round freed',
   seeds: ['003'],
   description:
     "Seed 003's code sample 2: count × malloc(sizeof(uint32_t)), all freed, allocated again and freed again. The seed's 1 GiB of uint32_t (2^28 blocks) is --full.",
-  parameters: [{ name: 'count', description: 'BUFSIZE / 4: malloc(sizeof(uint32_t)) calls per round', default: 4 * 1024 * 1024, full: 268435456 }],
+  parameters: [
+    {
+      name: 'count',
+      description: 'BUFSIZE / 4: malloc(sizeof(uint32_t)) calls per round',
+      default: 4 * 1024 * 1024,
+      full: 268435456,
+    },
+  ],
   variants: (parameters) => [{ name: 'seed', description: 'as the seed runs it', program: build(parameters) }],
   claims: [
     {

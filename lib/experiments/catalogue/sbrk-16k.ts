@@ -38,7 +38,10 @@ const kb = (n: number) => (n % 1024 === 0 ? `${n / 1024}kB` : `${n}B`);
 
 /** M_TOP_PAD in force for a run (MALLOC_TOP_PAD_ or the glibc.malloc.top_pad tunable). */
 function topPad(env: Record<string, string>): number {
-  const tunable = env['GLIBC_TUNABLES']?.split(':').find((entry) => entry.startsWith('glibc.malloc.top_pad='))?.split('=')[1];
+  const tunable = env['GLIBC_TUNABLES']
+    ?.split(':')
+    .find((entry) => entry.startsWith('glibc.malloc.top_pad='))
+    ?.split('=')[1];
   const value = Number(env['MALLOC_TOP_PAD_'] ?? tunable ?? DEFAULT_TOP_PAD);
   return Number.isFinite(value) ? value : DEFAULT_TOP_PAD;
 }
@@ -67,16 +70,24 @@ function build(block: number, last: number): StepProgram {
 /** What one run of the demo measured, read once for all claims. */
 function measure(c: ClaimContext, variant = 'seed', lastSize = c.parameters['last']!) {
   const block = c.parameters['block']!;
-  const labels = [SBRK_16K_LABELS.initial, SBRK_16K_LABELS.five(block), SBRK_16K_LABELS.sixth(block), SBRK_16K_LABELS.freed, SBRK_16K_LABELS.last(lastSize)];
+  const labels = [
+    SBRK_16K_LABELS.initial,
+    SBRK_16K_LABELS.five(block),
+    SBRK_16K_LABELS.sixth(block),
+    SBRK_16K_LABELS.freed,
+    SBRK_16K_LABELS.last(lastSize),
+  ];
   const samples = labels.map((label) => at(c, variant, label));
   const moved = (from: number, to: number, field: StatusOrHeapField = 'brk') => {
-    const read = (i: number) => (field === 'brk' ? Number(samples[i]!.brk) : samples[i]!.mallinfo[field.slice(9) as 'keepcost']);
+    const read = (i: number) =>
+      field === 'brk' ? Number(samples[i]!.brk) : samples[i]!.mallinfo[field.slice(9) as 'keepcost'];
     return read(to) - read(from);
   };
   const mallocs = ops(c, variant, labels[1]!, 'malloc').map((record) => record.value);
   const ptr5 = ops(c, variant, labels[2]!, 'malloc')[0]?.value;
   const ptr6 = ops(c, variant, labels[4]!, 'malloc')[0]?.value;
-  if (mallocs.length < 5 || ptr5 === undefined || ptr6 === undefined) throw new MissingMeasurement(`the mallocs of variant ${variant} did not all run`);
+  if (mallocs.length < 5 || ptr5 === undefined || ptr6 === undefined)
+    throw new MissingMeasurement(`the mallocs of variant ${variant} did not all run`);
   return { block, lastSize, samples, moved, ptr: [...mallocs, ptr5, ptr6], pad: topPad(c.runs[variant]?.env ?? {}) };
 }
 
@@ -96,14 +107,23 @@ export const sbrk16k: ExperimentDefinition = {
     { name: 'last', description: 'bytes of the final allocation (the seed: 18 * 1024)', default: 18 * 1024 },
   ],
   variants: (parameters: Parameters) => [
-    { name: 'seed', description: "the seed's code: the last malloc is 18 kB", program: build(parameters['block']!, parameters['last']!) },
-    { name: 'printed-90k', description: "the seed's printed output: the last malloc is 90 kB", program: build(parameters['block']!, PRINTED_LAST) },
+    {
+      name: 'seed',
+      description: "the seed's code: the last malloc is 18 kB",
+      program: build(parameters['block']!, parameters['last']!),
+    },
+    {
+      name: 'printed-90k',
+      description: "the seed's printed output: the last malloc is 90 kB",
+      program: build(parameters['block']!, PRINTED_LAST),
+    },
   ],
   allocators: ['glibc'],
   claims: [
     {
       id: 'asks-more',
-      claim: 'malloc asks the OS for more address space than the user passed: 5 × 16 kB = 80 kB moved the program break by more than 80 kB.',
+      claim:
+        'malloc asks the OS for more address space than the user passed: 5 × 16 kB = 80 kB moved the program break by more than 80 kB.',
       judge: (c): Judgement => {
         const m = measure(c);
         const requested = 5 * m.block;
@@ -128,7 +148,8 @@ export const sbrk16k: ExperimentDefinition = {
     },
     {
       id: 'moved-148k',
-      claim: 'The break moved by 0x25000 = 151552 bytes = 148 kB (0xe99000 → 0xebe000), while the code requested 5 × 16 = 80 kB.',
+      claim:
+        'The break moved by 0x25000 = 151552 bytes = 148 kB (0xe99000 → 0xebe000), while the code requested 5 × 16 = 80 kB.',
       judge: (c): Judgement => {
         const m = measure(c);
         const moved = m.moved(0, 1);
@@ -149,9 +170,14 @@ export const sbrk16k: ExperimentDefinition = {
         const tail =
           `The first malloc's sbrk asks for page_align(first chunk + ${formatAddress(m.pad)} top pad + MINSIZE) and the 5 blocks then fit in it. ` +
           `On the seed's glibc (no tcache) the first chunk is the 16 kB block: page_align(${formatAddress(chunkSize(m.block))} + ${formatAddress(m.pad)} + ${formatAddress(MINSIZE)}) = ${formatAddress(seedSize)}` +
-          (seedSize === seedMoved ? ", the seed's number exactly." : ` (the seed printed ${formatAddress(seedMoved)}).`);
+          (seedSize === seedMoved
+            ? ", the seed's number exactly."
+            : ` (the seed printed ${formatAddress(seedMoved)}).`);
         if (moved === seedSize) {
-          return { verdict: 'confirmed', evidence: `the break moved by ${formatAddress(moved)} (${bytes(moved)}), as the seed printed. ${tail}` };
+          return {
+            verdict: 'confirmed',
+            evidence: `the break moved by ${formatAddress(moved)} (${bytes(moved)}), as the seed printed. ${tail}`,
+          };
         }
         return {
           verdict: 'refuted',
@@ -167,7 +193,8 @@ export const sbrk16k: ExperimentDefinition = {
     },
     {
       id: 'sixth-fits',
-      claim: 'The 6th malloc of 16 kB leaves the break (heap top) unchanged: it uses memory already obtained in advance.',
+      claim:
+        'The 6th malloc of 16 kB leaves the break (heap top) unchanged: it uses memory already obtained in advance.',
       judge: (c): Judgement => {
         const m = measure(c);
         const moved = m.moved(1, 2);
@@ -183,7 +210,8 @@ export const sbrk16k: ExperimentDefinition = {
     },
     {
       id: 'free-keeps-break',
-      claim: 'After the last block is freed the break does not decrease: malloc does not give this memory back to the OS.',
+      claim:
+        'After the last block is freed the break does not decrease: malloc does not give this memory back to the OS.',
       judge: (c): Judgement => {
         const m = measure(c);
         const moved = m.moved(2, 3);
@@ -202,7 +230,7 @@ export const sbrk16k: ExperimentDefinition = {
     },
     {
       id: 'last-grows',
-      claim: 'Only the last allocation (18 kB in the code; the seed\'s text says 90 kB) makes the heap top grow.',
+      claim: "Only the last allocation (18 kB in the code; the seed's text says 90 kB) makes the heap top grow.",
       judge: (c): Judgement => {
         const m = measure(c);
         const grew = m.moved(3, 4);

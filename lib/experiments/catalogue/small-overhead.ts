@@ -9,8 +9,8 @@
  * so it counts in RssAnon (8 bytes a block) but not in the heap: bytes per block
  * are judged on the heap (mallinfo2 and the break).
  */
-import { at, bytes, delta, ops, signed, verdict } from '../framework/observe.js';
 import { MINSIZE, PAGE, POINTER, TCACHE_COUNT } from '../../glibc/layout.js';
+import { at, bytes, delta, ops, signed, verdict } from '../framework/observe.js';
 import { StepProgram } from '../framework/program.js';
 import type { ClaimContext, ExperimentDefinition, Parameters } from '../framework/types.js';
 
@@ -44,8 +44,17 @@ export const smallOverhead: ExperimentDefinition = {
   seeds: ['003'],
   description:
     "Seed 003's code sample 1: count × malloc(sizeof(uint32_t)), all freed in order, then malloc_trim(0). The seed's 1 GiB of uint32_t (2^28 blocks) is --full.",
-  parameters: [{ name: 'count', description: 'BUFSIZE / 4: malloc(sizeof(uint32_t)) calls', default: 4 * 1024 * 1024, full: 268435456 }],
-  variants: (parameters) => [{ name: 'seed', description: 'as the seed runs it, plus malloc_trim(0) at the end', program: build(parameters) }],
+  parameters: [
+    {
+      name: 'count',
+      description: 'BUFSIZE / 4: malloc(sizeof(uint32_t)) calls',
+      default: 4 * 1024 * 1024,
+      full: 268435456,
+    },
+  ],
+  variants: (parameters) => [
+    { name: 'seed', description: 'as the seed runs it, plus malloc_trim(0) at the end', program: build(parameters) },
+  ],
   claims: [
     {
       id: 'bookkeeping-32',
@@ -68,7 +77,7 @@ export const smallOverhead: ExperimentDefinition = {
     },
     {
       id: 'free-keeps',
-      claim: "When it comes to \"free done\", the program still takes up the memory and doesn't return it to the OS.",
+      claim: 'When it comes to "free done", the program still takes up the memory and doesn\'t return it to the OS.',
       judge: (c) => {
         const { grown } = perBlock(c);
         const rssGrown = delta(c, 'seed', 'start', 'alloc done', 'RssAnon');

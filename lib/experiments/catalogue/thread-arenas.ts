@@ -51,33 +51,67 @@ function lateCapProgram(block: number): StepProgram {
     s.arenas();
   });
   program.step('mallopt(M_ARENA_MAX, 1)', (s) => s.mallopt(MALLOPT_PARAMS.M_ARENA_MAX, 1).arenas());
-  program.step('a third thread mallocs', (s) => s.threadStart(2).onThread(2, (on) => on.malloc('block2', block)).arenas());
+  program.step('a third thread mallocs', (s) =>
+    s
+      .threadStart(2)
+      .onThread(2, (on) => on.malloc('block2', block))
+      .arenas(),
+  );
   return program;
 }
 
-const arenasAfter = (c: ClaimContext, variant: string, label: string) => ops(c, variant, label, 'arenas')[0]?.value ?? NaN;
+const arenasAfter = (c: ClaimContext, variant: string, label: string) =>
+  ops(c, variant, label, 'arenas')[0]?.value ?? NaN;
 
 export const threadArenas: ExperimentDefinition = {
   id: 'thread-arenas',
   title: "a thread's first malloc reserves a 64 MiB arena; arena caps",
   seeds: ['000'],
-  description: "Seed 000's thread program (thread, malloc(1024) twice, a second thread), many threads up to the 8 × cores cap, and arena_max = 1 by mallopt, env and tunable.",
+  description:
+    "Seed 000's thread program (thread, malloc(1024) twice, a second thread), many threads up to the 8 × cores cap, and arena_max = 1 by mallopt, env and tunable.",
   parameters: [
     { name: 'block', description: 'bytes each thread mallocs (the seed: 1024)', default: 1024 },
-    { name: 'threads', description: 'threads for the cap variants (default: 8 × CPUs + 4)', default: 8 * cpus().length + 4 },
+    {
+      name: 'threads',
+      description: 'threads for the cap variants (default: 8 × CPUs + 4)',
+      default: 8 * cpus().length + 4,
+    },
   ],
   variants: (p): Variant[] => [
     { name: 'seed', description: "seed 000's thread program", program: seedProgram(p) },
-    { name: 'crowd', description: `${p['threads']} threads, default cap`, program: crowdProgram(p['threads']!, p['block']!) },
-    { name: 'mallopt', description: 'mallopt(M_ARENA_MAX, 1) before the threads', program: crowdProgram(p['threads']!, p['block']!, 1) },
-    { name: 'env', description: 'MALLOC_ARENA_MAX=1', program: crowdProgram(p['threads']!, p['block']!), env: { MALLOC_ARENA_MAX: '1' } },
-    { name: 'tunable', description: 'GLIBC_TUNABLES=glibc.malloc.arena_max=1', program: crowdProgram(p['threads']!, p['block']!), env: { GLIBC_TUNABLES: 'glibc.malloc.arena_max=1' } },
-    { name: 'late-cap', description: 'mallopt(M_ARENA_MAX, 1) after two threads made arenas', program: lateCapProgram(p['block']!) },
+    {
+      name: 'crowd',
+      description: `${p['threads']} threads, default cap`,
+      program: crowdProgram(p['threads']!, p['block']!),
+    },
+    {
+      name: 'mallopt',
+      description: 'mallopt(M_ARENA_MAX, 1) before the threads',
+      program: crowdProgram(p['threads']!, p['block']!, 1),
+    },
+    {
+      name: 'env',
+      description: 'MALLOC_ARENA_MAX=1',
+      program: crowdProgram(p['threads']!, p['block']!),
+      env: { MALLOC_ARENA_MAX: '1' },
+    },
+    {
+      name: 'tunable',
+      description: 'GLIBC_TUNABLES=glibc.malloc.arena_max=1',
+      program: crowdProgram(p['threads']!, p['block']!),
+      env: { GLIBC_TUNABLES: 'glibc.malloc.arena_max=1' },
+    },
+    {
+      name: 'late-cap',
+      description: 'mallopt(M_ARENA_MAX, 1) after two threads made arenas',
+      program: lateCapProgram(p['block']!),
+    },
   ],
   claims: [
     {
       id: 'thread-costs-stack',
-      claim: 'When a thread is created, the virtual memory of the process grows by about `ulimit -s`, the thread stack size.',
+      claim:
+        'When a thread is created, the virtual memory of the process grows by about `ulimit -s`, the thread stack size.',
       judge: (c) => {
         const grown = delta(c, 'seed', 'start', 'thread created', 'VmSize');
         const stack = threadStackSize();
@@ -118,12 +152,16 @@ export const threadArenas: ExperimentDefinition = {
       judge: (c) => {
         const cap = 8 * cpus().length;
         const count = arenasAfter(c, 'crowd', `${c.parameters['threads']} threads malloc`);
-        return verdict(count <= cap && count >= Math.min(cap, 2), `${c.parameters['threads']} threads each malloc'd: ${count} arenas for a cap of 8 × ${cpus().length} = ${cap}`);
+        return verdict(
+          count <= cap && count >= Math.min(cap, 2),
+          `${c.parameters['threads']} threads each malloc'd: ${count} arenas for a cap of 8 × ${cpus().length} = ${cap}`,
+        );
       },
     },
     {
       id: 'arena-max-agree',
-      claim: 'MALLOC_ARENA_MAX (and mallopt(M_ARENA_MAX, …)) caps the arenas regardless of cores: with 1, all threads share the main arena.',
+      claim:
+        'MALLOC_ARENA_MAX (and mallopt(M_ARENA_MAX, …)) caps the arenas regardless of cores: with 1, all threads share the main arena.',
       judge: (c) => {
         const label = `${c.parameters['threads']} threads malloc`;
         const counts = ['mallopt', 'env', 'tunable'].map((variant) => arenasAfter(c, variant, label));
@@ -140,11 +178,14 @@ export const threadArenas: ExperimentDefinition = {
     },
     {
       id: 'late-cap-keeps-arenas',
-      claim: 'mallopt(M_ARENA_MAX) at run time cannot remove arenas that already exist (malloc-lab\'s own claim).',
+      claim: "mallopt(M_ARENA_MAX) at run time cannot remove arenas that already exist (malloc-lab's own claim).",
       judge: (c) => {
         const before = arenasAfter(c, 'late-cap', '2 threads malloc');
         const after = arenasAfter(c, 'late-cap', 'a third thread mallocs');
-        return verdict(after >= before && before > 1, `arenas after two threads: ${before}; after mallopt(M_ARENA_MAX, 1) and a third thread: ${after}`);
+        return verdict(
+          after >= before && before > 1,
+          `arenas after two threads: ${before}; after mallopt(M_ARENA_MAX, 1) and a third thread: ${after}`,
+        );
       },
     },
   ],

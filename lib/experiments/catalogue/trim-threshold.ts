@@ -60,15 +60,35 @@ export const trimThreshold: ExperimentDefinition = {
   parameters: [
     { name: 'size', description: 'bytes of the block (below the 128 KiB mmap threshold)', default: 100 * 1024 },
     { name: 'threshold', description: 'the smaller M_TRIM_THRESHOLD', default: 4096 },
-    { name: 'raise', description: 'bytes of the mmapped block whose free raises the dynamic thresholds', default: 1024 * 1024 },
+    {
+      name: 'raise',
+      description: 'bytes of the mmapped block whose free raises the dynamic thresholds',
+      default: 1024 * 1024,
+    },
   ],
   variants: (parameters): Variant[] => {
     const threshold = String(parameters['threshold']);
     return [
-      { name: 'default', description: 'default M_TRIM_THRESHOLD (128 KiB) and M_TOP_PAD (128 KiB)', program: build(parameters) },
-      { name: 'mallopt', description: 'mallopt(M_TRIM_THRESHOLD, threshold)', program: build(parameters, { threshold: true }) },
-      { name: 'top-pad', description: 'mallopt(M_TOP_PAD, 0), default threshold', program: build(parameters, { pad: true }) },
-      { name: 'mallopt+pad', description: 'mallopt(M_TRIM_THRESHOLD, threshold), mallopt(M_TOP_PAD, 0)', program: build(parameters, { threshold: true, pad: true }) },
+      {
+        name: 'default',
+        description: 'default M_TRIM_THRESHOLD (128 KiB) and M_TOP_PAD (128 KiB)',
+        program: build(parameters),
+      },
+      {
+        name: 'mallopt',
+        description: 'mallopt(M_TRIM_THRESHOLD, threshold)',
+        program: build(parameters, { threshold: true }),
+      },
+      {
+        name: 'top-pad',
+        description: 'mallopt(M_TOP_PAD, 0), default threshold',
+        program: build(parameters, { pad: true }),
+      },
+      {
+        name: 'mallopt+pad',
+        description: 'mallopt(M_TRIM_THRESHOLD, threshold), mallopt(M_TOP_PAD, 0)',
+        program: build(parameters, { threshold: true, pad: true }),
+      },
       {
         name: 'env+pad',
         description: 'MALLOC_TRIM_THRESHOLD_=threshold MALLOC_TOP_PAD_=0',
@@ -81,7 +101,11 @@ export const trimThreshold: ExperimentDefinition = {
         program: build(parameters),
         env: { GLIBC_TUNABLES: `glibc.malloc.trim_threshold=${threshold}:glibc.malloc.top_pad=0` },
       },
-      { name: 'dynamic', description: 'free of an mmapped raise-byte block first (dynamic thresholds raised), then a raise/2 block', program: build(parameters, { raise: true }) },
+      {
+        name: 'dynamic',
+        description: 'free of an mmapped raise-byte block first (dynamic thresholds raised), then a raise/2 block',
+        program: build(parameters, { raise: true }),
+      },
       {
         name: 'dynamic+mallopt',
         description: 'as dynamic, then mallopt(M_TRIM_THRESHOLD, threshold) before the raise/2 block',
@@ -101,7 +125,10 @@ export const trimThreshold: ExperimentDefinition = {
         const trimmedAbove = small.breakFell >= PAGE && small.topBefore >= threshold;
         const keptBelow = byDefault.breakFell === 0 && byDefault.topBefore < DEFAULT_TRIM_THRESHOLD;
         if (small.breakFell === 0 && byDefault.breakFell === 0) {
-          return { verdict: 'inconclusive', evidence: `no free() moved the break (top chunks ${bytes(small.topBefore)}, ${bytes(byDefault.topBefore)})` };
+          return {
+            verdict: 'inconclusive',
+            evidence: `no free() moved the break (top chunks ${bytes(small.topBefore)}, ${bytes(byDefault.topBefore)})`,
+          };
         }
         return verdict(
           // The seed's reading needs a trim only below the threshold: a trim above it, or a top kept below it, refutes it.
@@ -154,7 +181,8 @@ export const trimThreshold: ExperimentDefinition = {
     },
     {
       id: 'smaller-saves-after-raise',
-      claim: 'Setting a smaller M_TRIM_THRESHOLD saves space once the dynamic threshold has raised the default (freeing an mmapped chunk sets it to twice the chunk size).',
+      claim:
+        'Setting a smaller M_TRIM_THRESHOLD saves space once the dynamic threshold has raised the default (freeing an mmapped chunk sets it to twice the chunk size).',
       judge: (c) => {
         const block = c.parameters['raise']! / 2;
         const raised = freed(c, 'dynamic');
@@ -171,15 +199,20 @@ export const trimThreshold: ExperimentDefinition = {
     },
     {
       id: 'mechanisms-agree',
-      claim: 'The same behavior could be achieved by setting the trim threshold in the environment variable MALLOC_TRIM_THRESHOLD_ (or GLIBC_TUNABLES), with no source changes.',
+      claim:
+        'The same behavior could be achieved by setting the trim threshold in the environment variable MALLOC_TRIM_THRESHOLD_ (or GLIBC_TUNABLES), with no source changes.',
       judge: (c) => {
         const results = MECHANISMS.map((variant) => ({ variant, ...freed(c, variant) }));
         // With M_TOP_PAD 0, a trim leaves less than a page (plus the smallest chunk) on top.
         const trimmedToPage = (result: Freed) => result.breakFell >= PAGE && result.topAfter < PAGE + MINSIZE;
         return verdict(
           results.every(trimmedToPage),
-          results.map((result) => `${result.variant}: break ${signed(-result.breakFell)}, top chunk left ${bytes(result.topAfter)}`).join('; ') +
-            ' — each setting trimmed the top to under a page at free()',
+          results
+            .map(
+              (result) =>
+                `${result.variant}: break ${signed(-result.breakFell)}, top chunk left ${bytes(result.topAfter)}`,
+            )
+            .join('; ') + ' — each setting trimmed the top to under a page at free()',
         );
       },
     },
@@ -217,5 +250,10 @@ interface Freed {
 function freed(c: ClaimContext, variant: string): Freed {
   const breakFell = -delta(c, variant, 'malloc + memset', 'free', 'brk');
   const topAfter = at(c, variant, 'free').mallinfo.keepcost;
-  return { grew: delta(c, variant, 'start', 'malloc + memset', 'brk'), breakFell, topAfter, topBefore: topAfter + breakFell };
+  return {
+    grew: delta(c, variant, 'start', 'malloc + memset', 'brk'),
+    breakFell,
+    topAfter,
+    topBefore: topAfter + breakFell,
+  };
 }

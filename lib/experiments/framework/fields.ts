@@ -4,12 +4,36 @@
  * parent process can parse runs without loading it.
  */
 export const STATUS_FIELD_NAMES = [
-  'VmPeak', 'VmSize', 'VmLck', 'VmPin', 'VmHWM', 'VmRSS', 'RssAnon', 'RssFile', 'RssShmem',
-  'VmData', 'VmStk', 'VmExe', 'VmLib', 'VmPTE', 'VmSwap', 'HugetlbPages', 'Threads',
+  'VmPeak',
+  'VmSize',
+  'VmLck',
+  'VmPin',
+  'VmHWM',
+  'VmRSS',
+  'RssAnon',
+  'RssFile',
+  'RssShmem',
+  'VmData',
+  'VmStk',
+  'VmExe',
+  'VmLib',
+  'VmPTE',
+  'VmSwap',
+  'HugetlbPages',
+  'Threads',
 ] as const;
 
 export const MALLINFO_FIELD_NAMES = [
-  'arena', 'ordblks', 'smblks', 'hblks', 'hblkhd', 'usmblks', 'fsmblks', 'uordblks', 'fordblks', 'keepcost',
+  'arena',
+  'ordblks',
+  'smblks',
+  'hblks',
+  'hblkhd',
+  'usmblks',
+  'fsmblks',
+  'uordblks',
+  'fordblks',
+  'keepcost',
 ] as const;
 
 export type StatusValues = Record<(typeof STATUS_FIELD_NAMES)[number], number>;

@@ -10,8 +10,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { ErrorCodes, MallocLabError } from '../../infra/errors.js';
-import { packageRoot } from '../../probe.js';
 import * as check from '../../infra/validate.js';
+import { packageRoot } from '../../probe.js';
 import { parseRecords, StepProgram, type ParsedRun } from './program.js';
 
 export type HostName = 'node' | 'fresh';
@@ -27,17 +27,28 @@ const ALLOCATOR_LIBRARIES: Record<Exclude<AllocatorName, 'glibc'>, { file: strin
   mimalloc: { file: 'libmimalloc.so.2', debian: 'libmimalloc2.0' },
 };
 
-const LIBRARY_DIRS = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib', '/lib/x86_64-linux-gnu'];
+const LIBRARY_DIRS = [
+  '/usr/lib/x86_64-linux-gnu',
+  '/usr/lib/aarch64-linux-gnu',
+  '/usr/lib64',
+  '/usr/lib',
+  '/lib/x86_64-linux-gnu',
+];
 
 /** The library to preload for allocator, or a sentence saying why it cannot be (missing package). */
 export function allocatorLibrary(allocator: AllocatorName): { path?: string; missing?: string } {
   if (allocator === 'glibc') return {};
   const known = ALLOCATOR_LIBRARIES[allocator];
   if (known === undefined) {
-    throw new MallocLabError(`allocator must be one of ${ALLOCATORS.join(', ')}, received ${JSON.stringify(allocator)}`, ErrorCodes.OUT_OF_RANGE);
+    throw new MallocLabError(
+      `allocator must be one of ${ALLOCATORS.join(', ')}, received ${JSON.stringify(allocator)}`,
+      ErrorCodes.OUT_OF_RANGE,
+    );
   }
   const path = LIBRARY_DIRS.map((dir) => join(dir, known.file)).find((candidate) => existsSync(candidate));
-  return path !== undefined ? { path } : { missing: `${allocator} is not installed (${known.file} not found; apt-get install ${known.debian})` };
+  return path !== undefined
+    ? { path }
+    : { missing: `${allocator} is not installed (${known.file} not found; apt-get install ${known.debian})` };
 }
 
 /** Environment variables that change the allocator; a run starts without the parent's. */
@@ -77,9 +88,13 @@ export function runOnHost(program: StepProgram, host: HostName, options: HostRun
   if (options.env !== undefined && (options.env === null || typeof options.env !== 'object')) {
     throw check.typeError('runOnHost', 'options.env', 'an object of strings', options.env);
   }
-  if (options.timeoutMs !== undefined) check.integer(options.timeoutMs, 'runOnHost', 'options.timeoutMs', 1, 2 ** 31 - 1);
+  if (options.timeoutMs !== undefined)
+    check.integer(options.timeoutMs, 'runOnHost', 'options.timeoutMs', 1, 2 ** 31 - 1);
   if (!HOSTS.includes(host)) {
-    throw new MallocLabError(`host must be one of ${HOSTS.join(', ')}, received ${JSON.stringify(host)}`, ErrorCodes.OUT_OF_RANGE);
+    throw new MallocLabError(
+      `host must be one of ${HOSTS.join(', ')}, received ${JSON.stringify(host)}`,
+      ErrorCodes.OUT_OF_RANGE,
+    );
   }
   const allocator = options.allocator ?? 'glibc';
   const library = allocatorLibrary(allocator);

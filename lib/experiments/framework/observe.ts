@@ -3,10 +3,10 @@
  * steps, op results, and verdict helpers. A missing step (a run that stopped)
  * makes a claim inconclusive rather than throwing.
  */
+import { formatBytes } from '../../infra/units.js';
 import type { HostRun } from './hosts.js';
 import type { OpName, OpRecord, Sample } from './program.js';
 import type { ClaimContext, Judgement } from './types.js';
-import { formatBytes } from '../../infra/units.js';
 
 export class MissingMeasurement extends Error {}
 
@@ -29,7 +29,13 @@ export function ops(context: ClaimContext, variant: string, label: string, op?: 
 }
 
 /** to - from for a status field, the break or a mallinfo2 field. */
-export function delta(context: ClaimContext, variant: string, from: string, to: string, field: StatusOrHeapField): number {
+export function delta(
+  context: ClaimContext,
+  variant: string,
+  from: string,
+  to: string,
+  field: StatusOrHeapField,
+): number {
   return read(at(context, variant, to), field) - read(at(context, variant, from), field);
 }
 

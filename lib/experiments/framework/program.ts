@@ -11,8 +11,7 @@ import { constants } from 'node:os';
 
 import { ErrorCodes, MallocLabError } from '../../infra/errors.js';
 import { typeError } from '../../infra/validate.js';
-import { MALLINFO_FIELD_NAMES, type Mallinfo2Values } from './fields.js';
-import { STATUS_FIELD_NAMES, type StatusValues } from './fields.js';
+import { MALLINFO_FIELD_NAMES, type Mallinfo2Values, STATUS_FIELD_NAMES, type StatusValues } from './fields.js';
 
 export const PROGRAM_MAGIC = 1296846897;
 export const PROGRAM_VERSION = 1;
@@ -96,19 +95,44 @@ export class StepBuilder {
     return this;
   }
 
-  malloc(slot: string, size: number): this { return this.add('malloc', [this.program.slot(slot), size]); }
-  calloc(slot: string, nmemb: number, size: number): this { return this.add('calloc', [this.program.slot(slot), nmemb, size]); }
-  realloc(slot: string, size: number): this { return this.add('realloc', [this.program.slot(slot), size]); }
-  free(slot: string): this { return this.add('free', [this.program.slot(slot)]); }
-  memalign(slot: string, alignment: number, size: number): this { return this.add('memalign', [this.program.slot(slot), alignment, size]); }
-  posix_memalign(slot: string, alignment: number, size: number): this { return this.add('posix_memalign', [this.program.slot(slot), alignment, size]); }
-  aligned_alloc(slot: string, alignment: number, size: number): this { return this.add('aligned_alloc', [this.program.slot(slot), alignment, size]); }
-  valloc(slot: string, size: number): this { return this.add('valloc', [this.program.slot(slot), size]); }
+  malloc(slot: string, size: number): this {
+    return this.add('malloc', [this.program.slot(slot), size]);
+  }
+  calloc(slot: string, nmemb: number, size: number): this {
+    return this.add('calloc', [this.program.slot(slot), nmemb, size]);
+  }
+  realloc(slot: string, size: number): this {
+    return this.add('realloc', [this.program.slot(slot), size]);
+  }
+  free(slot: string): this {
+    return this.add('free', [this.program.slot(slot)]);
+  }
+  memalign(slot: string, alignment: number, size: number): this {
+    return this.add('memalign', [this.program.slot(slot), alignment, size]);
+  }
+  posix_memalign(slot: string, alignment: number, size: number): this {
+    return this.add('posix_memalign', [this.program.slot(slot), alignment, size]);
+  }
+  aligned_alloc(slot: string, alignment: number, size: number): this {
+    return this.add('aligned_alloc', [this.program.slot(slot), alignment, size]);
+  }
+  valloc(slot: string, size: number): this {
+    return this.add('valloc', [this.program.slot(slot), size]);
+  }
   /** memset(block + offset, byte, length); length omitted: to the block's end. */
-  fill(slot: string, byte: number, offset = 0, length = -1): this { return this.add('fill', [this.program.slot(slot), byte, offset, length]); }
-  touch(slot: string): this { return this.add('touch', [this.program.slot(slot)]); }
+  fill(slot: string, byte: number, offset = 0, length = -1): this {
+    return this.add('fill', [this.program.slot(slot), byte, offset, length]);
+  }
+  touch(slot: string): this {
+    return this.add('touch', [this.program.slot(slot)]);
+  }
   /** count rounds of the pattern (entries malloc'd in order, memset with fill when given). */
-  batchAlloc(set: string, count: number, pattern: { size: number; fill?: number }[], kind: 'malloc' | 'calloc' = 'malloc'): this {
+  batchAlloc(
+    set: string,
+    count: number,
+    pattern: { size: number; fill?: number }[],
+    kind: 'malloc' | 'calloc' = 'malloc',
+  ): this {
     const args = [this.program.set(set), count, kind === 'calloc' ? 1 : 0];
     for (const entry of pattern) args.push(entry.size, entry.fill ?? -1);
     return this.add('batch_alloc', args);
@@ -117,20 +141,48 @@ export class StepBuilder {
   batchFree(set: string, rule: { step?: number; min?: number; max?: number } = {}): this {
     return this.add('batch_free', [this.program.set(set), rule.step ?? 1, rule.min ?? 1, rule.max ?? TO_THE_END]);
   }
-  sbrk(increment: number): this { return this.add('sbrk', [increment]); }
-  mallopt(param: number, value: number): this { return this.add('mallopt', [param, value]); }
-  malloc_trim(pad = 0): this { return this.add('malloc_trim', [pad]); }
-  mincore(slot: string): this { return this.add('mincore', [this.program.slot(slot)]); }
-  mlock(slot: string): this { return this.add('mlock', [this.program.slot(slot)]); }
-  munlock(slot: string): this { return this.add('munlock', [this.program.slot(slot)]); }
-  mmap(slot: string, length: number): this { return this.add('mmap', [this.program.slot(slot), length]); }
-  munmap(slot: string): this { return this.add('munmap', [this.program.slot(slot)]); }
-  madvise(slot: string, advice: number): this { return this.add('madvise', [this.program.slot(slot), advice]); }
-  malloc_usable_size(slot: string): this { return this.add('malloc_usable_size', [this.program.slot(slot)]); }
-  sleep(milliseconds: number): this { return this.add('sleep', [milliseconds]); }
-  arenas(): this { return this.add('arenas', []); }
-  threadStart(thread: number): this { return this.add('thread_start', [thread]); }
-  threadStop(thread: number): this { return this.add('thread_stop', [thread]); }
+  sbrk(increment: number): this {
+    return this.add('sbrk', [increment]);
+  }
+  mallopt(param: number, value: number): this {
+    return this.add('mallopt', [param, value]);
+  }
+  malloc_trim(pad = 0): this {
+    return this.add('malloc_trim', [pad]);
+  }
+  mincore(slot: string): this {
+    return this.add('mincore', [this.program.slot(slot)]);
+  }
+  mlock(slot: string): this {
+    return this.add('mlock', [this.program.slot(slot)]);
+  }
+  munlock(slot: string): this {
+    return this.add('munlock', [this.program.slot(slot)]);
+  }
+  mmap(slot: string, length: number): this {
+    return this.add('mmap', [this.program.slot(slot), length]);
+  }
+  munmap(slot: string): this {
+    return this.add('munmap', [this.program.slot(slot)]);
+  }
+  madvise(slot: string, advice: number): this {
+    return this.add('madvise', [this.program.slot(slot), advice]);
+  }
+  malloc_usable_size(slot: string): this {
+    return this.add('malloc_usable_size', [this.program.slot(slot)]);
+  }
+  sleep(milliseconds: number): this {
+    return this.add('sleep', [milliseconds]);
+  }
+  arenas(): this {
+    return this.add('arenas', []);
+  }
+  threadStart(thread: number): this {
+    return this.add('thread_start', [thread]);
+  }
+  threadStop(thread: number): this {
+    return this.add('thread_stop', [thread]);
+  }
   /** Runs the ops that build adds on native thread `thread` (started with threadStart). */
   onThread(thread: number, build: (step: StepBuilder) => void): this {
     const inner = new StepBuilder(this.program, this.step);
@@ -138,11 +190,15 @@ export class StepBuilder {
     return this;
   }
   /** Heap corruption (programs built with unsafe: true, run only in child processes). */
-  unsafeFree(slot: string): this { return this.add('unsafe_free', [this.program.slot(slot)]); }
+  unsafeFree(slot: string): this {
+    return this.add('unsafe_free', [this.program.slot(slot)]);
+  }
   unsafeWrite(slot: string, offset: number, length: number, byte: number): this {
     return this.add('unsafe_write', [this.program.slot(slot), offset, length, byte]);
   }
-  freeForeign(slot: string, offset: number): this { return this.add('free_foreign', [this.program.slot(slot), offset]); }
+  freeForeign(slot: string, offset: number): this {
+    return this.add('free_foreign', [this.program.slot(slot), offset]);
+  }
 }
 
 export interface ProgramOptions {
@@ -172,7 +228,9 @@ export class StepProgram {
   }
 
   addOp(op: EncodedOp): void {
-    this.ops.push(this.currentThread === undefined || op.thread !== undefined ? op : { ...op, thread: this.currentThread });
+    this.ops.push(
+      this.currentThread === undefined || op.thread !== undefined ? op : { ...op, thread: this.currentThread },
+    );
   }
 
   withThread(thread: number, build: () => void): void {
@@ -188,7 +246,10 @@ export class StepProgram {
   /** A named step: its ops, then a snapshot. Labels must be unique. */
   step(label: string, build?: (step: StepBuilder) => void): this {
     if (this.labels.includes(label)) {
-      throw new MallocLabError(`StepProgram.step: label ${JSON.stringify(label)} is used twice (expected unique labels)`, ErrorCodes.BAD_PROGRAM);
+      throw new MallocLabError(
+        `StepProgram.step: label ${JSON.stringify(label)} is used twice (expected unique labels)`,
+        ErrorCodes.BAD_PROGRAM,
+      );
     }
     const index = this.labels.length;
     this.labels.push(label);
@@ -210,7 +271,15 @@ export class StepProgram {
       steps++;
     }
     const flags = (this.options.unsafe ? 1 : 0) | (this.options.keep ? 2 : 0);
-    return Float64Array.from([PROGRAM_MAGIC, PROGRAM_VERSION, Math.max(this.slots.size, 1), Math.max(this.sets.size, 1), flags, steps, ...values]);
+    return Float64Array.from([
+      PROGRAM_MAGIC,
+      PROGRAM_VERSION,
+      Math.max(this.slots.size, 1),
+      Math.max(this.sets.size, 1),
+      flags,
+      steps,
+      ...values,
+    ]);
   }
 }
 
@@ -277,7 +346,9 @@ export function parseRecords(program: StepProgram, bytes: Uint8Array): ParsedRun
       step.sample = {
         status: Object.fromEntries(STATUS_FIELD_NAMES.map((name, i) => [name, record[6 + i]!])) as StatusValues,
         brk: BigInt(record[6 + 17]!),
-        mallinfo: Object.fromEntries(MALLINFO_FIELD_NAMES.map((name, i) => [name, record[6 + 18 + i]!])) as Mallinfo2Values,
+        mallinfo: Object.fromEntries(
+          MALLINFO_FIELD_NAMES.map((name, i) => [name, record[6 + 18 + i]!]),
+        ) as Mallinfo2Values,
       };
     } else {
       step.ops.push({ op: OP_NAMES[opCode] ?? op.op, status, value: record[3]!, value2: record[4]!, atNs: record[5]! });

@@ -6,13 +6,13 @@
 import { release } from 'node:os';
 
 import { ErrorCodes, MallocLabError } from '../../infra/errors.js';
+import * as check from '../../infra/validate.js';
 import { glibcRuntimeVersion } from '../../probe.js';
 import { allocatorLibrary, HOSTS, runOnHost, type AllocatorName, type HostName, type HostRun } from './hosts.js';
 import { judged } from './observe.js';
-import type { OpName } from './program.js';
 import { statusName } from './program.js';
+import type { OpName } from './program.js';
 import type { ClaimResult, ExperimentDefinition, Parameters } from './types.js';
-import * as check from '../../infra/validate.js';
 
 export interface RunOptions {
   hosts?: HostName[];
@@ -75,7 +75,14 @@ export interface ExperimentRun {
 
 function requireDefinition(definition: unknown, fn: string): asserts definition is ExperimentDefinition {
   const candidate = definition as Partial<ExperimentDefinition> | null;
-  if (candidate === null || typeof candidate !== 'object' || typeof candidate.id !== 'string' || typeof candidate.variants !== 'function' || !Array.isArray(candidate.parameters) || !Array.isArray(candidate.claims)) {
+  if (
+    candidate === null ||
+    typeof candidate !== 'object' ||
+    typeof candidate.id !== 'string' ||
+    typeof candidate.variants !== 'function' ||
+    !Array.isArray(candidate.parameters) ||
+    !Array.isArray(candidate.claims)
+  ) {
     throw check.typeError(fn, 'definition', 'an experiment definition (from CATALOGUE or findExperiment)', definition);
   }
 }
@@ -92,16 +99,19 @@ export function resolveParameters(definition: ExperimentDefinition, given: Param
       );
     }
     if (!Number.isSafeInteger(value) || value < 0) {
-      throw new MallocLabError(`${definition.id}: --${name} must be a non-negative integer, received ${value}`, ErrorCodes.OUT_OF_RANGE);
+      throw new MallocLabError(
+        `${definition.id}: --${name} must be a non-negative integer, received ${value}`,
+        ErrorCodes.OUT_OF_RANGE,
+      );
     }
   }
   const resolved: Parameters = {};
   for (const parameter of definition.parameters) {
-    resolved[parameter.name] = given[parameter.name] ?? (full && parameter.full !== undefined ? parameter.full : parameter.default);
+    resolved[parameter.name] =
+      given[parameter.name] ?? (full && parameter.full !== undefined ? parameter.full : parameter.default);
   }
   return resolved;
 }
-
 
 const finite = (value: number) => (Number.isFinite(value) ? value : null);
 
@@ -124,7 +134,10 @@ function stepRecords(variant: string, run: HostRun): StepRecord[] {
     }));
 }
 
-export async function runExperiment(definition: ExperimentDefinition, options: RunOptions = {}): Promise<ExperimentRun[]> {
+export async function runExperiment(
+  definition: ExperimentDefinition,
+  options: RunOptions = {},
+): Promise<ExperimentRun[]> {
   requireDefinition(definition, 'runExperiment');
   options = check.options<RunOptions>(options, 'runExperiment');
   const parameters = resolveParameters(definition, options.parameters, options.full);
@@ -152,7 +165,10 @@ export async function runExperiment(definition: ExperimentDefinition, options: R
     const missing = allocatorLibrary(allocator).missing;
     const unsupported = definition.allocators !== undefined && !definition.allocators.includes(allocator);
     if (missing !== undefined || unsupported) {
-      results.push({ ...base, skipped: missing ?? `${definition.id} judges glibc itself; it does not run with ${allocator}` });
+      results.push({
+        ...base,
+        skipped: missing ?? `${definition.id} judges glibc itself; it does not run with ${allocator}`,
+      });
       continue;
     }
     const runs: Record<string, HostRun> = {};
@@ -175,7 +191,11 @@ export async function runExperiment(definition: ExperimentDefinition, options: R
       base.steps.push(...stepRecords(variant.name, run));
     }
     const context = { host, allocator, parameters, runs };
-    base.claims = definition.claims.map((claim) => ({ id: claim.id, claim: claim.claim, ...judged(() => claim.judge(context)) }));
+    base.claims = definition.claims.map((claim) => ({
+      id: claim.id,
+      claim: claim.claim,
+      ...judged(() => claim.judge(context)),
+    }));
     base.durationMs = Math.round(performance.now() - started);
     results.push(base);
   }
