@@ -45,6 +45,9 @@ static Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   exports.Set("configure", Napi::Function::New(env, Configure, "configure"));
   exports.Set("owner", Napi::Function::New(env, Owner, "owner"));
   exports.Set("noop", Napi::Function::New(env, Noop, "noop"));
+  Napi::Array codes = Napi::Array::New(env);
+  for (const char* each : code::kAll) codes.Set(codes.Length(), each);
+  exports.Set("errorCodes", codes);
   register_allocations(env, exports);
   register_heap(env, exports);
   register_pages(env, exports);

@@ -1,4 +1,5 @@
 #include "../core/allocations.h"
+#include "../core/plain_bounds.h"
 #include "skin.h"
 
 namespace malloclab {
@@ -119,15 +120,13 @@ Napi::Value Write(const Napi::CallbackInfo& info) {
 // CallbackInfo (which fetches six arguments). Anything unusual (a wrong type, a
 // value out of range, a missing argument) goes to the general callback above, so
 // every error is exactly the one it always was. The registry check stays.
-constexpr double kMaxSize = 9007199254740991.0;  // 2^53 - 1, as size_arg
-
 napi_value FastMalloc(napi_env env, napi_callback_info cbinfo) {
   size_t argc = 1;
   napi_value arg;
   void* data = nullptr;
   double size = -1;
   if (napi_get_cb_info(env, cbinfo, &argc, &arg, nullptr, &data) != napi_ok ||
-      napi_get_value_double(env, arg, &size) != napi_ok || !(size >= 0 && size <= kMaxSize) ||
+      napi_get_value_double(env, arg, &size) != napi_ok || !(size >= 0 && size <= kMaxExact) ||
       static_cast<double>(static_cast<uint64_t>(size)) != size) {
     return Malloc(Napi::CallbackInfo(env, cbinfo));
   }

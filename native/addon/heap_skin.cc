@@ -1,4 +1,6 @@
 #include "../core/heap.h"
+#include "../core/plain_bounds.h"
+#include "../core/plain_mallopt.h"
 #include "skin.h"
 
 namespace malloclab {
@@ -12,7 +14,7 @@ Napi::Value ProgramBreak(const Napi::CallbackInfo& info) {
 Napi::Value Sbrk(const Napi::CallbackInfo& info) {
   return guarded(info, [&] {
     int64_t increment =
-        integer_arg(info, 0, "sbrk", "increment", -(int64_t{1} << 53) + 1, (int64_t{1} << 53) - 1);
+        integer_arg(info, 0, "sbrk", "increment", -kMaxExactInteger, kMaxExactInteger);
     return address_value(
         info.Env(), checked_sbrk(static_cast<intptr_t>(increment), state_of(info.Env()).owner));
   });
@@ -73,6 +75,7 @@ void register_heap(Napi::Env env, Napi::Object exports) {
   Napi::Array names = Napi::Array::New(env, kMallinfoFields);
   for (int i = 0; i < kMallinfoFields; ++i) names.Set(i, kMallinfoFieldNames[i]);
   exports.Set("mallinfoFields", names);
+  exports.Set("malloptParams", named_values(env, kMalloptParams));
 }
 
 }  // namespace malloclab

@@ -67,6 +67,7 @@ void register_pages(Napi::Env env, Napi::Object exports) {
   exports.Set("munlock", Napi::Function::New(env, Munlock, "munlock"));
   exports.Set("mmap", Napi::Function::New(env, Mmap, "mmap"));
   exports.Set("munmap", Napi::Function::New(env, Munmap, "munmap"));
+  exports.Set("madviseAdvice", named_values(env, kMadviseAdvice));
 }
 
 }  // namespace malloclab

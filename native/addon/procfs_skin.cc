@@ -1,4 +1,3 @@
-#include "../core/heap.h"
 #include "../core/procfs.h"
 #include "skin.h"
 
@@ -21,11 +20,7 @@ Napi::Value ReadStatus(const Napi::CallbackInfo& info) {
 // status, then the break and mallinfo2 of this process, in one call.
 Napi::Value ReadSample(const Napi::CallbackInfo& info) {
   return guarded(info, [&] {
-    double* out =
-        float64_arg(info, 0, "readSample", "out", kStatusFields.count + 1 + kMallinfoFields);
-    read_status(0, out);
-    out[kStatusFields.count] = static_cast<double>(program_break());
-    read_mallinfo2(out + kStatusFields.count + 1);
+    read_self_sample(float64_arg(info, 0, "readSample", "out", kSampleWidth));
     return info.Env().Undefined();
   });
 }

@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "../core/errors.h"
+#include "../core/plain.h"
 
 namespace malloclab {
 
@@ -52,6 +53,9 @@ double* float64_arg(const Napi::CallbackInfo& info, size_t index, const char* fu
                     const char* parameter, size_t count);
 Napi::Uint8Array bytes_arg(const Napi::CallbackInfo& info, size_t index, const char* function,
                            const char* parameter);
+
+// {name: value} of a plain-layer table (mallopt parameters, madvise advice, ...), for lib/.
+Napi::Object named_values(Napi::Env env, const NamedValues& table);
 
 inline Napi::Value address_value(Napi::Env env, uintptr_t address) {
   return Napi::BigInt::New(env, static_cast<uint64_t>(address));

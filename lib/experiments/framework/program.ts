@@ -13,9 +13,35 @@ import { ErrorCodes, MallocLabError } from '../../infra/errors.js';
 import { typeError } from '../../infra/validate.js';
 import { MALLINFO_FIELD_NAMES, type Mallinfo2Values, STATUS_FIELD_NAMES, type StatusValues } from './fields.js';
 
+/*
+ * The format, as native/core/program.h defines it. This is lib's own copy (a parent
+ * process builds and parses programs without loading the addon); the addon exports
+ * its tables as programFormat, and test/native-parity.test.ts fails when they differ.
+ */
 export const PROGRAM_MAGIC = 1296846897;
 export const PROGRAM_VERSION = 1;
-export const RECORD_WIDTH = 6 + 28;
+/** Where each header value sits: a program starts with these, then its steps (op, argc, args…). */
+export const HEADER = { magic: 0, version: 1, slots: 2, sets: 3, flags: 4, steps: 5, length: 6 } as const;
+export const PROGRAM_FLAGS = { unsafe: 1, keep: 2 } as const;
+/** Where a snapshot's values sit in a sample: status fields, then the break, then mallinfo2. */
+export const SAMPLE = {
+  status: 0,
+  brk: STATUS_FIELD_NAMES.length,
+  mallinfo: STATUS_FIELD_NAMES.length + 1,
+  width: STATUS_FIELD_NAMES.length + 1 + MALLINFO_FIELD_NAMES.length,
+} as const;
+/** Where each value of a record sits; a snapshot step's sample follows from `sample` on. */
+export const RECORD = {
+  step: 0,
+  op: 1,
+  status: 2,
+  value: 3,
+  value2: 4,
+  nanoseconds: 5,
+  sample: 6,
+  width: 6 + SAMPLE.width,
+} as const;
+export const RECORD_WIDTH = RECORD.width;
 /** The largest integer a program carries exactly ("free to the end" uses it). */
 export const TO_THE_END = Number.MAX_SAFE_INTEGER;
 
@@ -270,16 +296,15 @@ export class StepProgram {
       values.push(OPS[op.op], op.args.length, ...op.args);
       steps++;
     }
-    const flags = (this.options.unsafe ? 1 : 0) | (this.options.keep ? 2 : 0);
-    return Float64Array.from([
-      PROGRAM_MAGIC,
-      PROGRAM_VERSION,
-      Math.max(this.slots.size, 1),
-      Math.max(this.sets.size, 1),
-      flags,
-      steps,
-      ...values,
-    ]);
+    const header: number[] = [];
+    header[HEADER.magic] = PROGRAM_MAGIC;
+    header[HEADER.version] = PROGRAM_VERSION;
+    header[HEADER.slots] = Math.max(this.slots.size, 1);
+    header[HEADER.sets] = Math.max(this.sets.size, 1);
+    header[HEADER.flags] =
+      (this.options.unsafe ? PROGRAM_FLAGS.unsafe : 0) | (this.options.keep ? PROGRAM_FLAGS.keep : 0);
+    header[HEADER.steps] = steps;
+    return Float64Array.from([...header, ...values]);
   }
 }
 
@@ -333,25 +358,34 @@ export function parseRecords(program: StepProgram, bytes: Uint8Array): ParsedRun
   let failure: ParsedRun['failure'];
   for (let offset = 0; offset + RECORD_WIDTH <= values.length; offset += RECORD_WIDTH) {
     const record = values.subarray(offset, offset + RECORD_WIDTH);
-    const opCode = record[1]!;
+    const opCode = record[RECORD.op]!;
     if (opCode === OPS.end) {
       completed = true;
       break;
     }
-    const op = program.ops[encodedToOp[record[0]!] ?? -1];
+    const op = program.ops[encodedToOp[record[RECORD.step]!] ?? -1];
     if (op === undefined) continue;
     const step = steps[op.step]!;
-    const status = record[2]!;
+    const status = record[RECORD.status]!;
     if (op.op === 'snapshot') {
+      const sample = record.subarray(RECORD.sample);
       step.sample = {
-        status: Object.fromEntries(STATUS_FIELD_NAMES.map((name, i) => [name, record[6 + i]!])) as StatusValues,
-        brk: BigInt(record[6 + 17]!),
+        status: Object.fromEntries(
+          STATUS_FIELD_NAMES.map((name, i) => [name, sample[SAMPLE.status + i]!]),
+        ) as StatusValues,
+        brk: BigInt(sample[SAMPLE.brk]!),
         mallinfo: Object.fromEntries(
-          MALLINFO_FIELD_NAMES.map((name, i) => [name, record[6 + 18 + i]!]),
+          MALLINFO_FIELD_NAMES.map((name, i) => [name, sample[SAMPLE.mallinfo + i]!]),
         ) as Mallinfo2Values,
       };
     } else {
-      step.ops.push({ op: OP_NAMES[opCode] ?? op.op, status, value: record[3]!, value2: record[4]!, atNs: record[5]! });
+      step.ops.push({
+        op: OP_NAMES[opCode] ?? op.op,
+        status,
+        value: record[RECORD.value]!,
+        value2: record[RECORD.value2]!,
+        atNs: record[RECORD.nanoseconds]!,
+      });
     }
     if (status !== 0 && failure === undefined) failure = { label: step.label, op: op.op, status };
   }
