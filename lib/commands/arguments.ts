@@ -1,9 +1,9 @@
 /** Command-line argument reading shared by the commands: usage errors and option values. */
-import { MallocLabError } from '../infra/errors.js';
+import { ErrorCodes, MallocLabError } from '../infra/errors.js';
 
 /** A usage error of `command` (the CLI exits 2 on these). */
 export function usageError(command: string, message: string): MallocLabError {
-  return new MallocLabError(`${command}: ${message}`, 'ERR_USAGE');
+  return new MallocLabError(`${command}: ${message}`, ErrorCodes.USAGE);
 }
 
 /**

@@ -11,9 +11,6 @@ import { processStatusReport, renderStatusReport } from '../process/status.js';
 import { resolveProcess } from '../process/target.js';
 import { usageError as usageErrorOf } from './arguments.js';
 
-// ---------------------------------------------------------------------------
-// The command.
-
 const usageError = (message: string) => usageErrorOf('status', message);
 
 export function statusCommand(argv: string[], print: (line: string) => void, warn: (line: string) => void): number {
