@@ -6,7 +6,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { MallocLabError } from '../infra/errors.js';
+import { ErrorCodes, MallocLabError } from '../infra/errors.js';
 import * as check from '../infra/validate.js';
 import { type Status, type StatusField, STATUS_FIELDS, readStatusOfPid, resetPeakRssOfPid } from './proc-files.js';
 import { goneError, hasAddressSpace, identify, isGone } from './target.js';
@@ -58,14 +58,14 @@ export async function watchProcess(pid: number, options: WatchOptions): Promise<
   if (options === null || typeof options !== 'object') {
     throw new MallocLabError(
       `watch: options must be an object with intervalMs, received ${options === null ? 'null' : typeof options}`,
-      'ERR_INVALID_ARG_TYPE',
+      ErrorCodes.INVALID_ARG_TYPE,
     );
   }
   const { intervalMs, durationMs, signal } = options;
   if (!Number.isFinite(intervalMs) || intervalMs <= 0) {
     throw new MallocLabError(
       `watch: intervalMs must be a positive number, received ${String(intervalMs)}`,
-      'ERR_OUT_OF_RANGE',
+      ErrorCodes.OUT_OF_RANGE,
     );
   }
   const identity = identify(pid);

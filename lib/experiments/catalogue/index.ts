@@ -1,5 +1,5 @@
 /** The experiments `malloc-lab list` shows; their ids are part of the interface. */
-import { MallocLabError } from '../../infra/errors.js';
+import { ErrorCodes, MallocLabError } from '../../infra/errors.js';
 import type { ExperimentDefinition } from '../framework/types.js';
 import { allocators } from './allocators.js';
 import { freeAndSbrk } from './free-and-sbrk.js';
@@ -36,7 +36,7 @@ export function findExperiment(id: string): ExperimentDefinition {
   if (found === undefined) {
     throw new MallocLabError(
       `unknown experiment ${JSON.stringify(id)} (expected one of ${CATALOGUE.map((definition) => definition.id).join(', ')}; see \`malloc-lab list\`)`,
-      'ERR_UNKNOWN_EXPERIMENT',
+      ErrorCodes.UNKNOWN_EXPERIMENT,
     );
   }
   return found;

@@ -98,7 +98,7 @@ export function runOnHost(program: StepProgram, host: HostName, options: HostRun
   }
   const allocator = options.allocator ?? 'glibc';
   const library = allocatorLibrary(allocator);
-  if (library.missing) throw new MallocLabError(library.missing, 'ERR_ALLOCATOR_MISSING');
+  if (library.missing) throw new MallocLabError(library.missing, ErrorCodes.ALLOCATOR_MISSING);
   const runEnv: Record<string, string> = { ...(options.env ?? {}) };
   if (library.path) runEnv['LD_PRELOAD'] = library.path;
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([key]) => !ALLOCATOR_ENV.test(key)));

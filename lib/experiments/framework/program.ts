@@ -85,8 +85,8 @@ const OP_NAMES = Object.fromEntries(Object.entries(OPS).map(([name, code]) => [c
 
 /** Statuses that are malloc-lab refusals rather than errnos. */
 export const REFUSALS: Record<number, string> = {
-  [-1]: 'ERR_SBRK_REFUSED',
-  [-2]: 'ERR_MALLOPT_REJECTED',
+  [-1]: ErrorCodes.SBRK_REFUSED,
+  [-2]: ErrorCodes.MALLOPT_REJECTED,
 };
 
 const ERRNO_NAMES: Record<number, string> = Object.fromEntries(
