@@ -41,9 +41,10 @@ export class BlockSet {
   readonly id: number;
   readonly blocks: number;
 
+  /** allocBatch makes these; a set id comes from the addon. */
   constructor(id: number, blocks: number) {
-    this.id = id;
-    this.blocks = blocks;
+    this.id = check.integer(id, 'BlockSet', 'id', 1, 0xffffffff);
+    this.blocks = check.size(blocks, 'BlockSet', 'blocks');
   }
 
   /** Frees by the rule (default: all). Blocks already freed are skipped. Returns how many it freed. */

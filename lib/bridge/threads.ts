@@ -29,8 +29,9 @@ export class AllocatorThread {
   readonly id: number;
   #closed = false;
 
+  /** startThread makes these; a thread id comes from the addon. */
   constructor(id: number) {
-    this.id = id;
+    this.id = check.integer(id, 'AllocatorThread', 'id', 1, 0xffffffff);
   }
 
   get closed(): boolean {

@@ -14,6 +14,7 @@ import { smapsRollup, status } from '../bridge/procfs.js';
 import * as check from '../infra/validate.js';
 import {
   collectProcfsMetrics,
+  labelsOf,
   prefixOf,
   type CollectOptions,
   type Family,
@@ -140,7 +141,15 @@ export function registerMallocLabMetrics<R extends PromRegistryLike>(
     labels = {},
     ...collect
   } = check.options<MallocLabMetricsOptions<R>>(options, 'registerMallocLabMetrics');
-  const labelNames = Object.keys(labels);
+  if (registry === null || typeof registry !== 'object' || typeof registry.removeSingleMetric !== 'function') {
+    throw check.typeError(
+      'registerMallocLabMetrics',
+      'options.registry',
+      'a prom-client Registry (client.register, or new client.Registry())',
+      registry,
+    );
+  }
+  const labelNames = Object.keys(labelsOf(labels, 'registerMallocLabMetrics'));
   let cached: Map<string, number> | undefined;
   const read = (): Map<string, number> => {
     if (cached === undefined) {
