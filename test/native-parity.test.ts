@@ -23,50 +23,37 @@ import { ErrorCodes } from '../lib/infra/errors.js';
 import { native } from '../lib/infra/native.js';
 import { STATUS_FIELDS } from '../lib/process/proc-files.js';
 
+const format = native.programFormat;
+
+/** What each side says: lib's copy first, the addon's export second. */
+const TABLES: [what: string, lib: unknown, addon: unknown][] = [
+  [
+    'the step program magic number and version',
+    { magic: PROGRAM_MAGIC, version: PROGRAM_VERSION },
+    { magic: format.magic, version: format.version },
+  ],
+  ['where each header value sits', HEADER, format.header],
+  ['the program flags', PROGRAM_FLAGS, format.flags],
+  ['the record layout and its width', RECORD, format.record],
+  ['the sample inside a record (status, break, mallinfo2)', SAMPLE, format.sample],
+  ['the op codes', OPS, format.ops],
+  ['the refusal statuses and their codes', REFUSALS, format.refusals],
+  ['the status field names, in order (process/proc-files.ts)', [...STATUS_FIELDS], native.statusFields],
+  ['the status field names, in order (experiments/framework/fields.ts)', [...STATUS_FIELD_NAMES], native.statusFields],
+  ['the smaps_rollup field names, in order', [...SMAPS_ROLLUP_FIELDS], native.smapsRollupFields],
+  ['the statm field names, in order', [...STATM_FIELDS], native.statmFields],
+  ['the mallinfo2 field names, in order', [...MALLINFO_FIELD_NAMES], native.mallinfoFields],
+  ['the mallopt parameters glibc acts on', MALLOPT_PARAMS, native.malloptParams],
+  ['the madvise advice malloc-lab passes on', MADVISE_ADVICE, native.madviseAdvice],
+  ['the calls an allocator thread runs', THREAD_CALLS, native.threadCalls],
+];
+
 describe('lib and the addon agree on', () => {
-  const format = native.programFormat;
-
-  it('the step program header: magic, version, where each value sits, and the flags', () => {
-    expect({ magic: PROGRAM_MAGIC, version: PROGRAM_VERSION }).toEqual({
-      magic: format.magic,
-      version: format.version,
+  for (const [what, lib, addon] of TABLES) {
+    it(what, () => {
+      expect(lib).toEqual(addon);
     });
-    expect(HEADER).toEqual(format.header);
-    expect(PROGRAM_FLAGS).toEqual(format.flags);
-  });
-
-  it('the record layout: its fields, the sample inside it and the width', () => {
-    expect(RECORD).toEqual(format.record);
-    expect(SAMPLE).toEqual(format.sample);
-  });
-
-  it('the op codes', () => {
-    expect(OPS).toEqual(format.ops);
-  });
-
-  it('the refusal statuses and their codes', () => {
-    expect(REFUSALS).toEqual(format.refusals);
-  });
-
-  it('the field names of status, smaps_rollup, statm and mallinfo2, in order', () => {
-    expect([...STATUS_FIELDS]).toEqual(native.statusFields);
-    expect([...STATUS_FIELD_NAMES]).toEqual(native.statusFields);
-    expect([...SMAPS_ROLLUP_FIELDS]).toEqual(native.smapsRollupFields);
-    expect([...STATM_FIELDS]).toEqual(native.statmFields);
-    expect([...MALLINFO_FIELD_NAMES]).toEqual(native.mallinfoFields);
-  });
-
-  it('the mallopt parameters glibc acts on', () => {
-    expect(MALLOPT_PARAMS).toEqual(native.malloptParams);
-  });
-
-  it('the madvise advice malloc-lab passes on', () => {
-    expect(MADVISE_ADVICE).toEqual(native.madviseAdvice);
-  });
-
-  it('the calls an allocator thread runs', () => {
-    expect(THREAD_CALLS).toEqual(native.threadCalls);
-  });
+  }
 
   it('the error codes: every one the addon raises is in ErrorCodes', () => {
     const known = new Set<string>(Object.values(ErrorCodes));

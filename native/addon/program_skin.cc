@@ -43,39 +43,10 @@ Napi::Value RunProgram(const Napi::CallbackInfo& info) {
 
 // The format as lib/experiments/framework/program.ts must speak it (the parity test compares).
 Napi::Object program_format(Napi::Env env) {
-  Napi::Object header = Napi::Object::New(env);
-  header.Set("magic", static_cast<int>(kHeaderMagic));
-  header.Set("version", static_cast<int>(kHeaderVersion));
-  header.Set("slots", static_cast<int>(kHeaderSlots));
-  header.Set("sets", static_cast<int>(kHeaderSets));
-  header.Set("flags", static_cast<int>(kHeaderFlags));
-  header.Set("steps", static_cast<int>(kHeaderSteps));
-  header.Set("length", static_cast<int>(kHeaderLength));
-
-  Napi::Object flags = Napi::Object::New(env);
-  flags.Set("unsafe", static_cast<int>(kFlagUnsafe));
-  flags.Set("keep", static_cast<int>(kFlagKeep));
-
-  Napi::Object record = Napi::Object::New(env);
-  record.Set("step", static_cast<int>(kRecordStep));
-  record.Set("op", static_cast<int>(kRecordOp));
-  record.Set("status", static_cast<int>(kRecordStatus));
-  record.Set("value", static_cast<int>(kRecordValue));
-  record.Set("value2", static_cast<int>(kRecordValue2));
-  record.Set("nanoseconds", static_cast<int>(kRecordNanoseconds));
-  record.Set("sample", static_cast<int>(kRecordSample));
-  record.Set("width", kRecordWidth);
-
-  Napi::Object sample = Napi::Object::New(env);
-  sample.Set("status", kSampleStatus);
-  sample.Set("brk", kSampleBreak);
-  sample.Set("mallinfo", kSampleMallinfo);
-  sample.Set("width", kSampleWidth);
-
   Napi::Object ops = Napi::Object::New(env);
   ops.Set("end", static_cast<int>(kEnd));
   for (int i = 0; i < kOpCount; ++i) ops.Set(kOps[i].name, kOps[i].op);
-
+  // lib keys refusals by status: { "-1": "ERR_SBRK_REFUSED" }.
   Napi::Object refusals = Napi::Object::New(env);
   for (int i = 0; i < kRefusals.count; ++i)
     refusals.Set(std::to_string(kRefusals.entries[i].value), kRefusals.entries[i].name);
@@ -83,10 +54,10 @@ Napi::Object program_format(Napi::Env env) {
   Napi::Object format = Napi::Object::New(env);
   format.Set("magic", kProgramMagic);
   format.Set("version", kProgramVersion);
-  format.Set("header", header);
-  format.Set("flags", flags);
-  format.Set("record", record);
-  format.Set("sample", sample);
+  format.Set("header", named_values(env, kHeaderLayout));
+  format.Set("flags", named_values(env, kFlagValues));
+  format.Set("record", named_values(env, kRecordLayout));
+  format.Set("sample", named_values(env, kSampleLayout));
   format.Set("ops", ops);
   format.Set("refusals", refusals);
   return format;

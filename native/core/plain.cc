@@ -234,8 +234,7 @@ const NamedValue kAdviceEntries[] = {
 };
 }  // namespace
 
-const NamedValues kMadviseAdvice = {
-    kAdviceEntries, static_cast<int>(sizeof kAdviceEntries / sizeof *kAdviceEntries)};
+const NamedValues kMadviseAdvice = named_table(kAdviceEntries);
 
 const NamedValue* find_value(const NamedValues& table, int value) {
   for (int i = 0; i < table.count; ++i)

@@ -25,6 +25,11 @@ struct NamedValues {
   const NamedValue* entries;
   int count;
 };
+// The table of a static array of entries.
+template <size_t N>
+constexpr NamedValues named_table(const NamedValue (&entries)[N]) {
+  return NamedValues{entries, static_cast<int>(N)};
+}
 // The entry whose value is value, or nullptr.
 const NamedValue* find_value(const NamedValues& table, int value);
 

@@ -14,7 +14,7 @@ const NamedValue kParams[] = {
 };
 }  // namespace
 
-const NamedValues kMalloptParams = {kParams, static_cast<int>(sizeof kParams / sizeof *kParams)};
+const NamedValues kMalloptParams = named_table(kParams);
 
 bool is_known_mallopt_parameter(int parameter) {
   return find_value(kMalloptParams, parameter) != nullptr;

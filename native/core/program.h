@@ -54,6 +54,12 @@ enum RecordField : int {
 };
 inline constexpr int kRecordWidth = kRecordSample + kSampleWidth;
 
+// The layouts above by the names lib/ gives them (the addon exports them as programFormat).
+extern const NamedValues kHeaderLayout;
+extern const NamedValues kFlagValues;
+extern const NamedValues kRecordLayout;
+extern const NamedValues kSampleLayout;
+
 // Statuses that are refusals rather than errnos.
 inline constexpr int kRefusedSbrk = -1;      // would cut into malloc's heap (plain_break.h)
 inline constexpr int kMalloptRejected = -2;  // glibc's mallopt returned 0

@@ -44,14 +44,34 @@ const OpInfo kOps[] = {
 const int kOpCount = static_cast<int>(sizeof kOps / sizeof *kOps);
 
 namespace {
+const NamedValue kHeaderEntries[] = {
+    {"magic", kHeaderMagic},   {"version", kHeaderVersion}, {"slots", kHeaderSlots},
+    {"sets", kHeaderSets},     {"flags", kHeaderFlags},     {"steps", kHeaderSteps},
+    {"length", kHeaderLength},
+};
+const NamedValue kFlagEntries[] = {{"unsafe", kFlagUnsafe}, {"keep", kFlagKeep}};
+const NamedValue kRecordEntries[] = {
+    {"step", kRecordStep},     {"op", kRecordOp},         {"status", kRecordStatus},
+    {"value", kRecordValue},   {"value2", kRecordValue2}, {"nanoseconds", kRecordNanoseconds},
+    {"sample", kRecordSample}, {"width", kRecordWidth},
+};
+const NamedValue kSampleEntries[] = {
+    {"status", kSampleStatus},
+    {"brk", kSampleBreak},
+    {"mallinfo", kSampleMallinfo},
+    {"width", kSampleWidth},
+};
 const NamedValue kRefusalEntries[] = {
     {code::kSbrkRefused, kRefusedSbrk},
     {code::kMalloptRejected, kMalloptRejected},
 };
 }  // namespace
 
-const NamedValues kRefusals = {kRefusalEntries,
-                               static_cast<int>(sizeof kRefusalEntries / sizeof *kRefusalEntries)};
+const NamedValues kHeaderLayout = named_table(kHeaderEntries);
+const NamedValues kFlagValues = named_table(kFlagEntries);
+const NamedValues kRecordLayout = named_table(kRecordEntries);
+const NamedValues kSampleLayout = named_table(kSampleEntries);
+const NamedValues kRefusals = named_table(kRefusalEntries);
 
 const OpInfo* find_op(int op) {
   for (const OpInfo& info : kOps)
