@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCodes, MallocLabError } from '../infra/errors.js';
 import * as check from '../infra/validate.js';
 import { type Status, type StatusField, STATUS_FIELDS, readStatusOfPid, resetPeakRssOfPid } from './proc-files.js';
-import { goneError, hasAddressSpace, identify, isGone } from './target.js';
+import { hasAddressSpace, identify, isGone, readStatusOf } from './target.js';
 
 /** One reading: t in milliseconds since the first, then every status field in bytes (Threads a count; NaN/null where absent). */
 export type WatchSample = { t: number } & Record<StatusField, number>;
@@ -69,13 +69,7 @@ export async function watchProcess(pid: number, options: WatchOptions): Promise<
     );
   }
   const identity = identify(pid);
-  let first: Status;
-  try {
-    first = readStatusOfPid(pid);
-  } catch (error) {
-    if (isGone(error)) throw goneError('watch', pid);
-    throw error;
-  }
+  const first = readStatusOf(pid, 'watch');
   if (!hasAddressSpace(first)) {
     throw new MallocLabError(
       `watch: pid ${pid} has no address space (a kernel thread, or a zombie): nothing to watch`,
