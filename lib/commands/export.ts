@@ -9,8 +9,8 @@
 import { MallocLabError } from '../infra/errors.js';
 import { serveMetrics } from '../process/metrics-server.js';
 import { readStatusOfPid } from '../process/proc-files.js';
-import { commandLine, hasAddressSpace, identify, isGone, readStatusOf, resolveProcess } from '../process/target.js';
-import { eachArgument, usageError as usageErrorOf } from './arguments.js';
+import { commandLine, hasAddressSpace, identify, isGone, readStatusOf } from '../process/target.js';
+import { eachArgument, targetProcess, usageError as usageErrorOf } from './arguments.js';
 
 const usageError = (message: string) => usageErrorOf('export', message);
 
@@ -64,8 +64,7 @@ export async function exportCommand(
   warn: (line: string) => void,
 ): Promise<number> {
   const command = parseExportArguments(argv);
-  const pid = resolveProcess(command.target, 'export');
-  if (pid === process.pid) throw usageError('that is this CLI process; give another pid');
+  const pid = targetProcess('export', command.target);
   if (!hasAddressSpace(readStatusOf(pid, 'export'))) {
     throw new MallocLabError(
       `export: pid ${pid} has no address space (a kernel thread, or a zombie): nothing to export`,

@@ -12,12 +12,12 @@
  */
 import { writeFileSync } from 'node:fs';
 
-import { commandLine, identify, resolveProcess } from '../process/target.js';
+import { commandLine, identify } from '../process/target.js';
 import { watchProcess, type WatchResult } from '../process/watch.js';
 import { liveLine } from '../report/sparkline.js';
 import { renderWatchSvg } from '../report/watch-svg.js';
 import { plainLine, summarizeWatch } from '../report/watch-text.js';
-import { eachArgument, usageError as usageErrorOf } from './arguments.js';
+import { eachArgument, targetProcess, usageError as usageErrorOf } from './arguments.js';
 
 const usageError = (message: string) => usageErrorOf('watch', message);
 
@@ -89,8 +89,7 @@ export async function watchCommand(
   warn: (line: string) => void,
 ): Promise<number> {
   const command = parseWatchArguments(argv);
-  const pid = resolveProcess(command.target, 'watch');
-  if (pid === process.pid) throw usageError('that is this CLI process; give another pid');
+  const pid = targetProcess('watch', command.target);
 
   // Live display: stdout when it carries nothing else and is a terminal; stderr's terminal under --json.
   const live = command.json
