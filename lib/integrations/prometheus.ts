@@ -127,28 +127,26 @@ export function registerMallocLabMetrics<R extends PromRegistryLike>(
   client: PromClientLike<R>,
   options: MallocLabMetricsOptions<R> = {},
 ): MallocLabMetrics {
-  if (client === null || typeof client !== 'object' || typeof client.Gauge !== 'function') {
-    throw check.typeError(
-      'registerMallocLabMetrics',
-      'client',
-      "the prom-client module (import client from 'prom-client')",
-      client,
-    );
-  }
+  check.withMethod(
+    client,
+    'Gauge',
+    'registerMallocLabMetrics',
+    'client',
+    "the prom-client module (import client from 'prom-client')",
+  );
   const {
     registry = client.register,
     pid,
     labels = {},
     ...collect
   } = check.options<MallocLabMetricsOptions<R>>(options, 'registerMallocLabMetrics');
-  if (registry === null || typeof registry !== 'object' || typeof registry.removeSingleMetric !== 'function') {
-    throw check.typeError(
-      'registerMallocLabMetrics',
-      'options.registry',
-      'a prom-client Registry (client.register, or new client.Registry())',
-      registry,
-    );
-  }
+  check.withMethod(
+    registry,
+    'removeSingleMetric',
+    'registerMallocLabMetrics',
+    'options.registry',
+    'a prom-client Registry (client.register, or new client.Registry())',
+  );
   const labelNames = Object.keys(labelsOf(labels, 'registerMallocLabMetrics'));
   let cached: Map<string, number> | undefined;
   const read = (): Map<string, number> => {

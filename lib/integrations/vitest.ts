@@ -20,6 +20,7 @@ import type { ExperimentRun } from '../experiments/framework/runner.js';
 import type { Verdict } from '../experiments/framework/types.js';
 import { ErrorCodes, MallocLabError } from '../infra/errors.js';
 import { formatAddress, formatBytes } from '../infra/units.js';
+import * as check from '../infra/validate.js';
 
 /**
  * A size range in bytes, inclusive; give one bound or both. The amount is signed in
@@ -327,12 +328,13 @@ export const mallocLabMatchers = {
 
 /** Registers the matchers with vitest's expect (or the one given). Importing this module already did it for vitest's. */
 export function installMatchers(expect: { extend(matchers: object): void } = vitestExpect): void {
-  if (expect === null || typeof expect?.extend !== 'function') {
-    throw new MallocLabError(
-      `installMatchers: expect must be an expect with an extend method (vitest's, or your own), received ${describeValue(expect)}`,
-      ErrorCodes.INVALID_ARG_TYPE,
-    );
-  }
+  check.withMethod(
+    expect,
+    'extend',
+    'installMatchers',
+    'expect',
+    "an expect with an extend method (vitest's, or your own)",
+  );
   expect.extend(mallocLabMatchers);
 }
 

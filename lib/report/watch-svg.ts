@@ -6,20 +6,7 @@
  * result's own, no random ids).
  */
 import type { WatchResult, WatchSample } from '../process/watch.js';
-import {
-  brokenLine,
-  byteAxis,
-  byteScale,
-  escapeXml,
-  heading,
-  INK,
-  line,
-  n,
-  plotArea,
-  svgDocument,
-  text,
-  truncate,
-} from './svg-toolkit.js';
+import * as svg from './svg-toolkit.js';
 
 const WIDTH = 900;
 const MARGIN = 24;
@@ -53,40 +40,43 @@ function panel(
   seconds: number,
   fromZero: boolean,
 ): { svg: string; height: number } {
-  const parts: string[] = [heading(MARGIN, top, title, note)];
+  const parts: string[] = [svg.heading(MARGIN, top, title, note)];
   const plot = { x: MARGIN + AXIS_WIDTH, y: top + 22, width: WIDTH - 2 * MARGIN - AXIS_WIDTH, height: plotHeight };
-  parts.push(plotArea(plot));
+  parts.push(svg.plotArea(plot));
   const values = lines.flatMap((series) => samples.map((sample) => sample[series.field]).filter(Number.isFinite));
   const xOf = (t: number) => plot.x + (seconds > 0 ? (t / 1000 / seconds) * plot.width : plot.width / 2);
   const step = timeStep(seconds);
   for (let tick = 0; tick <= seconds + step * 1e-9; tick += step) {
     const x = xOf(tick * 1000);
     parts.push(
-      line(x, plot.y, x, plot.y + plot.height, '#eeeeee'),
-      text(x, plot.y + plot.height + 14, `${Number(tick.toFixed(2))} s`, {
+      svg.line(x, plot.y, x, plot.y + plot.height, '#eeeeee'),
+      svg.text(x, plot.y + plot.height + 14, `${Number(tick.toFixed(2))} s`, {
         size: 10,
-        fill: INK.label,
+        fill: svg.INK.label,
         anchor: 'middle',
       }),
     );
   }
   if (values.length === 0) {
     parts.push(
-      text(plot.x + plot.width / 2, plot.y + plot.height / 2, 'no samples', { fill: INK.note, anchor: 'middle' }),
+      svg.text(plot.x + plot.width / 2, plot.y + plot.height / 2, 'no samples', {
+        fill: svg.INK.note,
+        anchor: 'middle',
+      }),
     );
     return { svg: parts.join('\n'), height: 22 + plotHeight + 22 };
   }
-  const axis = byteAxis(
+  const axis = svg.byteAxis(
     { x: plot.x, y: plot.y + 4, width: plot.width, height: plot.height - 8 },
-    byteScale(values, 5, fromZero),
+    svg.byteScale(values, 5, fromZero),
   );
   parts.push(...axis.svg);
   for (const series of lines) {
-    const title = `<title>${escapeXml(series.label)}</title>`;
-    const broken = brokenLine(
+    const title = `<title>${svg.escapeXml(series.label)}</title>`;
+    const broken = svg.brokenLine(
       samples.map((sample) => {
         const value = sample[series.field];
-        return Number.isFinite(value) ? `${n(xOf(sample.t))},${n(axis.y(value))}` : null;
+        return Number.isFinite(value) ? `${svg.n(xOf(sample.t))},${svg.n(axis.y(value))}` : null;
       }),
     );
     for (const run of broken.lines) {
@@ -109,10 +99,10 @@ export function renderWatchSvg(result: WatchResult): string {
   let y = 30;
   const command =
     result.cmdline && result.cmdline.length > 0 ? result.cmdline.join(' ') : result.comm ? `[${result.comm}]` : '';
-  body.push(text(MARGIN, y, `malloc-lab watch — pid ${result.pid}`, { size: 17, weight: 'bold' }));
+  body.push(svg.text(MARGIN, y, `malloc-lab watch — pid ${result.pid}`, { size: 17, weight: 'bold' }));
   y += 18;
   if (command) {
-    body.push(text(MARGIN, y, truncate(command, 130), { size: 11, fill: '#374151' }));
+    body.push(svg.text(MARGIN, y, svg.truncate(command, 130), { size: 11, fill: '#374151' }));
     y += 16;
   }
   const stop =
@@ -122,9 +112,9 @@ export function renderWatchSvg(result: WatchResult): string {
         ? `stopped after ${(result.elapsedMs / 1000).toFixed(1)} s`
         : `interrupted after ${(result.elapsedMs / 1000).toFixed(1)} s`;
   body.push(
-    text(MARGIN, y, `${samples.length} samples every ${result.intervalMs} ms from ${result.startedAt}; ${stop}`, {
+    svg.text(MARGIN, y, `${samples.length} samples every ${result.intervalMs} ms from ${result.startedAt}; ${stop}`, {
       size: 11,
-      fill: INK.note,
+      fill: svg.INK.note,
     }),
   );
   y += 14;
@@ -145,7 +135,7 @@ export function renderWatchSvg(result: WatchResult): string {
   let x = MARGIN;
   for (const series of resident) {
     body.push(
-      line(
+      svg.line(
         x,
         y - 4,
         x + 26,
@@ -153,7 +143,7 @@ export function renderWatchSvg(result: WatchResult): string {
         series.colour,
         ` stroke-width="2"${series.dash ? ` stroke-dasharray="${series.dash}"` : ''}`,
       ),
-      text(x + 32, y, series.label, { size: 11, fill: '#374151' }),
+      svg.text(x + 32, y, series.label, { size: 11, fill: '#374151' }),
     );
     x += 40 + series.label.length * 6.2 + 18;
   }
@@ -176,9 +166,9 @@ export function renderWatchSvg(result: WatchResult): string {
   y += bottom.height;
 
   if (result.stopped === 'exited') {
-    body.push(text(WIDTH - MARGIN, y, `pid ${result.pid} exited`, { size: 11, fill: '#b91c1c', anchor: 'end' }));
+    body.push(svg.text(WIDTH - MARGIN, y, `pid ${result.pid} exited`, { size: 11, fill: '#b91c1c', anchor: 'end' }));
     y += 6;
   }
   const height = Math.ceil(y + 12);
-  return svgDocument(WIDTH, height, body);
+  return svg.svgDocument(WIDTH, height, body);
 }
