@@ -181,19 +181,19 @@ Napi::Value RegistryStats(const Napi::CallbackInfo& info) {
 
 void register_allocations(Napi::Env env, Napi::Object exports) {
   exports.Set("malloc", raw_function(env, "malloc", FastMalloc));
-  exports.Set("calloc", Napi::Function::New(env, Calloc, "calloc"));
-  exports.Set("realloc", Napi::Function::New(env, Realloc, "realloc"));
+  export_functions(env, exports, {{"calloc", Calloc}, {"realloc", Realloc}});
   exports.Set("free", raw_function(env, "free", FastFree));
-  exports.Set("posix_memalign", Napi::Function::New(env, PosixMemalign, "posix_memalign"));
-  exports.Set("aligned_alloc", Napi::Function::New(env, AlignedAlloc, "aligned_alloc"));
-  exports.Set("memalign", Napi::Function::New(env, Memalign, "memalign"));
-  exports.Set("valloc", Napi::Function::New(env, Valloc, "valloc"));
-  exports.Set("malloc_usable_size", Napi::Function::New(env, UsableSize, "malloc_usable_size"));
-  exports.Set("fill", Napi::Function::New(env, Fill, "fill"));
-  exports.Set("touch", Napi::Function::New(env, Touch, "touch"));
-  exports.Set("read", Napi::Function::New(env, Read, "read"));
-  exports.Set("write", Napi::Function::New(env, Write, "write"));
-  exports.Set("registryStats", Napi::Function::New(env, RegistryStats, "registryStats"));
+  export_functions(env, exports,
+                   {{"posix_memalign", PosixMemalign},
+                    {"aligned_alloc", AlignedAlloc},
+                    {"memalign", Memalign},
+                    {"valloc", Valloc},
+                    {"malloc_usable_size", UsableSize},
+                    {"fill", Fill},
+                    {"touch", Touch},
+                    {"read", Read},
+                    {"write", Write},
+                    {"registryStats", RegistryStats}});
 }
 
 }  // namespace malloclab

@@ -80,11 +80,12 @@ Napi::Value BatchAddress(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void register_batches(Napi::Env env, Napi::Object exports) {
-  exports.Set("allocBatch", Napi::Function::New(env, AllocBatch, "allocBatch"));
-  exports.Set("freeBatch", Napi::Function::New(env, FreeBatch, "freeBatch"));
-  exports.Set("releaseBatch", Napi::Function::New(env, ReleaseBatch, "releaseBatch"));
-  exports.Set("batchInfo", Napi::Function::New(env, BatchInfo, "batchInfo"));
-  exports.Set("batchAddress", Napi::Function::New(env, BatchAddress, "batchAddress"));
+  export_functions(env, exports,
+                   {{"allocBatch", AllocBatch},
+                    {"freeBatch", FreeBatch},
+                    {"releaseBatch", ReleaseBatch},
+                    {"batchInfo", BatchInfo},
+                    {"batchAddress", BatchAddress}});
   exports.Set("maxBatchBlocks", Napi::Number::New(env, static_cast<double>(kMaxBatchBlocks)));
   exports.Set("maxPatternLength", Napi::Number::New(env, static_cast<double>(kMaxPatternLength)));
 }

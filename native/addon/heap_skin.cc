@@ -63,15 +63,15 @@ Napi::Value LibcVersion(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void register_heap(Napi::Env env, Napi::Object exports) {
-  exports.Set("programBreak", Napi::Function::New(env, ProgramBreak, "programBreak"));
-  exports.Set("sbrk", Napi::Function::New(env, Sbrk, "sbrk"));
-  exports.Set("mallopt", Napi::Function::New(env, Mallopt, "mallopt"));
-  exports.Set("malloc_trim", Napi::Function::New(env, MallocTrim, "malloc_trim"));
-  exports.Set("mallinfo2", Napi::Function::New(env, Mallinfo2, "mallinfo2"));
-  exports.Set("malloc_info", Napi::Function::New(env, MallocInfo, "malloc_info"));
-  exports.Set("malloc_stats", Napi::Function::New(env, MallocStats, "malloc_stats"));
-  exports.Set("gnu_get_libc_version",
-              Napi::Function::New(env, LibcVersion, "gnu_get_libc_version"));
+  export_functions(env, exports,
+                   {{"programBreak", ProgramBreak},
+                    {"sbrk", Sbrk},
+                    {"mallopt", Mallopt},
+                    {"malloc_trim", MallocTrim},
+                    {"mallinfo2", Mallinfo2},
+                    {"malloc_info", MallocInfo},
+                    {"malloc_stats", MallocStats},
+                    {"gnu_get_libc_version", LibcVersion}});
   Napi::Array names = Napi::Array::New(env, kMallinfoFields);
   for (int i = 0; i < kMallinfoFields; ++i) names.Set(i, kMallinfoFieldNames[i]);
   exports.Set("mallinfoFields", names);

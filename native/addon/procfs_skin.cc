@@ -57,11 +57,12 @@ Napi::Array names(Napi::Env env, const FieldTable& table) {
 }  // namespace
 
 void register_procfs(Napi::Env env, Napi::Object exports) {
-  exports.Set("readStatus", Napi::Function::New(env, ReadStatus, "readStatus"));
-  exports.Set("readSample", Napi::Function::New(env, ReadSample, "readSample"));
-  exports.Set("readSmapsRollup", Napi::Function::New(env, ReadSmapsRollup, "readSmapsRollup"));
-  exports.Set("readStatm", Napi::Function::New(env, ReadStatm, "readStatm"));
-  exports.Set("resetPeakRss", Napi::Function::New(env, ResetPeak, "resetPeakRss"));
+  export_functions(env, exports,
+                   {{"readStatus", ReadStatus},
+                    {"readSample", ReadSample},
+                    {"readSmapsRollup", ReadSmapsRollup},
+                    {"readStatm", ReadStatm},
+                    {"resetPeakRss", ResetPeak}});
   exports.Set("statusFields", names(env, kStatusFields));
   exports.Set("smapsRollupFields", names(env, kSmapsRollupFields));
   exports.Set("statmFields", names(env, kStatmFields));

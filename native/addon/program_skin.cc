@@ -66,8 +66,8 @@ Napi::Object program_format(Napi::Env env) {
 }  // namespace
 
 void register_program(Napi::Env env, Napi::Object exports) {
-  exports.Set("validateProgram", Napi::Function::New(env, ValidateProgram, "validateProgram"));
-  exports.Set("runProgram", Napi::Function::New(env, RunProgram, "runProgram"));
+  export_functions(env, exports,
+                   {{"validateProgram", ValidateProgram}, {"runProgram", RunProgram}});
   exports.Set("programFormat", program_format(env));
 }
 

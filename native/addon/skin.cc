@@ -106,6 +106,12 @@ Napi::Uint8Array bytes_arg(const Napi::CallbackInfo& info, size_t index, const c
   return value.As<Napi::Uint8Array>();
 }
 
+void export_functions(Napi::Env env, Napi::Object exports,
+                      std::initializer_list<Export> functions) {
+  for (const Export& each : functions)
+    exports.Set(each.name, Napi::Function::New(env, each.callback, each.name));
+}
+
 Napi::Object named_values(Napi::Env env, const NamedValues& table) {
   Napi::Object object = Napi::Object::New(env);
   for (int i = 0; i < table.count; ++i) object.Set(table.entries[i].name, table.entries[i].value);
