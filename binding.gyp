@@ -21,6 +21,7 @@
       "native/core/plain_mallopt.cc",
       "native/core/plain_stats.cc",
       "native/core/plain_break.cc",
+      "native/core/plain_age.cc",
       "native/core/plain_thread.cc",
       "native/core/program_format.cc",
       "native/core/program_validate.cc",

@@ -13,6 +13,27 @@ export function programBreak(): bigint {
   return native.programBreak();
 }
 
+export interface BreakRoom {
+  /** sbrk(0). */
+  programBreak: bigint;
+  /** Where the first mapping above the break starts (undefined: none is listed). */
+  nextMapping?: bigint;
+  /** Bytes the brk heap can grow before it meets that mapping (Infinity: none). */
+  room: number;
+}
+
+/**
+ * How far the brk heap can still grow: the break and the first mapping above it
+ * (/proc/self/maps, read natively without allocating). Where something is mapped
+ * right above the break (in Node, now and then V8's code range), brk cannot grow and
+ * glibc continues the main arena with mmap'd memory, which free() never trims back.
+ */
+export function breakRoom(): BreakRoom {
+  const raw = native.breakRoom();
+  if (raw.nextMapping === 0n) return { programBreak: raw.programBreak, room: Infinity };
+  return { ...raw, room: Number(raw.nextMapping - raw.programBreak) };
+}
+
 /**
  * sbrk(2): moves the break by increment bytes and returns the previous break.
  * A negative increment may only give back what an earlier sbrk of malloc-lab took,

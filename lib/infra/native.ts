@@ -31,6 +31,7 @@ export interface NativeAddon {
   registryStats(): { liveBlocks: number; liveBytes: number };
 
   programBreak(): bigint;
+  breakRoom(): { programBreak: bigint; nextMapping: bigint };
   sbrk(increment: number): bigint;
   mallopt(param: number, value: number): void;
   malloc_trim(pad: number): number;

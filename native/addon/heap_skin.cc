@@ -11,6 +11,16 @@ Napi::Value ProgramBreak(const Napi::CallbackInfo& info) {
   return address_value(info.Env(), program_break());
 }
 
+Napi::Value BreakRoomValue(const Napi::CallbackInfo& info) {
+  return guarded(info, [&] {
+    BreakRoom room = room_above_break();
+    Napi::Object result = Napi::Object::New(info.Env());
+    result.Set("programBreak", address_value(info.Env(), room.program_break));
+    result.Set("nextMapping", address_value(info.Env(), room.next_mapping));
+    return result;
+  });
+}
+
 Napi::Value Sbrk(const Napi::CallbackInfo& info) {
   return guarded(info, [&] {
     int64_t increment =
@@ -65,6 +75,7 @@ Napi::Value LibcVersion(const Napi::CallbackInfo& info) {
 void register_heap(Napi::Env env, Napi::Object exports) {
   export_functions(env, exports,
                    {{"programBreak", ProgramBreak},
+                    {"breakRoom", BreakRoomValue},
                     {"sbrk", Sbrk},
                     {"mallopt", Mallopt},
                     {"malloc_trim", MallocTrim},

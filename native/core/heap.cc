@@ -55,6 +55,13 @@ OutsideVector<BreakSegment>& break_ledger() {
 
 uintptr_t program_break() { return reinterpret_cast<uintptr_t>(sbrk(0)); }
 
+BreakRoom room_above_break() {
+  BreakRoom room{0, 0};
+  int err = break_room(&room.program_break, &room.next_mapping);
+  if (err != 0) throw_errno("open", err, "/proc/self/maps could not be read");
+  return room;
+}
+
 uintptr_t checked_sbrk(intptr_t increment, uint32_t owner) {
   Registry& registry = Registry::instance();
   std::lock_guard<std::mutex> lock(registry.mutex());

@@ -11,6 +11,14 @@
 namespace malloclab {
 
 uintptr_t program_break();
+
+// The break and the start of the first mapping above it (0: none listed): how far
+// brk can still grow before glibc must continue the main arena with mmap.
+struct BreakRoom {
+  uintptr_t program_break;
+  uintptr_t next_mapping;
+};
+BreakRoom room_above_break();
 // Returns the previous break. A negative increment may only give back memory
 // that an earlier sbrk of this library took, while the break has not moved since.
 uintptr_t checked_sbrk(intptr_t increment, uint32_t owner);

@@ -33,4 +33,10 @@ BreakRefusal check_break_shrink(const BreakSegment* top, uintptr_t current, size
 // Records an allowed shrink in top. Returns true when top is used up (pop it).
 bool shrink_segment(BreakSegment* top, size_t give_back);
 
+// Where the heap can grow: the break, and the start of the first mapping at or above
+// it (/proc/self/maps, read in pieces on the stack; 0 when none is listed). A mapping
+// right above the break (Node's V8 sometimes puts its code range there) stops brk, and
+// glibc then grows the main arena with mmap. Returns 0 or an errno.
+int break_room(uintptr_t* program_break, uintptr_t* next_mapping);
+
 }  // namespace malloclab

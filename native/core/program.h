@@ -99,6 +99,11 @@ enum Op : int {
   kUnsafeFree = 40,    // slot: free without checking (double free)
   kUnsafeWrite = 41,   // slot, offset, length, byte: memset that may pass the block's end
   kFreeForeign = 42,   // slot, offset: free(block + offset), a pointer malloc never returned
+  // set, count, seed, freed (basis points), (weight, min, max)...: the ageing workload
+  // (plain_age.h); the survivors stay in the set -> value kept, value2 freed
+  kAge = 70,
+  kBatchSpan = 71,  // set, step, min: the blocks min, min + step, ... -> value lowest, value2
+                    // highest address
 };
 
 struct OpInfo {

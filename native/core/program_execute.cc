@@ -11,6 +11,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "plain_age.h"
 #include "plain_bounds.h"
 #include "plain_pages.h"
 #include "plain_stats.h"
@@ -131,6 +132,38 @@ void execute(Run& run, const OpInfo* info, const double* a, size_t argc, StepOut
       *value = static_cast<double>(made);
       *value2 = made > 0 ? static_cast<double>(set.blocks[0]) : 0;
       if (made < total) *status = errno == 0 ? ENOMEM : errno;
+      break;
+    }
+    case kAge: {
+      Set& set = run.sets[static_cast<size_t>(a[0])];
+      AgeClass classes[kMaxAgeClasses];
+      size_t class_count = (argc - 4) / 3;
+      for (size_t k = 0; k < class_count; ++k) {
+        classes[k] = AgeClass{static_cast<uint32_t>(a[4 + 3 * k]),
+                              static_cast<size_t>(a[5 + 3 * k]), static_cast<size_t>(a[6 + 3 * k])};
+      }
+      size_t count = static_cast<size_t>(a[1]);
+      AgeResult result = age_heap(set.blocks, count, static_cast<uint64_t>(a[2]),
+                                  static_cast<uint32_t>(a[3]), classes, class_count);
+      set.used = result.kept;
+      *value = static_cast<double>(result.kept);
+      *value2 = static_cast<double>(result.made - result.kept);
+      if (result.made < count) *status = errno == 0 ? ENOMEM : errno;
+      break;
+    }
+    case kBatchSpan: {
+      const Set& set = run.sets[static_cast<size_t>(a[0])];
+      uintptr_t lowest = UINTPTR_MAX, highest = 0;
+      for (size_t j = static_cast<size_t>(a[2]) - 1; j < set.used; j += static_cast<size_t>(a[1])) {
+        uintptr_t address = set.blocks[j];
+        if (address == 0) continue;  // freed
+        if (address < lowest) lowest = address;
+        if (address > highest) highest = address;
+      }
+      if (highest != 0) {
+        *value = static_cast<double>(lowest);
+        *value2 = static_cast<double>(highest);
+      }
       break;
     }
     case kBatchFree: {

@@ -40,6 +40,8 @@ const OpInfo kOps[] = {
     {kUnsafeFree, "unsafe_free", 1, true},
     {kUnsafeWrite, "unsafe_write", 4, true},
     {kFreeForeign, "free_foreign", 2, true},
+    {kAge, "age", -1, false},
+    {kBatchSpan, "batch_span", 3, false},
 };
 const int kOpCount = static_cast<int>(sizeof kOps / sizeof *kOps);
 

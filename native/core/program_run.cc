@@ -41,8 +41,8 @@ void size_sets(const double* program, size_t length, Run& run) {
   ProgramError ignored;
   walk(program, length, run.header, &ignored,
        [&](size_t, const OpInfo* info, const double* a, size_t argc) {
-         if (info->op == kBatchAlloc) {
-           size_t total = static_cast<size_t>(a[1]) * ((argc - 3) / 2);
+         if (info->op == kBatchAlloc || info->op == kAge) {
+           size_t total = static_cast<size_t>(a[1]) * (info->op == kAge ? 1 : (argc - 3) / 2);
            Set& set = run.sets[static_cast<size_t>(a[0])];
            if (total > set.capacity) set.capacity = total;
          }

@@ -1,6 +1,7 @@
 // Validation: the whole program is checked before any step runs, so a run never
 // stops half way on a malformed step (ops, argument counts and ranges, and what
 // each slot, set and thread holds at each step).
+#include "plain_age.h"
 #include "plain_bounds.h"
 #include "plain_mallopt.h"
 #include "program_steps.h"
@@ -153,6 +154,53 @@ bool validate_program(const double* program, size_t length, ProgramError* error)
                           "step %zu (batch_alloc): set %g still holds blocks (free them first)",
                           step, args[0]);
             *set = 1;
+            return true;
+          }
+          case kAge: {
+            if (argc < 7 || (argc - 4) % 3 != 0 || (argc - 4) / 3 > kMaxAgeClasses)
+              return fail(error, at,
+                          "step %zu (age): expected set, count, seed, freed and 1 to %zu (weight, "
+                          "min, max) classes",
+                          step, kMaxAgeClasses);
+            if (!is_integer(args[0], 0, static_cast<double>(header.sets) - 1))
+              return fail(error, at, "step %zu (age): set %g does not exist", step, args[0]);
+            if (!is_integer(args[1], 1, static_cast<double>(kMaxBatchBlocks)))
+              return fail(error, at, "step %zu (age): count %g is outside 1 to %zu", step, args[1],
+                          kMaxBatchBlocks);
+            if (args[2] < 0)
+              return fail(error, at, "step %zu (age): seed %g is negative", step, args[2]);
+            if (!is_integer(args[3], 0, kAgeBasisPoints))
+              return fail(error, at,
+                          "step %zu (age): freed %g is outside 0 to %u basis points of the blocks",
+                          step, args[3], kAgeBasisPoints);
+            double weights = 0;
+            for (size_t k = 4; k < argc; k += 3) {
+              if (!is_integer(args[k], 0, UINT32_MAX) || args[k + 1] < 0 ||
+                  args[k + 2] < args[k + 1] || args[k + 2] > kMaxAgeBlockSize)
+                return fail(error, at,
+                            "step %zu (age): class %zu needs a weight 0-%u and 0 <= min <= max <= "
+                            "%zu",
+                            step, (k - 4) / 3, UINT32_MAX, kMaxAgeBlockSize);
+              weights += args[k];
+            }
+            if (weights == 0)
+              return fail(error, at, "step %zu (age): the classes' weights add up to 0", step);
+            uint8_t* set = &sets[static_cast<size_t>(args[0])];
+            if (*set != 0)
+              return fail(error, at, "step %zu (age): set %g still holds blocks (free them first)",
+                          step, args[0]);
+            *set = 1;
+            return true;
+          }
+          case kBatchSpan: {
+            if (!is_integer(args[0], 0, static_cast<double>(header.sets) - 1))
+              return fail(error, at, "step %zu (batch_span): set %g does not exist", step, args[0]);
+            if (sets[static_cast<size_t>(args[0])] == 0)
+              return fail(error, at, "step %zu (batch_span): set %g holds no blocks", step,
+                          args[0]);
+            if (args[1] < 1 || args[2] < 1)
+              return fail(error, at, "step %zu (batch_span): expected step >= 1 and min >= 1",
+                          step);
             return true;
           }
           case kBatchFree: {

@@ -78,6 +78,8 @@ export const OPS = {
   unsafe_free: 40,
   unsafe_write: 41,
   free_foreign: 42,
+  age: 70,
+  batch_span: 71,
 } as const;
 
 export type OpName = keyof typeof OPS;
@@ -171,6 +173,26 @@ export class StepBuilder {
   /** TLPI's rule: free blocks min..max (1-based, inclusive) in steps of step; default all. */
   batchFree(set: string, rule: { step?: number; min?: number; max?: number } = {}): this {
     return this.#add('batch_free', [this.program.set(set), rule.step ?? 1, rule.min ?? 1, rule.max ?? TO_THE_END]);
+  }
+  /** The lowest and highest address of the set's blocks min, min + step, … (1-based; freed ones skipped). */
+  batchSpan(set: string, rule: { step?: number; min?: number } = {}): this {
+    return this.#add('batch_span', [this.program.set(set), rule.step ?? 1, rule.min ?? 1]);
+  }
+  /**
+   * The ageing workload (native/core/plain_age.h): count blocks, sizes drawn from the
+   * classes by their weights, each memset, then freedBasisPoints of them freed in a
+   * random order fixed by seed; the survivors stay in set.
+   */
+  age(
+    set: string,
+    count: number,
+    seed: number,
+    freedBasisPoints: number,
+    classes: { weight: number; min: number; max: number }[],
+  ): this {
+    const args = [this.program.set(set), count, seed, freedBasisPoints];
+    for (const entry of classes) args.push(entry.weight, entry.min, entry.max);
+    return this.#add('age', args);
   }
   sbrk(increment: number): this {
     return this.#add('sbrk', [increment]);
@@ -308,6 +330,28 @@ export class StepProgram {
     build?.(new StepBuilder(this, index));
     this.ops.push({ op: 'snapshot', args: [], step: index });
     return this;
+  }
+
+  /**
+   * This program with a step of its own first (the aged world's ageing): the same
+   * blocks, batches and steps after it, so claims read them by the same labels.
+   */
+  withPrelude(label: string, build: (step: StepBuilder) => void): StepProgram {
+    if (typeof build !== 'function')
+      throw check.typeError('StepProgram.withPrelude', 'build', 'a function that adds the ops', build);
+    if (this.labels.includes(label)) {
+      throw new MallocLabError(
+        `StepProgram.withPrelude: label ${JSON.stringify(label)} is used by the program (expected a new one)`,
+        ErrorCodes.BAD_PROGRAM,
+      );
+    }
+    const prefixed = new StepProgram(this.options);
+    for (const [name] of this.slots) prefixed.slot(name);
+    for (const [name] of this.sets) prefixed.set(name);
+    prefixed.step(label, build);
+    prefixed.labels.push(...this.labels);
+    prefixed.ops.push(...this.ops.map((op) => ({ ...op, step: op.step + 1 })));
+    return prefixed;
   }
 
   /** The program as the interpreter reads it. */
