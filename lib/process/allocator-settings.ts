@@ -8,6 +8,17 @@
 import { readlinkSync } from 'node:fs';
 import { cpus } from 'node:os';
 
+import {
+  DEFAULT_ARENA_TEST,
+  DEFAULT_MMAP_MAX,
+  DEFAULT_MMAP_THRESHOLD,
+  DEFAULT_MXFAST,
+  DEFAULT_TOP_PAD,
+  DEFAULT_TRIM_THRESHOLD,
+  defaultArenaMax,
+  TCACHE_COUNT,
+  TCACHE_MAX_REQUEST,
+} from '../glibc/model.js';
 import { MallocLabError } from '../infra/errors.js';
 import * as check from '../infra/validate.js';
 import { startupEnvironment } from './allocator-detection.js';
@@ -40,17 +51,21 @@ const DYNAMIC =
 
 /** glibc.malloc.* tunables (glibc 2.26+, 64-bit), their environment aliases and defaults. */
 export const GLIBC_MALLOC_TUNABLES: Record<GlibcMallocTunable, TunableSpec> = {
-  arena_max: { env: 'MALLOC_ARENA_MAX', default: () => 8 * cpus().length, note: 'default 8 × online CPUs' },
-  arena_test: { env: 'MALLOC_ARENA_TEST', default: 8 },
-  trim_threshold: { env: 'MALLOC_TRIM_THRESHOLD_', default: 128 * 1024, note: DYNAMIC },
-  mmap_threshold: { env: 'MALLOC_MMAP_THRESHOLD_', default: 128 * 1024, note: DYNAMIC },
-  top_pad: { env: 'MALLOC_TOP_PAD_', default: 128 * 1024 },
-  mmap_max: { env: 'MALLOC_MMAP_MAX_', default: 65536 },
-  mxfast: { default: 128 },
+  arena_max: {
+    env: 'MALLOC_ARENA_MAX',
+    default: () => defaultArenaMax(cpus().length),
+    note: 'default 8 × online CPUs',
+  },
+  arena_test: { env: 'MALLOC_ARENA_TEST', default: DEFAULT_ARENA_TEST },
+  trim_threshold: { env: 'MALLOC_TRIM_THRESHOLD_', default: DEFAULT_TRIM_THRESHOLD, note: DYNAMIC },
+  mmap_threshold: { env: 'MALLOC_MMAP_THRESHOLD_', default: DEFAULT_MMAP_THRESHOLD, note: DYNAMIC },
+  top_pad: { env: 'MALLOC_TOP_PAD_', default: DEFAULT_TOP_PAD },
+  mmap_max: { env: 'MALLOC_MMAP_MAX_', default: DEFAULT_MMAP_MAX },
+  mxfast: { default: DEFAULT_MXFAST },
   perturb: { env: 'MALLOC_PERTURB_', default: 0 },
   check: { env: 'MALLOC_CHECK_', default: 0, note: 'acts only with libc_malloc_debug.so preloaded (glibc 2.34+)' },
-  tcache_count: { default: 7 },
-  tcache_max: { default: 1032 },
+  tcache_count: { default: TCACHE_COUNT },
+  tcache_max: { default: TCACHE_MAX_REQUEST },
   tcache_unsorted_limit: { default: 0 },
   hugetlb: { default: 0, note: 'glibc 2.35+' },
 };

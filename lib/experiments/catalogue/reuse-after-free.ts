@@ -9,7 +9,7 @@
  * (the seed reuses one p_arr), so the second round adds its array's 8 bytes a
  * block to RssAnon: the heap's part is RssAnon less that array.
  */
-import { MINSIZE, PAGE, POINTER, TCACHE_COUNT } from '../../glibc/layout.js';
+import { MINSIZE, PAGE, POINTER, TCACHE_COUNT } from '../../glibc/model.js';
 import { formatAddress } from '../../infra/units.js';
 import { at, bytes, delta, ops, signed, verdict } from '../framework/observe.js';
 import { StepProgram } from '../framework/program.js';

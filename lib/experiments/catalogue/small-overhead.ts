@@ -9,7 +9,7 @@
  * so it counts in RssAnon (8 bytes a block) but not in the heap: bytes per block
  * are judged on the heap (mallinfo2 and the break).
  */
-import { MINSIZE, PAGE, POINTER, TCACHE_COUNT } from '../../glibc/layout.js';
+import { MINSIZE, PAGE, POINTER, TCACHE_COUNT } from '../../glibc/model.js';
 import { at, bytes, delta, ops, signed, verdict } from '../framework/observe.js';
 import { StepProgram } from '../framework/program.js';
 import type { ClaimContext, ExperimentDefinition, Parameters } from '../framework/types.js';
