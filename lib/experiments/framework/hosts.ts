@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { ErrorCodes, MallocLabError } from '../../infra/errors.js';
 import * as check from '../../infra/validate.js';
 import { packageRoot } from '../../probe.js';
+import { MAX_NODE_STARTS, WALLED_EXIT } from './node-host-exit.js';
 import { parseRecords, StepProgram, type ParsedRun } from './program.js';
 
 export type HostName = 'node' | 'fresh';
@@ -81,9 +82,54 @@ export interface HostRun extends ParsedRun {
   /** What the child wrote to stderr (glibc's abort messages land here). */
   stderr: string;
   durationMs: number;
+  /**
+   * Node processes that were started for this run and ran nothing, each with why
+   * (its brk heap walled in by a mapping: node-host.ts). Empty on the fresh host.
+   */
+  restarts: string[];
 }
 
-export function runOnHost(program: StepProgram, host: HostName, options: HostRunOptions = {}): Promise<HostRun> {
+interface ChildResult {
+  parsed: ParsedRun;
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  stderr: string;
+}
+
+function runChild(
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  program: StepProgram,
+  encoded: Float64Array,
+  timeoutMs: number,
+): Promise<ChildResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { env, stdio: ['pipe', 'ignore', 'pipe', 'pipe'] });
+    const records: Buffer[] = [];
+    const stderr: Buffer[] = [];
+    (child.stdio[3] as NodeJS.ReadableStream).on('data', (chunk: Buffer) => records.push(chunk));
+    child.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.on('close', (exitCode, signal) => {
+      clearTimeout(timer);
+      resolve({
+        parsed: parseRecords(program, Buffer.concat(records)),
+        exitCode,
+        signal,
+        stderr: Buffer.concat(stderr).toString('utf8'),
+      });
+    });
+    child.stdin!.on('error', () => {}); // a child that dies early (or was walled in) closes its stdin
+    child.stdin!.end(Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength));
+  });
+}
+
+export async function runOnHost(program: StepProgram, host: HostName, options: HostRunOptions = {}): Promise<HostRun> {
   if (!(program instanceof StepProgram)) throw check.typeError('runOnHost', 'program', 'a StepProgram', program);
   options = check.options<HostRunOptions>(options, 'runOnHost');
   for (const [key, value] of Object.entries(options.env ?? {})) {
@@ -117,32 +163,21 @@ export function runOnHost(program: StepProgram, host: HostName, options: HostRun
   }
   const encoded = program.encode();
   const started = performance.now();
-  return new Promise((resolve, reject) => {
-    const child = spawn(command!, args, { env, stdio: ['pipe', 'ignore', 'pipe', 'pipe'] });
-    const records: Buffer[] = [];
-    const stderr: Buffer[] = [];
-    (child.stdio[3] as NodeJS.ReadableStream).on('data', (chunk: Buffer) => records.push(chunk));
-    child.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk));
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
-    child.on('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.on('close', (exitCode, signal) => {
-      clearTimeout(timer);
-      const parsed = parseRecords(program, Buffer.concat(records));
-      resolve({
-        ...parsed,
-        host,
-        allocator,
-        env: runEnv,
-        exitCode,
-        signal,
-        stderr: Buffer.concat(stderr).toString('utf8'),
-        durationMs: performance.now() - started,
-      });
-    });
-    child.stdin!.on('error', () => {}); // a child that dies early closes its stdin
-    child.stdin!.end(Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength));
-  });
+  const restarts: string[] = [];
+  let result = await runChild(command!, args, env, program, encoded, options.timeoutMs ?? 120_000);
+  while (host === 'node' && result.exitCode === WALLED_EXIT && restarts.length + 1 < MAX_NODE_STARTS) {
+    restarts.push(result.stderr.trim().replace(/^malloc-lab node host: /, ''));
+    result = await runChild(command!, args, env, program, encoded, options.timeoutMs ?? 120_000);
+  }
+  return {
+    ...result.parsed,
+    host,
+    allocator,
+    env: runEnv,
+    exitCode: result.exitCode,
+    signal: result.signal,
+    stderr: result.stderr,
+    durationMs: performance.now() - started,
+    restarts,
+  };
 }
