@@ -7,9 +7,12 @@ const USAGE = `usage: malloc-lab <command>
 commands:
   list                       the experiments: ids, what each reproduces, its seed
   run <id…> | --all          run experiments in fresh child processes and judge their claims
-      [--host node|fresh|both] [--allocator glibc|jemalloc|tcmalloc|mimalloc]
+      [--host node|fresh|both] [--heap clean|aged|both] [--repeat N]
+      [--age-blocks N] [--age-freed PERCENT] [--age-mix P:MIN-MAX,…] [--age-seed N]
+      [--allocator glibc|jemalloc|tcmalloc|mimalloc]
       [--env KEY=VALUE]… [--json] [--svg FILE] [--full] [--preset NAME]
       [parameters: positional in the seed's order, or --name value]
+                             default worlds: fresh, node, and an aged heap on the fresh host
   demo                       malloc 1024 × (10 KiB + 1 B), free, malloc_trim in this process
   status <pid|name> [--json] another process's memory: /proc/<pid>/status and smaps_rollup
                              (Rss, Pss, USS); a name is matched against comm and command lines

@@ -25,6 +25,8 @@ export {
 } from './bridge/allocations.js';
 export {
   programBreak,
+  breakRoom,
+  type BreakRoom,
   sbrk,
   mallopt,
   malloc_trim,
@@ -110,16 +112,32 @@ export {
 } from './experiments/framework/hosts.js';
 export {
   runExperiment,
+  runWorld,
   resolveParameters,
   type ExperimentRun,
   type RunOptions,
 } from './experiments/framework/runner.js';
+export { DEFAULT_WORLDS, HEAPS, selectWorlds, type World, type HeapName } from './experiments/framework/worlds.js';
+export {
+  DEFAULT_AGEING,
+  AGEING_STEP,
+  resolveAgeing,
+  agedProgram,
+  type Ageing,
+  type AgeingClass,
+} from './experiments/framework/ageing.js';
+export { designedSettings, glibcAllocator } from './experiments/framework/preconditions.js';
+export * as glibcModel from './glibc/model.js';
 export { CATALOGUE, findExperiment } from './experiments/catalogue/index.js';
 export type {
   ExperimentDefinition,
   ClaimDefinition,
   ClaimResult,
+  ClaimContext,
+  Judgement,
+  Precondition,
   Verdict,
+  VerdictCounts,
   Variant,
   Parameter,
 } from './experiments/framework/types.js';

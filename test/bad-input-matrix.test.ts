@@ -998,11 +998,111 @@ const FUNCTIONS: FunctionSpec[] = [
         'definition',
         [bad('null', null, TYPE), bad('an id instead of a definition', 'sbrk-16k', TYPE), bad('an object', {}, TYPE)],
       ],
-      ['options', [bad('a string', 'fast', TYPE)]],
+      [
+        'options',
+        [
+          bad('a string', 'fast', TYPE),
+          bad('heaps: an unknown heap', { heaps: ['old'] }, RANGE),
+          bad('worlds: empty', { worlds: [] }, TYPE),
+          bad('worlds: a string', { worlds: 'fresh' }, TYPE),
+          bad('worlds: an unknown host', { worlds: [{ host: 'moon', heap: 'clean' }] }, RANGE),
+          bad('repeat: 0', { repeat: 0 }, RANGE),
+          bad('repeat: 1.5', { repeat: 1.5 }, RANGE),
+          bad('repeat: a string', { repeat: '5' }, TYPE),
+          bad('ageing: blocks 0', { ageing: { blocks: 0 } }, RANGE),
+          bad('ageing: freedPercent 101', { ageing: { freedPercent: 101 } }, RANGE),
+          bad('ageing: a mix class with max < min', { ageing: { mix: [{ percent: 100, min: 64, max: 16 }] } }, RANGE),
+          bad('ageing: a mix whose shares add up to 0', { ageing: { mix: [{ percent: 0, min: 16, max: 64 }] } }, RANGE),
+          bad('ageing: a share of 0.001 %', { ageing: { mix: [{ percent: 0.001, min: 16, max: 64 }] } }, RANGE),
+        ],
+      ],
     ],
     valid: () => ({ args: [lab.findExperiment('sbrk-16k'), { hosts: ['fresh'] }] }),
     call: (definition: lab.ExperimentDefinition, options: lab.RunOptions) => lab.runExperiment(definition, options),
   } as unknown as FunctionSpec,
+  {
+    area: 'experiments',
+    fn: 'runWorld',
+    params: [
+      ['definition', [bad('null', null, TYPE), bad('an id instead of a definition', 'sbrk-16k', TYPE)]],
+      [
+        'world',
+        [
+          bad('null', null, TYPE),
+          bad('a world name', 'aged/fresh', TYPE),
+          bad('an unknown heap', { host: 'fresh', heap: 'old' }, RANGE),
+          bad('an unknown host', { host: 'deno', heap: 'clean' }, RANGE),
+        ],
+      ],
+      ['options', [bad('a string', 'fast', TYPE), bad('ageing: seed -1', { ageing: { seed: -1 } }, RANGE)]],
+    ],
+    valid: () => ({ args: [lab.findExperiment('sbrk-16k'), { host: 'fresh', heap: 'clean' }, {}] }),
+    call: (definition: lab.ExperimentDefinition, world: lab.World, options: lab.RunOptions) =>
+      lab.runWorld(definition, world, options),
+  } as unknown as FunctionSpec,
+  {
+    area: 'experiments',
+    fn: 'selectWorlds',
+    params: [
+      ['hosts', [bad('an unknown host', ['moon'], RANGE)]],
+      ['heaps', [bad('an unknown heap', ['old'], RANGE), bad('a number', [1], RANGE)]],
+    ],
+    valid: () => ({ args: [['fresh'], ['aged']] }),
+    call: (hosts: lab.HostName[], heaps: lab.HeapName[]) => lab.selectWorlds(hosts, heaps),
+  } as unknown as FunctionSpec,
+  {
+    area: 'experiments',
+    fn: 'resolveAgeing',
+    params: [
+      [
+        'given',
+        [
+          bad('a string', 'aged', TYPE),
+          bad('blocks: a fraction', { blocks: 1.5 }, RANGE),
+          bad('blocks: more than 2^28', { blocks: 2 ** 28 + 1 }, RANGE),
+          bad('seed: a string', { seed: '1' }, TYPE),
+          bad('freedPercent: NaN', { freedPercent: NaN }, RANGE),
+          bad('freedPercent: a string', { freedPercent: '50' }, TYPE),
+          bad('mix: empty', { mix: [] }, TYPE),
+          bad('mix: 17 classes', { mix: Array.from({ length: 17 }, () => ({ percent: 1, min: 1, max: 2 })) }, TYPE),
+          bad('mix: a class that is null', { mix: [null] }, TYPE),
+          bad('mix: a class above 1 GiB', { mix: [{ percent: 100, min: 16, max: 2 ** 31 }] }, RANGE),
+        ],
+      ],
+    ],
+    valid: () => ({ args: [{ blocks: 10 }] }),
+    call: lab.resolveAgeing,
+  },
+  {
+    area: 'experiments',
+    fn: 'agedProgram',
+    params: [
+      ['program', [bad('null', null, TYPE), bad('an encoded program', new Float64Array(6), TYPE)]],
+      ['ageing', [bad('a string', 'aged', TYPE), bad('blocks: 0', { blocks: 0 }, RANGE)]],
+    ],
+    valid: () => ({ args: [new StepProgram().step('x'), lab.DEFAULT_AGEING] }),
+    call: lab.agedProgram,
+  },
+  {
+    area: 'experiments',
+    fn: 'designedSettings',
+    params: [
+      [
+        'names',
+        [bad('an unknown tunable', ['trim'], TYPE), bad('a string', 'trim_threshold', TYPE), bad('empty', [], TYPE)],
+      ],
+      ['variants', [bad('a string', 'default', TYPE), bad('an array of numbers', [1], TYPE)]],
+    ],
+    valid: () => ({ args: [['trim_threshold'], ['default']] }),
+    call: lab.designedSettings,
+  },
+  {
+    area: 'experiments',
+    fn: 'glibcAllocator',
+    params: [['variants', [bad('a string', 'default', TYPE), bad('null', null, TYPE)]]],
+    valid: () => ({ args: [['default']] }),
+    call: lab.glibcAllocator,
+  },
   {
     area: 'experiments',
     fn: 'parseRecords',
@@ -1165,6 +1265,16 @@ const FUNCTIONS: FunctionSpec[] = [
     ],
     valid: () => ({ args: [{ op: 'malloc_trim', args: [0], step: 0 }] }),
     call: (op) => new StepProgram().addOp(op),
+  },
+  {
+    area: 'classes',
+    fn: 'StepProgram.withPrelude',
+    params: [
+      ['label', [bad('a label the program uses', 'x', BAD_PROGRAM), bad('a number', 1, TYPE)]],
+      ['build', [bad('a string', 'build', TYPE), bad('undefined (missing)', undefined, TYPE)]],
+    ],
+    valid: () => ({ args: ['first', (step: StepBuilder) => step.malloc_trim(0)] }),
+    call: (label, build) => new StepProgram().step('x').withPrelude(label, build),
   },
   {
     area: 'classes',
@@ -1401,6 +1511,8 @@ const BUILDER_CASES: [method: string, input: string, build: (s: StepBuilder) => 
   ['unsafeFree', 'without the unsafe flag', (s) => s.malloc('a', 8).unsafeFree('a')],
   ['unsafeWrite', 'without the unsafe flag', (s) => s.malloc('a', 8).unsafeWrite('a', 0, 8, 1)],
   ['freeForeign', 'without the unsafe flag', (s) => s.malloc('a', 8).freeForeign('a', 0)],
+  ['age', 'count: a string', (s) => s.age('aged', 'x' as never, 1, 5000, [{ weight: 1, min: 16, max: 64 }])],
+  ['batchSpan', 'a set never allocated', (s) => s.batchSpan('set')],
 ];
 
 function builderRows(): Row[] {
@@ -1653,6 +1765,8 @@ const VALID_STEPS: Record<Exclude<OpName, 'end' | 'on_thread' | 'snapshot'>, (s:
   unsafe_free: (s) => s.malloc('a', 16).unsafeFree('a'),
   unsafe_write: (s) => s.malloc('a', 16).unsafeWrite('a', 0, 16, 1),
   free_foreign: (s) => s.malloc('a', 16).freeForeign('a', 0),
+  age: (s) => s.age('aged', 100, 1, 5000, [{ weight: 1, min: 16, max: 64 }]),
+  batch_span: (s) => s.batchAlloc('set', 4, [{ size: 8 }]).batchSpan('set', { step: 2, min: 1 }),
 };
 const UNSAFE_OPS = new Set<OpName>(['unsafe_free', 'unsafe_write', 'free_foreign']);
 /** Ops that use a slot something earlier must have filled. */
@@ -1725,7 +1839,7 @@ function programRows(): Row[] {
   for (const op of Object.keys(VALID_STEPS) as (keyof typeof VALID_STEPS)[]) {
     const encoded = () => programOf(op).encode();
     const { at, argc } = lastOp(encoded());
-    if (op !== 'batch_alloc') {
+    if (op !== 'batch_alloc' && op !== 'age') {
       add(
         `${op}: one argument too many`,
         () => {
@@ -1886,6 +2000,56 @@ function programRows(): Row[] {
     new StepProgram()
       .step('x', (s) => s.batchAlloc('set', 2, [{ size: 8 }]).batchFree('set', { min: 3, max: 2 }))
       .encode(),
+  );
+  const ageStep = (count: number, freed: number, classes: { weight: number; min: number; max: number }[]) => () =>
+    new StepProgram().step('x', (s) => s.age('aged', count, 1, freed, classes)).encode();
+  add('age of zero blocks', ageStep(0, 5000, [{ weight: 1, min: 16, max: 64 }]), ['count']);
+  add('age of more than 2^28 blocks', ageStep(2 ** 28 + 1, 5000, [{ weight: 1, min: 16, max: 64 }]), ['count']);
+  add('age freeing 10001 basis points', ageStep(10, 10_001, [{ weight: 1, min: 16, max: 64 }]), ['basis points']);
+  add('age with no class', ageStep(10, 5000, []), ['classes']);
+  add(
+    'age with 17 classes',
+    ageStep(
+      10,
+      5000,
+      Array.from({ length: 17 }, () => ({ weight: 1, min: 16, max: 64 })),
+    ),
+    ['classes'],
+  );
+  add('age with a class whose max is below its min', ageStep(10, 5000, [{ weight: 1, min: 64, max: 16 }]), [
+    'min <= max',
+  ]);
+  add('age with a class above 1 GiB', ageStep(10, 5000, [{ weight: 1, min: 16, max: 2 ** 30 + 1 }]), ['min <= max']);
+  add('age with weights that add up to 0', ageStep(10, 5000, [{ weight: 0, min: 16, max: 64 }]), ['add up to 0']);
+  add('age with a weight above 2^32 - 1', ageStep(10, 5000, [{ weight: 2 ** 32, min: 16, max: 64 }]), ['weight']);
+  add(
+    'age with a negative seed',
+    () => {
+      const e = new StepProgram()
+        .step('x', (s) => s.age('aged', 10, 1, 5000, [{ weight: 1, min: 16, max: 64 }]))
+        .encode();
+      return withValue(e, 6 + 2 + 2, -1);
+    },
+    ['seed'],
+  );
+  add(
+    'age into a set that still holds blocks',
+    () =>
+      new StepProgram()
+        .step('x', (s) =>
+          s.batchAlloc('set', 1, [{ size: 8 }]).age('set', 10, 1, 5000, [{ weight: 1, min: 16, max: 64 }]),
+        )
+        .encode(),
+    ['still holds'],
+  );
+  add('batch_span of a set never allocated', () => new StepProgram().step('x', (s) => s.batchSpan('set')).encode(), [
+    'holds no blocks',
+  ]);
+  add('batch_span with step 0', () =>
+    new StepProgram().step('x', (s) => s.batchAlloc('set', 2, [{ size: 8 }]).batchSpan('set', { step: 0 })).encode(),
+  );
+  add('batch_span with min 0', () =>
+    new StepProgram().step('x', (s) => s.batchAlloc('set', 2, [{ size: 8 }]).batchSpan('set', { min: 0 })).encode(),
   );
   add(
     'on_thread of a thread never started',

@@ -1,6 +1,10 @@
 /**
- * `malloc-lab run <id…> | --all [--host node|fresh|both] [--allocator …]
- * [--env K=V]… [--json] [--svg FILE] [--full] [parameters]`
+ * `malloc-lab run <id…> | --all [--host node|fresh|both] [--heap clean|aged|both]
+ * [--repeat N] [--age-blocks N] [--age-freed PERCENT] [--age-mix MIX] [--age-seed N]
+ * [--allocator …] [--env K=V]… [--json] [--svg FILE] [--full] [parameters]`
+ *
+ * Without --host and --heap a run covers the three worlds: fresh, node and an aged
+ * heap on the fresh host (worlds.ts).
  *
  * Parameters follow a single id: positional in the seed's order where the seed's
  * program takes arguments (`run free-and-sbrk 1000 10240 1 500 1000`), `--name
@@ -9,15 +13,21 @@
 import { writeFileSync } from 'node:fs';
 
 import { CATALOGUE, findExperiment } from '../experiments/catalogue/index.js';
+import { type Ageing, checkAgeing, parseAgeingMix } from '../experiments/framework/ageing.js';
 import { ALLOCATORS, type AllocatorName, type HostName } from '../experiments/framework/hosts.js';
 import { runExperiment, type ExperimentRun } from '../experiments/framework/runner.js';
 import type { ExperimentDefinition, Parameters } from '../experiments/framework/types.js';
+import type { HeapName } from '../experiments/framework/worlds.js';
 import { renderExperiment } from '../report/text.js';
 import { eachArgument, usageError as usageErrorOf } from './arguments.js';
 
 export interface RunCommand {
   ids: string[];
-  hosts: HostName[];
+  /** undefined: the default worlds decide (with heaps). */
+  hosts?: HostName[];
+  heaps?: HeapName[];
+  repeat: number;
+  ageing: Partial<Ageing>;
   allocator: AllocatorName;
   env: Record<string, string>;
   json: boolean;
@@ -40,7 +50,8 @@ function integerArgument(name: string, text: string | undefined): number {
 export function parseRunArguments(argv: string[]): RunCommand {
   const command: RunCommand = {
     ids: [],
-    hosts: ['node', 'fresh'],
+    repeat: 1,
+    ageing: {},
     allocator: 'glibc',
     env: {},
     json: false,
@@ -68,11 +79,46 @@ export function parseRunArguments(argv: string[]): RunCommand {
         break;
       case '--host': {
         const host = next();
-        if (host === 'both') command.hosts = ['node', 'fresh'];
+        if (host === 'both') command.hosts = ['fresh', 'node'];
         else if (host === 'node' || host === 'fresh') command.hosts = [host];
         else throw usageError(`--host must be node, fresh or both, received ${JSON.stringify(host)}`);
         break;
       }
+      case '--heap': {
+        const heap = next();
+        if (heap === 'both') command.heaps = ['clean', 'aged'];
+        else if (heap === 'clean' || heap === 'aged') command.heaps = [heap];
+        else throw usageError(`--heap must be clean, aged or both, received ${JSON.stringify(heap)}`);
+        break;
+      }
+      case '--repeat': {
+        command.repeat = integerArgument('--repeat', next());
+        if (command.repeat < 1 || command.repeat > 1000)
+          throw usageError(`--repeat must be 1 to 1000, received ${command.repeat}`);
+        break;
+      }
+      case '--age-blocks':
+        command.ageing.blocks = integerArgument('--age-blocks', next());
+        break;
+      case '--age-seed':
+        command.ageing.seed = integerArgument('--age-seed', next());
+        break;
+      case '--age-freed': {
+        const text = next();
+        if (!/^\d+(\.\d+)?$/.test(text))
+          throw usageError(`--age-freed takes a percentage, received ${JSON.stringify(text)}`);
+        command.ageing.freedPercent = Number(text);
+        break;
+      }
+      case '--age-mix':
+        try {
+          command.ageing.mix = parseAgeingMix(next());
+        } catch (error) {
+          throw usageError(
+            `--age-mix takes percent:min-max classes such as 80:16-256,20:257-4096 (${(error as Error).message})`,
+          );
+        }
+        break;
       case '--allocator': {
         const allocator = next();
         if (!ALLOCATORS.includes(allocator as AllocatorName)) {
@@ -98,6 +144,11 @@ export function parseRunArguments(argv: string[]): RunCommand {
         }
     }
   });
+  try {
+    checkAgeing(command.ageing, 'run', 'ageing');
+  } catch (error) {
+    throw usageError((error as Error).message.replace(/^run: ageing\./, '--age-'));
+  }
   if (all) {
     if (positional.length > 0) throw usageError('give experiment ids or --all, not both');
     command.ids = CATALOGUE.map((definition) => definition.id);
@@ -149,7 +200,10 @@ export async function runCommand(
   for (const id of command.ids) {
     const definition: ExperimentDefinition = findExperiment(id);
     const runs = await runExperiment(definition, {
-      hosts: command.hosts,
+      ...(command.hosts === undefined ? {} : { hosts: command.hosts }),
+      ...(command.heaps === undefined ? {} : { heaps: command.heaps }),
+      repeat: command.repeat,
+      ageing: command.ageing,
       allocator: command.allocator,
       env: command.env,
       parameters: command.ids.length === 1 ? command.parameters : {},

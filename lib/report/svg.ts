@@ -1,12 +1,11 @@
 /**
  * A self-contained SVG chart of experiment runs: for each experiment and each of
  * its variants, one small panel per measure (RssAnon, VmSize, the program break as
- * an offset from the variant's first step), with both hosts overlaid. When the
- * hosts live on scales too far apart to share an axis (node's VmSize is hundreds
- * of MiB, fresh's a few), the panel splits into one lane per host so both
- * changes stay visible. Output depends only on the runs (no dates, no random ids).
+ * an offset from the variant's first step), with every world overlaid. When the
+ * worlds live on scales too far apart to share an axis (node's VmSize is hundreds
+ * of MiB, fresh's a few), the panel splits into one lane per world so every
+ * change stays visible. Output depends only on the runs (no dates, no random ids).
  */
-import type { HostName } from '../experiments/framework/hosts.js';
 import type { ExperimentRun, StepRecord } from '../experiments/framework/runner.js';
 import type { Verdict } from '../experiments/framework/types.js';
 import { formatBytes } from '../infra/units.js';
@@ -38,11 +37,16 @@ const PANEL_GAP = 22;
 const LABEL_ANGLE = 35;
 const MAX_LABEL = 24;
 
-const HOST_ORDER: HostName[] = ['node', 'fresh'];
-const HOST_STYLE: Record<HostName, { colour: string; dash: string; what: string }> = {
-  node: { colour: '#2563eb', dash: '', what: 'inside a Node process' },
-  fresh: { colour: '#ea580c', dash: '6 4', what: 'standalone interpreter, no Node' },
+const WORLD_ORDER = ['node', 'fresh', 'aged/node', 'aged/fresh'];
+const WORLD_STYLE: Record<string, { colour: string; dash: string; what: string }> = {
+  node: { colour: '#2563eb', dash: '', what: 'a Node process' },
+  fresh: { colour: '#ea580c', dash: '6 4', what: 'no Node inside' },
+  'aged/node': { colour: '#0f766e', dash: '', what: 'Node, aged heap' },
+  'aged/fresh': { colour: '#7c3aed', dash: '6 4', what: 'no Node, aged heap' },
 };
+const styleOf = (world: string) => WORLD_STYLE[world] ?? WORLD_STYLE['fresh']!;
+/** Node-hosted worlds draw circles, standalone ones squares. */
+const inNode = (world: string) => world === 'node' || world === 'aged/node';
 const VERDICT_COLOUR: Record<Verdict, string> = { confirmed: '#15803d', refuted: '#b91c1c', inconclusive: '#6b7280' };
 
 interface Measure {
@@ -75,11 +79,11 @@ const MEASURES: Measure[] = [
 ];
 
 interface Series {
-  host: HostName;
+  world: string;
   values: (number | null)[];
 }
 
-/** Shared axis unless some host's own movement would shrink below a tenth of it. */
+/** Shared axis unless some world's own movement would shrink below a tenth of it. */
 function needsLanes(series: Series[], includeZero: boolean): boolean {
   if (series.length < 2) return false;
   const all = series.flatMap((one) => one.values.filter((value): value is number => value !== null));
@@ -94,7 +98,7 @@ function needsLanes(series: Series[], includeZero: boolean): boolean {
 }
 
 function drawSeries(one: Series, xs: number[], y: (value: number) => number, label: (index: number) => string): string {
-  const style = HOST_STYLE[one.host];
+  const style = styleOf(one.world);
   const parts: string[] = [];
   const { lines } = brokenLine(
     one.values.map((value, index) => (value === null ? null : `${n(xs[index]!)},${n(y(value))}`)),
@@ -112,7 +116,7 @@ function drawSeries(one: Series, xs: number[], y: (value: number) => number, lab
     const cy = y(value);
     const tooltip = `<title>${escapeXml(label(index))}</title>`;
     parts.push(
-      one.host === 'node'
+      inNode(one.world)
         ? `<circle cx="${n(cx)}" cy="${n(cy)}" r="3.5" fill="${style.colour}">${tooltip}</circle>`
         : `<rect x="${n(cx - 3.5)}" y="${n(cy - 3.5)}" width="7" height="7" fill="#fff" stroke="${style.colour}" stroke-width="2">${tooltip}</rect>`,
     );
@@ -120,14 +124,14 @@ function drawSeries(one: Series, xs: number[], y: (value: number) => number, lab
   return parts.join('');
 }
 
-/** Gridlines, y tick labels and the series of one lane (the whole plot, or a host's share of it). */
+/** Gridlines, y tick labels and the series of one lane (the whole plot, or a world's share of it). */
 function drawLane(
   series: Series[],
   measure: Measure,
   box: { x: number; y: number; width: number; height: number },
   xs: number[],
   stepLabels: string[],
-  tag?: HostName,
+  tag?: string,
 ): string {
   const values = series.flatMap((one) => one.values.filter((value): value is number => value !== null));
   const parts: string[] = [];
@@ -139,13 +143,13 @@ function drawLane(
   const y = axis.y;
   parts.push(...axis.svg);
   if (tag !== undefined) {
-    parts.push(text(box.x + 4, box.y + 10, tag, { size: 10, weight: 'bold', fill: HOST_STYLE[tag].colour }));
+    parts.push(text(box.x + 4, box.y + 10, tag, { size: 10, weight: 'bold', fill: styleOf(tag).colour }));
   }
   for (const one of series) {
     parts.push(
       drawSeries(one, xs, y, (index) => {
         const value = one.values[index];
-        return `${one.host} · ${stepLabels[index]} · ${measure.title} ${value === null || value === undefined ? 'n/a' : formatBytes(value, { signed: measure.signed })}`;
+        return `${one.world} · ${stepLabels[index]} · ${measure.title} ${value === null || value === undefined ? 'n/a' : formatBytes(value, { signed: measure.signed })}`;
       }),
     );
   }
@@ -191,7 +195,7 @@ function drawPanel(
           { x: plot.x, y: laneY, width: plot.width, height: laneHeight },
           xs,
           stepLabels,
-          one.host,
+          one.world,
         ),
       );
     });
@@ -218,7 +222,7 @@ function drawPanel(
   return parts.join('');
 }
 
-/** Steps of one variant on one host, keyed by label and occurrence (labels may repeat). */
+/** Steps of one variant in one world, keyed by label and occurrence (labels may repeat). */
 function keyedSteps(steps: StepRecord[]): Map<string, StepRecord> {
   const seen = new Map<string, number>();
   const keyed = new Map<string, StepRecord>();
@@ -257,9 +261,9 @@ function renderGroup(runs: ExperimentRun[], top: number): { svg: string; height:
 
   const active = runs
     .filter((run) => run.skipped === undefined)
-    .sort((a, b) => HOST_ORDER.indexOf(a.host) - HOST_ORDER.indexOf(b.host));
+    .sort((a, b) => WORLD_ORDER.indexOf(a.world) - WORLD_ORDER.indexOf(b.world));
   for (const run of runs.filter((candidate) => candidate.skipped !== undefined)) {
-    for (const row of wrapWords(`${run.host}: skipped — ${run.skipped}`, Math.floor((WIDTH - 2 * MARGIN) / CHAR))) {
+    for (const row of wrapWords(`${run.world}: skipped — ${run.skipped}`, Math.floor((WIDTH - 2 * MARGIN) / CHAR))) {
       parts.push(text(MARGIN, y, row, { size: 11, fill: '#92400e', style: 'italic' }));
       y += 15;
     }
@@ -288,7 +292,7 @@ function renderGroup(runs: ExperimentRun[], top: number): { svg: string; height:
       const record = run.variants.find((candidate) => candidate.name === variant);
       if (record === undefined || record.completed) continue;
       const why =
-        `${run.host}: stopped${record.signal ? ` by ${record.signal}` : ''}` +
+        `${run.world}: stopped${record.signal ? ` by ${record.signal}` : ''}` +
         (record.failure ? ` at "${record.failure.label}" (${record.failure.op}: ${record.failure.error})` : '') +
         (record.stderr.trim() ? ` — ${record.stderr.trim().split('\n').at(-1)}` : '');
       y += 14;
@@ -297,11 +301,11 @@ function renderGroup(runs: ExperimentRun[], top: number): { svg: string; height:
     }
     y += 8;
 
-    const perHost = active.map((run) => ({
-      host: run.host,
+    const perWorld = active.map((run) => ({
+      world: run.world,
       steps: keyedSteps(run.steps.filter((step) => step.variant === variant)),
     }));
-    const keys = unique(perHost.flatMap((one) => [...one.steps.keys()]));
+    const keys = unique(perWorld.flatMap((one) => [...one.steps.keys()]));
     const stepLabels = keys.map((key) => key.split('\u0000')[0]!);
     const columns = keys.length <= 8 ? MEASURES.length : 1;
     const panelWidth = (WIDTH - 2 * MARGIN - PANEL_GAP * (columns - 1)) / columns;
@@ -309,10 +313,10 @@ function renderGroup(runs: ExperimentRun[], top: number): { svg: string; height:
     MEASURES.forEach((measure, index) => {
       const column = index % columns;
       const row = Math.floor(index / columns);
-      const series: Series[] = perHost.map((one) => {
+      const series: Series[] = perWorld.map((one) => {
         const firstStep = one.steps.values().next().value;
         return {
-          host: one.host,
+          world: one.world,
           values: keys.map((key) => {
             const step = one.steps.get(key);
             if (step === undefined || firstStep === undefined) return null;
@@ -352,7 +356,7 @@ function renderGroup(runs: ExperimentRun[], top: number): { svg: string; height:
             x,
             y,
             [
-              { content: `${run.host}: `, weight: 'bold', fill: HOST_STYLE[run.host].colour },
+              { content: `${run.world}: `, weight: 'bold', fill: styleOf(run.world).colour },
               { content: result.verdict, fill: VERDICT_COLOUR[result.verdict] },
             ],
             result.evidence,
@@ -367,11 +371,11 @@ function renderGroup(runs: ExperimentRun[], top: number): { svg: string; height:
   return { svg: parts.join('\n'), height: y - top + 16 };
 }
 
-function legend(y: number): string {
+function legend(y: number, worlds: string[]): string {
   const parts: string[] = [];
   let x = MARGIN;
-  for (const host of HOST_ORDER) {
-    const style = HOST_STYLE[host];
+  for (const world of WORLD_ORDER.filter((candidate) => worlds.includes(candidate))) {
+    const style = styleOf(world);
     parts.push(
       line(
         x,
@@ -381,15 +385,15 @@ function legend(y: number): string {
         style.colour,
         ` stroke-width="2"${style.dash ? ` stroke-dasharray="${style.dash}"` : ''}`,
       ),
-      host === 'node'
+      inNode(world)
         ? `<circle cx="${n(x + 17)}" cy="${n(y - 4)}" r="3.5" fill="${style.colour}"/>`
         : `<rect x="${n(x + 13.5)}" y="${n(y - 7.5)}" width="7" height="7" fill="#fff" stroke="${style.colour}" stroke-width="2"/>`,
       spans(x + 42, y, [
-        { content: host, size: 12, weight: 'bold', fill: style.colour },
+        { content: world, size: 12, weight: 'bold', fill: style.colour },
         { content: `  (${style.what})`, fill: INK.label },
       ]),
     );
-    x += 300;
+    x += 240;
   }
   return parts.join('\n');
 }
@@ -401,13 +405,14 @@ export function renderSvg(runs: ExperimentRun[]): string {
   let y = 30;
   body.push(text(MARGIN, y, 'malloc-lab: what the kernel sees at each step', { size: 18, weight: 'bold' }));
   y += 24;
-  body.push(legend(y));
+  const worlds = runs.map((run) => run.world ?? run.host);
+  body.push(legend(y, worlds.length > 0 ? worlds : ['node', 'fresh']));
   y += 12;
   body.push(
     text(
       MARGIN,
       y + 6,
-      'Hosts share an axis where their values are comparable; otherwise a panel splits into one lane per host, each with its own axis.',
+      'Worlds share an axis where their values are comparable; otherwise a panel splits into one lane per world, each with its own axis.',
       {
         size: 10,
         fill: INK.note,

@@ -1,8 +1,10 @@
 /**
- * The human report of an experiment: per step, RssAnon, VmSize and the break on
- * each host side by side (deltas against the step before), then each claim's
- * verdict per host with its evidence.
+ * The human report of an experiment: per step, RssAnon, VmSize and the break in
+ * each world side by side (deltas against the step before), then each claim's
+ * verdict per world with its count and evidence; where the worlds' verdicts differ,
+ * the state each world's heap started in.
  */
+import { AGEING_STEP, describeAgeing } from '../experiments/framework/ageing.js';
 import type { ExperimentRun, StepRecord } from '../experiments/framework/runner.js';
 import { formatBytes } from '../infra/units.js';
 import { typeError } from '../infra/validate.js';
@@ -46,25 +48,21 @@ export function renderExperiment(runs: ExperimentRun[]): string {
         .map(([k, v]) => `${k}=${v}`)
         .join(' ')}`,
   );
+  const repeat = Math.max(...runs.map((run) => run.repeat ?? 1));
+  lines.push(
+    `worlds: ${runs.map((run) => run.world).join(', ')}${repeat > 1 ? ` · each run ${repeat} times, in fresh processes` : ''}`,
+  );
+  const aged = runs.find((run) => run.ageing !== undefined);
+  if (aged?.ageing !== undefined) lines.push(`aged heap: ${describeAgeing(aged.ageing)}`);
   const active = runs.filter((run) => run.skipped === undefined);
-  for (const run of runs) if (run.skipped !== undefined) lines.push(`${run.host}: skipped — ${run.skipped}`);
+  for (const run of runs) if (run.skipped !== undefined) lines.push(`${run.world}: skipped — ${run.skipped}`);
   if (active.length === 0) return lines.join('\n');
 
   const maps = active.map(stepsOf);
-  const order: StepRecord[] = [];
-  const seen = new Set<string>();
-  for (const run of active) {
-    for (const step of run.steps) {
-      const key = `${step.variant}\u0000${step.label}`;
-      if (!seen.has(key)) {
-        seen.add(key);
-        order.push(step);
-      }
-    }
-  }
+  const order = stepOrder(active);
   const header = [
     'step',
-    ...active.flatMap((run) => [`${run.host} RssAnon`, `${run.host} VmSize`, `${run.host} Δbrk`]),
+    ...active.flatMap((run) => [`${run.world} RssAnon`, `${run.world} VmSize`, `${run.world} Δbrk`]),
   ];
   const rows: string[][] = [];
   let variant = '';
@@ -89,9 +87,14 @@ export function renderExperiment(runs: ExperimentRun[]): string {
 
   for (const run of active) {
     for (const variant of run.variants) {
+      if (variant.restarts !== undefined && variant.restarts.length > 0) {
+        lines.push(
+          `${run.world} [${variant.name}]: ${variant.restarts.length} Node process${variant.restarts.length === 1 ? '' : 'es'} started again (${variant.restarts[0]})`,
+        );
+      }
       if (!variant.completed) {
         lines.push(
-          `${run.host} [${variant.name}]: stopped${variant.signal ? ` by ${variant.signal}` : ''}` +
+          `${run.world} [${variant.name}]: stopped${variant.signal ? ` by ${variant.signal}` : ''}` +
             (variant.failure
               ? ` at "${variant.failure.label}" (${variant.failure.op}: ${variant.failure.error})`
               : '') +
@@ -102,12 +105,51 @@ export function renderExperiment(runs: ExperimentRun[]): string {
   }
 
   lines.push('', 'claims:');
+  const width = Math.max(...active.map((run) => run.world.length));
   for (const claim of active[0]!.claims) {
     lines.push(`  • ${claim.claim}`);
-    for (const run of active) {
-      const result = run.claims.find((candidate) => candidate.id === claim.id)!;
-      lines.push(`      ${run.host.padEnd(5)} ${mark[result.verdict]} — ${result.evidence}`);
+    const results = active.map((run) => ({ run, result: run.claims.find((candidate) => candidate.id === claim.id)! }));
+    for (const { run, result } of results) {
+      const count = result.of > 1 ? ` ${result.counts[result.verdict]}/${result.of}` : '';
+      lines.push(`      ${run.world.padEnd(width)} ${mark[result.verdict]}${count} — ${result.evidence}`);
+      if (result.unstable !== undefined) lines.push(`      ${''.padEnd(width)} ± ${result.unstable}`);
+    }
+    if (new Set(results.map(({ result }) => result.verdict)).size > 1) {
+      lines.push(`      ${''.padEnd(width)} ≠ the worlds' verdicts differ; ${startingPoints(active)}`);
     }
   }
   return lines.join('\n');
+}
+
+/** Every variant's steps once, variants in the order they first ran, an aged world's ageing step first in each. */
+function stepOrder(runs: ExperimentRun[]): StepRecord[] {
+  const byVariant = new Map<string, StepRecord[]>();
+  const seen = new Set<string>();
+  for (const run of runs) {
+    for (const step of run.steps) {
+      const key = `${step.variant}\u0000${step.label}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const steps = byVariant.get(step.variant) ?? [];
+      if (step.label === AGEING_STEP) steps.unshift(step);
+      else steps.push(step);
+      byVariant.set(step.variant, steps);
+    }
+  }
+  return [...byVariant.values()].flat();
+}
+
+/** The heap each world's first variant started on (after the ageing, in an aged world), from its first snapshot. */
+function startingPoints(runs: ExperimentRun[]): string {
+  const variant = runs[0]!.variants[0]?.name;
+  const described = runs.map((run) => {
+    const start = run.steps.find((step) => step.variant === variant && step.label !== AGEING_STEP);
+    if (start === undefined) return `${run.world}: no snapshot`;
+    const m = start.mallinfo;
+    return (
+      `${run.world}: heap ${formatBytes(m['arena'] ?? NaN)}, ${formatBytes(m['uordblks'] ?? NaN)} in use, ` +
+      `${formatBytes(m['fordblks'] ?? NaN)} free (top chunk ${formatBytes(m['keepcost'] ?? NaN)}, free chunks ${m['ordblks']})`
+    );
+  });
+  return `at the start of variant ${variant}: ${described.join('; ')}`;
 }

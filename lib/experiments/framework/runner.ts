@@ -1,21 +1,39 @@
 /**
- * Runs an experiment's variants on each host (always in child processes),
- * judges its claims per host, and returns one ExperimentRun per host: the shape
- * `malloc-lab run --json` prints (schema/experiment-run.schema.json).
+ * Runs an experiment's variants in each world (host × heap, always in child
+ * processes), judges its claims per world, and returns one ExperimentRun per world:
+ * the shape `malloc-lab run --json` prints (schema/experiment-run.schema.json).
+ *
+ * The unit of work is one run: one experiment, in one world, once (runWorld); runs
+ * share nothing, so they can be scheduled in any order. runExperiment repeats them
+ * (interleaving the worlds) and combines the repetitions (stability.ts).
  */
 import { release } from 'node:os';
 
 import { ErrorCodes, MallocLabError } from '../../infra/errors.js';
 import * as check from '../../infra/validate.js';
 import { glibcRuntimeVersion } from '../../probe.js';
-import { allocatorLibrary, HOSTS, runOnHost, type AllocatorName, type HostName, type HostRun } from './hosts.js';
+import { type Ageing, agedProgram, checkAgeing } from './ageing.js';
+import { allocatorLibrary, runOnHost, type AllocatorName, type HostName, type HostRun } from './hosts.js';
 import { judged } from './observe.js';
+import { unmetPreconditions } from './preconditions.js';
 import { statusName } from './program.js';
 import type { OpName } from './program.js';
-import type { ClaimResult, ExperimentDefinition, Parameters } from './types.js';
+import { mergeEnv } from './settings.js';
+import { combineRepetitions } from './stability.js';
+import type { ClaimContext, ClaimResult, ExperimentDefinition, Parameters } from './types.js';
+import { checkWorlds, type HeapName, selectWorlds, type World, worldName } from './worlds.js';
 
 export interface RunOptions {
+  /** Hosts to run on (with heaps: every host × heap; alone: their clean heaps). */
   hosts?: HostName[];
+  /** Heaps to start from (alone: on both hosts). Neither hosts nor heaps: the three default worlds. */
+  heaps?: HeapName[];
+  /** The worlds, exactly (instead of hosts and heaps). */
+  worlds?: World[];
+  /** The ageing workload for aged heaps (over DEFAULT_AGEING). */
+  ageing?: Partial<Ageing>;
+  /** Runs of each world, each in fresh processes (default 1). */
+  repeat?: number;
   allocator?: AllocatorName;
   /** Extra environment for every run (on top of a variant's own). */
   env?: Record<string, string>;
@@ -53,6 +71,8 @@ export interface VariantRecord {
   stderr: string;
   durationMs: number;
   failure?: { label: string; op: string; status: number; error: string };
+  /** Node processes started for this variant that ran nothing, and why (hosts.ts). */
+  restarts?: string[];
 }
 
 export interface ExperimentRun {
@@ -60,6 +80,14 @@ export interface ExperimentRun {
   title: string;
   seeds: string[];
   host: HostName;
+  /** The heap the programs started on. */
+  heap: HeapName;
+  /** fresh, node, aged/fresh or aged/node. */
+  world: string;
+  /** The ageing workload (aged heaps only). */
+  ageing?: Ageing;
+  /** Repetitions combined into this run; claims carry each verdict's count. */
+  repeat: number;
   glibc: string;
   kernel: string;
   allocator: AllocatorName;
@@ -134,70 +162,145 @@ function stepRecords(variant: string, run: HostRun): StepRecord[] {
     }));
 }
 
+/** What a run of one world needs, resolved once for all its repetitions. */
+interface Plan {
+  definition: ExperimentDefinition;
+  parameters: Parameters;
+  allocator: AllocatorName;
+  env: Record<string, string>;
+  ageing: Ageing;
+}
+
+function plan(definition: ExperimentDefinition, options: RunOptions): Plan {
+  return {
+    definition,
+    parameters: resolveParameters(definition, options.parameters, options.full),
+    allocator: options.allocator ?? 'glibc',
+    env: { ...(options.env ?? {}) },
+    ageing: checkAgeing(options.ageing, 'runExperiment'),
+  };
+}
+
+/** The worlds runExperiment runs for options (each host the experiment supports). */
+export function worldsFor(definition: ExperimentDefinition, options: RunOptions = {}): World[] {
+  requireDefinition(definition, 'worldsFor');
+  const worlds =
+    options.worlds !== undefined
+      ? checkWorlds(options.worlds, 'runExperiment')
+      : selectWorlds(options.hosts, options.heaps);
+  return worlds.filter((world) => (definition.hosts ?? ['node', 'fresh']).includes(world.host));
+}
+
+/** One run: the experiment's variants in one world, once, and its claims judged there. */
+export async function runWorld(
+  definition: ExperimentDefinition,
+  world: World,
+  options: RunOptions = {},
+): Promise<ExperimentRun> {
+  requireDefinition(definition, 'runWorld');
+  options = check.options<RunOptions>(options, 'runWorld');
+  return runPlanned(plan(definition, options), checkWorlds([world], 'runWorld')[0]!, options.onProgress);
+}
+
+async function runPlanned(p: Plan, world: World, onProgress?: (message: string) => void): Promise<ExperimentRun> {
+  const { definition, parameters, allocator } = p;
+  const started = performance.now();
+  const base: ExperimentRun = {
+    experiment: definition.id,
+    title: definition.title,
+    seeds: definition.seeds,
+    host: world.host,
+    heap: world.heap,
+    world: worldName(world),
+    ...(world.heap === 'aged' ? { ageing: p.ageing } : {}),
+    repeat: 1,
+    glibc: glibcRuntimeVersion() ?? 'unknown',
+    kernel: release(),
+    allocator,
+    env: { ...p.env },
+    parameters,
+    variants: [],
+    steps: [],
+    claims: [],
+    durationMs: 0,
+  };
+  const missing = allocatorLibrary(allocator).missing;
+  const unsupported = definition.allocators !== undefined && !definition.allocators.includes(allocator);
+  if (missing !== undefined || unsupported) {
+    return { ...base, skipped: missing ?? `${definition.id} judges glibc itself; it does not run with ${allocator}` };
+  }
+  const runs: Record<string, HostRun> = {};
+  const variantEnv: Record<string, Record<string, string>> = {};
+  for (const variant of definition.variants(parameters)) {
+    onProgress?.(`${definition.id}: ${variant.name} in ${base.world}`);
+    const program = world.heap === 'aged' ? agedProgram(variant.program, p.ageing) : variant.program;
+    variantEnv[variant.name] = { ...(variant.env ?? {}) };
+    const run = await runOnHost(program, world.host, { env: mergeEnv(variant.env ?? {}, p.env), allocator });
+    runs[variant.name] = run;
+    base.variants.push({
+      name: variant.name,
+      description: variant.description,
+      env: run.env,
+      completed: run.completed,
+      exitCode: run.exitCode,
+      signal: run.signal,
+      stderr: run.stderr,
+      durationMs: Math.round(run.durationMs),
+      ...(run.failure === undefined ? {} : { failure: { ...run.failure, error: statusName(run.failure.status)! } }),
+      ...(run.restarts.length > 0 ? { restarts: run.restarts } : {}),
+    });
+    base.steps.push(...stepRecords(variant.name, run));
+  }
+  const context: ClaimContext = {
+    host: world.host,
+    heap: world.heap,
+    ...(world.heap === 'aged' ? { ageing: p.ageing } : {}),
+    allocator,
+    parameters,
+    env: p.env,
+    variantEnv,
+    runs,
+  };
+  base.claims = definition.claims.map((claim) => judgeClaim(claim, context));
+  base.durationMs = Math.round(performance.now() - started);
+  return base;
+}
+
+function judgeClaim(claim: ExperimentDefinition['claims'][number], context: ClaimContext): ClaimResult {
+  const unmet = unmetPreconditions(claim.requires, context);
+  const judgement =
+    unmet.length > 0
+      ? { verdict: 'inconclusive' as const, evidence: `${unmet.join('; ')}.` }
+      : judged(() => claim.judge(context));
+  return {
+    id: claim.id,
+    claim: claim.claim,
+    ...judgement,
+    counts: { [judgement.verdict]: 1 },
+    of: 1,
+    ...(unmet.length > 0 ? { unmet } : {}),
+  };
+}
+
+/**
+ * The experiment in each world, `repeat` times (each run in fresh processes; the
+ * repetitions go round the worlds in turn, so a disturbance of the machine does not
+ * fall on one world's runs), one ExperimentRun per world with each verdict's count.
+ */
 export async function runExperiment(
   definition: ExperimentDefinition,
   options: RunOptions = {},
 ): Promise<ExperimentRun[]> {
   requireDefinition(definition, 'runExperiment');
   options = check.options<RunOptions>(options, 'runExperiment');
-  const parameters = resolveParameters(definition, options.parameters, options.full);
-  const allocator = options.allocator ?? 'glibc';
-  const hosts = (options.hosts ?? HOSTS).filter((host) => (definition.hosts ?? HOSTS).includes(host));
-  const variants = definition.variants(parameters);
-  const results: ExperimentRun[] = [];
-  for (const host of hosts) {
-    const started = performance.now();
-    const base: ExperimentRun = {
-      experiment: definition.id,
-      title: definition.title,
-      seeds: definition.seeds,
-      host,
-      glibc: glibcRuntimeVersion() ?? 'unknown',
-      kernel: release(),
-      allocator,
-      env: { ...(options.env ?? {}) },
-      parameters,
-      variants: [],
-      steps: [],
-      claims: [],
-      durationMs: 0,
-    };
-    const missing = allocatorLibrary(allocator).missing;
-    const unsupported = definition.allocators !== undefined && !definition.allocators.includes(allocator);
-    if (missing !== undefined || unsupported) {
-      results.push({
-        ...base,
-        skipped: missing ?? `${definition.id} judges glibc itself; it does not run with ${allocator}`,
-      });
-      continue;
-    }
-    const runs: Record<string, HostRun> = {};
-    for (const variant of variants) {
-      options.onProgress?.(`${definition.id}: ${variant.name} on ${host}`);
-      const env = { ...(variant.env ?? {}), ...(options.env ?? {}) };
-      const run = await runOnHost(variant.program, host, { env, allocator });
-      runs[variant.name] = run;
-      base.variants.push({
-        name: variant.name,
-        description: variant.description,
-        env: run.env,
-        completed: run.completed,
-        exitCode: run.exitCode,
-        signal: run.signal,
-        stderr: run.stderr,
-        durationMs: Math.round(run.durationMs),
-        ...(run.failure === undefined ? {} : { failure: { ...run.failure, error: statusName(run.failure.status)! } }),
-      });
-      base.steps.push(...stepRecords(variant.name, run));
-    }
-    const context = { host, allocator, parameters, runs };
-    base.claims = definition.claims.map((claim) => ({
-      id: claim.id,
-      claim: claim.claim,
-      ...judged(() => claim.judge(context)),
-    }));
-    base.durationMs = Math.round(performance.now() - started);
-    results.push(base);
+  const repeat =
+    options.repeat === undefined ? 1 : check.integer(options.repeat, 'runExperiment', 'options.repeat', 1, 1000);
+  const planned = plan(definition, options);
+  const worlds = worldsFor(definition, options);
+  const byWorld: ExperimentRun[][] = worlds.map(() => []);
+  for (let repetition = 0; repetition < repeat; repetition++) {
+    for (const [index, world] of worlds.entries())
+      byWorld[index]!.push(await runPlanned(planned, world, options.onProgress));
   }
-  return results;
+  return byWorld.map((runs) => combineRepetitions(runs));
 }

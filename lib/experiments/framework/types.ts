@@ -3,8 +3,10 @@
  * program run in its own fresh process), and claims in the seed's words judged
  * from the measurements with thresholds derived from the sizes involved.
  */
+import type { Ageing } from './ageing.js';
 import type { AllocatorName, HostName, HostRun } from './hosts.js';
 import type { StepProgram } from './program.js';
+import type { HeapName } from './worlds.js';
 
 export interface Parameter {
   name: string;
@@ -36,15 +38,37 @@ export interface Judgement {
 
 export interface ClaimContext {
   host: HostName;
+  /** The heap the programs started on: the host's own (clean) or aged first. */
+  heap: HeapName;
+  /** What aged it, when heap is 'aged'. */
+  ageing?: Ageing;
   allocator: AllocatorName;
   parameters: Parameters;
+  /** The run's own environment (`--env`), on top of each variant's. */
+  env: Record<string, string>;
+  /** Each variant's own environment, as the experiment defines it. */
+  variantEnv: Record<string, Record<string, string>>;
   runs: Record<string, HostRun>;
+}
+
+/**
+ * What a claim needs of the run to say anything (default tunables, glibc as the
+ * allocator, more threads than the cap …). When one is not met, the verdict is
+ * inconclusive with the reason, and the judge does not run.
+ */
+export interface Precondition {
+  /** What is needed, in a few words ("glibc.malloc.arena_max at its default"). */
+  needs: string;
+  /** Why the run does not meet it ("MALLOC_ARENA_MAX=1 is set for this run, so no arena can be created"), or undefined. */
+  unmet(context: ClaimContext): string | undefined;
 }
 
 export interface ClaimDefinition {
   id: string;
   /** The seed's statement, in its words (translated where the seed is not in English). */
   claim: string;
+  /** What the run must be for the judge to say anything (preconditions.ts). */
+  requires?: Precondition[];
   judge(context: ClaimContext): Judgement;
 }
 
@@ -65,7 +89,18 @@ export interface ExperimentDefinition {
   allocators?: AllocatorName[];
 }
 
+/** How many runs gave each verdict. */
+export type VerdictCounts = Partial<Record<Verdict, number>>;
+
 export interface ClaimResult extends Judgement {
   id: string;
   claim: string;
+  /** Each verdict's count over the repetitions ("confirmed 5/5"); verdict is the most frequent. */
+  counts: VerdictCounts;
+  /** Repetitions judged. */
+  of: number;
+  /** Preconditions this run did not meet, each with why (the verdict is then inconclusive). */
+  unmet?: string[];
+  /** Present when the verdict differed between repetitions: what differed, from the numbers. */
+  unstable?: string;
 }
