@@ -1513,6 +1513,7 @@ const BUILDER_CASES: [method: string, input: string, build: (s: StepBuilder) => 
   ['freeForeign', 'without the unsafe flag', (s) => s.malloc('a', 8).freeForeign('a', 0)],
   ['age', 'count: a string', (s) => s.age('aged', 'x' as never, 1, 5000, [{ weight: 1, min: 16, max: 64 }])],
   ['batchSpan', 'a set never allocated', (s) => s.batchSpan('set')],
+  ['batchAdjacent', 'stride 0', (s) => s.batchAlloc('set', 2, [{ size: 8 }]).batchAdjacent('set', 0)],
 ];
 
 function builderRows(): Row[] {
@@ -1767,6 +1768,7 @@ const VALID_STEPS: Record<Exclude<OpName, 'end' | 'on_thread' | 'snapshot'>, (s:
   free_foreign: (s) => s.malloc('a', 16).freeForeign('a', 0),
   age: (s) => s.age('aged', 100, 1, 5000, [{ weight: 1, min: 16, max: 64 }]),
   batch_span: (s) => s.batchAlloc('set', 4, [{ size: 8 }]).batchSpan('set', { step: 2, min: 1 }),
+  batch_adjacent: (s) => s.batchAlloc('set', 4, [{ size: 8 }]).batchAdjacent('set', 32, { step: 2 }),
 };
 const UNSAFE_OPS = new Set<OpName>(['unsafe_free', 'unsafe_write', 'free_foreign']);
 /** Ops that use a slot something earlier must have filled. */

@@ -104,6 +104,9 @@ enum Op : int {
   kAge = 70,
   kBatchSpan = 71,  // set, step, min: the blocks min, min + step, ... -> value lowest, value2
                     // highest address
+  // set, step, min, stride: of those blocks, each with the next -> value the pairs exactly
+  // stride bytes apart (the next one right above), value2 the pairs
+  kBatchAdjacent = 72,
 };
 
 struct OpInfo {

@@ -166,6 +166,21 @@ void execute(Run& run, const OpInfo* info, const double* a, size_t argc, StepOut
       }
       break;
     }
+    case kBatchAdjacent: {
+      const Set& set = run.sets[static_cast<size_t>(a[0])];
+      size_t step = static_cast<size_t>(a[1]);
+      uintptr_t stride = static_cast<uintptr_t>(a[3]);
+      size_t pairs = 0, adjacent = 0;
+      for (size_t j = static_cast<size_t>(a[2]) - 1; j + step < set.used; j += step) {
+        uintptr_t here = set.blocks[j], next = set.blocks[j + step];
+        if (here == 0 || next == 0) continue;  // freed
+        ++pairs;
+        if (next > here && next - here == stride) ++adjacent;
+      }
+      *value = static_cast<double>(adjacent);
+      *value2 = static_cast<double>(pairs);
+      break;
+    }
     case kBatchFree: {
       Set& set = run.sets[static_cast<size_t>(a[0])];
       size_t max = a[3] > static_cast<double>(set.used) ? set.used : static_cast<size_t>(a[3]);

@@ -42,6 +42,7 @@ const OpInfo kOps[] = {
     {kFreeForeign, "free_foreign", 2, true},
     {kAge, "age", -1, false},
     {kBatchSpan, "batch_span", 3, false},
+    {kBatchAdjacent, "batch_adjacent", 4, false},
 };
 const int kOpCount = static_cast<int>(sizeof kOps / sizeof *kOps);
 

@@ -192,15 +192,19 @@ bool validate_program(const double* program, size_t length, ProgramError* error)
             *set = 1;
             return true;
           }
-          case kBatchSpan: {
+          case kBatchSpan:
+          case kBatchAdjacent: {
             if (!is_integer(args[0], 0, static_cast<double>(header.sets) - 1))
-              return fail(error, at, "step %zu (batch_span): set %g does not exist", step, args[0]);
+              return fail(error, at, "step %zu (%s): set %g does not exist", step, info->name,
+                          args[0]);
             if (sets[static_cast<size_t>(args[0])] == 0)
-              return fail(error, at, "step %zu (batch_span): set %g holds no blocks", step,
+              return fail(error, at, "step %zu (%s): set %g holds no blocks", step, info->name,
                           args[0]);
             if (args[1] < 1 || args[2] < 1)
-              return fail(error, at, "step %zu (batch_span): expected step >= 1 and min >= 1",
-                          step);
+              return fail(error, at, "step %zu (%s): expected step >= 1 and min >= 1", step,
+                          info->name);
+            if (info->op == kBatchAdjacent && args[3] < 1)
+              return fail(error, at, "step %zu (batch_adjacent): expected stride >= 1", step);
             return true;
           }
           case kBatchFree: {

@@ -9,35 +9,16 @@
  * One argument set tests one side of the book's statement: the claim that does
  * not apply to the arguments given (the last block freed or not) is inconclusive.
  */
+import { CHUNK_HEADER, chunkSize, FASTBIN_CONSOLIDATION_THRESHOLD, MINSIZE, PAGE } from '../../glibc/model.js';
 import { ErrorCodes, MallocLabError } from '../../infra/errors.js';
-import { at, bytes, delta, ops, signed, verdict } from '../framework/observe.js';
+import { at, bytes, delta, ops, signed, topStart, verdict } from '../framework/observe.js';
+import { glibcAllocator } from '../framework/preconditions.js';
 import { StepProgram } from '../framework/program.js';
+import { thresholdsOf } from '../framework/settings.js';
 import type { ClaimContext, ExperimentDefinition, Judgement, Parameters } from '../framework/types.js';
 
-const SIZE_SZ = 8;
-const MALLOC_ALIGNMENT = 16;
-const MINSIZE = 32;
-const PAGE = 4096;
-/** glibc's defaults for M_TOP_PAD and M_TRIM_THRESHOLD. */
-const DEFAULT_TOP_PAD = 128 * 1024;
-const DEFAULT_TRIM_THRESHOLD = 128 * 1024;
-/** A free whose merged chunk reaches this size makes free() consider trimming the top. */
-const FASTBIN_CONSOLIDATION_THRESHOLD = 64 * 1024;
 /** The seed's MAX_ALLOCS: the size of its ptr[] array. */
 const MAX_ALLOCS = 1_000_000;
-
-/** request2size(): the chunk glibc carves for a malloc(n). */
-const chunkSize = (n: number) => Math.max(MINSIZE, (n + SIZE_SZ + MALLOC_ALIGNMENT - 1) & ~(MALLOC_ALIGNMENT - 1));
-
-/** A glibc malloc setting in force for a run: its environment variable, its tunable, or the default. */
-function glibcSetting(env: Record<string, string>, variable: string, tunable: string, fallback: number): number {
-  const fromTunables = env['GLIBC_TUNABLES']
-    ?.split(':')
-    .find((entry) => entry.startsWith(`${tunable}=`))
-    ?.split('=')[1];
-  const value = Number(env[variable] ?? fromTunables ?? fallback);
-  return Number.isFinite(value) ? value : fallback;
-}
 
 export interface FreeAndSbrkArguments {
   numAllocs: number;
@@ -87,7 +68,14 @@ export const FREE_AND_SBRK_LABELS = {
 function build(a: FreeAndSbrkArguments): StepProgram {
   const program = new StepProgram();
   program.step(FREE_AND_SBRK_LABELS.initial);
-  program.step(FREE_AND_SBRK_LABELS.allocating(a), (s) => s.batchAlloc('ptr', a.numAllocs, [{ size: a.blockSize }]));
+  program.step(FREE_AND_SBRK_LABELS.allocating(a), (s) =>
+    s
+      .batchAlloc('ptr', a.numAllocs, [{ size: a.blockSize }])
+      // How many blocks sit right below the next one, and where they span: the top end is a run of them.
+      .batchAdjacent('ptr', chunkSize(a.blockSize))
+      .batchSpan('ptr')
+      .batchSpan('ptr', { min: a.numAllocs }),
+  );
   // With freeMin > freeMax the seed's loop frees nothing.
   program.step(FREE_AND_SBRK_LABELS.freed, (s) => {
     if (a.freeMin <= a.freeMax) s.batchFree('ptr', { step: a.freeStep, min: a.freeMin, max: a.freeMax });
@@ -99,7 +87,10 @@ function build(a: FreeAndSbrkArguments): StepProgram {
 function measure(c: ClaimContext) {
   const a = freeAndSbrkArguments(c.parameters);
   const allocating = FREE_AND_SBRK_LABELS.allocating(a);
-  const env = c.runs['seed']?.env ?? {};
+  const thresholds = thresholdsOf(c, 'seed');
+  const [adjacent] = ops(c, 'seed', allocating, 'batch_adjacent');
+  const [span, last] = ops(c, 'seed', allocating, 'batch_span');
+  const initial = at(c, 'seed', FREE_AND_SBRK_LABELS.initial);
   return {
     a,
     grown: delta(c, 'seed', FREE_AND_SBRK_LABELS.initial, allocating, 'brk'),
@@ -108,8 +99,17 @@ function measure(c: ClaimContext) {
     mmapped: at(c, 'seed', allocating).mallinfo.hblks - at(c, 'seed', FREE_AND_SBRK_LABELS.initial).mallinfo.hblks,
     afterAlloc: at(c, 'seed', allocating).mallinfo,
     afterFree: at(c, 'seed', FREE_AND_SBRK_LABELS.freed).mallinfo,
-    pad: glibcSetting(env, 'MALLOC_TOP_PAD_', 'glibc.malloc.top_pad', DEFAULT_TOP_PAD),
-    trim: glibcSetting(env, 'MALLOC_TRIM_THRESHOLD_', 'glibc.malloc.trim_threshold', DEFAULT_TRIM_THRESHOLD),
+    pad: thresholds.topPad,
+    trim: thresholds.trim,
+    dynamic: thresholds.dynamic,
+    /** Blocks right below the next one (chunks touching), of the pairs. */
+    adjacent: adjacent?.value ?? NaN,
+    pairs: adjacent?.value2 ?? NaN,
+    /** Blocks below the top chunk the program started with: in free chunks the heap already had. */
+    lowest: span?.value ?? NaN,
+    /** The last block's address. */
+    last: last?.value ?? NaN,
+    initialTop: topStart(initial),
   };
 }
 
@@ -122,9 +122,7 @@ function notFromBreak(m: Measured): Judgement | undefined {
       verdict: 'inconclusive',
       evidence:
         `all ${m.a.numAllocs} blocks of ${bytes(m.a.blockSize)} were mmap'd (at or above the mmap threshold, 128 KiB unless raised), not taken from the program break, so free() had no break to lower` +
-        (m.grown > 0
-          ? ` (the break's ${signed(m.grown)} is glibc's first heap, made for its own small allocations such as the tcache struct)`
-          : ''),
+        (m.grown > 0 ? ` (the break's ${signed(m.grown)} is the heap glibc set up at its first malloc)` : ''),
     };
   }
   if (m.grown > 0) return undefined;
@@ -168,6 +166,7 @@ export const freeAndSbrk: ExperimentDefinition = {
       id: 'free-keeps-break',
       claim:
         "In general, free() doesn't lower the program break, but instead adds the block of memory to a list of free blocks that are recycled by future calls to malloc().",
+      requires: [glibcAllocator()],
       judge: (c): Judgement => {
         const m = measure(c);
         const unjudged = notFromBreak(m);
@@ -183,10 +182,16 @@ export const freeAndSbrk: ExperimentDefinition = {
           added <= 1
             ? 'coalesced into one free chunk'
             : `stay apart as ${added} more free chunks (their neighbours are live)`;
+        // The last block's chunk ends where the top chunk starts: it sits at the top end.
+        const lastAtTop =
+          m.last - CHUNK_HEADER + chunkSize(m.a.blockSize) ===
+          topStart(at(c, 'seed', FREE_AND_SBRK_LABELS.allocating(m.a)));
         return verdict(
           m.dropped <= 0,
           `free() of ${m.freed} blocks (${bytes(m.freed * m.a.blockSize)}) moved the break by ${signed(-m.dropped)} (the mallocs had raised it by ${bytes(m.grown)}): ` +
-            `block ${m.a.numAllocs} stays allocated at the top of the heap, so no freed chunk can reach the top chunk; ` +
+            (lastAtTop
+              ? `block ${m.a.numAllocs}, still allocated, sits right below the top chunk, so no freed chunk can reach the top chunk; `
+              : `the top chunk did not take any freed chunk (${bytes(m.afterAlloc.keepcost)} → ${bytes(m.afterFree.keepcost)}); `) +
             `the freed blocks ${merged} and wait in glibc's bins for later mallocs (free bytes: ${bytes(m.afterAlloc.fordblks)} → ${bytes(m.afterFree.fordblks)})`,
         );
       },
@@ -195,6 +200,7 @@ export const freeAndSbrk: ExperimentDefinition = {
       id: 'top-lowers-break',
       claim:
         'If free() is used at memory regions at the top end of the heap, the program break is actually decreased: free() merges adjacent free blocks into one big block.',
+      requires: [glibcAllocator()],
       judge: (c): Judgement => {
         const m = measure(c);
         const unjudged = notFromBreak(m);
@@ -206,31 +212,36 @@ export const freeAndSbrk: ExperimentDefinition = {
             evidence: `not applicable to these arguments: block ${m.a.numAllocs}, at the top of the heap, is not freed (run the top-half preset)`,
           };
         }
-        // glibc trims to leave M_TOP_PAD in the top chunk, so at least the freed bytes beyond the pad must come back.
-        const expected = Math.max(PAGE, run * m.a.blockSize - m.pad);
-        const runChunks = run * chunkSize(m.a.blockSize);
         const topBefore = m.afterAlloc.keepcost;
         const topAfter = m.afterFree.keepcost;
-        const accounted = topBefore + runChunks - topAfter;
-        const holds = m.dropped >= expected;
+        // Freed bytes that joined the top chunk: what the break gave back plus what the top grew by.
+        const merged = m.dropped + topAfter - topBefore;
+        // systrim keeps M_TOP_PAD (and MINSIZE, page-rounded) of the top and gives back the rest.
+        const trimmedToPad = topAfter < m.pad + PAGE + MINSIZE;
+        const holds = m.dropped >= PAGE && trimmedToPad;
+        const freedBytes = m.freed * chunkSize(m.a.blockSize);
         let why: string;
         if (holds) {
           why =
-            `freeing block ${m.a.numAllocs} merged it${run > 1 ? `, and the ${run - 1} freed blocks below it already coalesced into one chunk,` : ''} into the top chunk; ` +
-            `that merged chunk passed FASTBIN_CONSOLIDATION_THRESHOLD (64 KiB) and the top chunk passed M_TRIM_THRESHOLD (${bytes(m.trim)}), so free() called systrim, ` +
-            `which lowered the break and kept a ${bytes(topAfter)} top chunk (the ${bytes(m.pad)} top pad, page-rounded): ` +
-            `old top ${bytes(topBefore)} + freed chunks ${bytes(runChunks)} − kept top = ${bytes(accounted)}${accounted === m.dropped ? ', the drop exactly' : ''}`;
-        } else if (topBefore + runChunks < FASTBIN_CONSOLIDATION_THRESHOLD) {
-          why = `the chunk merged into the top was only ${bytes(topBefore + runChunks)}, below the 64 KiB FASTBIN_CONSOLIDATION_THRESHOLD that makes free() consider trimming`;
-        } else if (topBefore + runChunks < m.trim) {
-          why = `the top chunk (${bytes(topBefore + runChunks)} with the freed blocks) stayed below M_TRIM_THRESHOLD (${bytes(m.trim)}), so glibc kept it for later mallocs`;
+            `freeing block ${m.a.numAllocs} merged it, with the freed blocks below it that touch it (already one free chunk), into the top chunk: ` +
+            `${bytes(merged)} of the ${bytes(freedBytes)} freed joined the top` +
+            (merged < 0.9 * freedBytes ? ' (the rest lie in free chunks apart from it)' : '') +
+            `; that chunk passed FASTBIN_CONSOLIDATION_THRESHOLD (64 KiB) and the top chunk M_TRIM_THRESHOLD (${bytes(m.trim)} in this run), so free() called systrim, ` +
+            `which lowered the break and kept a ${bytes(topAfter)} top chunk (the ${bytes(m.pad)} top pad, page-rounded)`;
+        } else if (m.dropped < PAGE && topAfter < FASTBIN_CONSOLIDATION_THRESHOLD) {
+          why = `the top chunk is only ${bytes(topAfter)} after the frees: no freed chunk that reached it was 64 KiB (FASTBIN_CONSOLIDATION_THRESHOLD), the size at which free() considers trimming`;
+        } else if (m.dropped < PAGE && topAfter < m.trim) {
+          why = `the top chunk (${bytes(topAfter)} after the frees) stayed below M_TRIM_THRESHOLD (${bytes(m.trim)} in this run), so glibc kept it for later mallocs`;
         } else {
-          why = `glibc kept ${bytes(topAfter)} as the top chunk (top pad ${bytes(m.pad)}, M_TRIM_THRESHOLD ${bytes(m.trim)}; the dynamic mmap threshold raises the trim threshold after a large mmapped block is freed)`;
+          why =
+            `glibc kept ${bytes(topAfter)} as the top chunk (top pad ${bytes(m.pad)}, M_TRIM_THRESHOLD ${bytes(m.trim)} in this run` +
+            (m.dynamic ? ', unless the free of an mmapped chunk had raised it' : '') +
+            ')';
         }
         return verdict(
           holds,
-          `freeing blocks ${m.a.freeMin}..${m.a.freeMax} (step ${m.a.freeStep}; ${run} contiguous at the top, ${bytes(run * m.a.blockSize)}) lowered the break by ${bytes(m.dropped)} ` +
-            `(expected at least ${bytes(expected)}: the freed top bytes beyond the ${bytes(m.pad)} top pad, at least a page): ${why}`,
+          `freeing blocks ${m.a.freeMin}..${m.a.freeMax} (step ${m.a.freeStep}${m.pairs > 0 ? `; ${m.adjacent} of the ${m.pairs} successive pairs of blocks touch` : ''}) ` +
+            `lowered the break by ${bytes(m.dropped)}: ${why}`,
         );
       },
     },

@@ -10,41 +10,39 @@
  * code mallocs 18 kB; the `printed-90k` variant runs the 90 KiB ending so the
  * report can show which of the two the output came from.
  */
+import {
+  CHUNK_HEADER,
+  chunkSize,
+  DEFAULT_TOP_PAD,
+  FASTBIN_CONSOLIDATION_THRESHOLD,
+  MINSIZE,
+  pageAlign,
+  TCACHE_STRUCT_CHUNK,
+} from '../../glibc/model.js';
 import { formatAddress } from '../../infra/units.js';
-import { at, bytes, MissingMeasurement, ops, signed, verdict, type StatusOrHeapField } from '../framework/observe.js';
+import {
+  at,
+  bytes,
+  glibcOf,
+  MissingMeasurement,
+  ops,
+  plural,
+  signed,
+  topStart,
+  verdict,
+  type StatusOrHeapField,
+} from '../framework/observe.js';
+import { designedSettings } from '../framework/preconditions.js';
 import { StepProgram } from '../framework/program.js';
+import { settingsOf, thresholdsOf } from '../framework/settings.js';
 import type { ClaimContext, ExperimentDefinition, Judgement, Parameters } from '../framework/types.js';
 
-// glibc 2.36 malloc internals on 64-bit Linux, used to explain the measured moves.
-const SIZE_SZ = 8;
-const MALLOC_ALIGNMENT = 16;
-const MINSIZE = 32;
-/** Bytes from a chunk's start to the pointer malloc returns (prev_size + size). */
-const CHUNK_HEADER = 2 * SIZE_SZ;
-const PAGE = 4096;
-/** glibc's default M_TOP_PAD: every sbrk asks for this much beyond the request. */
-const DEFAULT_TOP_PAD = 128 * 1024;
-/** tcache serves chunks up to this request size (glibc >= 2.26); larger frees go to the bins. */
-const TCACHE_MAX_REQUEST = 1032;
 /** The ending the seed's printed output shows ("After allocating a new 90kB"). */
 const PRINTED_LAST = 90 * 1024;
 /** The seed's printed breaks: initial, after 5 × 16 kB, after the last allocation. */
 const SEED_BREAKS = { initial: 0xe99000, afterFive: 0xebe000, afterLast: 0xee4000 } as const;
 
-/** request2size(): the chunk glibc carves for a malloc(n). */
-const chunkSize = (n: number) => Math.max(MINSIZE, (n + SIZE_SZ + MALLOC_ALIGNMENT - 1) & ~(MALLOC_ALIGNMENT - 1));
-const pageAlign = (n: number) => Math.ceil(n / PAGE) * PAGE;
 const kb = (n: number) => (n % 1024 === 0 ? `${n / 1024}kB` : `${n}B`);
-
-/** M_TOP_PAD in force for a run (MALLOC_TOP_PAD_ or the glibc.malloc.top_pad tunable). */
-function topPad(env: Record<string, string>): number {
-  const tunable = env['GLIBC_TUNABLES']
-    ?.split(':')
-    .find((entry) => entry.startsWith('glibc.malloc.top_pad='))
-    ?.split('=')[1];
-  const value = Number(env['MALLOC_TOP_PAD_'] ?? tunable ?? DEFAULT_TOP_PAD);
-  return Number.isFinite(value) ? value : DEFAULT_TOP_PAD;
-}
 
 export const SBRK_16K_LABELS = {
   initial: 'Initial program break',
@@ -88,12 +86,35 @@ function measure(c: ClaimContext, variant = 'seed', lastSize = c.parameters['las
   const ptr6 = ops(c, variant, labels[4]!, 'malloc')[0]?.value;
   if (mallocs.length < 5 || ptr5 === undefined || ptr6 === undefined)
     throw new MissingMeasurement(`the mallocs of variant ${variant} did not all run`);
-  return { block, lastSize, samples, moved, ptr: [...mallocs, ptr5, ptr6], pad: topPad(c.runs[variant]?.env ?? {}) };
+  const initialTop = topStart(samples[0]!);
+  const ptr = [...mallocs, ptr5, ptr6];
+  return {
+    block,
+    lastSize,
+    samples,
+    moved,
+    ptr,
+    /** The 16 KiB blocks (ptr0…ptr5) below the top chunk the program started with: taken from free chunks. */
+    fromHoles: ptr.slice(0, 6).filter((address) => address < initialTop).length,
+    pad: thresholdsOf(c, variant).topPad,
+  };
 }
 
-/** "Node's heap already had …": why a busy heap needs no sbrk. */
-function busyHeap(free: number, top: number): string {
-  return `the heap was not empty (a Node process: V8 and libuv used it first) and already held ${bytes(free)} free (fordblks), ${bytes(top)} of it the top chunk`;
+/** Why a heap that was not empty needs no sbrk: who used it first, and what it held (mallinfo2). */
+function busyHeap(
+  c: ClaimContext,
+  start: { uordblks: number; fordblks: number; keepcost: number; ordblks: number },
+): string {
+  const history =
+    c.heap === 'aged'
+      ? c.host === 'node'
+        ? "Node's start-up and the ageing workload had used it"
+        : 'the ageing workload had used it'
+      : "the Node process's start-up had used it";
+  return (
+    `the heap was not empty (${history}): ${bytes(start.uordblks)} in use and ${bytes(start.fordblks)} free in ${plural(start.ordblks, 'free chunk')}, ` +
+    `${bytes(start.keepcost)} of it the top chunk`
+  );
 }
 
 export const sbrk16k: ExperimentDefinition = {
@@ -133,8 +154,9 @@ export const sbrk16k: ExperimentDefinition = {
           return {
             verdict: 'inconclusive',
             evidence:
-              `the break did not move for ${bytes(requested)} of mallocs, so malloc asked the OS for nothing: ${busyHeap(start.fordblks, start.keepcost)}, ` +
-              `and the blocks came from there (ptr0 lies ${bytes(Number(m.samples[0]!.brk) - m.ptr[0]!)} below the break). A C program's empty heap would have had to call sbrk.`,
+              `the break did not move for ${bytes(requested)} of mallocs, so malloc asked the OS for nothing: ${busyHeap(c, start)}, ` +
+              `and ${m.fromHoles >= 5 ? 'all 5 blocks' : `${m.fromHoles} of the 5 blocks`} lie below that top chunk, in free chunks the heap already had` +
+              `${m.fromHoles >= 5 ? '' : ' (the others in the top chunk)'}. A C program's empty heap would have had to call sbrk.`,
           };
         }
         const top = m.samples[1]!.mallinfo.keepcost;
@@ -150,6 +172,8 @@ export const sbrk16k: ExperimentDefinition = {
       id: 'moved-148k',
       claim:
         'The break moved by 0x25000 = 151552 bytes = 148 kB (0xe99000 → 0xebe000), while the code requested 5 × 16 = 80 kB.',
+      // The seed's number is made of the default top pad.
+      requires: [designedSettings(['top_pad'], ['seed'])],
       judge: (c): Judgement => {
         const m = measure(c);
         const moved = m.moved(0, 1);
@@ -157,7 +181,7 @@ export const sbrk16k: ExperimentDefinition = {
         if (start.arena > 0) {
           return {
             verdict: 'inconclusive',
-            evidence: `the seed's number is for an empty heap; here ${busyHeap(start.fordblks, start.keepcost)}, and the break moved by ${bytes(moved)}`,
+            evidence: `the seed's number is for an empty heap; here ${busyHeap(c, start)}, and the break moved by ${bytes(moved)}`,
           };
         }
         // Without tcache the first sysmalloc is sized for the first 16 KiB chunk; glibc >= 2.26
@@ -184,7 +208,11 @@ export const sbrk16k: ExperimentDefinition = {
           evidence:
             `the break moved by ${formatAddress(moved)} (${bytes(moved)}), not ${formatAddress(seedSize)}: ptr0 lies ${formatAddress(m.ptr[0]! - Number(m.samples[0]!.brk))} above the initial break, ` +
             (before >= MINSIZE
-              ? `behind a ${formatAddress(before)}-byte chunk malloc made first — tcache_init's tcache_perthread_struct (glibc >= 2.26, newer than the seed) — so the first sysmalloc was sized for that chunk: ` +
+              ? `behind a ${formatAddress(before)}-byte chunk malloc made first` +
+                (before === TCACHE_STRUCT_CHUNK
+                  ? ` — the size of tcache_init's tcache_perthread_struct (${glibcOf(c)}; tcache came in 2.26, after the seed)`
+                  : '') +
+                ` — so the first sysmalloc was sized for that chunk: ` +
                 `page_align(${formatAddress(before)} + ${formatAddress(m.pad)} + ${formatAddress(MINSIZE)}) = ${formatAddress(predicted)}${predicted === moved ? ', the measured move' : ''}. `
               : `so the first chunk was the block itself, predicting ${formatAddress(predicted)}. `) +
             tail,
@@ -199,12 +227,13 @@ export const sbrk16k: ExperimentDefinition = {
         const m = measure(c);
         const moved = m.moved(1, 2);
         const reused = m.ptr[5] === m.ptr[1];
+        const tcacheMax = settingsOf(c, 'seed').tcache_max.value;
         return verdict(
           moved === 0,
           `the break moved by ${signed(moved)}; ptr5 = ${formatAddress(m.ptr[5]!)} ` +
             (reused
-              ? `is ptr1's freed address: ${bytes(m.block)} is above tcache's largest size (${TCACHE_MAX_REQUEST} B), so free(ptr1) put its chunk in the unsorted bin and the next malloc of the same size took that exact fit back`
-              : `is not ptr1's address (${formatAddress(m.ptr[1]!)}): it came from ${m.moved(1, 2, 'mallinfo.keepcost') < 0 ? 'the top chunk' : 'another free chunk'}`),
+              ? `is ptr1's freed address: free(ptr1) had put its chunk in a bin (${bytes(m.block)} is above tcache's largest size, ${tcacheMax} B in this run) and the next malloc of the same size took that chunk back`
+              : `is not ptr1's address (${formatAddress(m.ptr[1]!)}): it came from ${m.moved(1, 2, 'mallinfo.keepcost') < 0 ? 'the top chunk, which shrank by as much' : 'another free chunk (the top chunk did not change)'}`),
         );
       },
     },
@@ -216,15 +245,19 @@ export const sbrk16k: ExperimentDefinition = {
         const m = measure(c);
         const moved = m.moved(2, 3);
         const top = m.samples[3]!.mallinfo.keepcost;
-        const reused = m.ptr[5] === m.ptr[1];
+        const live = m.ptr.slice(2, 5).filter((address) => address > m.ptr[5]!).length;
+        const thresholds = thresholdsOf(c, 'seed');
+        const merged = m.moved(2, 3, 'mallinfo.keepcost') > 0;
         return verdict(
           moved >= 0,
           `the break moved by ${signed(moved)} on free(ptr5). ` +
-            (reused
-              ? `ptr5 was ptr1's chunk in the middle of the heap (ptr2..ptr4 are live above it), so it merged with nothing toward the top chunk and went back to the unsorted bin; `
-              : `ptr5's chunk ${m.moved(2, 3, 'mallinfo.keepcost') > 0 ? 'merged into the top chunk' : 'went to a bin'}; `) +
-            `free() only considers trimming when the chunk it frees reaches FASTBIN_CONSOLIDATION_THRESHOLD (64 KiB; this one is ${bytes(chunkSize(m.block))}) ` +
-            `and then only when the top chunk (${bytes(top)}) exceeds M_TRIM_THRESHOLD (128 KiB)`,
+            (merged
+              ? `ptr5's chunk merged into the top chunk (now ${bytes(top)}); `
+              : `ptr5's chunk did not reach the top chunk (${bytes(top)}, unchanged)` +
+                (live > 0 ? `: ${live} of the live blocks ptr2..ptr4 lie above it` : '') +
+                '; ') +
+            `free() considers trimming only when the chunk it frees, merged with its free neighbours, reaches FASTBIN_CONSOLIDATION_THRESHOLD (${bytes(FASTBIN_CONSOLIDATION_THRESHOLD)}; ptr5's is ${bytes(chunkSize(m.block))}), ` +
+            `and then only when the top chunk reaches M_TRIM_THRESHOLD (${bytes(thresholds.trim)} in this run${thresholds.dynamic ? ', unless glibc had raised it' : ''})`,
         );
       },
     },

@@ -9,13 +9,15 @@ import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 
 import { MALLOPT_PARAMS } from '../../glibc/mallopt-params.js';
+import { defaultArenaMax, HEAP_MAX_SIZE, PAGE } from '../../glibc/model.js';
 import { MiB } from '../../infra/units.js';
-import { bytes, delta, ops, verdict } from '../framework/observe.js';
+import { bytes, delta, MissingMeasurement, ops, plural, verdict } from '../framework/observe.js';
+import { designedSettings, glibcAllocator, runParameters } from '../framework/preconditions.js';
 import { StepProgram } from '../framework/program.js';
-import type { ClaimContext, ExperimentDefinition, Parameters, Variant } from '../framework/types.js';
+import type { ClaimContext, ExperimentDefinition, Judgement, Parameters, Variant } from '../framework/types.js';
 
-/** HEAP_MAX_SIZE on 64-bit: each non-main arena heap reserves this much address space. */
-const ARENA_RESERVATION = 64 * MiB;
+/** The cap these claims read: 8 × the online CPUs, unless arena_max is set. */
+const defaultCap = () => defaultArenaMax(cpus().length);
 
 function seedProgram(parameters: Parameters): StepProgram {
   const program = new StepProgram();
@@ -60,8 +62,13 @@ function lateCapProgram(block: number): StepProgram {
   return program;
 }
 
-const arenasAfter = (c: ClaimContext, variant: string, label: string) =>
-  ops(c, variant, label, 'arenas')[0]?.value ?? NaN;
+/** The arenas malloc_stats listed after a step. */
+function arenasAfter(c: ClaimContext, variant: string, label: string): number {
+  const value = ops(c, variant, label, 'arenas')[0]?.value;
+  if (value === undefined || !Number.isFinite(value))
+    throw new MissingMeasurement(`no arena count after "${label}" in variant ${variant}`);
+  return value;
+}
 
 export const threadArenas: ExperimentDefinition = {
   id: 'thread-arenas',
@@ -115,46 +122,83 @@ export const threadArenas: ExperimentDefinition = {
       judge: (c) => {
         const grown = delta(c, 'seed', 'start', 'thread created', 'VmSize');
         const stack = threadStackSize();
+        const beyond = grown - stack;
         return verdict(
           grown >= stack && grown <= stack + 2 * MiB,
-          `VmSize grew by ${bytes(grown)} for a thread stack of ${bytes(stack)} (RLIMIT_STACK soft limit, inherited by the run; glibc adds a guard page)`,
+          `VmSize grew by ${bytes(grown)} for a thread stack of ${bytes(stack)} (the RLIMIT_STACK soft limit the run inherits)` +
+            (beyond === PAGE
+              ? ': the stack and one page more, the guard page glibc maps below it'
+              : beyond > 0
+                ? `, ${bytes(beyond)} more than the stack`
+                : ''),
         );
       },
     },
     {
       id: 'first-malloc-64mib',
       claim: "A thread's first malloc(1K) makes the process's memory grow by 64M (a new arena); RSS grows little.",
-      judge: (c) => {
+      requires: [glibcAllocator(['seed']), designedSettings(['arena_max', 'arena_test'], ['seed'])],
+      judge: (c): Judgement => {
         const vm = delta(c, 'seed', 'thread created', 'Thread malloc', 'VmSize');
         const rss = delta(c, 'seed', 'thread created', 'Thread malloc', 'RssAnon');
         const before = arenasAfter(c, 'seed', 'thread created');
         const after = arenasAfter(c, 'seed', 'Thread malloc');
-        const newArena = after === before + 1;
-        const holds = newArena && vm >= ARENA_RESERVATION * 0.9 && vm <= ARENA_RESERVATION * 1.1 && rss < 1 * MiB;
+        if (after === before) {
+          return {
+            verdict: 'inconclusive',
+            evidence: `no arena was made (arenas ${before} → ${after}; VmSize ${bytes(vm)}): the thread was given one of the ${plural(before, 'arena')} the process already had, so its first malloc did not need a new one`,
+          };
+        }
+        const reserved = vm >= HEAP_MAX_SIZE * 0.9 && vm <= HEAP_MAX_SIZE * 1.1;
         return verdict(
-          holds,
-          `arenas ${before} → ${after}; VmSize ${bytes(vm)} (a non-main arena heap reserves ${bytes(ARENA_RESERVATION)} of address space, HEAP_MAX_SIZE), RssAnon ${bytes(rss)}` +
-            (newArena ? '' : ': the thread reused an existing arena (the process already had arenas free for reuse)'),
+          after === before + 1 && reserved && rss < 1 * MiB,
+          `arenas ${before} → ${after}; VmSize ${bytes(vm)}` +
+            (reserved
+              ? ` (the new arena's heap reserves HEAP_MAX_SIZE, ${bytes(HEAP_MAX_SIZE)}, of address space)`
+              : '') +
+            `, RssAnon ${bytes(rss)}`,
         );
       },
     },
     {
       id: 'second-malloc-free',
       claim: 'A second malloc on the same thread does not grow memory.',
+      requires: [glibcAllocator(['seed'])],
       judge: (c) => {
         const vm = delta(c, 'seed', 'Thread malloc', 'Thread malloc again', 'VmSize');
-        return verdict(vm === 0, `VmSize changed by ${bytes(vm)}: the thread's arena already has room`);
+        const rss = delta(c, 'seed', 'Thread malloc', 'Thread malloc again', 'RssAnon');
+        const arenas = [arenasAfter(c, 'seed', 'Thread malloc'), arenasAfter(c, 'seed', 'Thread malloc again')];
+        return verdict(
+          vm === 0,
+          `VmSize changed by ${bytes(vm)}, RssAnon by ${bytes(rss)}, arenas ${arenas[0]} → ${arenas[1]}: the second block came from the arena the thread already had`,
+        );
       },
     },
     {
       id: 'cap-holds',
       claim: 'On 64-bit machines the number of arenas is at most 8 × the number of cores.',
+      requires: [
+        glibcAllocator(['crowd']),
+        designedSettings(['arena_max', 'arena_test'], ['crowd']),
+        runParameters('more threads than the cap', (p) =>
+          p['threads']! + 1 > defaultCap()
+            ? undefined
+            : `the run has ${p['threads']} threads and the main thread for a cap of 8 × ${cpus().length} = ${defaultCap()}, so the cap is never reached (raise --threads)`,
+        ),
+      ],
       judge: (c) => {
-        const cap = 8 * cpus().length;
-        const count = arenasAfter(c, 'crowd', `${c.parameters['threads']} threads malloc`);
+        const cap = defaultCap();
+        const threads = c.parameters['threads']!;
+        const count = arenasAfter(c, 'crowd', `${threads} threads malloc`);
+        const before = arenasAfter(c, 'crowd', 'start');
         return verdict(
-          count <= cap && count >= Math.min(cap, 2),
-          `${c.parameters['threads']} threads each malloc'd: ${count} arenas for a cap of 8 × ${cpus().length} = ${cap}`,
+          count <= cap,
+          `${threads} threads each malloc'd: ${count} arenas (${before} before them) for a cap of 8 × ${cpus().length} = ${cap}` +
+            (count === cap
+              ? ': the cap stopped glibc making more, and the threads beyond it share existing arenas'
+              : count < cap
+                ? `: below the cap, with more threads than it`
+                : ''),
         );
       },
     },
@@ -162,6 +206,10 @@ export const threadArenas: ExperimentDefinition = {
       id: 'arena-max-agree',
       claim:
         'MALLOC_ARENA_MAX (and mallopt(M_ARENA_MAX, …)) caps the arenas regardless of cores: with 1, all threads share the main arena.',
+      requires: [
+        glibcAllocator(['mallopt', 'env', 'tunable']),
+        designedSettings(['arena_max', 'arena_test'], ['mallopt', 'env', 'tunable']),
+      ],
       judge: (c) => {
         const label = `${c.parameters['threads']} threads malloc`;
         const counts = ['mallopt', 'env', 'tunable'].map((variant) => arenasAfter(c, variant, label));
@@ -171,7 +219,8 @@ export const threadArenas: ExperimentDefinition = {
           counts.every((count) => count === 1),
           `arenas with arena_max = 1 by mallopt: ${byMallopt}, by MALLOC_ARENA_MAX: ${byEnv}, by GLIBC_TUNABLES: ${byTunable}` +
             (beforeMallopt > 1
-              ? `; the process already had ${beforeMallopt} arenas when mallopt ran (Node's own threads made them at start-up), and a run-time cap cannot remove them — only the env and tunable forms, read at start-up, hold`
+              ? `; the process already had ${beforeMallopt} arenas when mallopt ran, made before the program's first step, and a cap set at run time removes none (see late-cap-keeps-arenas): ` +
+                'the threads shared those, not the main arena alone — only the env and tunable forms, read at start-up, hold'
               : ''),
         );
       },
@@ -179,12 +228,26 @@ export const threadArenas: ExperimentDefinition = {
     {
       id: 'late-cap-keeps-arenas',
       claim: "mallopt(M_ARENA_MAX) at run time cannot remove arenas that already exist (malloc-lab's own claim).",
-      judge: (c) => {
+      requires: [glibcAllocator(['late-cap']), designedSettings(['arena_max', 'arena_test'], ['late-cap'])],
+      judge: (c): Judgement => {
+        const start = arenasAfter(c, 'late-cap', 'start');
         const before = arenasAfter(c, 'late-cap', '2 threads malloc');
+        const capped = arenasAfter(c, 'late-cap', 'mallopt(M_ARENA_MAX, 1)');
         const after = arenasAfter(c, 'late-cap', 'a third thread mallocs');
+        if (before <= 1) {
+          return {
+            verdict: 'inconclusive',
+            evidence: `the process had ${plural(before, 'arena')} after two threads malloc'd (${start} at the start): there was no arena besides the main one for the cap to remove`,
+          };
+        }
         return verdict(
-          after >= before && before > 1,
-          `arenas after two threads: ${before}; after mallopt(M_ARENA_MAX, 1) and a third thread: ${after}`,
+          after >= before,
+          `arenas at the start: ${start}; after two threads malloc'd: ${before}; right after mallopt(M_ARENA_MAX, 1): ${capped}; after a third thread malloc'd: ${after}` +
+            (after > before
+              ? ' (the third thread still got an arena of its own)'
+              : after === before
+                ? ' (the third thread shared one)'
+                : ''),
         );
       },
     },

@@ -3,6 +3,7 @@
  * steps, op results, and verdict helpers. A missing step (a run that stopped)
  * makes a claim inconclusive rather than throwing.
  */
+import { MODEL_GLIBC } from '../../glibc/model.js';
 import { formatBytes } from '../../infra/units.js';
 import type { HostRun } from './hosts.js';
 import type { OpName, OpRecord, Sample } from './program.js';
@@ -47,6 +48,16 @@ export function read(sample: Sample, field: StatusOrHeapField): number {
   return sample.status[field as keyof Sample['status']];
 }
 
+/** Where the top chunk starts: it runs up to the break, and mallinfo2's keepcost is its size. */
+export function topStart(sample: Sample): number {
+  return Number(sample.brk) - sample.mallinfo.keepcost;
+}
+
+/** "glibc 2.36" for evidence resting on a fact of that version; the model's version when the run's is unknown. */
+export function glibcOf(c: ClaimContext): string {
+  return `glibc ${c.glibc === 'unknown' ? MODEL_GLIBC : c.glibc}`;
+}
+
 export function verdict(holds: boolean, evidence: string): Judgement {
   return { verdict: holds ? 'confirmed' : 'refuted', evidence };
 }
@@ -62,4 +73,6 @@ export function judged(judge: () => Judgement): Judgement {
 }
 
 export const bytes = (value: number) => formatBytes(value);
+/** "1 chunk", "3 chunks". */
+export const plural = (count: number, word: string) => `${count} ${word}${count === 1 ? '' : 's'}`;
 export const signed = (value: number) => formatBytes(value, { signed: true });

@@ -80,6 +80,7 @@ export const OPS = {
   free_foreign: 42,
   age: 70,
   batch_span: 71,
+  batch_adjacent: 72,
 } as const;
 
 export type OpName = keyof typeof OPS;
@@ -177,6 +178,14 @@ export class StepBuilder {
   /** The lowest and highest address of the set's blocks min, min + step, … (1-based; freed ones skipped). */
   batchSpan(set: string, rule: { step?: number; min?: number } = {}): this {
     return this.#add('batch_span', [this.program.set(set), rule.step ?? 1, rule.min ?? 1]);
+  }
+  /**
+   * Of the set's blocks min, min + step, … (1-based), how many lie exactly stride
+   * bytes below the next one (value), of the pairs there are (value2): with the chunk
+   * size as stride, how many blocks sit back to back.
+   */
+  batchAdjacent(set: string, stride: number, rule: { step?: number; min?: number } = {}): this {
+    return this.#add('batch_adjacent', [this.program.set(set), rule.step ?? 1, rule.min ?? 1, stride]);
   }
   /**
    * The ageing workload (native/core/plain_age.h): count blocks, sizes drawn from the

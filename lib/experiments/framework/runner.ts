@@ -256,6 +256,7 @@ async function runPlanned(p: Plan, world: World, onProgress?: (message: string) 
     heap: world.heap,
     ...(world.heap === 'aged' ? { ageing: p.ageing } : {}),
     allocator,
+    glibc: base.glibc,
     parameters,
     env: p.env,
     variantEnv,

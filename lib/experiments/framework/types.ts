@@ -43,6 +43,8 @@ export interface ClaimContext {
   /** What aged it, when heap is 'aged'. */
   ageing?: Ageing;
   allocator: AllocatorName;
+  /** The glibc the run used (gnu_get_libc_version), or "unknown". */
+  glibc: string;
   parameters: Parameters;
   /** The run's own environment (`--env`), on top of each variant's. */
   env: Record<string, string>;
