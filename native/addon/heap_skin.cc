@@ -40,6 +40,11 @@ Napi::Value Mallinfo2(const Napi::CallbackInfo& info) {
   });
 }
 
+Napi::Value MallinfoSourceName(const Napi::CallbackInfo& info) {
+  return Napi::String::New(
+      info.Env(), mallinfo_source() == MallinfoSource::kMallinfo2 ? "mallinfo2" : "mallinfo");
+}
+
 Napi::Value MallocInfo(const Napi::CallbackInfo& info) {
   return guarded(info, [&] {
     std::string xml = capture_malloc_info();
@@ -66,6 +71,7 @@ void register_heap(Napi::Env env, Napi::Object exports) {
   exports.Set("mallopt", Napi::Function::New(env, Mallopt, "mallopt"));
   exports.Set("malloc_trim", Napi::Function::New(env, MallocTrim, "malloc_trim"));
   exports.Set("mallinfo2", Napi::Function::New(env, Mallinfo2, "mallinfo2"));
+  exports.Set("mallinfoSource", Napi::Function::New(env, MallinfoSourceName, "mallinfoSource"));
   exports.Set("malloc_info", Napi::Function::New(env, MallocInfo, "malloc_info"));
   exports.Set("malloc_stats", Napi::Function::New(env, MallocStats, "malloc_stats"));
   exports.Set("gnu_get_libc_version",

@@ -811,6 +811,7 @@ int run_program(const double* program, size_t length, int out_fd) {
            stop_thread(run.threads[static_cast<size_t>(args[0])]);
          } else if (info->op == kSnapshot) {
            status = read_sample(record + 6);
+           value = static_cast<double>(mallinfo_source());
          } else if (on_thread >= 0) {
            execute_on(run.threads[on_thread], info, args, argc, &status, &value, &value2);
          } else {

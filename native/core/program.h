@@ -9,7 +9,9 @@
 // Each step writes one record of kRecordWidth doubles to out_fd as it completes:
 //   step index, op, status (0 or an errno), value, value2, nanoseconds since the
 //   run started, then a sample (status fields, break, mallinfo2) for kSnapshot
-//   steps, NaN otherwise. A final record with op kEnd closes a run that finished.
+//   steps, NaN otherwise. A snapshot's value says which call filled the mallinfo
+//   fields (MallinfoSource: 2 mallinfo2, 1 mallinfo). A final record with op kEnd closes a run that
+//   finished.
 #pragma once
 
 #include <stddef.h>

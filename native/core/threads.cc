@@ -3,11 +3,10 @@
 #include <pthread.h>
 #include <sys/resource.h>
 
-#include <condition_variable>
 #include <cstring>
-#include <exception>
 #include <mutex>
 #include <new>
+#include <optional>
 #include <string>
 
 #include "allocations.h"
@@ -19,17 +18,39 @@ namespace malloclab {
 
 namespace {
 
+// A condition variable over std::mutex. Not std::condition_variable, nor std::exception_ptr
+// below: with GCC 12 they need GLIBCXX_3.4.30 and CXXABI_1.3.13, and the published addon
+// must load with the libstdc++ of glibc-2.28 systems (GCC 8: GLIBCXX_3.4.25, CXXABI_1.3.11).
+class Wakeup {
+ public:
+  Wakeup() { pthread_cond_init(&cond_, nullptr); }
+  ~Wakeup() { pthread_cond_destroy(&cond_); }
+  Wakeup(const Wakeup&) = delete;
+  Wakeup& operator=(const Wakeup&) = delete;
+
+  template <class Ready>
+  void wait(std::unique_lock<std::mutex>& lock, Ready ready) {
+    while (!ready()) pthread_cond_wait(&cond_, lock.mutex()->native_handle());
+  }
+  void notify_all() { pthread_cond_broadcast(&cond_); }
+
+ private:
+  pthread_cond_t cond_;
+};
+
 struct AllocatorThread {
   uint32_t id = 0;  // 0: unused slot
   uint32_t owner = 0;
   pthread_t handle{};
   std::mutex mutex;
-  std::condition_variable wake;
+  Wakeup wake;
   bool stop = false;
   bool has_work = false;
   ThreadCall call{};
   uint64_t a = 0, b = 0, c = 0, result = 0;
-  std::exception_ptr error;
+  // What the call threw, carried back to the calling thread and thrown there.
+  std::optional<Error> error;
+  bool out_of_memory = false;
 };
 
 struct ThreadTable {
@@ -76,8 +97,10 @@ void* thread_main(void* argument) {
     if (!thread.has_work) break;
     try {
       thread.result = execute(thread);
-    } catch (...) {
-      thread.error = std::current_exception();
+    } catch (const Error& error) {
+      thread.error = error;
+    } catch (const std::bad_alloc&) {
+      thread.out_of_memory = true;
     }
     thread.has_work = false;
     thread.wake.notify_all();
@@ -123,7 +146,8 @@ uint32_t thread_start(uint32_t owner) {
   slot->owner = owner;
   slot->stop = false;
   slot->has_work = false;
-  slot->error = nullptr;
+  slot->error.reset();
+  slot->out_of_memory = false;
   int err = pthread_create(&slot->handle, nullptr, thread_main, slot);
   if (err != 0) throw_errno("pthread_create", err, "starting an allocator thread");
   slot->id = threads.next_id++;
@@ -143,14 +167,16 @@ uint64_t thread_call(uint32_t id, ThreadCall call, uint64_t a, uint64_t b, uint6
   thread->a = a;
   thread->b = b;
   thread->c = c;
-  thread->error = nullptr;
+  thread->error.reset();
+  thread->out_of_memory = false;
   thread->has_work = true;
   thread->wake.notify_all();
   thread->wake.wait(lock, [&] { return !thread->has_work; });
+  if (thread->out_of_memory) throw std::bad_alloc();
   if (thread->error) {
-    std::exception_ptr error = thread->error;
-    thread->error = nullptr;
-    std::rethrow_exception(error);
+    Error error = std::move(*thread->error);
+    thread->error.reset();
+    throw error;
   }
   return thread->result;
 }
