@@ -50,7 +50,9 @@ function progress(text) {
 
 function firstLine(command, commandArgs) {
   try {
-    return execFileSync(command, commandArgs, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).split('\n')[0].trim();
+    return execFileSync(command, commandArgs, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+      .split('\n')[0]
+      .trim();
   } catch {
     return 'unknown';
   }
@@ -76,7 +78,10 @@ function machine() {
     node: process.version,
     koffi,
     cc: firstLine(process.env.CC ?? 'cc', ['--version']),
-    loadAverage: os.loadavg().map((x) => x.toFixed(2)).join(' '),
+    loadAverage: os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' '),
     date: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC',
   };
 }
@@ -95,10 +100,18 @@ function compileReferences() {
   for (const [name, [source, flags]] of Object.entries(programs)) {
     const output = join(dir, name);
     try {
-      execFileSync(cc, ['-O2', '-Wall', ...flags, '-o', output, join(root, source)], { stdio: ['ignore', 'ignore', 'pipe'] });
+      execFileSync(cc, ['-O2', '-Wall', ...flags, '-o', output, join(root, source)], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
       built[name] = output;
     } catch (error) {
-      built[name] = { error: `${cc} could not build ${source}: ${String(error.stderr ?? error.message).trim().split('\n')[0]}` };
+      built[name] = {
+        error: `${cc} could not build ${source}: ${
+          String(error.stderr ?? error.message)
+            .trim()
+            .split('\n')[0]
+        }`,
+      };
     }
   }
   return { dir, built };
@@ -162,16 +175,41 @@ function table(headers, rows) {
     ].join('\n');
   }
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((row) => String(row[i]).length)));
-  const line = (row) => row.map((cell, i) => (i === 0 ? String(cell).padEnd(widths[i]) : String(cell).padStart(widths[i]))).join('  ');
+  const line = (row) =>
+    row.map((cell, i) => (i === 0 ? String(cell).padEnd(widths[i]) : String(cell).padStart(widths[i]))).join('  ');
   return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
 function comparisonTable(rows) {
   return table(
-    ['case', 'measured', 'median', 'spread', 'reference', 'median', 'spread', 'ratio', 'ratio p25–p75', 'target', 'result'],
+    [
+      'case',
+      'measured',
+      'median',
+      'spread',
+      'reference',
+      'median',
+      'spread',
+      'ratio',
+      'ratio p25–p75',
+      'target',
+      'result',
+    ],
     rows.map((row) =>
       row.error
-        ? [row.label, row.error, '', '', '', '', '', '', '', row.target === undefined ? '—' : `≤ ${row.target.toFixed(2)}`, 'SKIP']
+        ? [
+            row.label,
+            row.error,
+            '',
+            '',
+            '',
+            '',
+            '',
+            '',
+            '',
+            row.target === undefined ? '—' : `≤ ${row.target.toFixed(2)}`,
+            'SKIP',
+          ]
         : [
             row.label,
             row.measuredName,
@@ -207,9 +245,22 @@ if (perCall.error) {
   missing('1 per call: malloc(64) + free', 1.0, perCall.error);
 } else {
   const ns = perCall.nsPerPair;
-  rows.push(compare('1 per call: malloc(64) + free', 'malloc-lab', ns['malloc-lab'], 'koffi (plain libc)', ns.koffi, 1.0));
-  rows.push(compare('  floor: two empty addon calls', 'malloc-lab', ns['malloc-lab'], 'noop × 2', ns['noop × 2'], undefined));
-  rows.push(compare('  without the JS wrapper', 'raw addon', ns['malloc-lab raw addon'], 'koffi (plain libc)', ns.koffi, undefined));
+  rows.push(
+    compare('1 per call: malloc(64) + free', 'malloc-lab', ns['malloc-lab'], 'koffi (plain libc)', ns.koffi, 1.0),
+  );
+  rows.push(
+    compare('  floor: two empty addon calls', 'malloc-lab', ns['malloc-lab'], 'noop × 2', ns['noop × 2'], undefined),
+  );
+  rows.push(
+    compare(
+      '  without the JS wrapper',
+      'raw addon',
+      ns['malloc-lab raw addon'],
+      'koffi (plain libc)',
+      ns.koffi,
+      undefined,
+    ),
+  );
 }
 
 progress('2/5 batch: 1 M × malloc(64) + free vs. C');
@@ -226,8 +277,19 @@ if (typeof built.batch !== 'string') {
   } else {
     rows.push(compare(STEP, 'batch_alloc + batch_free', batch.ns.step, 'C loop', batch.ns.c, 1.15));
     rows.push(compare(IN_NODE, 'allocBatch + release', batch.ns.allocBatch, 'C loop', batch.ns.c, 1.15));
-    rows.push(compare('  like for like: C with a thread', 'allocBatch + release', batch.ns.allocBatch, 'C loop, threaded', batch.ns.cThreaded, undefined));
-    rows.push(compare('  glibc with a thread', 'C loop, threaded', batch.ns.cThreaded, 'C loop', batch.ns.c, undefined));
+    rows.push(
+      compare(
+        '  like for like: C with a thread',
+        'allocBatch + release',
+        batch.ns.allocBatch,
+        'C loop, threaded',
+        batch.ns.cThreaded,
+        undefined,
+      ),
+    );
+    rows.push(
+      compare('  glibc with a thread', 'C loop, threaded', batch.ns.cThreaded, 'C loop', batch.ns.c, undefined),
+    );
   }
 }
 
@@ -241,10 +303,28 @@ if (typeof built.procfs !== 'string') {
     missing('3 snapshot: /proc/self/status', 1.3, snap.error);
     missing('  statm fast path', 2.0, snap.error);
   } else {
-    rows.push(compare('3 snapshot: /proc/self/status', 'snapshot()', snap.ns.snapshot, 'C open+read+parse', snap.ns.cStatus, 1.3));
+    rows.push(
+      compare(
+        '3 snapshot: /proc/self/status',
+        'snapshot()',
+        snap.ns.snapshot,
+        'C open+read+parse',
+        snap.ns.cStatus,
+        1.3,
+      ),
+    );
     rows.push(compare('  status() alone', 'status()', snap.ns.status, 'C open+read+parse', snap.ns.cStatus, undefined));
     rows.push(compare('  statm fast path', 'statm()', snap.ns.statm, 'C pread+parse', snap.ns.cStatm, 2.0));
-    rows.push(compare('  Node’s own', 'memoryUsage.rss()', snap.ns['memoryUsage.rss'], 'C pread+parse', snap.ns.cStatm, undefined));
+    rows.push(
+      compare(
+        '  Node’s own',
+        'memoryUsage.rss()',
+        snap.ns['memoryUsage.rss'],
+        'C pread+parse',
+        snap.ns.cStatm,
+        undefined,
+      ),
+    );
   }
 }
 rmSync(cDir, { recursive: true, force: true });
@@ -266,7 +346,9 @@ if (observer.error) {
       `${calls}`,
       `${quietest.uordblks} / ${quietest.arena}`,
       `${trials.length}`,
-      result.contrast ? `${(median(trials.map((t) => Math.abs(t.uordblks))) / calls).toFixed(0)} (median |Δ|)` : `${quietest.uordblks / calls}`,
+      result.contrast
+        ? `${(median(trials.map((t) => Math.abs(t.uordblks))) / calls).toFixed(0)} (median |Δ|)`
+        : `${quietest.uordblks / calls}`,
       result.contrast ? '' : zero ? 'PASS' : 'MISS',
     ]);
   }
@@ -322,7 +404,9 @@ lines.push(
 );
 lines.push(heading('Side by side (median of per-round ratios; spread = half the interquartile range)'));
 lines.push(comparisonTable(rows));
-lines.push(heading('Observer effect: glibc heap change over a trial of calls (mallinfo2 uordblks / arena), quietest trial'));
+lines.push(
+  heading('Observer effect: glibc heap change over a trial of calls (mallinfo2 uordblks / arena), quietest trial'),
+);
 lines.push(table(['reader', 'calls', 'Δ uordblks / arena', 'trials', 'bytes per call', 'result'], observerRows));
 lines.push(heading(`Experiment wall time: durationMs per experiment and host (${experimentNote})`));
 lines.push(table(['experiment', 'host', 'variants', 'durationMs', 'per variant (median)', 'note'], experimentRows));

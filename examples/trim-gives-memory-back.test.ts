@@ -7,6 +7,7 @@
 // so free() cannot shrink the heap; malloc_trim(0) hands the holes' pages back with
 // madvise. Scale `entries` up to your service's numbers.
 import { describe, expect, it } from 'vitest';
+
 import { allocBatch, KiB, malloc_trim, measure } from 'malloc-lab';
 import 'malloc-lab/vitest'; // registers toGrowRssAnonBy, toShrinkRssAnonBy, toMoveBreak, toHaveClaim, …
 

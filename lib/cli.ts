@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /** The malloc-lab command line. */
-import { MallocLabError } from './errors.js';
+import { MallocLabError } from './infra/errors.js';
 
 const USAGE = `usage: malloc-lab <command>
 
@@ -73,7 +73,8 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    const message = error instanceof MallocLabError ? `${error.message} [${error.code}]` : String((error as Error)?.stack ?? error);
+    const message =
+      error instanceof MallocLabError ? `${error.message} [${error.code}]` : String((error as Error)?.stack ?? error);
     process.stderr.write(`malloc-lab: ${message}\n`);
     process.exitCode = error instanceof MallocLabError && error.code === 'ERR_USAGE' ? 2 : 1;
   },

@@ -3,9 +3,9 @@
  * kernel sees. Importing this module on a system without glibc (or without the
  * built addon) fails with one sentence; `malloc-lab/probe` answers without throwing.
  */
-export { MallocLabError, ErrorCodes, type ErrorCode } from './errors.js';
+export { MallocLabError, ErrorCodes, type ErrorCode } from './infra/errors.js';
 export { supported, probe, type Support } from './probe.js';
-export { addonPath } from './native.js';
+export { addonPath } from './infra/native.js';
 export {
   malloc,
   calloc,
@@ -22,7 +22,7 @@ export {
   write,
   registryStats,
   type ByteRange,
-} from './allocations.js';
+} from './bridge/allocations.js';
 export {
   programBreak,
   sbrk,
@@ -34,9 +34,9 @@ export {
   gnu_get_libc_version,
   MALLINFO_FIELDS,
   type Mallinfo2,
-} from './heap.js';
-export { parseMallocInfo, type MallocInfo, type MallocInfoArena } from './malloc-info.js';
-export { MALLOPT_PARAMS, MALLOPT_SETTINGS, type MalloptName } from './mallopt-params.js';
+} from './bridge/heap.js';
+export { parseMallocInfo, type MallocInfo, type MallocInfoArena } from './glibc/malloc-info.js';
+export { MALLOPT_PARAMS, MALLOPT_SETTINGS, type MalloptName } from './glibc/mallopt-params.js';
 export {
   PAGE_SIZE,
   pageSize,
@@ -50,7 +50,7 @@ export {
   MADVISE_ADVICE,
   type MadviseAdvice,
   type Residency,
-} from './pages.js';
+} from './bridge/pages.js';
 export {
   snapshot,
   status,
@@ -68,21 +68,65 @@ export {
   type SmapsRollup,
   type Statm,
   type Sample,
-} from './procfs.js';
-export { measure, deltaOf, type Measurement, type Delta } from './measure.js';
-export { allocBatch, BlockSet, MAX_BATCH_BLOCKS, type BatchSpec, type PatternEntry, type FreeRule } from './batches.js';
-export { KiB, MiB, GiB, formatBytes, formatAddress } from './units.js';
-export { startThread, liveThreads, AllocatorThread } from './threads.js';
-export { arenaCensus, blockArena, stackLimits, onlineCpus, type ArenaCensus, type ArenaSummary, type StackLimits } from './arenas.js';
-export { StepProgram, StepBuilder, parseRecords, OPS, type OpName, type ParsedRun, type StepResult } from './experiments/program.js';
-export { runOnHost, allocatorLibrary, HOSTS, ALLOCATORS, type HostName, type AllocatorName, type HostRun, type HostRunOptions } from './experiments/hosts.js';
-export { runExperiment, resolveParameters, type ExperimentRun, type RunOptions } from './experiments/runner.js';
-export { CATALOGUE, findExperiment } from './experiments/catalogue.js';
-export type { ExperimentDefinition, ClaimDefinition, ClaimResult, Verdict, Variant, Parameter } from './experiments/types.js';
-export { EXPERIMENT_RUN_SCHEMA_PATH } from './experiments/schema.js';
+} from './bridge/procfs.js';
+export { measure, deltaOf, type Measurement, type Delta } from './bridge/measure.js';
+export {
+  allocBatch,
+  BlockSet,
+  MAX_BATCH_BLOCKS,
+  type BatchSpec,
+  type PatternEntry,
+  type FreeRule,
+} from './bridge/batches.js';
+export { KiB, MiB, GiB, formatBytes, formatAddress } from './infra/units.js';
+export { startThread, liveThreads, AllocatorThread } from './bridge/threads.js';
+export {
+  arenaCensus,
+  blockArena,
+  stackLimits,
+  onlineCpus,
+  type ArenaCensus,
+  type ArenaSummary,
+  type StackLimits,
+} from './bridge/arenas.js';
+export {
+  StepProgram,
+  StepBuilder,
+  parseRecords,
+  OPS,
+  type OpName,
+  type ParsedRun,
+  type StepResult,
+} from './experiments/framework/program.js';
+export {
+  runOnHost,
+  allocatorLibrary,
+  HOSTS,
+  ALLOCATORS,
+  type HostName,
+  type AllocatorName,
+  type HostRun,
+  type HostRunOptions,
+} from './experiments/framework/hosts.js';
+export {
+  runExperiment,
+  resolveParameters,
+  type ExperimentRun,
+  type RunOptions,
+} from './experiments/framework/runner.js';
+export { CATALOGUE, findExperiment } from './experiments/catalogue/index.js';
+export type {
+  ExperimentDefinition,
+  ClaimDefinition,
+  ClaimResult,
+  Verdict,
+  Variant,
+  Parameter,
+} from './experiments/framework/types.js';
+export { EXPERIMENT_RUN_SCHEMA_PATH } from './experiments/framework/schema.js';
 export { renderExperiment } from './report/text.js';
 export { renderSvg } from './report/svg.js';
-export { trim, type TrimResult, type TrimOptions } from './production/trim.js';
+export { trim, type TrimResult, type TrimOptions } from './service/trim.js';
 export {
   startPeriodicTrimmer,
   TRIM_KILL_SWITCH,
@@ -91,8 +135,14 @@ export {
   type TrimEvent,
   type TrimOutcome,
   type TrimmerStats,
-} from './production/periodic-trimmer.js';
-export { detectAllocator, type AllocatorDetection, type DetectedAllocator, type MappedAllocator, type DetectOptions } from './production/allocator-detection.js';
+} from './service/periodic-trimmer.js';
+export {
+  detectAllocator,
+  type AllocatorDetection,
+  type DetectedAllocator,
+  type MappedAllocator,
+  type DetectOptions,
+} from './process/allocator-detection.js';
 export {
   allocatorSettings,
   GLIBC_MALLOC_TUNABLES,
@@ -101,7 +151,8 @@ export {
   type GlibcMallocTunable,
   type SettingsOptions,
   type TunableEntry,
-} from './production/allocator-settings.js';
-export { rssToHeapRatio, type HeapRatio } from './production/heap-ratio.js';
-export { statusReport, renderStatusReport, type StatusReport } from './commands/status.js';
-export { watchProcess, type WatchResult, type WatchSample } from './commands/watch.js';
+} from './process/allocator-settings.js';
+export { rssToHeapRatio, type HeapRatio } from './service/heap-ratio.js';
+export { statusReport } from './bridge/status-report.js';
+export { renderStatusReport, type StatusReport } from './process/status.js';
+export { watchProcess, type WatchResult, type WatchSample } from './process/watch.js';

@@ -45,7 +45,8 @@ export function probe(): Support {
   if (glibcRuntimeVersion() === undefined) {
     return {
       supported: false,
-      reason: 'malloc-lab drives the glibc allocator, but this Linux has no glibc (musl, as on Alpine?); use a glibc-based image such as Debian or Ubuntu.',
+      reason:
+        'malloc-lab drives the glibc allocator, but this Linux has no glibc (musl, as on Alpine?); use a glibc-based image such as Debian or Ubuntu.',
     };
   }
   const addonPath = addonCandidates().find((candidate) => existsSync(candidate));

@@ -78,7 +78,14 @@ function op() {
   if (n === 0 || r < 0.22 * (1.5 - Math.min(fullness, 1.5))) {
     const which = below(4);
     const s = size();
-    const address = which === 0 ? lab.malloc(s) : which === 1 ? lab.calloc(1, s) : which === 2 ? lab.memalign(64, s) : lab.posix_memalign(32, s);
+    const address =
+      which === 0
+        ? lab.malloc(s)
+        : which === 1
+          ? lab.calloc(1, s)
+          : which === 2
+            ? lab.memalign(64, s)
+            : lab.posix_memalign(32, s);
     take(address, s, which === 1 ? 0 : -1);
     return 'alloc';
   }
@@ -110,7 +117,8 @@ function op() {
       const at = below(blockSize);
       const got = lab.read(address, at, 1)[0];
       const want = bytes.get(address);
-      if (want >= 0 && got !== want) throw new Error(`byte ${at} of 0x${address.toString(16)} is ${got}, expected ${want}`);
+      if (want >= 0 && got !== want)
+        throw new Error(`byte ${at} of 0x${address.toString(16)} is ${got}, expected ${want}`);
     }
     return 'read';
   }
@@ -131,7 +139,8 @@ function op() {
   const which = below(6);
   if (which === 0 && recentlyFreed.length > 0) {
     const stale = recentlyFreed[below(recentlyFreed.length)];
-    if (!sizes.has(stale)) refused(() => lab.free(stale), 'ERR_FREED_POINTER', 'ERR_UNKNOWN_POINTER', 'ERR_INTERIOR_POINTER');
+    if (!sizes.has(stale))
+      refused(() => lab.free(stale), 'ERR_FREED_POINTER', 'ERR_UNKNOWN_POINTER', 'ERR_INTERIOR_POINTER');
   } else if (which === 1 && blockSize > 1) {
     refused(() => lab.free(address + 1n), 'ERR_INTERIOR_POINTER', 'ERR_FREED_POINTER');
   } else if (which === 2) {
@@ -158,14 +167,29 @@ for (let b = 0; b < BATCHES; b++) {
   }
   const ms = performance.now() - t0;
   const registry = lab.registryStats();
-  const consistent = registry.liveBlocks === start.liveBlocks + addresses.length && registry.liveBytes === start.liveBytes + heldBytes;
+  const consistent =
+    registry.liveBlocks === start.liveBlocks + addresses.length && registry.liveBytes === start.liveBytes + heldBytes;
   if (!consistent) {
-    throw new Error(`batch ${b}: the registry holds ${JSON.stringify(registry)}, the soak ${addresses.length} blocks of ${heldBytes} bytes`);
+    throw new Error(
+      `batch ${b}: the registry holds ${JSON.stringify(registry)}, the soak ${addresses.length} blocks of ${heldBytes} bytes`,
+    );
   }
   const status = lab.status();
   const info = lab.mallinfo2();
-  batches.push({ batch: b, opsPerSecond: Math.round(perBatch / (ms / 1000)), RssAnon: status.RssAnon, VmRSS: status.VmRSS, held: addresses.length, heldBytes, uordblks: info.uordblks, arena: info.arena });
-  if (process.stderr.isTTY) process.stderr.write(`\rbatch ${b + 1}/${BATCHES}: ${Math.round(perBatch / (ms / 1000))} ops/s, RssAnon ${(status.RssAnon / 2 ** 20).toFixed(1)} MiB`);
+  batches.push({
+    batch: b,
+    opsPerSecond: Math.round(perBatch / (ms / 1000)),
+    RssAnon: status.RssAnon,
+    VmRSS: status.VmRSS,
+    held: addresses.length,
+    heldBytes,
+    uordblks: info.uordblks,
+    arena: info.arena,
+  });
+  if (process.stderr.isTTY)
+    process.stderr.write(
+      `\rbatch ${b + 1}/${BATCHES}: ${Math.round(perBatch / (ms / 1000))} ops/s, RssAnon ${(status.RssAnon / 2 ** 20).toFixed(1)} MiB`,
+    );
 }
 if (process.stderr.isTTY) process.stderr.write('\n');
 for (let i = addresses.length - 1; i >= 0; i--) lab.free(drop(i));
@@ -209,15 +233,34 @@ const result = {
   batches: BATCHES,
   seed: SEED,
   seconds: Math.round((performance.now() - began) / 100) / 10,
-  opsPerSecond: { early: median(early.map((b) => b.opsPerSecond)), late: median(late.map((b) => b.opsPerSecond)), ratio: Math.round(speedRatio * 100) / 100 },
+  opsPerSecond: {
+    early: median(early.map((b) => b.opsPerSecond)),
+    late: median(late.map((b) => b.opsPerSecond)),
+    ratio: Math.round(speedRatio * 100) / 100,
+  },
   heapOverhead: { early: overhead(early), late: overhead(late) },
-  RssAnon: { warm: rssWarm, max: rssMax, bound: rssBound, slopeBytesPerBatch: Math.round(slope), trendOverRun: Math.round(slope * warm.length) },
+  RssAnon: {
+    warm: rssWarm,
+    max: rssMax,
+    bound: rssBound,
+    slopeBytesPerBatch: Math.round(slope),
+    trendOverRun: Math.round(slope * warm.length),
+  },
   counts,
   refusals,
   checks,
   // Every tenth batch: RssAnon, what the soak held, and glibc's in-use and arena bytes.
-  samples: batches.filter((b) => b.batch % Math.max(1, Math.floor(BATCHES / 10)) === 0 || b.batch === BATCHES - 1)
-    .map(({ batch, RssAnon, held, heldBytes, uordblks, arena, opsPerSecond }) => ({ batch, RssAnon, held, heldBytes, uordblks, arena, opsPerSecond })),
+  samples: batches
+    .filter((b) => b.batch % Math.max(1, Math.floor(BATCHES / 10)) === 0 || b.batch === BATCHES - 1)
+    .map(({ batch, RssAnon, held, heldBytes, uordblks, arena, opsPerSecond }) => ({
+      batch,
+      RssAnon,
+      held,
+      heldBytes,
+      uordblks,
+      arena,
+      opsPerSecond,
+    })),
   node: process.version,
   glibc: lab.gnu_get_libc_version(),
 };
@@ -244,7 +287,11 @@ Node ${r.node}, glibc ${r.glibc}, ${r.seconds} s.
 RssAnon grows while glibc's arenas reach their fragmentation plateau (the first ${Math.round((WARM / r.batches) * 100)}% of the batches), then stays flat;
 the judged window is the rest.
 
-Operations: ${Object.entries(r.counts).map(([k, v]) => `${k} ${v.toLocaleString('en')}`).join(', ')}.
-Refusals (each the expected typed error): ${Object.entries(r.refusals).map(([k, v]) => `\`${k}\` ${v.toLocaleString('en')}`).join(', ')}.
+Operations: ${Object.entries(r.counts)
+    .map(([k, v]) => `${k} ${v.toLocaleString('en')}`)
+    .join(', ')}.
+Refusals (each the expected typed error): ${Object.entries(r.refusals)
+    .map(([k, v]) => `\`${k}\` ${v.toLocaleString('en')}`)
+    .join(', ')}.
 `;
 }

@@ -17,8 +17,8 @@ if (process.argv[2] === '--report') {
 
 async function workload(rounds) {
   const lab = await import('../dist/index.js');
-  const { native } = await import('../dist/native.js');
-  const { StepProgram } = await import('../dist/experiments/program.js');
+  const { native } = await import('../dist/infra/native.js');
+  const { StepProgram } = await import('../dist/experiments/framework/program.js');
   const refused = (fn) => {
     try {
       fn();
@@ -32,7 +32,15 @@ async function workload(rounds) {
   const thread = lab.startThread();
   for (let round = 0; round < rounds; round++) {
     // The malloc family, bytes in and out.
-    const blocks = [lab.malloc(100), lab.calloc(4, 50), lab.valloc(300), lab.memalign(64, 200), lab.posix_memalign(128, 500), lab.aligned_alloc(64, 256), lab.malloc(200 * 1024)];
+    const blocks = [
+      lab.malloc(100),
+      lab.calloc(4, 50),
+      lab.valloc(300),
+      lab.memalign(64, 200),
+      lab.posix_memalign(128, 500),
+      lab.aligned_alloc(64, 256),
+      lab.malloc(200 * 1024),
+    ];
     for (const block of blocks) {
       lab.fill(block, round & 255, { length: 64 });
       lab.touch(block);
@@ -145,7 +153,11 @@ function report(file) {
   const ours = (text) => /malloc_lab\.node|malloclab::/.test(text);
   const kind = (text) => /<kind>(.*?)<\/kind>/.exec(text)?.[1] ?? '?';
   const bytes = (text) => Number(/<leakedbytes>(\d+)<\/leakedbytes>/.exec(text)?.[1] ?? 0);
-  const summary = { definiteLeaks: { all: 0, bytes: 0, fromAddon: 0, addonBytes: 0 }, errors: { all: 0, fromAddon: 0 }, kinds: {} };
+  const summary = {
+    definiteLeaks: { all: 0, bytes: 0, fromAddon: 0, addonBytes: 0 },
+    errors: { all: 0, fromAddon: 0 },
+    kinds: {},
+  };
   const offending = [];
   for (const error of errors) {
     const k = kind(error);

@@ -14,7 +14,9 @@ for (const run of runs) {
   }
 }
 const first = runs[0];
-console.log(`Measured with glibc ${first.glibc}, kernel ${first.kernel}, allocator ${first.allocator}: ✔ confirmed, ✘ refuted, ? inconclusive.\n`);
+console.log(
+  `Measured with glibc ${first.glibc}, kernel ${first.kernel}, allocator ${first.allocator}: ✔ confirmed, ✘ refuted, ? inconclusive.\n`,
+);
 console.log('| experiment | claim | fresh | node |');
 console.log('| --- | --- | :-: | :-: |');
 for (const row of rows.values()) {

@@ -11,9 +11,15 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { OPS, PROGRAM_MAGIC, StepProgram, type OpName, type StepBuilder } from '../lib/experiments/program.js';
+import {
+  OPS,
+  PROGRAM_MAGIC,
+  StepProgram,
+  type OpName,
+  type StepBuilder,
+} from '../lib/experiments/framework/program.js';
 import * as lab from '../lib/index.js';
-import { native } from '../lib/native.js';
+import { native } from '../lib/infra/native.js';
 
 // ---------------------------------------------------------------------------
 // Codes (the README's table) and fixtures.
@@ -163,7 +169,7 @@ function ownedRangeKind(options: { aligned: boolean }): Bad[] {
 const ANY_PAGE: Bad[] = [
   ...NOT_AN_ADDRESS,
   // 8 bytes into the page holding the block: never page-aligned, always mapped (a block itself may be aligned).
-  bad('unaligned (inside a malloc block\'s page)', live - (live % PAGE) + 8n, UNALIGNED),
+  bad("unaligned (inside a malloc block's page)", live - (live % PAGE) + 8n, UNALIGNED),
   bad('misaligned (mapping + 1)', mapping + 1n, UNALIGNED),
   bad('unmapped (page 1)', PAGE, ENOMEM),
   bad('beyond user space (2^64 − page)', (1n << 64n) - PAGE, ENOMEM),
@@ -227,42 +233,119 @@ function tryFree(ptr: bigint): void {
     // already freed by the call under test
   }
 }
-const freeResult = (result: unknown) => { if (typeof result === 'bigint' && result !== 0n) lab.free(result); };
+const freeResult = (result: unknown) => {
+  if (typeof result === 'bigint' && result !== 0n) lab.free(result);
+};
 
 const FUNCTIONS: FunctionSpec[] = [
   // Allocation
-  { area: 'allocation', fn: 'malloc', params: [['size', sizeKind({ huge: ENOMEM })]], valid: () => ({ args: [64], dispose: freeResult }), call: lab.malloc },
-  { area: 'allocation', fn: 'calloc', params: [['nmemb', sizeKind({ huge: ENOMEM })], ['size', sizeKind({ huge: ENOMEM })]], valid: () => ({ args: [4, 16], dispose: freeResult }), call: lab.calloc },
   {
-    area: 'allocation', fn: 'realloc',
-    params: [['ptr', pointerKind({ mapping: NOT_OWNED })], ['size', sizeKind({ huge: ENOMEM })]],
+    area: 'allocation',
+    fn: 'malloc',
+    params: [['size', sizeKind({ huge: ENOMEM })]],
+    valid: () => ({ args: [64], dispose: freeResult }),
+    call: lab.malloc,
+  },
+  {
+    area: 'allocation',
+    fn: 'calloc',
+    params: [
+      ['nmemb', sizeKind({ huge: ENOMEM })],
+      ['size', sizeKind({ huge: ENOMEM })],
+    ],
+    valid: () => ({ args: [4, 16], dispose: freeResult }),
+    call: lab.calloc,
+  },
+  {
+    area: 'allocation',
+    fn: 'realloc',
+    params: [
+      ['ptr', pointerKind({ mapping: NOT_OWNED })],
+      ['size', sizeKind({ huge: ENOMEM })],
+    ],
     valid: () => {
       const ptr = lab.malloc(64);
       let current = ptr;
-      return { args: [ptr, 128], dispose: (result) => { if (typeof result === 'bigint' && result !== 0n) current = result; tryFree(current); } };
+      return {
+        args: [ptr, 128],
+        dispose: (result) => {
+          if (typeof result === 'bigint' && result !== 0n) current = result;
+          tryFree(current);
+        },
+      };
     },
     call: lab.realloc,
   },
-  { area: 'allocation', fn: 'free', params: [['ptr', pointerKind({ mapping: NOT_OWNED })]], valid: block, call: lab.free },
   {
-    area: 'allocation', fn: 'posix_memalign',
-    params: [['alignment', [...sizeKind(), bad('zero', 0, EINVAL), bad('3 (not a power of two)', 3, EINVAL), bad('24 (not a power of two)', 24, EINVAL), bad('4 (below sizeof(void *))', 4, EINVAL), bad('2^52', 2 ** 52, ENOMEM)]], ['size', sizeKind({ huge: ENOMEM })]],
-    valid: () => ({ args: [64, 100], dispose: freeResult }), call: lab.posix_memalign,
+    area: 'allocation',
+    fn: 'free',
+    params: [['ptr', pointerKind({ mapping: NOT_OWNED })]],
+    valid: block,
+    call: lab.free,
   },
   {
-    area: 'allocation', fn: 'aligned_alloc',
-    params: [['alignment', [...sizeKind(), bad('zero', 0, RANGE), bad('24 (not a power of two)', 24, RANGE), bad('2^52', 2 ** 52, ENOMEM)]], ['size', sizeKind({ huge: ENOMEM })]],
-    valid: () => ({ args: [64, 128], dispose: freeResult }), call: lab.aligned_alloc,
+    area: 'allocation',
+    fn: 'posix_memalign',
+    params: [
+      [
+        'alignment',
+        [
+          ...sizeKind(),
+          bad('zero', 0, EINVAL),
+          bad('3 (not a power of two)', 3, EINVAL),
+          bad('24 (not a power of two)', 24, EINVAL),
+          bad('4 (below sizeof(void *))', 4, EINVAL),
+          bad('2^52', 2 ** 52, ENOMEM),
+        ],
+      ],
+      ['size', sizeKind({ huge: ENOMEM })],
+    ],
+    valid: () => ({ args: [64, 100], dispose: freeResult }),
+    call: lab.posix_memalign,
   },
   {
-    area: 'allocation', fn: 'memalign',
-    params: [['alignment', [...sizeKind(), bad('zero', 0, RANGE), bad('3 (not a power of two)', 3, RANGE), bad('2^52', 2 ** 52, ENOMEM)]], ['size', sizeKind({ huge: ENOMEM })]],
-    valid: () => ({ args: [64, 100], dispose: freeResult }), call: lab.memalign,
+    area: 'allocation',
+    fn: 'aligned_alloc',
+    params: [
+      [
+        'alignment',
+        [...sizeKind(), bad('zero', 0, RANGE), bad('24 (not a power of two)', 24, RANGE), bad('2^52', 2 ** 52, ENOMEM)],
+      ],
+      ['size', sizeKind({ huge: ENOMEM })],
+    ],
+    valid: () => ({ args: [64, 128], dispose: freeResult }),
+    call: lab.aligned_alloc,
   },
-  { area: 'allocation', fn: 'valloc', params: [['size', sizeKind({ huge: ENOMEM })]], valid: () => ({ args: [100], dispose: freeResult }), call: lab.valloc },
-  { area: 'allocation', fn: 'malloc_usable_size', params: [['ptr', pointerKind({ mapping: NOT_OWNED })]], valid: () => ({ args: [live] }), call: lab.malloc_usable_size },
   {
-    area: 'bytes', fn: 'fill',
+    area: 'allocation',
+    fn: 'memalign',
+    params: [
+      [
+        'alignment',
+        [...sizeKind(), bad('zero', 0, RANGE), bad('3 (not a power of two)', 3, RANGE), bad('2^52', 2 ** 52, ENOMEM)],
+      ],
+      ['size', sizeKind({ huge: ENOMEM })],
+    ],
+    valid: () => ({ args: [64, 100], dispose: freeResult }),
+    call: lab.memalign,
+  },
+  {
+    area: 'allocation',
+    fn: 'valloc',
+    params: [['size', sizeKind({ huge: ENOMEM })]],
+    valid: () => ({ args: [100], dispose: freeResult }),
+    call: lab.valloc,
+  },
+  {
+    area: 'allocation',
+    fn: 'malloc_usable_size',
+    params: [['ptr', pointerKind({ mapping: NOT_OWNED })]],
+    valid: () => ({ args: [live] }),
+    call: lab.malloc_usable_size,
+  },
+  {
+    area: 'bytes',
+    fn: 'fill',
     params: [
       ['ptr', pointerKind({ mapping: 'none' }).filter((b) => b.code !== 'none')],
       ['value', BYTE.filter((b) => b.value !== undefined)],
@@ -274,7 +357,8 @@ const FUNCTIONS: FunctionSpec[] = [
     call: (ptr, value, options) => lab.fill(ptr, value, options),
   },
   {
-    area: 'bytes', fn: 'touch',
+    area: 'bytes',
+    fn: 'touch',
     params: [
       ['ptr', pointerKind({ mapping: 'none' }).filter((b) => b.code !== 'none')],
       ['options', OPTIONS],
@@ -285,17 +369,26 @@ const FUNCTIONS: FunctionSpec[] = [
     call: (ptr, options) => lab.touch(ptr, options),
   },
   {
-    area: 'bytes', fn: 'read',
+    area: 'bytes',
+    fn: 'read',
     params: [
       ['ptr', pointerKind({ mapping: 'none' }).filter((b) => b.code !== 'none')],
       ['offset', [...sizeKind({ huge: BOUNDS }), bad('past the end (64 + 1 byte)', 64, BOUNDS)]],
-      ['length', [...sizeKind({ huge: RANGE }), bad('past the end (65 of 64)', 65, BOUNDS), bad('2^32 (the longest Uint8Array, past the end)', 2 ** 32, BOUNDS)]],
+      [
+        'length',
+        [
+          ...sizeKind({ huge: RANGE }),
+          bad('past the end (65 of 64)', 65, BOUNDS),
+          bad('2^32 (the longest Uint8Array, past the end)', 2 ** 32, BOUNDS),
+        ],
+      ],
     ],
     valid: () => ({ args: [live, 0, 1] }),
     call: lab.read,
   },
   {
-    area: 'bytes', fn: 'write',
+    area: 'bytes',
+    fn: 'write',
     params: [
       ['ptr', pointerKind({ mapping: 'none' }).filter((b) => b.code !== 'none')],
       ['data', DATA],
@@ -306,53 +399,79 @@ const FUNCTIONS: FunctionSpec[] = [
   },
   // Heap controls
   {
-    area: 'heap', fn: 'sbrk',
-    params: [['increment', [
-      ...NOT_AN_INTEGER, ...MISSING, ...BEYOND_EXACT, bad('-2^53', -(2 ** 53), RANGE),
-      bad('huge (2^53 − 1)', HUGE, ENOMEM),
-      bad('shrinking into malloc\'s heap (-4096)', -4096, 'ERR_SBRK_REFUSED'),
-      bad('shrinking by -(2^53 − 1)', -HUGE, 'ERR_SBRK_REFUSED'),
-    ]]],
+    area: 'heap',
+    fn: 'sbrk',
+    params: [
+      [
+        'increment',
+        [
+          ...NOT_AN_INTEGER,
+          ...MISSING,
+          ...BEYOND_EXACT,
+          bad('-2^53', -(2 ** 53), RANGE),
+          bad('huge (2^53 − 1)', HUGE, ENOMEM),
+          bad("shrinking into malloc's heap (-4096)", -4096, 'ERR_SBRK_REFUSED'),
+          bad('shrinking by -(2^53 − 1)', -HUGE, 'ERR_SBRK_REFUSED'),
+        ],
+      ],
+    ],
     valid: () => ({ args: [0] }),
     call: lab.sbrk,
   },
   {
-    area: 'heap', fn: 'mallopt',
+    area: 'heap',
+    fn: 'mallopt',
     params: [
-      ['param', [
-        bad('an unknown name', 'M_FOO', 'ERR_UNKNOWN_MALLOPT_PARAM'),
-        bad('a name in the wrong case', 'm_mxfast', 'ERR_UNKNOWN_MALLOPT_PARAM'),
-        bad('the empty string', '', 'ERR_UNKNOWN_MALLOPT_PARAM'),
-        ...NOT_AN_INTEGER.filter((b) => typeof b.value !== 'string'),
-        ...MISSING,
-        bad('2^31', 2 ** 31, RANGE),
-        // Every small constant glibc does not act on (it would silently return 1).
-        ...Array.from({ length: 41 }, (_, i) => i - 20)
-          .filter((n) => !Object.values(lab.MALLOPT_PARAMS).includes(n as never))
-          .map((n) => bad(`unknown constant ${n}`, n, 'ERR_UNKNOWN_MALLOPT_PARAM')),
-      ]],
+      [
+        'param',
+        [
+          bad('an unknown name', 'M_FOO', 'ERR_UNKNOWN_MALLOPT_PARAM'),
+          bad('a name in the wrong case', 'm_mxfast', 'ERR_UNKNOWN_MALLOPT_PARAM'),
+          bad('the empty string', '', 'ERR_UNKNOWN_MALLOPT_PARAM'),
+          ...NOT_AN_INTEGER.filter((b) => typeof b.value !== 'string'),
+          ...MISSING,
+          bad('2^31', 2 ** 31, RANGE),
+          // Every small constant glibc does not act on (it would silently return 1).
+          ...Array.from({ length: 41 }, (_, i) => i - 20)
+            .filter((n) => !Object.values(lab.MALLOPT_PARAMS).includes(n as never))
+            .map((n) => bad(`unknown constant ${n}`, n, 'ERR_UNKNOWN_MALLOPT_PARAM')),
+        ],
+      ],
       ['value', [...NOT_AN_INTEGER, ...MISSING, bad('2^31', 2 ** 31, RANGE), bad('-2^31 - 1', -(2 ** 31) - 1, RANGE)]],
     ],
     valid: () => ({ args: ['M_PERTURB', 0] }),
     call: lab.mallopt,
   },
-  { area: 'heap', fn: 'malloc_trim', params: [['pad', sizeKind({ optional: true })]], valid: () => ({ args: [0] }), call: lab.malloc_trim },
   {
-    area: 'heap', fn: 'parseMallocInfo',
-    params: [['xml', [
-      bad('a number', 1, 'ERR_BAD_MALLOC_INFO'),
-      bad('null', null, 'ERR_BAD_MALLOC_INFO'),
-      bad('the empty string', '', 'ERR_BAD_MALLOC_INFO'),
-      bad('text that is not XML', 'hello', 'ERR_BAD_MALLOC_INFO'),
-      bad('XML cut in half', lab.malloc_info().xml.slice(0, 200), 'ERR_BAD_MALLOC_INFO'),
-      bad('a non-numeric size', lab.malloc_info().xml.replace(/size="\d+"/, 'size="x"'), 'ERR_BAD_MALLOC_INFO'),
-    ]]],
+    area: 'heap',
+    fn: 'malloc_trim',
+    params: [['pad', sizeKind({ optional: true })]],
+    valid: () => ({ args: [0] }),
+    call: lab.malloc_trim,
+  },
+  {
+    area: 'heap',
+    fn: 'parseMallocInfo',
+    params: [
+      [
+        'xml',
+        [
+          bad('a number', 1, 'ERR_BAD_MALLOC_INFO'),
+          bad('null', null, 'ERR_BAD_MALLOC_INFO'),
+          bad('the empty string', '', 'ERR_BAD_MALLOC_INFO'),
+          bad('text that is not XML', 'hello', 'ERR_BAD_MALLOC_INFO'),
+          bad('XML cut in half', lab.malloc_info().xml.slice(0, 200), 'ERR_BAD_MALLOC_INFO'),
+          bad('a non-numeric size', lab.malloc_info().xml.replace(/size="\d+"/, 'size="x"'), 'ERR_BAD_MALLOC_INFO'),
+        ],
+      ],
+    ],
     valid: () => ({ args: [lab.malloc_info().xml] }),
     call: lab.parseMallocInfo,
   },
   // Pages
   {
-    area: 'pages', fn: 'mincore',
+    area: 'pages',
+    fn: 'mincore',
     params: [
       ['addr', ANY_PAGE],
       ['length', [...sizeKind({ huge: RANGE }), bad('past the mapping into unmapped memory (2^40)', 2 ** 40, ENOMEM)]],
@@ -361,36 +480,49 @@ const FUNCTIONS: FunctionSpec[] = [
     call: lab.mincore,
   },
   {
-    area: 'pages', fn: 'residency',
+    area: 'pages',
+    fn: 'residency',
     params: [
-      ['addr', [...NOT_AN_ADDRESS, bad('unmapped (page 1 + 8)', PAGE + 8n, ENOMEM), bad('beyond user space (2^64 − 8)', (1n << 64n) - 8n, ENOMEM)]],
+      [
+        'addr',
+        [
+          ...NOT_AN_ADDRESS,
+          bad('unmapped (page 1 + 8)', PAGE + 8n, ENOMEM),
+          bad('beyond user space (2^64 − 8)', (1n << 64n) - 8n, ENOMEM),
+        ],
+      ],
       ['length', [...sizeKind({ huge: RANGE }), bad('past the mapping into unmapped memory (2^40)', 2 ** 40, ENOMEM)]],
     ],
     valid: () => ({ args: [live, 64] }),
     call: lab.residency,
   },
   {
-    area: 'pages', fn: 'madvise',
+    area: 'pages',
+    fn: 'madvise',
     params: [
       ['addr', ownedRangeKind({ aligned: true })],
       ['length', [...sizeKind({ huge: BOUNDS }), bad('past the mapping (5 pages of 4)', lab.PAGE_SIZE * 5, BOUNDS)]],
-      ['advice', [
-        bad('an unknown name', 'MADV_EXPLODE', RANGE),
-        bad('an unknown number (MADV_HWPOISON, 100)', 100, RANGE),
-        bad('a negative number', -1, RANGE),
-        bad('a fraction', 4.5, RANGE),
-        bad('NaN', NaN, RANGE),
-        bad('null', null, TYPE),
-        bad('undefined (missing)', undefined, TYPE),
-        bad('a bigint', 4n, TYPE),
-        bad('an object', {}, TYPE),
-      ]],
+      [
+        'advice',
+        [
+          bad('an unknown name', 'MADV_EXPLODE', RANGE),
+          bad('an unknown number (MADV_HWPOISON, 100)', 100, RANGE),
+          bad('a negative number', -1, RANGE),
+          bad('a fraction', 4.5, RANGE),
+          bad('NaN', NaN, RANGE),
+          bad('null', null, TYPE),
+          bad('undefined (missing)', undefined, TYPE),
+          bad('a bigint', 4n, TYPE),
+          bad('an object', {}, TYPE),
+        ],
+      ],
     ],
     valid: () => ({ args: [mapping, lab.PAGE_SIZE, 'MADV_NORMAL'] }),
     call: lab.madvise,
   },
   ...(['mlock', 'munlock'] as const).map((fn): FunctionSpec => ({
-    area: 'pages', fn,
+    area: 'pages',
+    fn,
     params: [
       ['addr', ownedRangeKind({ aligned: false })],
       ['length', [...sizeKind({ huge: BOUNDS }), bad('past the mapping (5 pages of 4)', lab.PAGE_SIZE * 5, BOUNDS)]],
@@ -399,203 +531,448 @@ const FUNCTIONS: FunctionSpec[] = [
     call: lab[fn],
   })),
   {
-    area: 'pages', fn: 'mmap',
-    params: [['length', sizeKind({ huge: ENOMEM, zero: RANGE })], ['options', OPTIONS]],
-    valid: () => ({ args: [lab.PAGE_SIZE * 2, {}], dispose: (result) => { if (typeof result === 'bigint') lab.munmap(result, lab.PAGE_SIZE * 2); } }),
+    area: 'pages',
+    fn: 'mmap',
+    params: [
+      ['length', sizeKind({ huge: ENOMEM, zero: RANGE })],
+      ['options', OPTIONS],
+    ],
+    valid: () => ({
+      args: [lab.PAGE_SIZE * 2, {}],
+      dispose: (result) => {
+        if (typeof result === 'bigint') lab.munmap(result, lab.PAGE_SIZE * 2);
+      },
+    }),
     call: lab.mmap,
   },
   {
-    area: 'pages', fn: 'munmap',
+    area: 'pages',
+    fn: 'munmap',
     params: [
-      ['addr', [...pointerKind({ mapping: 'none', heap: NOT_OWNED, freedMapping: FREED }).filter((b) => b.code !== 'none'), bad('interior (mapping + one page)', mapping + PAGE, INTERIOR)]],
-      ['length', [...sizeKind({ huge: BOUNDS }), bad('part of the mapping', lab.PAGE_SIZE, BOUNDS), bad('more than the mapping', lab.PAGE_SIZE * 3, BOUNDS)]],
+      [
+        'addr',
+        [
+          ...pointerKind({ mapping: 'none', heap: NOT_OWNED, freedMapping: FREED }).filter((b) => b.code !== 'none'),
+          bad('interior (mapping + one page)', mapping + PAGE, INTERIOR),
+        ],
+      ],
+      [
+        'length',
+        [
+          ...sizeKind({ huge: BOUNDS }),
+          bad('part of the mapping', lab.PAGE_SIZE, BOUNDS),
+          bad('more than the mapping', lab.PAGE_SIZE * 3, BOUNDS),
+        ],
+      ],
     ],
     valid: () => {
       // Two pages: a new mapping never starts at the one-page hole the unmapped fixture left.
       const map = lab.mmap(lab.PAGE_SIZE * 2);
-      return { args: [map, lab.PAGE_SIZE * 2], dispose: () => { try { lab.munmap(map, lab.PAGE_SIZE * 2); } catch { /* the call unmapped it */ } } };
+      return {
+        args: [map, lab.PAGE_SIZE * 2],
+        dispose: () => {
+          try {
+            lab.munmap(map, lab.PAGE_SIZE * 2);
+          } catch {
+            /* the call unmapped it */
+          }
+        },
+      };
     },
     call: lab.munmap,
   },
   // Measurement
   ...(['status', 'smapsRollup', 'statm', 'resetPeakRss'] as const).map((fn): FunctionSpec => ({
-    area: 'measurement', fn, params: [['pid', PID]], valid: () => ({ args: [0] }), call: lab[fn],
+    area: 'measurement',
+    fn,
+    params: [['pid', PID]],
+    valid: () => ({ args: [0] }),
+    call: lab[fn],
   })),
   {
-    area: 'measurement', fn: 'snapshot',
-    params: [['pid', PID], ['options', OPTIONS]],
+    area: 'measurement',
+    fn: 'snapshot',
+    params: [
+      ['pid', PID],
+      ['options', OPTIONS],
+    ],
     valid: () => ({ args: [0, { statm: true }] }),
     call: lab.snapshot,
   },
   {
-    area: 'measurement', fn: 'measure',
-    params: [['label', [bad('a number', 1, TYPE), bad('undefined (missing)', undefined, TYPE), bad('null', null, TYPE)]], ['op', [bad('a string', 'op', TYPE), bad('undefined (missing)', undefined, TYPE), bad('an object', {}, TYPE)]]],
+    area: 'measurement',
+    fn: 'measure',
+    params: [
+      ['label', [bad('a number', 1, TYPE), bad('undefined (missing)', undefined, TYPE), bad('null', null, TYPE)]],
+      ['op', [bad('a string', 'op', TYPE), bad('undefined (missing)', undefined, TYPE), bad('an object', {}, TYPE)]],
+    ],
     valid: () => ({ args: ['label', () => 1] }),
     call: lab.measure,
   },
   // Batches
   {
-    area: 'batches', fn: 'allocBatch',
-    params: [['spec', [
-      ...OPTIONS,
-      bad('undefined (missing)', undefined, TYPE),
-      bad('neither size nor pattern', { count: 1 }, TYPE),
-      bad('both size and pattern', { count: 1, size: 8, pattern: [{ size: 8 }] }, TYPE),
-      ...NOT_AN_INTEGER.filter((b) => b.value !== undefined).map((b) => bad(`count: ${b.input}`, { count: b.value, size: 8 }, b.code)),
-      ...NOT_AN_INTEGER.filter((b) => b.value !== undefined).map((b) => bad(`size: ${b.input}`, { count: 1, size: b.value }, b.code)),
-      bad('count: zero', { count: 0, size: 8 }, 'ERR_LIMIT_EXCEEDED'),
-      bad('count: 2^28 + 1 blocks', { count: 2 ** 28 + 1, size: 8 }, 'ERR_LIMIT_EXCEEDED'),
-      bad('count: 2^40', { count: 2 ** 40, size: 8 }, 'ERR_LIMIT_EXCEEDED'),
-      bad('count: negative', { count: -1, size: 8 }, RANGE),
-      bad('size: negative', { count: 1, size: -1 }, RANGE),
-      bad('size: huge (2^53 − 1)', { count: 1, size: HUGE }, ENOMEM),
-      bad('fill: 256', { count: 1, size: 8, fill: 256 }, RANGE),
-      bad('fill: a string', { count: 1, size: 8, fill: 'x' }, TYPE),
-      bad('pattern: empty', { count: 1, pattern: [] }, 'ERR_LIMIT_EXCEEDED'),
-      bad('pattern: 65 entries', { count: 1, pattern: Array.from({ length: 65 }, () => ({ size: 8 })) }, 'ERR_LIMIT_EXCEEDED'),
-      bad('pattern: not an array', { count: 1, pattern: { size: 8 } }, 'ERR_LIMIT_EXCEEDED'),
-      bad('pattern: an entry that is not an object', { count: 1, pattern: [8] }, TYPE),
-      bad('pattern: an entry with a fractional size', { count: 1, pattern: [{ size: 1.5 }] }, RANGE),
-      bad('pattern: 2^27 rounds of 3 entries', { count: 2 ** 27, pattern: [{ size: 1 }, { size: 1 }, { size: 1 }] }, 'ERR_LIMIT_EXCEEDED'),
-    ]]],
+    area: 'batches',
+    fn: 'allocBatch',
+    params: [
+      [
+        'spec',
+        [
+          ...OPTIONS,
+          bad('undefined (missing)', undefined, TYPE),
+          bad('neither size nor pattern', { count: 1 }, TYPE),
+          bad('both size and pattern', { count: 1, size: 8, pattern: [{ size: 8 }] }, TYPE),
+          ...NOT_AN_INTEGER.filter((b) => b.value !== undefined).map((b) =>
+            bad(`count: ${b.input}`, { count: b.value, size: 8 }, b.code),
+          ),
+          ...NOT_AN_INTEGER.filter((b) => b.value !== undefined).map((b) =>
+            bad(`size: ${b.input}`, { count: 1, size: b.value }, b.code),
+          ),
+          bad('count: zero', { count: 0, size: 8 }, 'ERR_LIMIT_EXCEEDED'),
+          bad('count: 2^28 + 1 blocks', { count: 2 ** 28 + 1, size: 8 }, 'ERR_LIMIT_EXCEEDED'),
+          bad('count: 2^40', { count: 2 ** 40, size: 8 }, 'ERR_LIMIT_EXCEEDED'),
+          bad('count: negative', { count: -1, size: 8 }, RANGE),
+          bad('size: negative', { count: 1, size: -1 }, RANGE),
+          bad('size: huge (2^53 − 1)', { count: 1, size: HUGE }, ENOMEM),
+          bad('fill: 256', { count: 1, size: 8, fill: 256 }, RANGE),
+          bad('fill: a string', { count: 1, size: 8, fill: 'x' }, TYPE),
+          bad('pattern: empty', { count: 1, pattern: [] }, 'ERR_LIMIT_EXCEEDED'),
+          bad(
+            'pattern: 65 entries',
+            { count: 1, pattern: Array.from({ length: 65 }, () => ({ size: 8 })) },
+            'ERR_LIMIT_EXCEEDED',
+          ),
+          bad('pattern: not an array', { count: 1, pattern: { size: 8 } }, 'ERR_LIMIT_EXCEEDED'),
+          bad('pattern: an entry that is not an object', { count: 1, pattern: [8] }, TYPE),
+          bad('pattern: an entry with a fractional size', { count: 1, pattern: [{ size: 1.5 }] }, RANGE),
+          bad(
+            'pattern: 2^27 rounds of 3 entries',
+            { count: 2 ** 27, pattern: [{ size: 1 }, { size: 1 }, { size: 1 }] },
+            'ERR_LIMIT_EXCEEDED',
+          ),
+        ],
+      ],
+    ],
     valid: () => ({ args: [{ count: 2, size: 8 }], dispose: (set) => (set as lab.BlockSet | undefined)?.release() }),
     call: lab.allocBatch,
   },
   {
-    area: 'batches', fn: 'BlockSet.free',
-    params: [['rule', [
-      ...OPTIONS,
-      ...NOT_AN_INTEGER.map((b) => bad(`step: ${b.input}`, { step: b.value }, b.code)),
-      bad('step: zero', { step: 0 }, RANGE),
-      bad('min: zero', { min: 0 }, RANGE),
-      bad('max past the set (9 of 4)', { min: 3, max: 9 }, RANGE),
-      bad('min above max', { min: 3, max: 2 }, RANGE),
-      bad('step: huge', { step: HUGE }, RANGE),
-    ]]],
-    valid: () => { const set = lab.allocBatch({ count: 4, size: 8 }); return { args: [set, { step: 2 }], dispose: () => set.release() }; },
+    area: 'batches',
+    fn: 'BlockSet.free',
+    params: [
+      [
+        'rule',
+        [
+          ...OPTIONS,
+          ...NOT_AN_INTEGER.map((b) => bad(`step: ${b.input}`, { step: b.value }, b.code)),
+          bad('step: zero', { step: 0 }, RANGE),
+          bad('min: zero', { min: 0 }, RANGE),
+          bad('max past the set (9 of 4)', { min: 3, max: 9 }, RANGE),
+          bad('min above max', { min: 3, max: 2 }, RANGE),
+          bad('step: huge', { step: HUGE }, RANGE),
+        ],
+      ],
+    ],
+    valid: () => {
+      const set = lab.allocBatch({ count: 4, size: 8 });
+      return { args: [set, { step: 2 }], dispose: () => set.release() };
+    },
     call: (set: lab.BlockSet, rule: lab.FreeRule) => set.free(rule),
   } as unknown as FunctionSpec,
   {
-    area: 'batches', fn: 'BlockSet.address',
+    area: 'batches',
+    fn: 'BlockSet.address',
     params: [['index', [...sizeKind({ huge: BOUNDS }), bad('past the set (4 of 4)', 4, BOUNDS)]]],
-    valid: () => { const set = lab.allocBatch({ count: 4, size: 8 }); return { args: [set, 0], dispose: () => set.release() }; },
+    valid: () => {
+      const set = lab.allocBatch({ count: 4, size: 8 });
+      return { args: [set, 0], dispose: () => set.release() };
+    },
     call: (set: lab.BlockSet, index: number) => set.address(index),
   } as unknown as FunctionSpec,
   // Threads
-  ...(['malloc', 'realloc', 'free', 'fill', 'touch', 'malloc_usable_size'] as const).map((method): FunctionSpec => ({
-    area: 'threads', fn: `AllocatorThread.${method}`,
-    params: [['ptr', pointerKind({ mapping: method === 'fill' || method === 'touch' ? 'none' : NOT_OWNED }).filter((b) => b.code !== 'none')]],
-    valid: () => {
-      if (method === 'malloc') return { args: [64], dispose: freeResult };
-      const ptr = lab.malloc(64);
-      // realloc may move the block (ASan's allocator always does): free whichever is live.
-      return { args: [ptr], dispose: (result) => { if (typeof result === 'bigint' && result !== 0n && result !== ptr) lab.free(result); else tryFree(ptr); } };
-    },
-    call: (arg) => (method === 'malloc' ? thread.malloc(arg) : method === 'realloc' ? thread.realloc(arg, 32) : thread[method](arg)),
-  })).map((spec) => (spec.fn === 'AllocatorThread.malloc' ? { ...spec, params: [['size', sizeKind({ huge: ENOMEM })]] as FunctionSpec['params'] } : spec)),
-  { area: 'threads', fn: 'blockArena', params: [['ptr', pointerKind({ mapping: NOT_OWNED })]], valid: () => ({ args: [live] }), call: lab.blockArena },
+  ...(['malloc', 'realloc', 'free', 'fill', 'touch', 'malloc_usable_size'] as const)
+    .map((method): FunctionSpec => ({
+      area: 'threads',
+      fn: `AllocatorThread.${method}`,
+      params: [
+        [
+          'ptr',
+          pointerKind({ mapping: method === 'fill' || method === 'touch' ? 'none' : NOT_OWNED }).filter(
+            (b) => b.code !== 'none',
+          ),
+        ],
+      ],
+      valid: () => {
+        if (method === 'malloc') return { args: [64], dispose: freeResult };
+        const ptr = lab.malloc(64);
+        // realloc may move the block (ASan's allocator always does): free whichever is live.
+        return {
+          args: [ptr],
+          dispose: (result) => {
+            if (typeof result === 'bigint' && result !== 0n && result !== ptr) lab.free(result);
+            else tryFree(ptr);
+          },
+        };
+      },
+      call: (arg) =>
+        method === 'malloc' ? thread.malloc(arg) : method === 'realloc' ? thread.realloc(arg, 32) : thread[method](arg),
+    }))
+    .map((spec) =>
+      spec.fn === 'AllocatorThread.malloc'
+        ? { ...spec, params: [['size', sizeKind({ huge: ENOMEM })]] as FunctionSpec['params'] }
+        : spec,
+    ),
+  {
+    area: 'threads',
+    fn: 'blockArena',
+    params: [['ptr', pointerKind({ mapping: NOT_OWNED })]],
+    valid: () => ({ args: [live] }),
+    call: lab.blockArena,
+  },
   // Production helpers and commands
   {
-    area: 'production', fn: 'trim',
-    params: [['options', [...OPTIONS, ...NOT_AN_INTEGER.map((b) => bad(`pad: ${b.input}`, { pad: b.value }, b.code)), bad('pad: negative', { pad: -1 }, RANGE)]]],
+    area: 'production',
+    fn: 'trim',
+    params: [
+      [
+        'options',
+        [
+          ...OPTIONS,
+          ...NOT_AN_INTEGER.map((b) => bad(`pad: ${b.input}`, { pad: b.value }, b.code)),
+          bad('pad: negative', { pad: -1 }, RANGE),
+        ],
+      ],
+    ],
     valid: () => ({ args: [{ pad: 0 }] }),
     call: lab.trim,
   },
   {
-    area: 'production', fn: 'startPeriodicTrimmer',
-    params: [['options', [
-      ...OPTIONS,
-      bad('undefined (missing)', undefined, TYPE),
-      bad('no intervalMs', {}, TYPE),
-      ...NOT_AN_INTEGER.filter((b) => b.value !== null).map((b) => bad(`intervalMs: ${b.input}`, { intervalMs: b.value }, b.code)),
-      bad('intervalMs: zero', { intervalMs: 0 }, RANGE),
-      bad('intervalMs: 2^31', { intervalMs: 2 ** 31 }, RANGE),
-      bad('maxIntervalMs below intervalMs', { intervalMs: 1000, maxIntervalMs: 10 }, RANGE),
-      bad('minGainBytes: negative', { intervalMs: 1000, minGainBytes: -1 }, RANGE),
-      bad('onTrim: a string', { intervalMs: 1000, onTrim: 'log' }, TYPE),
-      bad('env: a string', { intervalMs: 1000, env: 'MALLOC_ARENA_MAX=2' }, TYPE),
-    ]]],
-    valid: () => ({ args: [{ intervalMs: 3_600_000 }], dispose: (trimmer) => (trimmer as { stop(): void } | undefined)?.stop() }),
+    area: 'production',
+    fn: 'startPeriodicTrimmer',
+    params: [
+      [
+        'options',
+        [
+          ...OPTIONS,
+          bad('undefined (missing)', undefined, TYPE),
+          bad('no intervalMs', {}, TYPE),
+          ...NOT_AN_INTEGER.filter((b) => b.value !== null).map((b) =>
+            bad(`intervalMs: ${b.input}`, { intervalMs: b.value }, b.code),
+          ),
+          bad('intervalMs: zero', { intervalMs: 0 }, RANGE),
+          bad('intervalMs: 2^31', { intervalMs: 2 ** 31 }, RANGE),
+          bad('maxIntervalMs below intervalMs', { intervalMs: 1000, maxIntervalMs: 10 }, RANGE),
+          bad('minGainBytes: negative', { intervalMs: 1000, minGainBytes: -1 }, RANGE),
+          bad('onTrim: a string', { intervalMs: 1000, onTrim: 'log' }, TYPE),
+          bad('env: a string', { intervalMs: 1000, env: 'MALLOC_ARENA_MAX=2' }, TYPE),
+        ],
+      ],
+    ],
+    valid: () => ({
+      args: [{ intervalMs: 3_600_000 }],
+      dispose: (trimmer) => (trimmer as { stop(): void } | undefined)?.stop(),
+    }),
     call: lab.startPeriodicTrimmer,
   },
   {
-    area: 'production', fn: 'detectAllocator',
-    params: [['options', [...OPTIONS, ...PID.filter((b) => b.code !== 'ENOENT').map((b) => bad(`pid: ${b.input}`, { pid: b.value }, b.code))]]],
+    area: 'production',
+    fn: 'detectAllocator',
+    params: [
+      [
+        'options',
+        [
+          ...OPTIONS,
+          ...PID.filter((b) => b.code !== 'ENOENT').map((b) => bad(`pid: ${b.input}`, { pid: b.value }, b.code)),
+        ],
+      ],
+    ],
     valid: () => ({ args: [{}] }),
     call: lab.detectAllocator,
   },
   {
-    area: 'production', fn: 'allocatorSettings',
-    params: [['options', [
-      ...OPTIONS,
-      ...PID.map((b) => bad(`pid: ${b.input}`, { pid: b.value }, { code: b.code, ...(b.errno === undefined ? {} : { errno: b.errno }) })),
-      bad('env: null', { env: null }, TYPE),
-      bad('env: a string', { env: 'MALLOC_ARENA_MAX=2' }, TYPE),
-    ]]],
+    area: 'production',
+    fn: 'allocatorSettings',
+    params: [
+      [
+        'options',
+        [
+          ...OPTIONS,
+          ...PID.map((b) =>
+            bad(
+              `pid: ${b.input}`,
+              { pid: b.value },
+              { code: b.code, ...(b.errno === undefined ? {} : { errno: b.errno }) },
+            ),
+          ),
+          bad('env: null', { env: null }, TYPE),
+          bad('env: a string', { env: 'MALLOC_ARENA_MAX=2' }, TYPE),
+        ],
+      ],
+    ],
     valid: () => ({ args: [{}] }),
     call: lab.allocatorSettings,
   },
-  { area: 'commands', fn: 'statusReport', params: [['pid', PID.map((b) => ({ ...b, errno: undefined }))]], valid: () => ({ args: [0] }), call: lab.statusReport },
   {
-    area: 'commands', fn: 'renderStatusReport',
-    params: [['report', [bad('null', null, TYPE), bad('a string', 'report', TYPE), bad('an empty object', {}, TYPE), bad('undefined (missing)', undefined, TYPE)]]],
+    area: 'commands',
+    fn: 'statusReport',
+    params: [['pid', PID.map((b) => ({ ...b, errno: undefined }))]],
+    valid: () => ({ args: [0] }),
+    call: lab.statusReport,
+  },
+  {
+    area: 'commands',
+    fn: 'renderStatusReport',
+    params: [
+      [
+        'report',
+        [
+          bad('null', null, TYPE),
+          bad('a string', 'report', TYPE),
+          bad('an empty object', {}, TYPE),
+          bad('undefined (missing)', undefined, TYPE),
+        ],
+      ],
+    ],
     valid: () => ({ args: [lab.statusReport(0)] }),
     call: lab.renderStatusReport,
   },
   {
-    area: 'commands', fn: 'watchProcess',
+    area: 'commands',
+    fn: 'watchProcess',
     params: [
-      ['pid', [bad('a string', '1', TYPE), bad('negative', -1, RANGE), bad('a pid that does not exist', 0x7ffffffe, 'ENOENT')]],
-      ['options', [
-        bad('undefined (missing)', undefined, TYPE), bad('a string', 'fast', TYPE), bad('null', null, TYPE),
-        bad('intervalMs: zero', { intervalMs: 0 }, RANGE), bad('intervalMs: NaN', { intervalMs: NaN }, RANGE), bad('intervalMs: a string', { intervalMs: '10' }, RANGE),
-      ]],
+      [
+        'pid',
+        [
+          bad('a string', '1', TYPE),
+          bad('negative', -1, RANGE),
+          bad('a pid that does not exist', 0x7ffffffe, 'ENOENT'),
+        ],
+      ],
+      [
+        'options',
+        [
+          bad('undefined (missing)', undefined, TYPE),
+          bad('a string', 'fast', TYPE),
+          bad('null', null, TYPE),
+          bad('intervalMs: zero', { intervalMs: 0 }, RANGE),
+          bad('intervalMs: NaN', { intervalMs: NaN }, RANGE),
+          bad('intervalMs: a string', { intervalMs: '10' }, RANGE),
+        ],
+      ],
     ],
     valid: () => ({ args: [process.pid, { intervalMs: 10, durationMs: 30 }] }),
     call: lab.watchProcess,
   },
   // Experiments and reports
   {
-    area: 'experiments', fn: 'runOnHost',
+    area: 'experiments',
+    fn: 'runOnHost',
     params: [
-      ['program', [bad('null', null, TYPE), bad('an encoded program', new Float64Array(6), TYPE), bad('a string', 'malloc 8', TYPE)]],
-      ['host', [bad('an unknown host', 'moon', RANGE), bad('a number', 1, RANGE), bad('undefined (missing)', undefined, RANGE)]],
-      ['options', [
-        bad('allocator: unknown', { allocator: 'ptmalloc9' }, RANGE), bad('a string', 'fast', TYPE),
-        bad('env: a value that is not a string', { env: { MALLOC_ARENA_MAX: 2 } }, TYPE), bad('timeoutMs: -1', { timeoutMs: -1 }, RANGE),
-      ]],
+      [
+        'program',
+        [
+          bad('null', null, TYPE),
+          bad('an encoded program', new Float64Array(6), TYPE),
+          bad('a string', 'malloc 8', TYPE),
+        ],
+      ],
+      [
+        'host',
+        [
+          bad('an unknown host', 'moon', RANGE),
+          bad('a number', 1, RANGE),
+          bad('undefined (missing)', undefined, RANGE),
+        ],
+      ],
+      [
+        'options',
+        [
+          bad('allocator: unknown', { allocator: 'ptmalloc9' }, RANGE),
+          bad('a string', 'fast', TYPE),
+          bad('env: a value that is not a string', { env: { MALLOC_ARENA_MAX: 2 } }, TYPE),
+          bad('timeoutMs: -1', { timeoutMs: -1 }, RANGE),
+        ],
+      ],
     ],
     valid: () => ({ args: [new StepProgram().step('x', (s) => s.malloc('a', 8)), 'fresh', {}] }),
     call: (program, host, options) => lab.runOnHost(program, host, options),
   },
-  { area: 'experiments', fn: 'allocatorLibrary', params: [['allocator', [bad('an unknown name', 'ptmalloc9', RANGE), bad('a number', 1, RANGE), bad('null', null, RANGE)]]], valid: () => ({ args: ['glibc'] }), call: lab.allocatorLibrary },
-  { area: 'experiments', fn: 'findExperiment', params: [['id', [bad('an unknown id', 'nope', 'ERR_UNKNOWN_EXPERIMENT'), bad('a number', 1, 'ERR_UNKNOWN_EXPERIMENT'), bad('undefined (missing)', undefined, 'ERR_UNKNOWN_EXPERIMENT')]]], valid: () => ({ args: [lab.CATALOGUE[0]!.id] }), call: lab.findExperiment },
   {
-    area: 'experiments', fn: 'resolveParameters',
-    params: [['definition', [bad('null', null, TYPE), bad('an id instead of a definition', 'sbrk-16k', TYPE)]], ['given', [bad('an unknown parameter', { nope: 1 }, RANGE), bad('a string', 'size=1', TYPE)]]],
+    area: 'experiments',
+    fn: 'allocatorLibrary',
+    params: [
+      ['allocator', [bad('an unknown name', 'ptmalloc9', RANGE), bad('a number', 1, RANGE), bad('null', null, RANGE)]],
+    ],
+    valid: () => ({ args: ['glibc'] }),
+    call: lab.allocatorLibrary,
+  },
+  {
+    area: 'experiments',
+    fn: 'findExperiment',
+    params: [
+      [
+        'id',
+        [
+          bad('an unknown id', 'nope', 'ERR_UNKNOWN_EXPERIMENT'),
+          bad('a number', 1, 'ERR_UNKNOWN_EXPERIMENT'),
+          bad('undefined (missing)', undefined, 'ERR_UNKNOWN_EXPERIMENT'),
+        ],
+      ],
+    ],
+    valid: () => ({ args: [lab.CATALOGUE[0]!.id] }),
+    call: lab.findExperiment,
+  },
+  {
+    area: 'experiments',
+    fn: 'resolveParameters',
+    params: [
+      ['definition', [bad('null', null, TYPE), bad('an id instead of a definition', 'sbrk-16k', TYPE)]],
+      ['given', [bad('an unknown parameter', { nope: 1 }, RANGE), bad('a string', 'size=1', TYPE)]],
+    ],
     valid: () => ({ args: [lab.CATALOGUE[0], {}] }),
-    call: (definition: lab.ExperimentDefinition, given: Record<string, number>) => lab.resolveParameters(definition, given),
+    call: (definition: lab.ExperimentDefinition, given: Record<string, number>) =>
+      lab.resolveParameters(definition, given),
   } as unknown as FunctionSpec,
   {
-    area: 'experiments', fn: 'runExperiment',
-    params: [['definition', [bad('null', null, TYPE), bad('an id instead of a definition', 'sbrk-16k', TYPE), bad('an object', {}, TYPE)]], ['options', [bad('a string', 'fast', TYPE)]]],
+    area: 'experiments',
+    fn: 'runExperiment',
+    params: [
+      [
+        'definition',
+        [bad('null', null, TYPE), bad('an id instead of a definition', 'sbrk-16k', TYPE), bad('an object', {}, TYPE)],
+      ],
+      ['options', [bad('a string', 'fast', TYPE)]],
+    ],
     valid: () => ({ args: [lab.findExperiment('sbrk-16k'), { hosts: ['fresh'] }] }),
     call: (definition: lab.ExperimentDefinition, options: lab.RunOptions) => lab.runExperiment(definition, options),
   } as unknown as FunctionSpec,
   {
-    area: 'experiments', fn: 'parseRecords',
-    params: [['program', [bad('null', null, TYPE), bad('a string', 'program', TYPE)]], ['bytes', [bad('null', null, TYPE), bad('a number array', [1, 2], TYPE)]]],
+    area: 'experiments',
+    fn: 'parseRecords',
+    params: [
+      ['program', [bad('null', null, TYPE), bad('a string', 'program', TYPE)]],
+      ['bytes', [bad('null', null, TYPE), bad('a number array', [1, 2], TYPE)]],
+    ],
     valid: () => ({ args: [new StepProgram().step('x'), new Uint8Array(0)] }),
     call: (program: StepProgram, bytes: Uint8Array) => lab.parseRecords(program, bytes),
   } as unknown as FunctionSpec,
   ...(['renderExperiment', 'renderSvg'] as const).map((fn): FunctionSpec => ({
-    area: 'reports', fn,
-    params: [['runs', [bad('null', null, TYPE), bad('a string', 'runs', TYPE), bad('an object', {}, TYPE), bad('undefined (missing)', undefined, TYPE)]]],
+    area: 'reports',
+    fn,
+    params: [
+      [
+        'runs',
+        [
+          bad('null', null, TYPE),
+          bad('a string', 'runs', TYPE),
+          bad('an object', {}, TYPE),
+          bad('undefined (missing)', undefined, TYPE),
+        ],
+      ],
+    ],
     valid: () => ({ args: [[]] }),
     call: lab[fn],
   })),
 ];
-
 
 /** The rows the function table generates: one per (function, parameter, bad value). */
 function generatedRows(): Row[] {
@@ -644,15 +1021,28 @@ function generatedRows(): Row[] {
 
 function scenarioRows(): Row[] {
   const rows: Row[] = [];
-  const add = (area: string, fn: string, input: string, code: string | Expected, call: () => unknown, mentions?: string[]) =>
-    rows.push({ area, fn, input, call, ...expectation(code), ...(mentions ? { mentions } : {}) });
+  const add = (
+    area: string,
+    fn: string,
+    input: string,
+    code: string | Expected,
+    call: () => unknown,
+    mentions?: string[],
+  ) => rows.push({ area, fn, input, call, ...expectation(code), ...(mentions ? { mentions } : {}) });
 
   // A stale pointer whose memory glibc has handed out again names the new block: not a failure.
-  add('allocation', 'free', 'a pointer freed twice (after the first free)', FREED, () => {
-    const p = lab.malloc(48);
-    lab.free(p);
-    lab.free(p);
-  }, ['already freed']);
+  add(
+    'allocation',
+    'free',
+    'a pointer freed twice (after the first free)',
+    FREED,
+    () => {
+      const p = lab.malloc(48);
+      lab.free(p);
+      lab.free(p);
+    },
+    ['already freed'],
+  );
   add('allocation', 'realloc', 'a block freed by realloc(ptr, 0)', FREED, () => {
     const p = lab.malloc(48);
     lab.realloc(p, 0);
@@ -668,8 +1058,10 @@ function scenarioRows(): Row[] {
       lab.free(p);
     }
   });
-  add('allocation', 'calloc', 'nmemb × size overflows size_t (2^40 × 2^40)', ENOMEM, () => lab.calloc(2 ** 40, 2 ** 40));
-  add('allocation', 'free', 'a set\'s block (owned by its BlockSet)', UNKNOWN, () => lab.free(foreign));
+  add('allocation', 'calloc', 'nmemb × size overflows size_t (2^40 × 2^40)', ENOMEM, () =>
+    lab.calloc(2 ** 40, 2 ** 40),
+  );
+  add('allocation', 'free', "a set's block (owned by its BlockSet)", UNKNOWN, () => lab.free(foreign));
   add('allocation', 'free', 'an sbrk segment', NOT_OWNED, () => {
     const segment = lab.sbrk(lab.PAGE_SIZE);
     try {
@@ -680,24 +1072,46 @@ function scenarioRows(): Row[] {
   });
 
   // sbrk: a negative increment only gives back what malloc-lab's last sbrk took.
-  add('heap', 'sbrk', 'giving back more than the last sbrk took', 'ERR_SBRK_REFUSED', () => {
-    lab.sbrk(lab.PAGE_SIZE);
-    try {
-      lab.sbrk(-2 * lab.PAGE_SIZE);
-    } finally {
-      lab.sbrk(-lab.PAGE_SIZE);
-    }
-  }, ['gives back more']);
+  add(
+    'heap',
+    'sbrk',
+    'giving back more than the last sbrk took',
+    'ERR_SBRK_REFUSED',
+    () => {
+      lab.sbrk(lab.PAGE_SIZE);
+      try {
+        lab.sbrk(-2 * lab.PAGE_SIZE);
+      } finally {
+        lab.sbrk(-lab.PAGE_SIZE);
+      }
+    },
+    ['gives back more'],
+  );
   // mallopt: values glibc rejects (0) and absurd ones it would take as a huge size_t or ignore.
-  add('heap', 'mallopt', 'M_MXFAST above 160 (glibc returns 0)', 'ERR_MALLOPT_REJECTED', () => lab.mallopt('M_MXFAST', 1 << 20));
+  add('heap', 'mallopt', 'M_MXFAST above 160 (glibc returns 0)', 'ERR_MALLOPT_REJECTED', () =>
+    lab.mallopt('M_MXFAST', 1 << 20),
+  );
   add('heap', 'mallopt', 'M_MXFAST -1 (glibc returns 0)', 'ERR_MALLOPT_REJECTED', () => lab.mallopt('M_MXFAST', -1));
   const absurd: [lab.MalloptName, number][] = [
-    ['M_TRIM_THRESHOLD', -2], ['M_TOP_PAD', -1], ['M_MMAP_THRESHOLD', -1], ['M_MMAP_MAX', -1],
-    ['M_ARENA_TEST', 0], ['M_ARENA_TEST', -8], ['M_ARENA_MAX', 0], ['M_ARENA_MAX', -1],
+    ['M_TRIM_THRESHOLD', -2],
+    ['M_TOP_PAD', -1],
+    ['M_MMAP_THRESHOLD', -1],
+    ['M_MMAP_MAX', -1],
+    ['M_ARENA_TEST', 0],
+    ['M_ARENA_TEST', -8],
+    ['M_ARENA_MAX', 0],
+    ['M_ARENA_MAX', -1],
   ];
   for (const [name, value] of absurd) {
     add('heap', 'mallopt', `absurd ${name} ${value}`, RANGE, () => lab.mallopt(name, value), [name]);
-    add('heap', 'mallopt', `absurd ${name} ${value} by constant`, RANGE, () => lab.mallopt(lab.MALLOPT_PARAMS[name], value), [name]);
+    add(
+      'heap',
+      'mallopt',
+      `absurd ${name} ${value} by constant`,
+      RANGE,
+      () => lab.mallopt(lab.MALLOPT_PARAMS[name], value),
+      [name],
+    );
   }
 
   // Snapshots of another process cannot carry this process's break or mallinfo.
@@ -719,11 +1133,31 @@ function scenarioRows(): Row[] {
   });
 
   // Threads: a closed thread, and more than the 1024 malloc-lab runs at once.
-  for (const method of ['malloc', 'calloc', 'realloc', 'free', 'malloc_trim', 'fill', 'touch', 'malloc_usable_size'] as const) {
-    add('threads', `AllocatorThread.${method}`, 'a closed thread', RANGE, () => {
-      const call = closedThread[method] as (...args: unknown[]) => unknown;
-      return call.call(closedThread, method.includes('alloc') && method !== 'realloc' && method !== 'malloc_usable_size' ? 8 : live, 8);
-    }, ['closed']);
+  for (const method of [
+    'malloc',
+    'calloc',
+    'realloc',
+    'free',
+    'malloc_trim',
+    'fill',
+    'touch',
+    'malloc_usable_size',
+  ] as const) {
+    add(
+      'threads',
+      `AllocatorThread.${method}`,
+      'a closed thread',
+      RANGE,
+      () => {
+        const call = closedThread[method] as (...args: unknown[]) => unknown;
+        return call.call(
+          closedThread,
+          method.includes('alloc') && method !== 'realloc' && method !== 'malloc_usable_size' ? 8 : live,
+          8,
+        );
+      },
+      ['closed'],
+    );
   }
   add('threads', 'startThread', 'more than 1024 allocator threads', 'ERR_LIMIT_EXCEEDED', () => {
     const threads: lab.AllocatorThread[] = [];
@@ -735,7 +1169,14 @@ function scenarioRows(): Row[] {
   });
   add('threads', 'AllocatorThread.calloc', 'nmemb × size overflows', ENOMEM, () => thread.calloc(2 ** 40, 2 ** 40));
   add('threads', 'AllocatorThread.fill', 'value 256', RANGE, () => thread.fill(live, 256));
-  add('experiments', 'StepProgram.step', 'a label used twice', BAD_PROGRAM, () => new StepProgram().step('a').step('a'), ['used twice']);
+  add(
+    'experiments',
+    'StepProgram.step',
+    'a label used twice',
+    BAD_PROGRAM,
+    () => new StepProgram().step('a').step('a'),
+    ['used twice'],
+  );
   return rows;
 }
 
@@ -776,7 +1217,19 @@ const VALID_STEPS: Record<Exclude<OpName, 'end' | 'on_thread' | 'snapshot'>, (s:
 };
 const UNSAFE_OPS = new Set<OpName>(['unsafe_free', 'unsafe_write', 'free_foreign']);
 /** Ops that use a slot something earlier must have filled. */
-const SLOT_USERS: OpName[] = ['free', 'fill', 'touch', 'mincore', 'mlock', 'munlock', 'munmap', 'madvise', 'malloc_usable_size', 'unsafe_write', 'free_foreign'];
+const SLOT_USERS: OpName[] = [
+  'free',
+  'fill',
+  'touch',
+  'mincore',
+  'mlock',
+  'munlock',
+  'munmap',
+  'madvise',
+  'malloc_usable_size',
+  'unsafe_write',
+  'free_foreign',
+];
 const ALLOCATORS: OpName[] = ['malloc', 'calloc', 'memalign', 'posix_memalign', 'aligned_alloc', 'valloc', 'mmap'];
 
 function programOf(op: keyof typeof VALID_STEPS): StepProgram {
@@ -804,27 +1257,50 @@ function withValue(encoded: Float64Array, index: number, value: number): Float64
 function programRows(): Row[] {
   const rows: Row[] = [];
   const add = (input: string, program: () => Float64Array, mentions?: string[]) =>
-    rows.push({ area: 'step programs', fn: 'validateProgram', input, code: BAD_PROGRAM, call: () => native.validateProgram(program()), ...(mentions ? { mentions } : {}) });
+    rows.push({
+      area: 'step programs',
+      fn: 'validateProgram',
+      input,
+      code: BAD_PROGRAM,
+      call: () => native.validateProgram(program()),
+      ...(mentions ? { mentions } : {}),
+    });
 
   // Unknown ops: every code up to 64 the interpreter does not know.
   const known = new Set<number>(Object.values(OPS));
   for (let code = 0; code <= 64; code++) {
     if (code !== OPS.end && known.has(code)) continue;
-    add(`unknown op ${code}`, () => {
-      const encoded = new StepProgram().step('x', (s) => s.malloc_trim(0)).encode();
-      return withValue(encoded, 6, code);
-    }, [`unknown op ${code}`]);
+    add(
+      `unknown op ${code}`,
+      () => {
+        const encoded = new StepProgram().step('x', (s) => s.malloc_trim(0)).encode();
+        return withValue(encoded, 6, code);
+      },
+      [`unknown op ${code}`],
+    );
   }
-  add('an op that is not an integer (1.5)', () => withValue(new StepProgram().step('x', (s) => s.malloc_trim(0)).encode(), 6, 1.5));
+  add('an op that is not an integer (1.5)', () =>
+    withValue(new StepProgram().step('x', (s) => s.malloc_trim(0)).encode(), 6, 1.5),
+  );
 
   for (const op of Object.keys(VALID_STEPS) as (keyof typeof VALID_STEPS)[]) {
     const encoded = () => programOf(op).encode();
     const { at, argc } = lastOp(encoded());
     if (op !== 'batch_alloc') {
-      add(`${op}: one argument too many`, () => {
-        const e = encoded();
-        return Float64Array.from([...e.subarray(0, at + 1), argc + 1, ...e.subarray(at + 2, at + 2 + argc), 0, ...e.subarray(at + 2 + argc)]);
-      }, ['arguments']);
+      add(
+        `${op}: one argument too many`,
+        () => {
+          const e = encoded();
+          return Float64Array.from([
+            ...e.subarray(0, at + 1),
+            argc + 1,
+            ...e.subarray(at + 2, at + 2 + argc),
+            0,
+            ...e.subarray(at + 2 + argc),
+          ]);
+        },
+        ['arguments'],
+      );
     }
     for (let i = 0; i < argc; i++) {
       add(`${op}: argument ${i} is NaN`, () => withValue(encoded(), at + 2 + i, NaN), ['not finite']);
@@ -836,10 +1312,14 @@ function programRows(): Row[] {
     }
   }
   for (const op of [...SLOT_USERS, ...ALLOCATORS]) {
-    add(`${op}: a slot that does not exist`, () => {
-      const e = programOf(op as keyof typeof VALID_STEPS).encode();
-      return withValue(e, lastOp(e).at + 2, e[2]!);
-    }, ['does not exist']);
+    add(
+      `${op}: a slot that does not exist`,
+      () => {
+        const e = programOf(op as keyof typeof VALID_STEPS).encode();
+        return withValue(e, lastOp(e).at + 2, e[2]!);
+      },
+      ['does not exist'],
+    );
   }
   // Dangling references: a slot used before anything filled it, or after it was freed.
   for (const op of SLOT_USERS) {
@@ -860,51 +1340,151 @@ function programRows(): Row[] {
       else if (op === 'free_foreign') s.freeForeign('b', 0);
       else call(s);
     };
-    add(`${op}: a slot never allocated (dangling)`, () => new StepProgram({ unsafe }).step('x', (s) => { s.malloc('a', 8); use(s); }).encode());
-    const allocate = (s: StepBuilder) => (op === 'munmap' || op === 'mlock' || op === 'munlock' || op === 'madvise' ? s.mmap('b', 4096) : s.malloc('b', 64));
-    const release = (s: StepBuilder) => (op === 'munmap' || op === 'mlock' || op === 'munlock' || op === 'madvise' ? s.munmap('b') : s.free('b'));
-    add(`${op}: a slot already freed (use after free${op === 'free' || op === 'munmap' ? ', a step that frees twice' : ''})`,
-      () => new StepProgram({ unsafe }).step('x', (s) => { allocate(s); release(s); use(s); }).encode());
+    add(`${op}: a slot never allocated (dangling)`, () =>
+      new StepProgram({ unsafe })
+        .step('x', (s) => {
+          s.malloc('a', 8);
+          use(s);
+        })
+        .encode(),
+    );
+    const allocate = (s: StepBuilder) =>
+      op === 'munmap' || op === 'mlock' || op === 'munlock' || op === 'madvise' ? s.mmap('b', 4096) : s.malloc('b', 64);
+    const release = (s: StepBuilder) =>
+      op === 'munmap' || op === 'mlock' || op === 'munlock' || op === 'madvise' ? s.munmap('b') : s.free('b');
+    add(
+      `${op}: a slot already freed (use after free${op === 'free' || op === 'munmap' ? ', a step that frees twice' : ''})`,
+      () =>
+        new StepProgram({ unsafe })
+          .step('x', (s) => {
+            allocate(s);
+            release(s);
+            use(s);
+          })
+          .encode(),
+    );
   }
-  add('realloc of a freed slot (dangling: glibc would see a double free)', () => new StepProgram().step('x', (s) => s.malloc('a', 24).free('a').realloc('a', 48)).encode(), ['was freed']);
-  add('realloc of a mapping', () => new StepProgram().step('x', (s) => s.mmap('a', 4096).realloc('a', 48)).encode(), ['mapping']);
-  add('malloc over a live slot (a leak)', () => new StepProgram().step('x', (s) => s.malloc('a', 8).malloc('a', 8)).encode(), ['still holds']);
+  add(
+    'realloc of a freed slot (dangling: glibc would see a double free)',
+    () => new StepProgram().step('x', (s) => s.malloc('a', 24).free('a').realloc('a', 48)).encode(),
+    ['was freed'],
+  );
+  add('realloc of a mapping', () => new StepProgram().step('x', (s) => s.mmap('a', 4096).realloc('a', 48)).encode(), [
+    'mapping',
+  ]);
+  add(
+    'malloc over a live slot (a leak)',
+    () => new StepProgram().step('x', (s) => s.malloc('a', 8).malloc('a', 8)).encode(),
+    ['still holds'],
+  );
   add('free of a mapping', () => new StepProgram().step('x', (s) => s.mmap('a', 4096).free('a')).encode());
   add('munmap of a malloc block', () => new StepProgram().step('x', (s) => s.malloc('a', 64).munmap('a')).encode());
-  add('malloc_usable_size of a mapping', () => new StepProgram().step('x', (s) => s.mmap('a', 4096).malloc_usable_size('a')).encode());
+  add('malloc_usable_size of a mapping', () =>
+    new StepProgram().step('x', (s) => s.mmap('a', 4096).malloc_usable_size('a')).encode(),
+  );
   add('negative malloc size', () => new StepProgram().step('x', (s) => s.malloc('a', -5)).encode(), ['negative']);
   add('fill with byte 256', () => new StepProgram().step('x', (s) => s.malloc('a', 8).fill('a', 256)).encode());
-  add('fill at a negative offset', () => new StepProgram().step('x', (s) => s.malloc('a', 8).fill('a', 1, -1)).encode());
+  add('fill at a negative offset', () =>
+    new StepProgram().step('x', (s) => s.malloc('a', 8).fill('a', 1, -1)).encode(),
+  );
   add('negative malloc_trim pad', () => new StepProgram().step('x', (s) => s.malloc_trim(-1)).encode());
   add('negative sleep', () => new StepProgram().step('x', (s) => s.sleep(-1)).encode());
-  add('mallopt with an unknown param (42)', () => new StepProgram().step('x', (s) => s.mallopt(42, 1)).encode(), ['unknown param']);
-  add('mallopt param 2^32 − 1 (not a C int)', () => new StepProgram().step('x', (s) => s.mallopt(2 ** 32 - 1, 1)).encode());
-  add('mallopt value 2^40 (not a C int)', () => new StepProgram().step('x', (s) => s.mallopt(-1, 2 ** 40)).encode(), ['C ints']);
-  add('madvise with an unknown advice (MADV_HWPOISON, 100)', () => new StepProgram().step('x', (s) => s.mmap('a', 4096).madvise('a', 100)).encode(), ['advice']);
-  add('madvise with a negative advice', () => new StepProgram().step('x', (s) => s.mmap('a', 4096).madvise('a', -1)).encode(), ['advice']);
-  add('batch_alloc of zero rounds', () => new StepProgram().step('x', (s) => s.batchAlloc('set', 0, [{ size: 8 }])).encode());
-  add('batch_alloc of more than 2^28 blocks', () => new StepProgram().step('x', (s) => s.batchAlloc('set', 2 ** 27, [{ size: 8 }, { size: 8 }, { size: 8 }])).encode());
-  add('batch_alloc with a pattern of 65 entries', () => new StepProgram().step('x', (s) => s.batchAlloc('set', 1, Array.from({ length: 65 }, () => ({ size: 8 })))).encode());
+  add('mallopt with an unknown param (42)', () => new StepProgram().step('x', (s) => s.mallopt(42, 1)).encode(), [
+    'unknown param',
+  ]);
+  add('mallopt param 2^32 − 1 (not a C int)', () =>
+    new StepProgram().step('x', (s) => s.mallopt(2 ** 32 - 1, 1)).encode(),
+  );
+  add('mallopt value 2^40 (not a C int)', () => new StepProgram().step('x', (s) => s.mallopt(-1, 2 ** 40)).encode(), [
+    'C ints',
+  ]);
+  add(
+    'madvise with an unknown advice (MADV_HWPOISON, 100)',
+    () => new StepProgram().step('x', (s) => s.mmap('a', 4096).madvise('a', 100)).encode(),
+    ['advice'],
+  );
+  add(
+    'madvise with a negative advice',
+    () => new StepProgram().step('x', (s) => s.mmap('a', 4096).madvise('a', -1)).encode(),
+    ['advice'],
+  );
+  add('batch_alloc of zero rounds', () =>
+    new StepProgram().step('x', (s) => s.batchAlloc('set', 0, [{ size: 8 }])).encode(),
+  );
+  add('batch_alloc of more than 2^28 blocks', () =>
+    new StepProgram().step('x', (s) => s.batchAlloc('set', 2 ** 27, [{ size: 8 }, { size: 8 }, { size: 8 }])).encode(),
+  );
+  add('batch_alloc with a pattern of 65 entries', () =>
+    new StepProgram()
+      .step('x', (s) =>
+        s.batchAlloc(
+          'set',
+          1,
+          Array.from({ length: 65 }, () => ({ size: 8 })),
+        ),
+      )
+      .encode(),
+  );
   add('batch_alloc with kind 2', () => {
     const e = new StepProgram().step('x', (s) => s.batchAlloc('set', 1, [{ size: 8 }])).encode();
     return withValue(e, 6 + 2 + 2, 2);
   });
-  add('batch_alloc into a set that still holds blocks', () => new StepProgram().step('x', (s) => s.batchAlloc('set', 1, [{ size: 8 }]).batchAlloc('set', 1, [{ size: 8 }])).encode(), ['still holds']);
-  add('batch_free of a set never allocated', () => new StepProgram().step('x', (s) => s.batchFree('set')).encode(), ['holds no blocks']);
-  add('batch_free with step 0', () => new StepProgram().step('x', (s) => s.batchAlloc('set', 2, [{ size: 8 }]).batchFree('set', { step: 0 })).encode());
-  add('batch_free with min above max', () => new StepProgram().step('x', (s) => s.batchAlloc('set', 2, [{ size: 8 }]).batchFree('set', { min: 3, max: 2 })).encode());
-  add('on_thread of a thread never started', () => new StepProgram().step('x', (s) => s.onThread(0, (t) => t.malloc('a', 8))).encode(), ['not running']);
-  add('thread_start twice', () => new StepProgram().step('x', (s) => s.threadStart(0).threadStart(0)).encode(), ['already runs']);
-  add('thread_stop of a thread not running', () => new StepProgram().step('x', (s) => s.threadStop(3)).encode(), ['not running']);
+  add(
+    'batch_alloc into a set that still holds blocks',
+    () =>
+      new StepProgram()
+        .step('x', (s) => s.batchAlloc('set', 1, [{ size: 8 }]).batchAlloc('set', 1, [{ size: 8 }]))
+        .encode(),
+    ['still holds'],
+  );
+  add('batch_free of a set never allocated', () => new StepProgram().step('x', (s) => s.batchFree('set')).encode(), [
+    'holds no blocks',
+  ]);
+  add('batch_free with step 0', () =>
+    new StepProgram().step('x', (s) => s.batchAlloc('set', 2, [{ size: 8 }]).batchFree('set', { step: 0 })).encode(),
+  );
+  add('batch_free with min above max', () =>
+    new StepProgram()
+      .step('x', (s) => s.batchAlloc('set', 2, [{ size: 8 }]).batchFree('set', { min: 3, max: 2 }))
+      .encode(),
+  );
+  add(
+    'on_thread of a thread never started',
+    () => new StepProgram().step('x', (s) => s.onThread(0, (t) => t.malloc('a', 8))).encode(),
+    ['not running'],
+  );
+  add('thread_start twice', () => new StepProgram().step('x', (s) => s.threadStart(0).threadStart(0)).encode(), [
+    'already runs',
+  ]);
+  add('thread_stop of a thread not running', () => new StepProgram().step('x', (s) => s.threadStop(3)).encode(), [
+    'not running',
+  ]);
   add('thread 1024 (outside 0 to 1023)', () => new StepProgram().step('x', (s) => s.threadStart(1024)).encode());
-  add('a snapshot on a thread', () => {
-    const e = new StepProgram().step('x', (s) => s.threadStart(0)).encode();
-    return Float64Array.from([...e.subarray(0, 5), e[5]! + 2, ...e.subarray(6), OPS.on_thread, 1, 0, OPS.snapshot, 0]);
-  }, ['cannot run on a thread']);
-  add('on_thread as the last step', () => {
-    const e = new StepProgram().step('x', (s) => s.threadStart(0)).encode();
-    return Float64Array.from([...e.subarray(0, 5), e[5]! + 1, ...e.subarray(6), OPS.on_thread, 1, 0]);
-  }, ['no step after it']);
+  add(
+    'a snapshot on a thread',
+    () => {
+      const e = new StepProgram().step('x', (s) => s.threadStart(0)).encode();
+      return Float64Array.from([
+        ...e.subarray(0, 5),
+        e[5]! + 2,
+        ...e.subarray(6),
+        OPS.on_thread,
+        1,
+        0,
+        OPS.snapshot,
+        0,
+      ]);
+    },
+    ['cannot run on a thread'],
+  );
+  add(
+    'on_thread as the last step',
+    () => {
+      const e = new StepProgram().step('x', (s) => s.threadStart(0)).encode();
+      return Float64Array.from([...e.subarray(0, 5), e[5]! + 1, ...e.subarray(6), OPS.on_thread, 1, 0]);
+    },
+    ['no step after it'],
+  );
   // The header.
   const header = () => new StepProgram().step('x', (s) => s.malloc_trim(0)).encode();
   add('no header (three values)', () => Float64Array.from([1, 2, 3]), ['not a step program']);
@@ -915,7 +1495,9 @@ function programRows(): Row[] {
   add('flags 4', () => withValue(header(), 4, 4), ['header']);
   add('a negative step count', () => withValue(header(), 5, -1), ['header']);
   add('more steps announced than present', () => withValue(header(), 5, header()[5]! + 1), ['ends inside']);
-  add('fewer steps announced than present (trailing values)', () => withValue(header(), 5, header()[5]! - 1), ['after the last step']);
+  add('fewer steps announced than present (trailing values)', () => withValue(header(), 5, header()[5]! - 1), [
+    'after the last step',
+  ]);
   add('a program cut in the middle of a step', () => header().subarray(0, header().length - 1), ['ends inside']);
   add('not a Float64Array', () => Array.from(header()) as unknown as Float64Array);
   return rows;
@@ -929,7 +1511,10 @@ const MATRIX: Row[] = [...generatedRows(), ...scenarioRows(), ...programRows()];
 const SANITIZED = process.env['MALLOC_LAB_SANITIZER'] !== undefined;
 function glibcOnly(row: Row): boolean {
   // ASan's aligned_alloc wants size % alignment == 0 (EINVAL first); its shadow memory maps the "unmapped" ranges.
-  return (row.fn === 'aligned_alloc' && row.code === 'ENOMEM') || ((row.fn === 'mincore' || row.fn === 'residency') && row.code === 'ENOMEM');
+  return (
+    (row.fn === 'aligned_alloc' && row.code === 'ENOMEM') ||
+    ((row.fn === 'mincore' || row.fn === 'residency') && row.code === 'ENOMEM')
+  );
 }
 
 /** The error a call throws or its promise rejects with (failing the test if it does neither). */
@@ -948,12 +1533,30 @@ describe('the bad-input matrix', () => {
   it('covers every exported function that takes arguments, and every step op', () => {
     const covered = new Set(MATRIX.map((row) => row.fn));
     const noArguments = new Set([
-      'registryStats', 'programBreak', 'mallinfo2', 'malloc_info', 'malloc_stats', 'gnu_get_libc_version', 'pageSize',
-      'sample', 'liveThreads', 'arenaCensus', 'stackLimits', 'onlineCpus', 'supported', 'probe', 'startThread',
+      'registryStats',
+      'programBreak',
+      'mallinfo2',
+      'malloc_info',
+      'malloc_stats',
+      'gnu_get_libc_version',
+      'pageSize',
+      'sample',
+      'liveThreads',
+      'arenaCensus',
+      'stackLimits',
+      'onlineCpus',
+      'supported',
+      'probe',
+      'startThread',
       // Formatting and arithmetic helpers, total over their inputs by design.
-      'formatBytes', 'formatAddress', 'deltaOf', 'rssToHeapRatio',
+      'formatBytes',
+      'formatAddress',
+      'deltaOf',
+      'rssToHeapRatio',
     ]);
-    const functions = Object.entries(lab).filter(([name, value]) => typeof value === 'function' && !/^[A-Z]/.test(name)).map(([name]) => name);
+    const functions = Object.entries(lab)
+      .filter(([name, value]) => typeof value === 'function' && !/^[A-Z]/.test(name))
+      .map(([name]) => name);
     const missing = functions.filter((name) => !covered.has(name) && !noArguments.has(name));
     expect(missing).toEqual([]);
     const ops = Object.keys(OPS).filter((op) => !['end', 'snapshot', 'on_thread'].includes(op));
@@ -961,7 +1564,7 @@ describe('the bad-input matrix', () => {
     expect(MATRIX.length).toBeGreaterThan(700);
   });
 
-  it('every function spec\'s valid call succeeds (so each case fails because of the one bad value)', async () => {
+  it("every function spec's valid call succeeds (so each case fails because of the one bad value)", async () => {
     for (const spec of FUNCTIONS) {
       // Another allocator (a sanitizer's) has its own mallopt.
       if (SANITIZED && spec.fn === 'mallopt') continue;
@@ -1002,7 +1605,7 @@ describe('the bad-input matrix', () => {
     });
   });
 
-  it('the README\'s error table lists every code the matrix yields', () => {
+  it("the README's error table lists every code the matrix yields", () => {
     const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
     const codes = [...new Set(MATRIX.map((row) => row.code))].sort();
     expect(codes.filter((code) => !readme.includes(`\`${code}\``))).toEqual([]);
@@ -1024,7 +1627,9 @@ function markdown(rows: Row[]): string {
   for (const [code, list] of [...byCode].sort((a, b) => b[1].length - a[1].length)) {
     const fns = [...new Set(list.map((row) => row.fn))];
     const examples = [...new Set(list.map((row) => row.input.replace(/^[a-z.]+: /i, '')))].slice(0, 6).join('; ');
-    lines.push(`| \`${code}\` | ${list.length} | ${fns.length > 8 ? `${fns.slice(0, 8).join(', ')}, … (${fns.length})` : fns.join(', ')} | ${examples.replace(/\|/g, '\\|')} |`);
+    lines.push(
+      `| \`${code}\` | ${list.length} | ${fns.length > 8 ? `${fns.slice(0, 8).join(', ')}, … (${fns.length})` : fns.join(', ')} | ${examples.replace(/\|/g, '\\|')} |`,
+    );
   }
   return `${lines.join('\n')}\n\n${rows.length} cases in all.\n`;
 }

@@ -5,7 +5,6 @@
 // (mallinfo2().uordblks and .arena) by zero bytes.
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-
 import { describe, expect, it } from 'vitest';
 
 import { mallinfo2, measure, smapsRollup, snapshot, statm } from '../lib/index.js';

@@ -6,13 +6,18 @@ import { type ChildProcess, spawn, type SpawnOptions } from 'node:child_process'
 import { networkInterfaces } from 'node:os';
 import { describe, expect, it } from 'vitest';
 
-import { status } from '../lib/procfs.js';
-import { MiB } from '../lib/units.js';
+import { status } from '../lib/bridge/procfs.js';
+import { MiB } from '../lib/infra/units.js';
 import { cliHarness, root, asNobody, canRunAsNobody } from './fixtures/cli-harness.js';
 
 const ALLOCATION = 64 * MiB;
 
-const { children, startTarget, cli } = cliHarness(['dist/cli.js', 'dist/commands/export.js', 'dist/prometheus.js', 'dist/index.js']);
+const { children, startTarget, cli } = cliHarness([
+  'dist/cli.js',
+  'dist/commands/export.js',
+  'dist/integrations/prometheus.js',
+  'dist/index.js',
+]);
 
 interface Exporter {
   child: ChildProcess;
@@ -24,14 +29,21 @@ interface Exporter {
 
 /** Starts `export … --port 0` and reads the URL from its first stdout line. */
 function startExporter(args: string[], options: SpawnOptions = {}): Promise<Exporter> {
-  const child = spawn(process.execPath, ['dist/cli.js', 'export', ...args, '--port', '0'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], ...options });
+  const child = spawn(process.execPath, ['dist/cli.js', 'export', ...args, '--port', '0'], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...options,
+  });
   children.add(child);
   let stdout = '';
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
   const closed = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`export printed no URL in 5 s; stdout: ${stdout}; stderr: ${stderr}`)), 5000);
+    const timer = setTimeout(
+      () => reject(new Error(`export printed no URL in 5 s; stdout: ${stdout}; stderr: ${stderr}`)),
+      5000,
+    );
     void closed.then((code) => reject(new Error(`export exited (${code}) before printing its URL; stderr: ${stderr}`)));
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
       stdout += chunk;
@@ -58,7 +70,8 @@ function parseExposition(text: string): Exposition {
   for (const line of text.slice(0, -1).split('\n')) {
     let match: RegExpExecArray | null;
     if ((match = /^# HELP ([a-zA-Z_:][a-zA-Z0-9_:]*) (.+)$/.exec(line))) result.help.set(match[1]!, match[2]!);
-    else if ((match = /^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (gauge|counter|untyped)$/.exec(line))) result.type.set(match[1]!, match[2]!);
+    else if ((match = /^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (gauge|counter|untyped)$/.exec(line)))
+      result.type.set(match[1]!, match[2]!);
     else if (line.startsWith('#')) result.comments.push(line);
     else if ((match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)$/.exec(line))) {
       expect(result.type.has(match[1]!), `TYPE before ${match[1]}`).toBe(true);
@@ -83,14 +96,21 @@ const external = Object.values(networkInterfaces())
   .find((address) => address !== undefined && address.family === 'IPv4' && !address.internal);
 
 describe('malloc-lab export --pid P --port 0', () => {
-  it('serves the target\'s memory at /metrics, and the values follow what it does', async () => {
+  it("serves the target's memory at /metrics, and the values follow what it does", async () => {
     const target = await startTarget(['--mib', '64']);
     const exporter = await startExporter(['--pid', String(target.pid)]);
     expect(exporter.port).toBeGreaterThan(0);
 
     const before = await scrape(exporter.url);
     const truth = status(target.pid);
-    for (const name of ['malloclab_process_resident_bytes', 'malloclab_process_resident_anon_bytes', 'malloclab_process_virtual_bytes', 'malloclab_process_threads', 'malloclab_smaps_pss_bytes', 'malloclab_smaps_uss_bytes']) {
+    for (const name of [
+      'malloclab_process_resident_bytes',
+      'malloclab_process_resident_anon_bytes',
+      'malloclab_process_virtual_bytes',
+      'malloclab_process_threads',
+      'malloclab_smaps_pss_bytes',
+      'malloclab_smaps_uss_bytes',
+    ]) {
       expect(before.samples.get(name), name).toBeDefined();
       expect(before.type.get(name)).toBe('gauge');
       expect(before.help.get(name)!.length).toBeGreaterThan(10);
@@ -99,7 +119,9 @@ describe('malloc-lab export --pid P --port 0', () => {
     // Nothing about the exporter's own heap: glibc's counters are only readable inside a process.
     expect([...before.samples.keys()].some((name) => name.startsWith('malloclab_glibc_'))).toBe(false);
     expect(before.samples.get('malloclab_process_threads')!.value).toBe(truth.Threads);
-    expect(Math.abs(before.samples.get('malloclab_process_resident_anon_bytes')!.value - truth.RssAnon)).toBeLessThan(4 * MiB);
+    expect(Math.abs(before.samples.get('malloclab_process_resident_anon_bytes')!.value - truth.RssAnon)).toBeLessThan(
+      4 * MiB,
+    );
     expect(before.comments).toEqual([]);
 
     target.next();
@@ -120,22 +142,25 @@ describe('malloc-lab export --pid P --port 0', () => {
     expect(exporter.stderr()).toContain('export: SIGTERM, stopping');
   });
 
-  it.skipIf(external === undefined)('is bound to loopback by default: another address of this machine refuses', async () => {
-    const target = await startTarget();
-    const exporter = await startExporter(['--pid', String(target.pid)]);
-    expect(exporter.url).toBe(`http://127.0.0.1:${exporter.port}/metrics`);
-    await scrape(exporter.url);
-    const error = await fetch(`http://${external!.address}:${exporter.port}/metrics`).then(
-      () => null,
-      (failure: Error & { cause?: { code?: string } }) => failure,
-    );
-    expect(error?.cause?.code).toBe('ECONNREFUSED');
+  it.skipIf(external === undefined)(
+    'is bound to loopback by default: another address of this machine refuses',
+    async () => {
+      const target = await startTarget();
+      const exporter = await startExporter(['--pid', String(target.pid)]);
+      expect(exporter.url).toBe(`http://127.0.0.1:${exporter.port}/metrics`);
+      await scrape(exporter.url);
+      const error = await fetch(`http://${external!.address}:${exporter.port}/metrics`).then(
+        () => null,
+        (failure: Error & { cause?: { code?: string } }) => failure,
+      );
+      expect(error?.cause?.code).toBe('ECONNREFUSED');
 
-    // The control: asked to listen everywhere, the same address answers (and the CLI warns).
-    const open = await startExporter(['--pid', String(target.pid), '--host', '0.0.0.0']);
-    await scrape(`http://${external!.address}:${open.port}/metrics`);
-    expect(open.stderr()).toContain('export: listening on 0.0.0.0: anyone who can reach it can read these metrics');
-  });
+      // The control: asked to listen everywhere, the same address answers (and the CLI warns).
+      const open = await startExporter(['--pid', String(target.pid), '--host', '0.0.0.0']);
+      await scrape(`http://${external!.address}:${open.port}/metrics`);
+      expect(open.stderr()).toContain('export: listening on 0.0.0.0: anyone who can reach it can read these metrics');
+    },
+  );
 
   it('stops by itself when the target exits', async () => {
     const target = await startTarget();
@@ -143,7 +168,10 @@ describe('malloc-lab export --pid P --port 0', () => {
     await scrape(exporter.url);
     target.child.stdin!.end();
     await target.exited;
-    const code = await Promise.race([exporter.closed, new Promise((resolve) => setTimeout(() => resolve('still running'), 4000))]);
+    const code = await Promise.race([
+      exporter.closed,
+      new Promise((resolve) => setTimeout(() => resolve('still running'), 4000)),
+    ]);
     expect(code).toBe(0);
     expect(exporter.stderr()).toContain(`export: pid ${target.pid} exited, stopping`);
   });
@@ -169,7 +197,9 @@ describe('malloc-lab export --pid P --port 0', () => {
     const gone = await cli(['export', '--pid', String(target.pid), '--port', '0']);
     expect(gone.code).toBe(1);
     expect(gone.stdout).toBe('');
-    expect(gone.stderr.trim()).toBe(`malloc-lab: export: no process with pid ${target.pid} (it exited or never existed) [ENOENT]`);
+    expect(gone.stderr.trim()).toBe(
+      `malloc-lab: export: no process with pid ${target.pid} (it exited or never existed) [ENOENT]`,
+    );
 
     for (const [args, message] of [
       [['export', '--port', '0'], '--pid <pid|name> is required'],
@@ -188,6 +218,8 @@ describe('malloc-lab export --pid P --port 0', () => {
     const first = await startExporter(['--pid', String(target.pid)]);
     const second = await cli(['export', '--pid', String(target.pid), '--port', String(first.port)]);
     expect(second.code).toBe(1);
-    expect(second.stderr).toContain(`export: cannot listen on 127.0.0.1:${first.port}: the port is in use [EADDRINUSE]`);
+    expect(second.stderr).toContain(
+      `export: cannot listen on 127.0.0.1:${first.port}: the port is in use [EADDRINUSE]`,
+    );
   });
 });

@@ -4,8 +4,8 @@
 // root-owned target), through the built CLI (dist/cli.js).
 import { describe, expect, it } from 'vitest';
 
-import { statusReport } from '../lib/commands/status.js';
-import { MiB } from '../lib/units.js';
+import { statusReport } from '../lib/bridge/status-report.js';
+import { MiB } from '../lib/infra/units.js';
 import { cliHarness, FIXTURE, asNobody, canRunAsNobody } from './fixtures/cli-harness.js';
 
 const ALLOCATION = 64 * MiB;
@@ -28,7 +28,13 @@ describe('malloc-lab status <pid>', () => {
     await target.waitFor(/^phase 2 freed/);
     const freed = await read();
 
-    expect(before).toMatchObject({ pid: target.pid, self: false, mallinfo: null, arenas: null, smapsRollupError: null });
+    expect(before).toMatchObject({
+      pid: target.pid,
+      self: false,
+      mallinfo: null,
+      arenas: null,
+      smapsRollupError: null,
+    });
     expect(before.cmdline).toContain(FIXTURE);
     expect(allocated.status.RssAnon - before.status.RssAnon).toBeGreaterThanOrEqual(0.9 * ALLOCATION);
     // The exact counters agree with the approximate ones.
@@ -46,7 +52,21 @@ describe('malloc-lab status <pid>', () => {
     await target.waitFor(/^phase 1 allocated/);
     const result = await cli(['status', String(target.pid)]);
     expect(result.code, result.stderr).toBe(0);
-    for (const field of ['VmRSS', 'RssAnon', 'RssFile', 'RssShmem', 'VmSize', 'VmHWM', 'VmSwap', 'Threads', 'Rss', 'Pss', 'USS', 'Anonymous', 'Swap']) {
+    for (const field of [
+      'VmRSS',
+      'RssAnon',
+      'RssFile',
+      'RssShmem',
+      'VmSize',
+      'VmHWM',
+      'VmSwap',
+      'Threads',
+      'Rss',
+      'Pss',
+      'USS',
+      'Anonymous',
+      'Swap',
+    ]) {
       expect(result.stdout).toMatch(new RegExp(`^  ${field}\\s`, 'm'));
     }
     expect(result.stdout).toContain(`/proc/${target.pid}/smaps_rollup — exact`);
@@ -83,7 +103,9 @@ describe('malloc-lab status <pid>', () => {
     const result = await cli(['status', String(target.pid)]);
     expect(result.code).toBe(1);
     expect(result.stdout).toBe('');
-    expect(result.stderr.trim()).toBe(`malloc-lab: status: no process with pid ${target.pid} (it exited or never existed) [ENOENT]`);
+    expect(result.stderr.trim()).toBe(
+      `malloc-lab: status: no process with pid ${target.pid} (it exited or never existed) [ENOENT]`,
+    );
   });
 
   it('requires a target: a snapshot of the CLI itself would be useless', async () => {
@@ -101,7 +123,9 @@ describe('malloc-lab status <pid>', () => {
     const text = await cli(['status', String(target.pid)], asNobody);
     expect(text.code, text.stderr).toBe(0);
     expect(text.stdout).toMatch(/^ {2}VmRSS +\d+(\.\d)? MiB/m);
-    expect(text.stdout).toContain(`/proc/${target.pid}/smaps_rollup — not shown: permission denied reading /proc/${target.pid}/smaps_rollup`);
+    expect(text.stdout).toContain(
+      `/proc/${target.pid}/smaps_rollup — not shown: permission denied reading /proc/${target.pid}/smaps_rollup`,
+    );
     expect(text.stdout).not.toMatch(/^ {2}Pss /m);
 
     const json = await cli(['status', String(target.pid), '--json'], asNobody);

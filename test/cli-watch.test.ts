@@ -8,14 +8,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { MiB } from '../lib/units.js';
+import { MiB } from '../lib/infra/units.js';
 import { cliHarness, root, sleep } from './fixtures/cli-harness.js';
 
 const ALLOCATION = 64 * MiB;
 const scratch = mkdtempSync(join(tmpdir(), 'malloc-lab-watch-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-const { children, startTarget, cli } = cliHarness(['dist/cli.js', 'dist/commands/watch.js', 'dist/report/watch-svg.js', 'dist/index.js']);
+const { children, startTarget, cli } = cliHarness([
+  'dist/cli.js',
+  'dist/commands/watch.js',
+  'dist/report/watch-svg.js',
+  'dist/index.js',
+]);
 
 interface Sample {
   t: number;
@@ -30,19 +35,37 @@ describe('malloc-lab watch <pid>', () => {
   it('samples for --duration at --interval and shows the allocation in the RssAnon series (--json, --svg)', async () => {
     const target = await startTarget(['--mib', '64']);
     const svg = join(scratch, 'watch.svg');
-    const watching = cli(['watch', String(target.pid), '--interval', '100', '--duration', '1.5', '--json', '--svg', svg]);
+    const watching = cli([
+      'watch',
+      String(target.pid),
+      '--interval',
+      '100',
+      '--duration',
+      '1.5',
+      '--json',
+      '--svg',
+      svg,
+    ]);
     await sleep(500);
     target.next();
     await target.waitFor(/^phase 1 allocated/);
     const result = await watching;
     expect(result.code, result.stderr).toBe(0);
     const series = JSON.parse(result.stdout);
-    expect(series).toMatchObject({ pid: target.pid, intervalMs: 100, durationMs: 1500, stopped: 'duration', peaks: false, peaksError: null });
+    expect(series).toMatchObject({
+      pid: target.pid,
+      intervalMs: 100,
+      durationMs: 1500,
+      stopped: 'duration',
+      peaks: false,
+      peaksError: null,
+    });
     const samples: Sample[] = series.samples;
     expect(samples.length).toBeGreaterThanOrEqual(10);
     expect(samples.length).toBeLessThanOrEqual(17);
     for (const sample of samples) {
-      for (const field of ['t', 'VmRSS', 'RssAnon', 'RssFile', 'VmSize', 'VmHWM', 'VmSwap', 'Threads']) expect(typeof sample[field]).toBe('number');
+      for (const field of ['t', 'VmRSS', 'RssAnon', 'RssFile', 'VmSize', 'VmHWM', 'VmSwap', 'Threads'])
+        expect(typeof sample[field]).toBe('number');
     }
     // t is milliseconds since the first sample, on a 100 ms grid.
     expect(samples[0]!.t).toBeLessThan(50);
@@ -78,7 +101,10 @@ describe('malloc-lab watch <pid>', () => {
 
   it('Ctrl-C (SIGINT) stops the watch and still writes the series', async () => {
     const target = await startTarget();
-    const child = spawn(process.execPath, ['dist/cli.js', 'watch', String(target.pid), '--interval', '100', '--json'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['dist/cli.js', 'watch', String(target.pid), '--interval', '100', '--json'], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     children.add(child);
     let stdout = '';
     let stderr = '';
@@ -134,20 +160,25 @@ describe('malloc-lab watch <pid>', () => {
     expect(last.VmHWM - last.VmRSS).toBeGreaterThanOrEqual(0.9 * ALLOCATION);
   });
 
-  it.skipIf(!existsSync('/usr/bin/script'))('on a terminal, redraws one line in place with a sparkline of VmRSS', async () => {
-    const target = await startTarget(['--mib', '32', '--auto-ms', '300']);
-    const command = `stty cols 120; ${JSON.stringify(process.execPath)} dist/cli.js watch ${target.pid} --interval 100 --duration 1`;
-    const result = await cli([], {}, 8000, ['/usr/bin/script', ['-qec', command, '/dev/null']]);
-    expect(result.code, result.stderr).toBe(0);
-    const redraws = result.stdout.split('\r\x1b[K').slice(1);
-    expect(redraws.length).toBeGreaterThanOrEqual(8);
-    const last = redraws.at(-1)!.split(/\r?\n/)[0]!;
-    expect(last).toMatch(new RegExp(`^pid ${target.pid} +\\d+\\.\\d s {2}VmRSS +[\\d.]+ MiB {2}RssAnon +[\\d.]+ MiB {2}[▁▂▃▄▅▆▇█]{8,}$`));
-    // The allocation shows as a rise in the line: the lowest and the highest blocks both appear.
-    expect(last).toContain('▁');
-    expect(last).toContain('█');
-    expect(result.stdout).toMatch(/stopped after 1\.\d s \(--duration\)/);
-  });
+  it.skipIf(!existsSync('/usr/bin/script'))(
+    'on a terminal, redraws one line in place with a sparkline of VmRSS',
+    async () => {
+      const target = await startTarget(['--mib', '32', '--auto-ms', '300']);
+      const command = `stty cols 120; ${JSON.stringify(process.execPath)} dist/cli.js watch ${target.pid} --interval 100 --duration 1`;
+      const result = await cli([], {}, 8000, ['/usr/bin/script', ['-qec', command, '/dev/null']]);
+      expect(result.code, result.stderr).toBe(0);
+      const redraws = result.stdout.split('\r\x1b[K').slice(1);
+      expect(redraws.length).toBeGreaterThanOrEqual(8);
+      const last = redraws.at(-1)!.split(/\r?\n/)[0]!;
+      expect(last).toMatch(
+        new RegExp(`^pid ${target.pid} +\\d+\\.\\d s {2}VmRSS +[\\d.]+ MiB {2}RssAnon +[\\d.]+ MiB {2}[▁▂▃▄▅▆▇█]{8,}$`),
+      );
+      // The allocation shows as a rise in the line: the lowest and the highest blocks both appear.
+      expect(last).toContain('▁');
+      expect(last).toContain('█');
+      expect(result.stdout).toMatch(/stopped after 1\.\d s \(--duration\)/);
+    },
+  );
 
   it('a gone pid and bad arguments are clear errors', async () => {
     const target = await startTarget();
@@ -155,7 +186,9 @@ describe('malloc-lab watch <pid>', () => {
     await target.exited;
     const gone = await cli(['watch', String(target.pid), '--duration', '1']);
     expect(gone.code).toBe(1);
-    expect(gone.stderr.trim()).toBe(`malloc-lab: watch: no process with pid ${target.pid} (it exited or never existed) [ENOENT]`);
+    expect(gone.stderr.trim()).toBe(
+      `malloc-lab: watch: no process with pid ${target.pid} (it exited or never existed) [ENOENT]`,
+    );
 
     for (const [args, message] of [
       [['watch'], 'give the pid or name of the process to watch'],

@@ -4,10 +4,10 @@
 // refused with a typed error before glibc ever sees them.
 import { describe, expect, it } from 'vitest';
 
-import { runOnHost, type HostName } from '../lib/experiments/hosts.js';
-import { StepProgram } from '../lib/experiments/program.js';
+import { runOnHost, type HostName } from '../lib/experiments/framework/hosts.js';
+import { StepProgram } from '../lib/experiments/framework/program.js';
 import * as lab from '../lib/index.js';
-import { native } from '../lib/native.js';
+import { native } from '../lib/infra/native.js';
 import { thrown } from './helpers.js';
 
 interface Crash {
@@ -25,19 +25,21 @@ interface Crash {
 const crashes: Crash[] = [
   {
     name: 'a double free (tcache)',
-    program: () => new StepProgram({ unsafe: true })
-      .step('malloc', (s) => s.malloc('a', 24))
-      .step('free', (s) => s.free('a'))
-      .step('free again', (s) => s.unsafeFree('a')),
+    program: () =>
+      new StepProgram({ unsafe: true })
+        .step('malloc', (s) => s.malloc('a', 24))
+        .step('free', (s) => s.free('a'))
+        .step('free again', (s) => s.unsafeFree('a')),
     signal: 'SIGABRT',
     message: /free\(\): double free detected in tcache 2/,
     lastStep: 'free',
   },
   {
     name: 'free of a pointer malloc never returned (block + 16)',
-    program: () => new StepProgram({ unsafe: true })
-      .step('malloc', (s) => s.malloc('a', 64))
-      .step('free foreign', (s) => s.freeForeign('a', 16)),
+    program: () =>
+      new StepProgram({ unsafe: true })
+        .step('malloc', (s) => s.malloc('a', 64))
+        .step('free foreign', (s) => s.freeForeign('a', 16)),
     signal: 'SIGABRT',
     message: /free\(\): invalid (pointer|size)/,
     lastStep: 'malloc',
@@ -45,21 +47,23 @@ const crashes: Crash[] = [
   {
     // In a fresh process a and b are adjacent; in Node's used heap they may not be.
     hosts: ['fresh'],
-    name: 'an overflow that overwrites the next chunk\'s size',
-    program: () => new StepProgram({ unsafe: true })
-      .step('malloc two', (s) => s.malloc('a', 24).malloc('b', 24))
-      // 24 bytes of a, then the 8-byte size field of b's chunk, zeroed.
-      .step('overflow', (s) => s.unsafeWrite('a', 24, 8, 0))
-      .step('free b', (s) => s.free('b')),
+    name: "an overflow that overwrites the next chunk's size",
+    program: () =>
+      new StepProgram({ unsafe: true })
+        .step('malloc two', (s) => s.malloc('a', 24).malloc('b', 24))
+        // 24 bytes of a, then the 8-byte size field of b's chunk, zeroed.
+        .step('overflow', (s) => s.unsafeWrite('a', 24, 8, 0))
+        .step('free b', (s) => s.free('b')),
     signal: 'SIGABRT',
     message: /free\(\): invalid (pointer|size)/,
     lastStep: 'overflow',
   },
   {
     name: 'a write far past the block (segmentation fault)',
-    program: () => new StepProgram({ unsafe: true })
-      .step('malloc', (s) => s.malloc('a', 16))
-      .step('wild write', (s) => s.unsafeWrite('a', 2 ** 40, 8, 1)),
+    program: () =>
+      new StepProgram({ unsafe: true })
+        .step('malloc', (s) => s.malloc('a', 16))
+        .step('wild write', (s) => s.unsafeWrite('a', 2 ** 40, 8, 1)),
     signal: 'SIGSEGV',
     lastStep: 'malloc',
   },
@@ -110,7 +114,9 @@ describe('crashes happen only in child processes', () => {
     ];
     expect(() => native.validateProgram(program.encode())).not.toThrow();
     for (const unsafe of corrupting) {
-      expect(() => native.validateProgram(unsafe.encode())).toThrow(expect.objectContaining({ code: 'ERR_BAD_PROGRAM', message: expect.stringMatching(/unsafe flag/) }));
+      expect(() => native.validateProgram(unsafe.encode())).toThrow(
+        expect.objectContaining({ code: 'ERR_BAD_PROGRAM', message: expect.stringMatching(/unsafe flag/) }),
+      );
     }
     // The package's API has no way to run a step program in this process: only hosts
     // (children) do. It builds programs (StepProgram) and runs them with runOnHost.

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { addonPath } from '../lib/native.js';
+import { addonPath } from '../lib/infra/native.js';
 import { packageRoot } from '../lib/probe.js';
 
 const MiB = 1024 * 1024;
@@ -154,7 +154,10 @@ interface ChildResult {
 
 /** Runs a scenario under `ulimit` settings; the child must exit normally with its JSON. */
 function child(scenario: string, ulimit: string, options: SpawnSyncOptions = {}): ChildResult {
-  const env: NodeJS.ProcessEnv = { ...process.env, MALLOC_LAB_ADDON: join(stage, 'build', 'Release', 'malloc_lab.node') };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    MALLOC_LAB_ADDON: join(stage, 'build', 'Release', 'malloc_lab.node'),
+  };
   delete env['LD_PRELOAD'];
   delete env['NODE_OPTIONS'];
   const run = spawnSync('bash', ['-c', `${ulimit} exec "$0" child.mjs ${scenario}`, process.execPath], {
@@ -164,7 +167,12 @@ function child(scenario: string, ulimit: string, options: SpawnSyncOptions = {})
     timeout: 60_000,
     ...options,
   });
-  expect({ scenario, status: run.status, signal: run.signal, stderr: String(run.stderr) }).toEqual({ scenario, status: 0, signal: null, stderr: '' });
+  expect({ scenario, status: run.status, signal: run.signal, stderr: String(run.stderr) }).toEqual({
+    scenario,
+    status: 0,
+    signal: null,
+    stderr: '',
+  });
   return JSON.parse(String(run.stdout)) as ChildResult;
 }
 
@@ -200,7 +208,18 @@ afterAll(() => {
   if (stage) rmSync(stage, { recursive: true, force: true });
 });
 
-const ALLOCATORS = ['malloc', 'calloc', 'valloc', 'posix_memalign', 'aligned_alloc', 'memalign', 'realloc', 'mmap', 'allocBatch', 'AllocatorThread.malloc'];
+const ALLOCATORS = [
+  'malloc',
+  'calloc',
+  'valloc',
+  'posix_memalign',
+  'aligned_alloc',
+  'memalign',
+  'realloc',
+  'mmap',
+  'allocBatch',
+  'AllocatorThread.malloc',
+];
 
 describe('resource exhaustion in a child process', () => {
   it('RLIMIT_AS (ulimit -v): every allocator and sbrk fail with a typed ENOMEM, and the process keeps working', () => {

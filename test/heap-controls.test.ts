@@ -47,7 +47,7 @@ describe('statistics', () => {
     expect(after.uordblks - before.uordblks).toBeGreaterThanOrEqual(10_000);
   });
 
-  it('malloc_stats captures glibc\'s report instead of printing it', () => {
+  it("malloc_stats captures glibc's report instead of printing it", () => {
     const text = lab.malloc_stats();
     expect(text).toMatch(/^Arena 0:/m);
     expect(text).toMatch(/in use bytes\s+=\s+\d+/);
@@ -63,7 +63,7 @@ describe('statistics', () => {
 });
 
 describe('procfs readings', () => {
-  it('status, smaps_rollup and statm agree on this process\'s resident size within a few MiB', () => {
+  it("status, smaps_rollup and statm agree on this process's resident size within a few MiB", () => {
     const snap = lab.snapshot(undefined, { brk: true, mallinfo: true, smapsRollup: true, statm: true });
     expect(snap.pid).toBe(process.pid);
     expect(snap.status.VmRSS).toBeGreaterThan(10 * lab.MiB);

@@ -1,7 +1,7 @@
 /** Shared test helpers: thresholds derive from the sizes involved, never exact RSS. */
-import { sample } from '../lib/procfs.js';
+import { sample } from '../lib/bridge/procfs.js';
 
-export { KiB, MiB, GiB } from '../lib/units.js';
+export { KiB, MiB, GiB } from '../lib/infra/units.js';
 
 export function rssAnon(): number {
   return sample().status.RssAnon;

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { isMainThread } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { parseMallocInfo, type MallocInfo, type MallocInfoBin } from '../lib/malloc-info.js';
+
+import { parseMallocInfo, type MallocInfo, type MallocInfoBin } from '../lib/glibc/malloc-info.js';
 
 interface RawAddon {
   malloc_info(): string;
@@ -20,8 +21,7 @@ const sum = (info: MallocInfo, pick: (a: MallocInfo['arenas'][number]) => number
  * [size-15, size]; the others use chunksize_nomask, which keeps the PREV_INUSE bit, so a
  * free 112-byte chunk in a small bin reads from="113" to="113". Mask the flag bits (7).
  */
-const covers = (bin: MallocInfoBin, size: number): boolean =>
-  (bin.from & ~7) <= size && size <= bin.to;
+const covers = (bin: MallocInfoBin, size: number): boolean => (bin.from & ~7) <= size && size <= bin.to;
 
 // Trimmed from a real capture (glibc 2.36, node main thread).
 const SAMPLE = `<malloc version="1">
@@ -67,7 +67,7 @@ describe('parseMallocInfo on the real allocator', () => {
     for (const a of info.arenas) expect(a.freeBytes).toBe(a.fast.bytes + a.rest.bytes);
   });
 
-  it('shows freed 100-byte blocks (112-byte chunks) in arena 0\'s histogram', () => {
+  it("shows freed 100-byte blocks (112-byte chunks) in arena 0's histogram", () => {
     const ptrs: bigint[] = [];
     for (let i = 0; i < 200; i++) ptrs.push(addon.malloc(100));
     try {
@@ -127,6 +127,8 @@ describe('parseMallocInfo on fixed text', () => {
     [SAMPLE.replace('<system type="max" size="2895872"/>\n', ''), /<system type="max" …\/> in <heap nr="0">/],
   ])('rejects %j with ERR_BAD_MALLOC_INFO', (bad, message) => {
     expect(() => parseMallocInfo(bad)).toThrow(message);
-    expect(() => parseMallocInfo(bad)).toThrow(expect.objectContaining({ code: 'ERR_BAD_MALLOC_INFO', name: 'MallocLabError' }));
+    expect(() => parseMallocInfo(bad)).toThrow(
+      expect.objectContaining({ code: 'ERR_BAD_MALLOC_INFO', name: 'MallocLabError' }),
+    );
   });
 });

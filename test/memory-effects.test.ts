@@ -2,7 +2,18 @@
 // touching, large blocks are mapped, malloc_trim hands freed pages back.
 import { describe, expect, it } from 'vitest';
 
-import { allocBatch, fill, free, malloc, malloc_trim, mincore, programBreak, residency, sample, touch } from '../lib/index.js';
+import {
+  allocBatch,
+  fill,
+  free,
+  malloc,
+  malloc_trim,
+  mincore,
+  programBreak,
+  residency,
+  sample,
+  touch,
+} from '../lib/index.js';
 import { MiB, KiB, rssAnon } from './helpers.js';
 
 describe('residency follows touching, not malloc', () => {

@@ -9,37 +9,50 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 
-import { ALLOCATOR_ENV, allocatorLibrary, type AllocatorName } from '../lib/experiments/hosts.js';
+import { ALLOCATOR_ENV, allocatorLibrary, type AllocatorName } from '../lib/experiments/framework/hosts.js';
 import { allocBatch, free, malloc, touch, type BlockSet } from '../lib/index.js';
-import { detectAllocator } from '../lib/production/allocator-detection.js';
-import { allocatorSettings, parseGlibcTunables, parseTunableNumber } from '../lib/production/allocator-settings.js';
-import { rssToHeapRatio } from '../lib/production/heap-ratio.js';
-import { startPeriodicTrimmer, type PeriodicTrimmer, type TrimEvent } from '../lib/production/periodic-trimmer.js';
-import { trim } from '../lib/production/trim.js';
-import '../lib/vitest.js';
+import { detectAllocator } from '../lib/process/allocator-detection.js';
+import { allocatorSettings, parseGlibcTunables, parseTunableNumber } from '../lib/process/allocator-settings.js';
+import { rssToHeapRatio } from '../lib/service/heap-ratio.js';
+import { startPeriodicTrimmer, type PeriodicTrimmer, type TrimEvent } from '../lib/service/periodic-trimmer.js';
+import { trim } from '../lib/service/trim.js';
+import '../lib/integrations/vitest.js';
 import { KiB, MiB, thrown } from './helpers.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dist = (file: string) => JSON.stringify(join(root, 'dist', file));
 
 beforeAll(() => {
-  for (const file of ['index.js', 'production/trim.js', 'production/periodic-trimmer.js', 'production/allocator-detection.js']) {
-    expect(existsSync(join(root, 'dist', file)), `dist/${file} is missing: build with \`npx tsc -p tsconfig.json\``).toBe(true);
+  for (const file of ['index.js', 'service/trim.js', 'service/periodic-trimmer.js', 'process/allocator-detection.js']) {
+    expect(
+      existsSync(join(root, 'dist', file)),
+      `dist/${file} is missing: build with \`npx tsc -p tsconfig.json\``,
+    ).toBe(true);
   }
 });
 
 /** The environment a child gets: ours without allocator variables, plus extra. */
 function childEnv(extra: Record<string, string> = {}): Record<string, string> {
-  const inherited = Object.fromEntries(Object.entries(process.env).filter(([key, value]) => value !== undefined && !ALLOCATOR_ENV.test(key) && key !== 'MALLOC_LAB_TRIM'));
+  const inherited = Object.fromEntries(
+    Object.entries(process.env).filter(
+      ([key, value]) => value !== undefined && !ALLOCATOR_ENV.test(key) && key !== 'MALLOC_LAB_TRIM',
+    ),
+  );
   return { ...(inherited as Record<string, string>), ...extra };
 }
 
 /** Runs an ES module script in a fresh node and returns the JSON it printed last. */
 function runNode<T = Record<string, unknown>>(script: string, env: Record<string, string> = {}): T {
-  const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { env: childEnv(env), encoding: 'utf8', timeout: 30_000 });
+  const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+    env: childEnv(env),
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
   const last = child.stdout.trim().split('\n').at(-1) ?? '';
   if (child.status !== 0 || !last.startsWith('{')) {
-    throw new Error(`child failed (status ${child.status}, signal ${child.signal}): ${child.stderr}\nstdout: ${child.stdout}`);
+    throw new Error(
+      `child failed (status ${child.status}, signal ${child.signal}): ${child.stderr}\nstdout: ${child.stdout}`,
+    );
   }
   return JSON.parse(last) as T;
 }
@@ -83,7 +96,10 @@ describe('trim()', () => {
 
   it('refuses a bad pad', () => {
     expect(thrown(() => trim({ pad: -1 })).code).toBe('ERR_OUT_OF_RANGE');
-    expect(thrown(() => trim('0' as never))).toMatchObject({ code: 'ERR_INVALID_ARG_TYPE', message: 'trim: options must be an object, received a string ("0")' });
+    expect(thrown(() => trim('0' as never))).toMatchObject({
+      code: 'ERR_INVALID_ARG_TYPE',
+      message: 'trim: options must be an object, received a string ("0")',
+    });
   });
 });
 
@@ -99,7 +115,12 @@ describe('startPeriodicTrimmer()', () => {
         if (found !== undefined || Date.now() - started > ms) {
           clearInterval(poll);
           if (found) resolve(found);
-          else reject(new Error(`no matching trim event in ${ms} ms; events: ${events.map((event) => event.message).join(' | ')}`));
+          else
+            reject(
+              new Error(
+                `no matching trim event in ${ms} ms; events: ${events.map((event) => event.message).join(' | ')}`,
+              ),
+            );
         }
       }, 5);
     });
@@ -116,7 +137,9 @@ describe('startPeriodicTrimmer()', () => {
       expect(trimmed.reclaimedBytes).toBeGreaterThanOrEqual(0.8 * freedBytes);
       expect(trimmed.result!.released).toBe(true);
       expect(trimmed.nextIntervalMs).toBe(20);
-      expect(trimmed.message).toMatch(/^trimmed: malloc_trim gave back \d+\.\d MiB of RssAnon in [\d.]+ ms \(minimum 4\.0 MiB/);
+      expect(trimmed.message).toMatch(
+        /^trimmed: malloc_trim gave back \d+\.\d MiB of RssAnon in [\d.]+ ms \(minimum 4\.0 MiB/,
+      );
 
       // Nothing left: the next ticks gain < 4 MiB and the interval doubles each time.
       const third = await until(events, (event) => event.tick === trimmed.tick + 2);
@@ -135,11 +158,18 @@ describe('startPeriodicTrimmer()', () => {
 
   it('caps the back-off at maxIntervalMs and stops for good', async () => {
     const events: TrimEvent[] = [];
-    trimmer = startPeriodicTrimmer({ intervalMs: 5, maxIntervalMs: 12, minGainBytes: 1024 * MiB, onTrim: (event) => events.push(event) });
+    trimmer = startPeriodicTrimmer({
+      intervalMs: 5,
+      maxIntervalMs: 12,
+      minGainBytes: 1024 * MiB,
+      onTrim: (event) => events.push(event),
+    });
     await until(events, (event) => event.tick === 4);
     expect(events.slice(0, 4).map((event) => event.nextIntervalMs)).toEqual([10, 12, 12, 12]);
     expect(events[0]!.outcome).toBe('skipped'); // less than 1 GiB free: malloc_trim was not even called
-    expect(events[0]!.message).toMatch(/^skipped: glibc's arenas hold .* free, less than the minimum gain of 1\.0 GiB; next tick in 10 ms$/);
+    expect(events[0]!.message).toMatch(
+      /^skipped: glibc's arenas hold .* free, less than the minimum gain of 1\.0 GiB; next tick in 10 ms$/,
+    );
     trimmer.stop();
     const seen = events.length;
     await new Promise((resolve) => setTimeout(resolve, 60));
@@ -149,7 +179,11 @@ describe('startPeriodicTrimmer()', () => {
 
   it('MALLOC_LAB_TRIM=off (injected) disables it and says why', async () => {
     const events: TrimEvent[] = [];
-    trimmer = startPeriodicTrimmer({ intervalMs: 5, env: { MALLOC_LAB_TRIM: 'off' }, onTrim: (event) => events.push(event) });
+    trimmer = startPeriodicTrimmer({
+      intervalMs: 5,
+      env: { MALLOC_LAB_TRIM: 'off' },
+      onTrim: (event) => events.push(event),
+    });
     await new Promise((resolve) => setTimeout(resolve, 60));
     expect(trimmer.enabled).toBe(false);
     expect(trimmer.reason).toBe('MALLOC_LAB_TRIM=off: periodic trimming is disabled');
@@ -158,7 +192,7 @@ describe('startPeriodicTrimmer()', () => {
   });
 
   const script = (env: string) => `
-    const { startPeriodicTrimmer } = await import(${dist('production/periodic-trimmer.js')});
+    const { startPeriodicTrimmer } = await import(${dist('service/periodic-trimmer.js')});
     const events = [];
     const trimmer = startPeriodicTrimmer({ intervalMs: 10, minGainBytes: 0, onTrim: (event) => events.push(event.outcome) });
     await new Promise((resolve) => setTimeout(resolve, 300));
@@ -167,8 +201,14 @@ describe('startPeriodicTrimmer()', () => {
   `;
 
   it('in a child started with MALLOC_LAB_TRIM=off it never ticks; without the switch it does', () => {
-    const off = runNode<{ enabled: boolean; reason: string; ticks: number }>(script('process.env.MALLOC_LAB_TRIM'), { MALLOC_LAB_TRIM: 'off' });
-    expect(off).toMatchObject({ enabled: false, reason: 'MALLOC_LAB_TRIM=off: periodic trimming is disabled', ticks: 0 });
+    const off = runNode<{ enabled: boolean; reason: string; ticks: number }>(script('process.env.MALLOC_LAB_TRIM'), {
+      MALLOC_LAB_TRIM: 'off',
+    });
+    expect(off).toMatchObject({
+      enabled: false,
+      reason: 'MALLOC_LAB_TRIM=off: periodic trimming is disabled',
+      ticks: 0,
+    });
     const on = runNode<{ enabled: boolean; ticks: number; events: string[] }>(script('null'));
     expect(on.enabled).toBe(true);
     expect(on.ticks).toBeGreaterThanOrEqual(2);
@@ -176,18 +216,30 @@ describe('startPeriodicTrimmer()', () => {
   });
 
   it('with jemalloc preloaded it disables itself: malloc_trim would not reach jemalloc', () => {
-    const result = runNode<{ enabled: boolean; reason: string; ticks: number }>(script('null'), { LD_PRELOAD: library('jemalloc') });
+    const result = runNode<{ enabled: boolean; reason: string; ticks: number }>(script('null'), {
+      LD_PRELOAD: library('jemalloc'),
+    });
     expect(result.enabled).toBe(false);
-    expect(result.reason).toMatch(/^jemalloc serves malloc \(.*libjemalloc\.so\.2 is preloaded .*\); malloc_trim only trims glibc's heap/);
+    expect(result.reason).toMatch(
+      /^jemalloc serves malloc \(.*libjemalloc\.so\.2 is preloaded .*\); malloc_trim only trims glibc's heap/,
+    );
     expect(result.ticks).toBe(0);
   });
 
   it('its timer does not keep the process alive', async () => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', `
-      const { startPeriodicTrimmer } = await import(${dist('production/periodic-trimmer.js')});
+    const child = spawn(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `
+      const { startPeriodicTrimmer } = await import(${dist('service/periodic-trimmer.js')});
       startPeriodicTrimmer({ intervalMs: 60000 });
       console.log('started');
-    `], { env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    `,
+      ],
+      { env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     const started = Date.now();
     const code = await new Promise<number | null>((resolve) => child.once('exit', (exitCode) => resolve(exitCode)));
     expect(code).toBe(0);
@@ -195,11 +247,19 @@ describe('startPeriodicTrimmer()', () => {
   });
 
   it('refuses bad options with the parameter named', () => {
-    expect(thrown(() => startPeriodicTrimmer(undefined as never)).message).toBe('startPeriodicTrimmer: options must be an object with intervalMs, received undefined');
-    expect(thrown(() => startPeriodicTrimmer({ intervalMs: 0 })).message).toBe('startPeriodicTrimmer: options.intervalMs must be an integer from 1 to 2147483647, received 0');
+    expect(thrown(() => startPeriodicTrimmer(undefined as never)).message).toBe(
+      'startPeriodicTrimmer: options must be an object with intervalMs, received undefined',
+    );
+    expect(thrown(() => startPeriodicTrimmer({ intervalMs: 0 })).message).toBe(
+      'startPeriodicTrimmer: options.intervalMs must be an integer from 1 to 2147483647, received 0',
+    );
     expect(thrown(() => startPeriodicTrimmer({ intervalMs: 10, minGainBytes: -1 })).code).toBe('ERR_OUT_OF_RANGE');
-    expect(thrown(() => startPeriodicTrimmer({ intervalMs: 10, maxIntervalMs: 5 })).message).toMatch(/options\.maxIntervalMs must be an integer from 10 to/);
-    expect(thrown(() => startPeriodicTrimmer({ intervalMs: 10, onTrim: 'log' as never })).code).toBe('ERR_INVALID_ARG_TYPE');
+    expect(thrown(() => startPeriodicTrimmer({ intervalMs: 10, maxIntervalMs: 5 })).message).toMatch(
+      /options\.maxIntervalMs must be an integer from 10 to/,
+    );
+    expect(thrown(() => startPeriodicTrimmer({ intervalMs: 10, onTrim: 'log' as never })).code).toBe(
+      'ERR_INVALID_ARG_TYPE',
+    );
   });
 });
 
@@ -207,7 +267,7 @@ describe('detectAllocator()', () => {
   // Ground truth in the child: does a malloc of 100000 bytes show up in glibc's own mallinfo2?
   const detectScript = (prelude = '') => `
     ${prelude}
-    const { detectAllocator } = await import(${dist('production/allocator-detection.js')});
+    const { detectAllocator } = await import(${dist('process/allocator-detection.js')});
     const { malloc, free, mallinfo2 } = await import(${dist('index.js')});
     const before = mallinfo2().uordblks;
     const block = malloc(100000);
@@ -226,7 +286,9 @@ describe('detectAllocator()', () => {
 
   it('LD_PRELOAD=libjemalloc.so.2: jemalloc, and glibc really does not see the malloc', () => {
     const path = library('jemalloc');
-    const child = runNode<ReturnType<typeof detectAllocator> & { glibcServed: boolean }>(detectScript(), { LD_PRELOAD: path });
+    const child = runNode<ReturnType<typeof detectAllocator> & { glibcServed: boolean }>(detectScript(), {
+      LD_PRELOAD: path,
+    });
     expect(child.allocator).toBe('jemalloc');
     expect(child.library).toMatch(/libjemalloc\.so\.2$/);
     expect(child.preload).toEqual([path]);
@@ -260,7 +322,9 @@ describe('detectAllocator()', () => {
 
   it('a library loaded by dlopen is mapped but does not serve malloc', () => {
     const child = runNode<ReturnType<typeof detectAllocator> & { glibcServed: boolean }>(
-      detectScript(`const koffi = (await import('koffi')).default; koffi.load(${JSON.stringify(library('mimalloc'))});`),
+      detectScript(
+        `const koffi = (await import('koffi')).default; koffi.load(${JSON.stringify(library('mimalloc'))});`,
+      ),
     );
     expect(child.allocator).toBe('glibc');
     expect(child.glibcServed).toBe(true);
@@ -269,9 +333,13 @@ describe('detectAllocator()', () => {
   });
 
   it('a preload ld.so could not load, and a process that does not exist: reported, not thrown', () => {
-    const child = runNode<ReturnType<typeof detectAllocator>>(detectScript(), { LD_PRELOAD: '/nonexistent/libjemalloc.so.2' });
+    const child = runNode<ReturnType<typeof detectAllocator>>(detectScript(), {
+      LD_PRELOAD: '/nonexistent/libjemalloc.so.2',
+    });
     expect(child.allocator).toBe('glibc');
-    expect(child.problems).toContain('/nonexistent/libjemalloc.so.2 is preloaded but not mapped: ld.so could not load it (wrong path or architecture?)');
+    expect(child.problems).toContain(
+      '/nonexistent/libjemalloc.so.2 is preloaded but not mapped: ld.so could not load it (wrong path or architecture?)',
+    );
     const gone = detectAllocator({ pid: 0x7ffffffe });
     expect(gone.allocator).toBe('unknown');
     expect(gone.problems).toEqual(['/proc/2147483646/maps: ENOENT', '/proc/2147483646/environ: ENOENT']);
@@ -280,8 +348,12 @@ describe('detectAllocator()', () => {
 
   it('refuses bad arguments with typed errors', () => {
     expect(thrown(() => detectAllocator({ pid: -1 })).code).toBe('ERR_OUT_OF_RANGE');
-    expect(thrown(() => detectAllocator('self' as never)).message).toBe('detectAllocator: options must be an object, received a string ("self")');
-    expect(thrown(() => allocatorSettings({ env: 5 as never })).message).toBe('allocatorSettings: options.env must be an object of strings, received 5');
+    expect(thrown(() => detectAllocator('self' as never)).message).toBe(
+      'detectAllocator: options must be an object, received a string ("self")',
+    );
+    expect(thrown(() => allocatorSettings({ env: 5 as never })).message).toBe(
+      'allocatorSettings: options.env must be an object of strings, received 5',
+    );
     expect(thrown(() => allocatorSettings({ pid: 1.5 })).code).toBe('ERR_OUT_OF_RANGE');
     expect(thrown(() => parseGlibcTunables(7 as never)).code).toBe('ERR_INVALID_ARG_TYPE');
   });
@@ -291,7 +363,8 @@ describe('allocatorSettings()', () => {
   it('parses GLIBC_TUNABLES, the MALLOC_* aliases and MALLOC_CONF from a given environment', () => {
     const settings = allocatorSettings({
       env: {
-        GLIBC_TUNABLES: 'glibc.malloc.arena_max=2:glibc.malloc.trim_threshold=0x100000:glibc.malloc.bogus=1:glibc.rtld.nns=8',
+        GLIBC_TUNABLES:
+          'glibc.malloc.arena_max=2:glibc.malloc.trim_threshold=0x100000:glibc.malloc.bogus=1:glibc.rtld.nns=8',
         MALLOC_ARENA_MAX: '4',
         MALLOC_MMAP_THRESHOLD_: '65536',
         MALLOC_TOP_PAD_: 'lots',
@@ -303,7 +376,12 @@ describe('allocatorSettings()', () => {
     expect(settings.source).toBe('given');
     expect(settings.env).not.toHaveProperty('PATH');
     expect(settings.tunables).toHaveLength(4);
-    expect(settings.glibc.arena_max).toMatchObject({ value: 2, source: 'GLIBC_TUNABLES', raw: '2', env: 'MALLOC_ARENA_MAX' });
+    expect(settings.glibc.arena_max).toMatchObject({
+      value: 2,
+      source: 'GLIBC_TUNABLES',
+      raw: '2',
+      env: 'MALLOC_ARENA_MAX',
+    });
     expect(settings.glibc.trim_threshold).toMatchObject({ value: 1048576, source: 'GLIBC_TUNABLES' });
     expect(settings.glibc.mmap_threshold).toMatchObject({ value: 65536, source: 'env', raw: '65536' });
     expect(settings.glibc.top_pad.value).toBeNaN();
@@ -315,15 +393,23 @@ describe('allocatorSettings()', () => {
       'MALLOC_TOP_PAD_=lots is not a number; glibc ignores it',
       "GLIBC_TUNABLES names glibc.malloc.bogus, which glibc's malloc does not know; it is ignored",
     ]);
-    expect(parseGlibcTunables('a=1::b=x=y:junk')).toEqual([{ name: 'a', value: '1' }, { name: 'b', value: 'x=y' }]);
-    expect([parseTunableNumber('010'), parseTunableNumber('0x10'), parseTunableNumber('10'), parseTunableNumber('1k')]).toEqual([8, 16, 10, NaN]);
+    expect(parseGlibcTunables('a=1::b=x=y:junk')).toEqual([
+      { name: 'a', value: '1' },
+      { name: 'b', value: 'x=y' },
+    ]);
+    expect([
+      parseTunableNumber('010'),
+      parseTunableNumber('0x10'),
+      parseTunableNumber('10'),
+      parseTunableNumber('1k'),
+    ]).toEqual([8, 16, 10, NaN]);
   });
 
   // The settings must be the ones glibc acted on. glibc consults the mmap threshold only
   // when the heap's top is too small, so 100 blocks of 64 KiB (6.4 MiB) are asked for:
   // with a 4 KiB threshold most are mmapped (mallinfo2 hblks); with the 128 KiB default none.
   const settingsScript = `
-    const { allocatorSettings } = await import(${dist('production/allocator-settings.js')});
+    const { allocatorSettings } = await import(${dist('process/allocator-settings.js')});
     const { allocBatch, mallinfo2 } = await import(${dist('index.js')});
     process.env.MALLOC_ARENA_MAX = '7'; // too late for glibc
     const before = mallinfo2().hblks;
@@ -333,7 +419,14 @@ describe('allocatorSettings()', () => {
     const settings = allocatorSettings();
     console.log(JSON.stringify({ mmapThreshold: settings.glibc.mmap_threshold, arenaMax: settings.glibc.arena_max, changed: settings.changedSinceStart, source: settings.source, warnings: settings.warnings, mapped }));
   `;
-  type ChildSettings = { mmapThreshold: { value: number; source: string }; arenaMax: { value: number; source: string }; changed: string[]; source: string; warnings: string[]; mapped: boolean };
+  type ChildSettings = {
+    mmapThreshold: { value: number; source: string };
+    arenaMax: { value: number; source: string };
+    changed: string[];
+    source: string;
+    warnings: string[];
+    mapped: boolean;
+  };
 
   it('reads the start-up environment of a real child, and agrees with what glibc did', () => {
     const env = runNode<ChildSettings>(settingsScript, { MALLOC_MMAP_THRESHOLD_: '4096', MALLOC_ARENA_MAX: '2' });
@@ -350,15 +443,23 @@ describe('allocatorSettings()', () => {
     it(`GLIBC_TUNABLES wins over its MALLOC_* alias (${order}), in the report and in glibc`, () => {
       const tunables = { GLIBC_TUNABLES: 'glibc.malloc.mmap_threshold=4096' };
       const alias = { MALLOC_MMAP_THRESHOLD_: '1048576' };
-      const child = runNode<ChildSettings>(settingsScript, order === 'tunables first' ? { ...tunables, ...alias } : { ...alias, ...tunables });
+      const child = runNode<ChildSettings>(
+        settingsScript,
+        order === 'tunables first' ? { ...tunables, ...alias } : { ...alias, ...tunables },
+      );
       expect(child.mmapThreshold).toMatchObject({ value: 4096, source: 'GLIBC_TUNABLES' });
       expect(child.mapped).toBe(true);
-      expect(child.warnings).toContain('MALLOC_MMAP_THRESHOLD_=1048576 is overridden by GLIBC_TUNABLES glibc.malloc.mmap_threshold=4096');
+      expect(child.warnings).toContain(
+        'MALLOC_MMAP_THRESHOLD_=1048576 is overridden by GLIBC_TUNABLES glibc.malloc.mmap_threshold=4096',
+      );
     });
   }
 
   it('of another process, by pid', async () => {
-    const child = spawn('sleep', ['10'], { env: childEnv({ MALLOC_TOP_PAD_: '1', MALLOC_CONF: 'narenas:1' }), stdio: 'ignore' });
+    const child = spawn('sleep', ['10'], {
+      env: childEnv({ MALLOC_TOP_PAD_: '1', MALLOC_CONF: 'narenas:1' }),
+      stdio: 'ignore',
+    });
     try {
       await new Promise((resolve) => setTimeout(resolve, 100));
       const settings = allocatorSettings({ pid: child.pid! });
@@ -387,6 +488,8 @@ describe('rssToHeapRatio()', () => {
     free(block);
     expect(after.outsideHeapBytes - before.outsideHeapBytes).toBeGreaterThanOrEqual(60 * MiB);
     expect(after.rssAnonBytes - before.rssAnonBytes).toBeGreaterThanOrEqual(60 * MiB);
-    expect(after.ratio - before.ratio).toBeGreaterThanOrEqual((60 * MiB) / Math.max(after.heapTotalBytes, before.heapTotalBytes) - 0.5);
+    expect(after.ratio - before.ratio).toBeGreaterThanOrEqual(
+      (60 * MiB) / Math.max(after.heapTotalBytes, before.heapTotalBytes) - 0.5,
+    );
   });
 });

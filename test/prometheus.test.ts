@@ -4,7 +4,6 @@
 // for another process.
 import { spawn, spawnSync } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import client from 'prom-client';
@@ -17,8 +16,9 @@ import {
   registerMallocLabMetrics,
   renderPrometheusText,
   type MetricSample,
-} from '../lib/prometheus.js';
+} from '../lib/integrations/prometheus.js';
 import { KiB, MiB, thrown } from './helpers.js';
+import type { AddressInfo } from 'node:net';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -37,8 +37,14 @@ function parse(text: string, contentType: string | null = null): Scrape {
     if (line === '') continue;
     let match: RegExpExecArray | null;
     if ((match = /^# HELP ([a-zA-Z_:][a-zA-Z0-9_:]*) (.+)$/.exec(line))) scrape.help.set(match[1]!, match[2]!);
-    else if ((match = /^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (gauge|counter|histogram|summary|untyped)$/.exec(line))) scrape.type.set(match[1]!, match[2]!);
-    else if ((match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*",?)*\})? (NaN|[+-]Inf|-?\d+(?:\.\d+)?(?:e[+-]?\d+)?)$/.exec(line))) {
+    else if ((match = /^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (gauge|counter|histogram|summary|untyped)$/.exec(line)))
+      scrape.type.set(match[1]!, match[2]!);
+    else if (
+      (match =
+        /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*",?)*\})? (NaN|[+-]Inf|-?\d+(?:\.\d+)?(?:e[+-]?\d+)?)$/.exec(
+          line,
+        ))
+    ) {
       scrape.samples.set(match[1]!, { labels: match[2] ?? '', value: Number(match[3]) });
     } else throw new Error(`not a line of the text exposition format: ${JSON.stringify(line)}`);
   }
@@ -164,16 +170,28 @@ describe('registerMallocLabMetrics with prom-client', () => {
 
   it('takes constant labels, a prefix, and leaves out what is not asked for', async () => {
     const registry = new client.Registry();
-    registerMallocLabMetrics(client, { registry, labels: { service: 'api "v2"' }, prefix: 'svc_', smapsRollup: false, arenas: false });
+    registerMallocLabMetrics(client, {
+      registry,
+      labels: { service: 'api "v2"' },
+      prefix: 'svc_',
+      smapsRollup: false,
+      arenas: false,
+    });
     const scrape = parse(await registry.metrics());
     expect(scrape.samples.get('svc_process_resident_anon_bytes')!.labels).toBe('{service="api \\"v2\\""}');
-    expect([...scrape.samples.keys()].some((name) => name.startsWith('svc_smaps_') || name === 'svc_glibc_arenas')).toBe(false);
+    expect(
+      [...scrape.samples.keys()].some((name) => name.startsWith('svc_smaps_') || name === 'svc_glibc_arenas'),
+    ).toBe(false);
     expect(scrape.samples.has('svc_glibc_heap_free_bytes')).toBe(true);
   });
 
   it('refuses what is not prom-client, and a bad prefix', () => {
-    expect(thrown(() => registerMallocLabMetrics({} as never)).message).toMatch(/^registerMallocLabMetrics: client must be the prom-client module/);
-    expect(thrown(() => registerMallocLabMetrics(client, { registry: new client.Registry(), prefix: '9x' })).message).toMatch(/options\.prefix must be a metric name prefix/);
+    expect(thrown(() => registerMallocLabMetrics({} as never)).message).toMatch(
+      /^registerMallocLabMetrics: client must be the prom-client module/,
+    );
+    expect(
+      thrown(() => registerMallocLabMetrics(client, { registry: new client.Registry(), prefix: '9x' })).message,
+    ).toMatch(/options\.prefix must be a metric name prefix/);
   });
 
   it('works where prom-client cannot be found (an optional peer dependency)', () => {
@@ -189,13 +207,19 @@ describe('registerMallocLabMetrics with prom-client', () => {
       register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(hook)}));
       let promClient = 'found';
       try { await import('prom-client'); } catch (error) { promClient = error.code; }
-      const { collectProcessMetrics, renderPrometheusText } = await import(${JSON.stringify(join(root, 'dist', 'prometheus.js'))});
+      const { collectProcessMetrics, renderPrometheusText } = await import(${JSON.stringify(join(root, 'dist', 'integrations', 'prometheus.js'))});
       const text = renderPrometheusText(collectProcessMetrics());
       console.log(JSON.stringify({ promClient, lines: text.split('\\n').filter((line) => line.startsWith('malloclab_')).length }));
     `;
-    const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 });
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
     expect(child.stderr).not.toMatch(/Error/);
-    expect(JSON.parse(child.stdout)).toEqual({ promClient: 'ERR_MODULE_NOT_FOUND', lines: PROCESS_NAMES.length + SMAPS_NAMES.length + GLIBC_NAMES.length });
+    expect(JSON.parse(child.stdout)).toEqual({
+      promClient: 'ERR_MODULE_NOT_FOUND',
+      lines: PROCESS_NAMES.length + SMAPS_NAMES.length + GLIBC_NAMES.length,
+    });
   });
 });
 
@@ -209,11 +233,17 @@ describe('collectProcessMetrics + renderPrometheusText, without prom-client', ()
       expect(values).toMatchObject({ pid, self: false, problems: [] });
       expect(values.metrics.map((metric) => metric.name)).toEqual([...PROCESS_NAMES, ...SMAPS_NAMES]);
 
-      const scrape = await serve(() => renderPrometheusText(collectProcessMetrics(pid), { labels: { pid: String(pid) } }), PROMETHEUS_CONTENT_TYPE);
+      const scrape = await serve(
+        () => renderPrometheusText(collectProcessMetrics(pid), { labels: { pid: String(pid) } }),
+        PROMETHEUS_CONTENT_TYPE,
+      );
       const scraped = await scrape();
       const truth = status(pid);
       expect(scraped.contentType).toBe(PROMETHEUS_CONTENT_TYPE);
-      expect(scraped.samples.get('malloclab_process_resident_bytes')).toEqual({ labels: `{pid="${pid}"}`, value: truth.VmRSS });
+      expect(scraped.samples.get('malloclab_process_resident_bytes')).toEqual({
+        labels: `{pid="${pid}"}`,
+        value: truth.VmRSS,
+      });
       expect(scraped.samples.get('malloclab_process_threads')!.value).toBe(1);
       expect(scraped.help.get('malloclab_smaps_pss_bytes')).toMatch(/Proportional set size/);
 
@@ -246,9 +276,15 @@ describe('collectProcessMetrics + renderPrometheusText, without prom-client', ()
         '# HELP z big\n# TYPE z gauge\nz{a="q\\"b\\\\c\\nd"} +Inf\n',
     );
     parse(renderPrometheusText(metrics, { labels: { a: 'q"b\\c\nd' } }));
-    expect(thrown(() => renderPrometheusText(metrics, { labels: { 'bad-name': 'x' } })).code).toBe('ERR_INVALID_ARG_TYPE');
-    expect(thrown(() => renderPrometheusText(metrics, { labels: { __name__: 'x' } })).code).toBe('ERR_INVALID_ARG_TYPE');
-    expect(thrown(() => renderPrometheusText('metrics' as never)).message).toMatch(/^renderPrometheusText: values must be collectProcessMetrics\(\) result or an array of metrics/);
+    expect(thrown(() => renderPrometheusText(metrics, { labels: { 'bad-name': 'x' } })).code).toBe(
+      'ERR_INVALID_ARG_TYPE',
+    );
+    expect(thrown(() => renderPrometheusText(metrics, { labels: { __name__: 'x' } })).code).toBe(
+      'ERR_INVALID_ARG_TYPE',
+    );
+    expect(thrown(() => renderPrometheusText('metrics' as never)).message).toMatch(
+      /^renderPrometheusText: values must be collectProcessMetrics\(\) result or an array of metrics/,
+    );
   });
 
   it('a process that does not exist throws ENOENT (the exporter decides what to serve)', () => {

@@ -1,15 +1,15 @@
 // The machine-readable and graphical outputs of `malloc-lab run`: the JSON
 // matches its published schema, and the SVG chart is well-formed and complete.
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { freeNotReturned } from '../lib/experiments/free-not-returned.js';
-import { runExperiment, type ExperimentRun } from '../lib/experiments/runner.js';
-import { EXPERIMENT_RUN_SCHEMA_PATH } from '../lib/experiments/schema.js';
+import { freeNotReturned } from '../lib/experiments/catalogue/free-not-returned.js';
+import { runExperiment, type ExperimentRun } from '../lib/experiments/framework/runner.js';
+import { EXPERIMENT_RUN_SCHEMA_PATH } from '../lib/experiments/framework/schema.js';
 import { packageRoot } from '../lib/probe.js';
 import { escapeXml, renderSvg } from '../lib/report/svg.js';
 
@@ -39,7 +39,8 @@ function wellFormed(xml: string): string[] {
   let last = 0;
   for (let match = tag.exec(xml); match !== null; match = tag.exec(xml)) {
     const between = xml.slice(last, match.index);
-    if (between.includes('<') || between.includes('>')) problems.push(`stray markup before offset ${match.index}: ${between.slice(0, 60)}`);
+    if (between.includes('<') || between.includes('>'))
+      problems.push(`stray markup before offset ${match.index}: ${between.slice(0, 60)}`);
     last = tag.lastIndex;
     const [, closing, name, , selfClosing] = match;
     if (closing) {
@@ -73,7 +74,11 @@ describe('run --json matches schema/experiment-run.schema.json', () => {
 
   it('a skipped run is valid only when it measured nothing', () => {
     const validate = validator();
-    const skipped = { ...structuredClone(json as ExperimentRun[])[0]!, allocator: 'tcmalloc', skipped: 'tcmalloc is not installed' };
+    const skipped = {
+      ...structuredClone(json as ExperimentRun[])[0]!,
+      allocator: 'tcmalloc',
+      skipped: 'tcmalloc is not installed',
+    };
     expect(validate([{ ...skipped, variants: [], steps: [], claims: [] }])).toBe(true);
     expect(validate([skipped])).toBe(false);
   });
@@ -157,7 +162,10 @@ describe('renderSvg', () => {
 describe('malloc-lab run --svg', () => {
   it('writes the chart from the built CLI', () => {
     const cli = join(packageRoot, 'dist', 'cli.js');
-    expect(existsSync(cli), 'dist/cli.js is missing: build with `npx tsc -p tsconfig.json` (npm test does it first)').toBe(true);
+    expect(
+      existsSync(cli),
+      'dist/cli.js is missing: build with `npx tsc -p tsconfig.json` (npm test does it first)',
+    ).toBe(true);
     const file = join(scratch, 'free-not-returned.svg');
     const result = spawnSync(process.execPath, ['dist/cli.js', 'run', 'free-not-returned', '--svg', file], {
       cwd: packageRoot,

@@ -4,12 +4,20 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 
-import { hostExecutable, runOnHost } from '../lib/experiments/hosts.js';
-import { PROGRAM_MAGIC, StepProgram } from '../lib/experiments/program.js';
-import { native } from '../lib/native.js';
+import { hostExecutable, runOnHost } from '../lib/experiments/framework/hosts.js';
+import { PROGRAM_MAGIC, StepProgram } from '../lib/experiments/framework/program.js';
+import { native } from '../lib/infra/native.js';
 
 function raw(slots: number, steps: number[][], flags = 0): Float64Array {
-  return Float64Array.from([PROGRAM_MAGIC, 1, slots, 1, flags, steps.length, ...steps.flatMap(([op, ...args]) => [op!, args.length, ...args])]);
+  return Float64Array.from([
+    PROGRAM_MAGIC,
+    1,
+    slots,
+    1,
+    flags,
+    steps.length,
+    ...steps.flatMap(([op, ...args]) => [op!, args.length, ...args]),
+  ]);
 }
 
 // [program, what the message must say]
@@ -19,21 +27,52 @@ const malformed: [string, Float64Array, RegExp][] = [
   ['wrong argument count', raw(1, [[1, 0]]), /1 arguments \(expected 2\)/],
   ['a slot that does not exist', raw(1, [[1, 5, 16]]), /slot 5 does not exist/],
   ['free of a slot never allocated (dangling)', raw(2, [[4, 1]]), /holds no live block/],
-  ['a step that frees twice', raw(1, [[1, 0, 16], [4, 0], [4, 0]]), /step 2 \(free\).*freed twice/],
-  ['malloc over a live slot (a leak)', raw(1, [[1, 0, 16], [1, 0, 16]]), /still holds a live block/],
+  [
+    'a step that frees twice',
+    raw(1, [
+      [1, 0, 16],
+      [4, 0],
+      [4, 0],
+    ]),
+    /step 2 \(free\).*freed twice/,
+  ],
+  [
+    'malloc over a live slot (a leak)',
+    raw(1, [
+      [1, 0, 16],
+      [1, 0, 16],
+    ]),
+    /still holds a live block/,
+  ],
   ['negative size', raw(1, [[1, 0, -5]]), /negative/],
   ['fractional size', raw(1, [[1, 0, 1.5]]), /not an integer/],
   ['NaN argument', raw(1, [[1, 0, NaN]]), /not finite/],
   ['unknown mallopt param', raw(1, [[14, 42, 1]]), /unknown param 42/],
-  ['heap corruption without the unsafe flag', raw(1, [[1, 0, 16], [40, 0]]), /unsafe flag/],
-  ['on_thread of a thread never started', raw(1, [[32, 0], [1, 0, 16]]), /thread 0 is not running/],
+  [
+    'heap corruption without the unsafe flag',
+    raw(1, [
+      [1, 0, 16],
+      [40, 0],
+    ]),
+    /unsafe flag/,
+  ],
+  [
+    'on_thread of a thread never started',
+    raw(1, [
+      [32, 0],
+      [1, 0, 16],
+    ]),
+    /thread 0 is not running/,
+  ],
   ['trailing values', Float64Array.from([...raw(1, [[22]]), 7]), /after the last step/],
 ];
 
 describe('malformed step programs', () => {
   for (const [name, program, message] of malformed) {
     it(`${name}: refused in-process with ERR_BAD_PROGRAM, and by the fresh executable with exit 2`, () => {
-      expect(() => native.validateProgram(program)).toThrow(expect.objectContaining({ code: 'ERR_BAD_PROGRAM', message: expect.stringMatching(message) }));
+      expect(() => native.validateProgram(program)).toThrow(
+        expect.objectContaining({ code: 'ERR_BAD_PROGRAM', message: expect.stringMatching(message) }),
+      );
       const [fresh] = hostExecutable('fresh');
       const child = spawnSync(fresh!, [], { input: Buffer.from(program.buffer), encoding: 'utf8' });
       expect(child.status).toBe(2);
@@ -83,7 +122,12 @@ describe('runs on both hosts', () => {
     it(`${host}: a program runs its ops on a native thread, whose first malloc makes a new arena`, async () => {
       const program = new StepProgram()
         .step('arenas before', (s) => s.arenas())
-        .step('thread malloc', (s) => s.threadStart(0).onThread(0, (t) => t.malloc('t', 1024)).arenas())
+        .step('thread malloc', (s) =>
+          s
+            .threadStart(0)
+            .onThread(0, (t) => t.malloc('t', 1024))
+            .arenas(),
+        )
         .step('stopped', (s) => s.free('t').threadStop(0));
       const run = await runOnHost(program, host);
       expect(run.failure).toBeUndefined();
@@ -100,7 +144,10 @@ describe('nothing runs between steps but the steps', () => {
     // GC, and no measuring code) can run between two steps. Any allocation on
     // the glibc heap or growth of V8's heap would show as a changed value here.
     const program = new StepProgram();
-    for (let i = 0; i < 500; i++) program.step(`step ${i}`, (s) => { if (i % 2 === 1) s.malloc('a', 64).free('a'); });
+    for (let i = 0; i < 500; i++)
+      program.step(`step ${i}`, (s) => {
+        if (i % 2 === 1) s.malloc('a', 64).free('a');
+      });
     const run = await runOnHost(program, 'node');
     const distinct = (read: (i: number) => number) => new Set(run.steps.map((_, i) => read(i))).size;
     expect(run.steps.every((step) => step.sample !== undefined)).toBe(true);

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import * as lab from '../lib/index.js';
 
 describe('allocator threads', () => {
-  it('a block malloc\'d on a thread comes from a non-main arena; the main thread\'s from the main arena', () => {
+  it("a block malloc'd on a thread comes from a non-main arena; the main thread's from the main arena", () => {
     const thread = lab.startThread();
     const onThread = thread.malloc(1024);
     const onMain = lab.malloc(1024);

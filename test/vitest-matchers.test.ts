@@ -2,11 +2,11 @@
 // messages in human units — when the numbers say otherwise.
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { freeNotReturned } from '../lib/experiments/free-not-returned.js';
-import { runExperiment, type ExperimentRun } from '../lib/experiments/runner.js';
+import { freeNotReturned } from '../lib/experiments/catalogue/free-not-returned.js';
+import { runExperiment, type ExperimentRun } from '../lib/experiments/framework/runner.js';
 import { allocBatch, free, malloc, measure, sample, touch } from '../lib/index.js';
-import { trim } from '../lib/production/trim.js';
-import { installMatchers, mallocLabMatchers } from '../lib/vitest.js';
+import { installMatchers, mallocLabMatchers } from '../lib/integrations/vitest.js';
+import { trim } from '../lib/service/trim.js';
 import { KiB, MiB } from './helpers.js';
 
 /** The message of the assertion error fn raises (failing the test if it raises none). */
@@ -22,7 +22,10 @@ function failure(fn: () => void): string {
 /** A real sample with RssAnon/VmRSS moved by known amounts, to pin message text exactly. */
 function shifted(rssAnon: number, vmRss = rssAnon) {
   const before = sample();
-  const after = { ...before, status: { ...before.status, RssAnon: before.status.RssAnon + rssAnon, VmRSS: before.status.VmRSS + vmRss } };
+  const after = {
+    ...before,
+    status: { ...before.status, RssAnon: before.status.RssAnon + rssAnon, VmRSS: before.status.VmRSS + vmRss },
+  };
   return { label: 'shifted', before, after };
 }
 
@@ -43,7 +46,9 @@ describe('RssAnon / RSS growth and shrinkage', () => {
       expect(failure(() => expect(m).toGrowRssAnonBy({ atLeast: 1024 * MiB }))).toMatch(
         /^expected RssAnon to grow by at least 1\.0 GiB, but it grew by (9|10)\.\d MiB \(\d+(\.\d)? MiB → \d+(\.\d)? MiB\) in "malloc 10 MiB \+ touch"$/,
       );
-      expect(failure(() => expect(m).toGrowRssAnonBy({ atMost: 1 * MiB }))).toMatch(/^expected RssAnon to grow by at most 1\.0 MiB, but it grew by (9|10)\.\d MiB/);
+      expect(failure(() => expect(m).toGrowRssAnonBy({ atMost: 1 * MiB }))).toMatch(
+        /^expected RssAnon to grow by at most 1\.0 MiB, but it grew by (9|10)\.\d MiB/,
+      );
       expect(failure(() => expect(m).not.toGrowRssAnonBy({ atLeast: 9 * MiB }))).toMatch(
         /^expected RssAnon not to grow by at least 9\.0 MiB, but it grew by (9|10)\.\d MiB/,
       );
@@ -73,13 +78,17 @@ describe('RssAnon / RSS growth and shrinkage', () => {
     );
     expect(failure(() => expect(shifted(0)).toGrowRssAnonBy({ atLeast: 1 }))).toMatch(/but it did not change/);
     expect(failure(() => expect(shifted(-3 * MiB)).toGrowRssAnonBy({ atLeast: 0 }))).toMatch(/but it fell by 3\.0 MiB/);
-    expect(failure(() => expect(shifted(2 * MiB, -512 * KiB)).toShrinkRssBy({ atLeast: 1 * MiB, atMost: 2 * MiB }))).toMatch(
-      /^expected RSS \(VmRSS\) to shrink by at least 1\.0 MiB and at most 2\.0 MiB, but it fell by 512 KiB \(/,
+    expect(
+      failure(() => expect(shifted(2 * MiB, -512 * KiB)).toShrinkRssBy({ atLeast: 1 * MiB, atMost: 2 * MiB })),
+    ).toMatch(/^expected RSS \(VmRSS\) to shrink by at least 1\.0 MiB and at most 2\.0 MiB, but it fell by 512 KiB \(/);
+    expect(failure(() => expect(shifted(2 * MiB)).toShrinkRssAnonBy({ atLeast: 0, atMost: 1 * MiB }))).toMatch(
+      /but it grew by 2\.0 MiB/,
     );
-    expect(failure(() => expect(shifted(2 * MiB)).toShrinkRssAnonBy({ atLeast: 0, atMost: 1 * MiB }))).toMatch(/but it grew by 2\.0 MiB/);
     // atMost alone bounds the move in the named direction: growing "by at most" passes when it fell.
     expect(shifted(-2 * MiB)).toGrowRssAnonBy({ atMost: 64 * KiB });
-    expect(failure(() => expect(shifted(65 * KiB)).toGrowRssAnonBy({ atMost: 64 * KiB }))).toMatch(/at most 64\.0 KiB, but it grew by 65\.0 KiB/);
+    expect(failure(() => expect(shifted(65 * KiB)).toGrowRssAnonBy({ atMost: 64 * KiB }))).toMatch(
+      /at most 64\.0 KiB, but it grew by 65\.0 KiB/,
+    );
     // Bounds are inclusive.
     expect(shifted(5 * MiB)).toGrowRssAnonBy({ atLeast: 5 * MiB, atMost: 5 * MiB });
   });
@@ -97,13 +106,23 @@ describe('RssAnon / RSS growth and shrinkage', () => {
   });
 
   it('misuse fails with a sentence, also under .not', () => {
-    expect(failure(() => expect(42).toGrowRssAnonBy({ atLeast: 1 }))).toMatch(/toGrowRssAnonBy: expected a measurement .* received number 42/);
-    expect(failure(() => expect({ before: 1, after: 2 }).not.toShrinkRssAnonBy({ atLeast: 1 }))).toMatch(/expected a measurement/);
+    expect(failure(() => expect(42).toGrowRssAnonBy({ atLeast: 1 }))).toMatch(
+      /toGrowRssAnonBy: expected a measurement .* received number 42/,
+    );
+    expect(failure(() => expect({ before: 1, after: 2 }).not.toShrinkRssAnonBy({ atLeast: 1 }))).toMatch(
+      /expected a measurement/,
+    );
     const m = shifted(1);
-    expect(failure(() => expect(m).toGrowRssAnonBy(undefined as never))).toMatch(/bounds must be an object such as \{ atLeast: 9 \* MiB \}/);
+    expect(failure(() => expect(m).toGrowRssAnonBy(undefined as never))).toMatch(
+      /bounds must be an object such as \{ atLeast: 9 \* MiB \}/,
+    );
     expect(failure(() => expect(m).toGrowRssAnonBy({}))).toMatch(/give bounds\.atLeast, bounds\.atMost or both/);
-    expect(failure(() => expect(m).not.toGrowRssAnonBy({ atLeast: -1 }))).toMatch(/bounds\.atLeast must be a non-negative number of bytes, received number -1/);
-    expect(failure(() => expect(m).toGrowRssAnonBy({ atLeast: 2 * MiB, atMost: MiB }))).toMatch(/atLeast \(2\.0 MiB\) is more than bounds\.atMost \(1\.0 MiB\)/);
+    expect(failure(() => expect(m).not.toGrowRssAnonBy({ atLeast: -1 }))).toMatch(
+      /bounds\.atLeast must be a non-negative number of bytes, received number -1/,
+    );
+    expect(failure(() => expect(m).toGrowRssAnonBy({ atLeast: 2 * MiB, atMost: MiB }))).toMatch(
+      /atLeast \(2\.0 MiB\) is more than bounds\.atMost \(1\.0 MiB\)/,
+    );
   });
 });
 
@@ -118,12 +137,18 @@ describe('the program break', () => {
       expect(noop).not.toMoveBreak();
       expect(mapped).not.toMoveBreak();
 
-      expect(failure(() => expect(noop).toMoveBreak())).toMatch(/^expected the program break to move, but it stayed at 0x[0-9a-f]+ in "noop"$/);
+      expect(failure(() => expect(noop).toMoveBreak())).toMatch(
+        /^expected the program break to move, but it stayed at 0x[0-9a-f]+ in "noop"$/,
+      );
       expect(failure(() => expect(grown).not.toMoveBreak())).toMatch(
         /^expected the program break not to move, but it moved up by 1\d\.\d MiB \(0x[0-9a-f]+ → 0x[0-9a-f]+\) in "16 MiB of 64 KiB blocks"$/,
       );
-      expect(failure(() => expect(grown).toMoveBreak({ direction: 'down' }))).toMatch(/^expected the program break to move down, but it moved up by/);
-      expect(failure(() => expect(grown).toMoveBreak({ atMost: 1 * MiB }))).toMatch(/^expected the program break to move by at most 1\.0 MiB, but it moved up by 1\d\.\d MiB/);
+      expect(failure(() => expect(grown).toMoveBreak({ direction: 'down' }))).toMatch(
+        /^expected the program break to move down, but it moved up by/,
+      );
+      expect(failure(() => expect(grown).toMoveBreak({ atMost: 1 * MiB }))).toMatch(
+        /^expected the program break to move by at most 1\.0 MiB, but it moved up by 1\d\.\d MiB/,
+      );
     } finally {
       grown.result.release();
       free(mapped.result);
@@ -131,7 +156,9 @@ describe('the program break', () => {
   });
 
   it('a measurement without the break (trim()) is refused with what to use instead', () => {
-    expect(failure(() => expect(trim()).toMoveBreak())).toMatch(/toMoveBreak: the measurement has no program break .* measure\(\)/);
+    expect(failure(() => expect(trim()).toMoveBreak())).toMatch(
+      /toMoveBreak: the measurement has no program break .* measure\(\)/,
+    );
     expect(failure(() => expect(trim()).not.toMoveBreak())).toMatch(/has no program break/);
   });
 });
@@ -152,9 +179,11 @@ describe('experiment claims', () => {
 
   it('fails with the claim, the verdict and the evidence of each run', () => {
     const message = failure(() => expect(runs).toHaveClaim('page-free-returns', 'confirmed'));
-    expect(message).toMatch(/^expected claim page-free-returns \(".+"\) to be confirmed on every run, but:\n  free-not-returned on node: refuted — .*tcache.*\n  free-not-returned on fresh: refuted — /s);
+    expect(message).toMatch(
+      /^expected claim page-free-returns \(".+"\) to be confirmed on every run, but:\n {2}free-not-returned on node: refuted — .*tcache.*\n {2}free-not-returned on fresh: refuted — /s,
+    );
     expect(failure(() => expect(runs).not.toHaveClaim('free-keeps', 'confirmed', { host: 'node' }))).toMatch(
-      /^expected claim free-keeps \(".+"\) not to be confirmed, but:\n  free-not-returned on node: confirmed — /,
+      /^expected claim free-keeps \(".+"\) not to be confirmed, but:\n {2}free-not-returned on node: confirmed — /,
     );
   });
 
@@ -163,11 +192,19 @@ describe('experiment claims', () => {
       /free-not-returned on node has no claim "free-kept" \(its claims: malloc-grows, free-keeps, page-free-returns, trim-returns\)/,
     );
     const fresh = runs.filter((run) => run.host === 'fresh');
-    expect(failure(() => expect(fresh).toHaveClaim('free-keeps', 'confirmed', { host: 'node' }))).toMatch(/no run on host node \(runs given: fresh\)/);
+    expect(failure(() => expect(fresh).toHaveClaim('free-keeps', 'confirmed', { host: 'node' }))).toMatch(
+      /no run on host node \(runs given: fresh\)/,
+    );
     const skipped = { ...fresh[0]!, claims: [], skipped: 'jemalloc is not installed' };
-    expect(failure(() => expect(skipped).not.toHaveClaim('free-keeps', 'refuted'))).toMatch(/did not run, so claim free-keeps was not judged: jemalloc is not installed/);
-    expect(failure(() => expect(shifted(0)).toHaveClaim('free-keeps'))).toMatch(/expected an ExperimentRun or an array of them/);
-    expect(failure(() => expect(runs).toHaveClaim('free-keeps', 'yes' as never))).toMatch(/verdict must be one of confirmed, refuted, inconclusive/);
+    expect(failure(() => expect(skipped).not.toHaveClaim('free-keeps', 'refuted'))).toMatch(
+      /did not run, so claim free-keeps was not judged: jemalloc is not installed/,
+    );
+    expect(failure(() => expect(shifted(0)).toHaveClaim('free-keeps'))).toMatch(
+      /expected an ExperimentRun or an array of them/,
+    );
+    expect(failure(() => expect(runs).toHaveClaim('free-keeps', 'yes' as never))).toMatch(
+      /verdict must be one of confirmed, refuted, inconclusive/,
+    );
   });
 });
 
@@ -176,8 +213,15 @@ describe('registration', () => {
     const extended: object[] = [];
     installMatchers({ extend: (matchers) => extended.push(matchers) });
     expect(extended).toEqual([mallocLabMatchers]);
-    expect(Object.keys(mallocLabMatchers).sort()).toEqual(
-      ['toGrowRssAnonBy', 'toGrowRssBy', 'toGrowVmSizeBy', 'toHaveClaim', 'toMoveBreak', 'toShrinkRssAnonBy', 'toShrinkRssBy', 'toShrinkVmSizeBy'],
-    );
+    expect(Object.keys(mallocLabMatchers).sort()).toEqual([
+      'toGrowRssAnonBy',
+      'toGrowRssBy',
+      'toGrowVmSizeBy',
+      'toHaveClaim',
+      'toMoveBreak',
+      'toShrinkRssAnonBy',
+      'toShrinkRssBy',
+      'toShrinkVmSizeBy',
+    ]);
   });
 });

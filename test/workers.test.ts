@@ -1,8 +1,8 @@
 // The addon in Node Workers: per-environment state, blocks a Worker leaves are
 // freed when it exits, and terminating a Worker mid-call does not take the
 // process down.
-import { Worker } from 'node:worker_threads';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 
 import * as lab from '../lib/index.js';

@@ -20,9 +20,9 @@
  * machine's noise; ratios are taken per pair of rounds with the same index.
  * usage: node batch.mjs C_BINARY; prints one JSON object on stdout.
  */
+import { runOnHost } from '../../dist/experiments/framework/hosts.js';
+import { StepProgram } from '../../dist/experiments/framework/program.js';
 import { allocBatch } from '../../dist/index.js';
-import { runOnHost } from '../../dist/experiments/hosts.js';
-import { StepProgram } from '../../dist/experiments/program.js';
 import { startCoprocess } from '../lib/coprocess.mjs';
 import { elapsedNs, nowNs } from '../lib/stats.mjs';
 
@@ -45,7 +45,12 @@ function allocBatchRound() {
 // every free chunk (a million of them here).
 const program = new StepProgram();
 for (let round = 0; round < WARMUP + PER_BLOCK; round++) {
-  program.step(`round ${round}`, (s) => s.sleep(0).batchAlloc('set', COUNT, [{ size: SIZE }]).batchFree('set'));
+  program.step(`round ${round}`, (s) =>
+    s
+      .sleep(0)
+      .batchAlloc('set', COUNT, [{ size: SIZE }])
+      .batchFree('set'),
+  );
 }
 
 async function stepRounds() {

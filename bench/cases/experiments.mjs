@@ -14,7 +14,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-import { CATALOGUE } from '../../dist/experiments/catalogue.js';
+import { CATALOGUE } from '../../dist/experiments/catalogue/index.js';
 import { elapsedNs, nowNs } from '../lib/stats.mjs';
 
 const WAIT_CAP_MS = Number(process.env.BENCH_EXPERIMENT_WAIT_CAP_MS ?? 1000);
@@ -29,7 +29,13 @@ for (const definition of CATALOGUE) {
       capped[parameter.name] = { default: parameter.default, used: WAIT_CAP_MS };
     }
   }
-  const args = [cli, 'run', definition.id, '--json', ...Object.entries(capped).flatMap(([name, { used }]) => [`--${name}`, String(used)])];
+  const args = [
+    cli,
+    'run',
+    definition.id,
+    '--json',
+    ...Object.entries(capped).flatMap(([name, { used }]) => [`--${name}`, String(used)]),
+  ];
   const runStart = nowNs();
   const child = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 256 << 20 });
   const wallMs = elapsedNs(runStart) / 1e6;

@@ -59,7 +59,9 @@ function trials(read, calls) {
 const out = {};
 for (const [name, [read, calls]] of Object.entries(readers)) {
   const results = trials(read, calls);
-  const quietest = results.reduce((a, b) => (Math.abs(a.uordblks) + Math.abs(a.arena) <= Math.abs(b.uordblks) + Math.abs(b.arena) ? a : b));
+  const quietest = results.reduce((a, b) =>
+    Math.abs(a.uordblks) + Math.abs(a.arena) <= Math.abs(b.uordblks) + Math.abs(b.arena) ? a : b,
+  );
   out[name] = { calls, trials: results, quietest, contrast: name.includes('contrast') };
 }
 process.stdout.write(`${JSON.stringify(out)}\n`);

@@ -10,7 +10,7 @@
 import { createRequire } from 'node:module';
 
 import { free, malloc } from '../../dist/index.js';
-import { native } from '../../dist/native.js';
+import { native } from '../../dist/infra/native.js';
 import { elapsedNs, nowNs } from '../lib/stats.mjs';
 
 const require = createRequire(import.meta.url);
@@ -56,4 +56,6 @@ for (let round = 0; round < WARMUP + ROUNDS; round++) {
   }
 }
 
-process.stdout.write(`${JSON.stringify({ iterations: ITERATIONS, rounds: ROUNDS, size: SIZE, koffi: koffi.version, nsPerPair: results })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ iterations: ITERATIONS, rounds: ROUNDS, size: SIZE, koffi: koffi.version, nsPerPair: results })}\n`,
+);

@@ -48,7 +48,9 @@ try {
       ns.cStatm.push(cStatm.round());
     }
   }
-  process.stdout.write(`${JSON.stringify({ rounds: ROUNDS, statusIterations: STATUS_ITERATIONS, statmIterations: STATM_ITERATIONS, ns })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ rounds: ROUNDS, statusIterations: STATUS_ITERATIONS, statmIterations: STATM_ITERATIONS, ns })}\n`,
+  );
 } finally {
   cStatus.close();
   cStatm.close();

@@ -3,16 +3,21 @@
  * 000's 1024 × (10 KiB + 1 B) blocks, free() keeping the memory, malloc_trim(0)
  * giving it back.
  */
-import { allocBatch } from '../batches.js';
-import { malloc_trim } from '../heap.js';
-import { sample, type Sample } from '../procfs.js';
+import { allocBatch } from '../bridge/batches.js';
+import { malloc_trim, gnu_get_libc_version } from '../bridge/heap.js';
+import { sample, type Sample } from '../bridge/procfs.js';
+import { formatAddress, formatBytes } from '../infra/units.js';
 import { renderTable } from '../report/table.js';
-import { formatAddress, formatBytes } from '../units.js';
-import { gnu_get_libc_version } from '../heap.js';
 
 export function runDemo(print: (line: string) => void): void {
   const steps: { label: string; at: Sample }[] = [{ label: 'start', at: sample() }];
-  const set = allocBatch({ count: 1024, pattern: [{ size: 10240, fill: 1 }, { size: 1, fill: 1 }] });
+  const set = allocBatch({
+    count: 1024,
+    pattern: [
+      { size: 10240, fill: 1 },
+      { size: 1, fill: 1 },
+    ],
+  });
   steps.push({ label: '1024 × malloc(10240)+malloc(1), memset', at: sample() });
   set.free();
   steps.push({ label: 'free all 2048 blocks', at: sample() });

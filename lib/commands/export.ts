@@ -9,18 +9,18 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
 
-import { MallocLabError } from '../errors.js';
-import { status } from '../procfs.js';
-import { PROMETHEUS_CONTENT_TYPE, collectProcessMetrics, renderPrometheusText } from '../prometheus.js';
+import { MallocLabError } from '../infra/errors.js';
+import { PROMETHEUS_CONTENT_TYPE, collectProcfsMetrics, renderPrometheusText } from '../process/metrics.js';
+import { readStatusOfPid } from '../process/proc-files.js';
+import { commandLine, hasAddressSpace, identify, isGone, readStatusOf, resolveProcess } from '../process/target.js';
 import { eachArgument, usageError as usageErrorOf } from './arguments.js';
-import { commandLine, hasAddressSpace, identify, isGone, readStatusOf, resolveProcess } from './target-process.js';
 
 /**
  * One scrape: collectProcessMetrics + renderPrometheusText with a pid label, and
  * what could not be read (smaps_rollup of another user's process) as # comments.
  */
 export function scrape(pid: number): { text: string; problems: string[] } {
-  const values = collectProcessMetrics(pid);
+  const values = collectProcfsMetrics(pid);
   const comments = values.problems.map((problem) => `# malloc-lab: ${problem.replace(/\n/g, ' ')}\n`).join('');
   return { text: comments + renderPrometheusText(values, { labels: { pid: String(pid) } }), problems: values.problems };
 }
@@ -39,17 +39,26 @@ export function parseExportArguments(argv: string[]): ExportCommand {
   let host = '127.0.0.1';
   eachArgument('export', argv, (token, next) => {
     switch (token) {
-      case '--pid': target = next(); break;
-      case '--host': host = next(); break;
+      case '--pid':
+        target = next();
+        break;
+      case '--host':
+        host = next();
+        break;
       case '--port': {
         const text = next();
         const value = Number(text);
-        if (!/^\d+$/.test(text) || value > 65535) throw usageError(`--port must be an integer from 0 to 65535 (0: any free port), received ${JSON.stringify(text)}`);
+        if (!/^\d+$/.test(text) || value > 65535)
+          throw usageError(
+            `--port must be an integer from 0 to 65535 (0: any free port), received ${JSON.stringify(text)}`,
+          );
         port = value;
         break;
       }
       default:
-        throw usageError(`unknown argument ${JSON.stringify(token)} (export takes --pid <pid|name> --port N [--host ADDRESS])`);
+        throw usageError(
+          `unknown argument ${JSON.stringify(token)} (export takes --pid <pid|name> --port N [--host ADDRESS])`,
+        );
     }
   });
   if (target === undefined) throw usageError('--pid <pid|name> is required: the process whose memory to serve');
@@ -78,7 +87,11 @@ function handler(pid: number, onProblem: (problem: string) => void) {
   return (request: IncomingMessage, response: ServerResponse) => {
     const path = (request.url ?? '/').split('?')[0];
     const send = (code: number, body: string, headers: Record<string, string> = {}) => {
-      response.writeHead(code, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store', ...headers });
+      response.writeHead(code, {
+        'Content-Type': 'text/plain; charset=utf-8',
+        'Cache-Control': 'no-store',
+        ...headers,
+      });
       response.end(request.method === 'HEAD' ? undefined : body);
     };
     if (request.method !== 'GET' && request.method !== 'HEAD') {
@@ -127,7 +140,10 @@ export function serveMetrics(
             : error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND'
               ? 'no such address on this machine'
               : error.message;
-      const failure = new MallocLabError(`export: cannot listen on ${host}:${options.port}: ${why}`, error.code ?? 'ERR_LISTEN');
+      const failure = new MallocLabError(
+        `export: cannot listen on ${host}:${options.port}: ${why}`,
+        error.code ?? 'ERR_LISTEN',
+      );
       reject(failure);
     });
     server.listen(options.port, host, () => {
@@ -147,12 +163,19 @@ export function serveMetrics(
   });
 }
 
-export async function exportCommand(argv: string[], print: (line: string) => void, warn: (line: string) => void): Promise<number> {
+export async function exportCommand(
+  argv: string[],
+  print: (line: string) => void,
+  warn: (line: string) => void,
+): Promise<number> {
   const command = parseExportArguments(argv);
   const pid = resolveProcess(command.target, 'export');
   if (pid === process.pid) throw usageError('that is this CLI process; give another pid');
   if (!hasAddressSpace(readStatusOf(pid, 'export'))) {
-    throw new MallocLabError(`export: pid ${pid} has no address space (a kernel thread, or a zombie): nothing to export`, 'ESRCH');
+    throw new MallocLabError(
+      `export: pid ${pid} has no address space (a kernel thread, or a zombie): nothing to export`,
+      'ESRCH',
+    );
   }
   const reported = new Set<string>();
   const served = await serveMetrics(pid, {
@@ -167,7 +190,8 @@ export async function exportCommand(argv: string[], print: (line: string) => voi
   });
   print(served.url);
   warn(`export: serving the memory of pid ${pid} (${commandLine(identify(pid), 80)}) at ${served.url}; Ctrl-C stops`);
-  if (!isLoopback(command.host)) warn(`export: listening on ${command.host}: anyone who can reach it can read these metrics`);
+  if (!isLoopback(command.host))
+    warn(`export: listening on ${command.host}: anyone who can reach it can read these metrics`);
 
   return new Promise<number>((resolve) => {
     let done = false;
@@ -184,7 +208,7 @@ export async function exportCommand(argv: string[], print: (line: string) => voi
     // Stop with the process: its pid may be reused, and metrics of a stranger would mislead.
     const watchdog = setInterval(() => {
       try {
-        if (hasAddressSpace(status(pid))) return;
+        if (hasAddressSpace(readStatusOfPid(pid))) return;
       } catch (error) {
         if (!isGone(error)) return;
       }

@@ -8,10 +8,10 @@
  */
 import { writeFileSync } from 'node:fs';
 
-import { CATALOGUE, findExperiment } from '../experiments/catalogue.js';
-import { ALLOCATORS, type AllocatorName, type HostName } from '../experiments/hosts.js';
-import { runExperiment, type ExperimentRun } from '../experiments/runner.js';
-import type { ExperimentDefinition, Parameters } from '../experiments/types.js';
+import { CATALOGUE, findExperiment } from '../experiments/catalogue/index.js';
+import { ALLOCATORS, type AllocatorName, type HostName } from '../experiments/framework/hosts.js';
+import { runExperiment, type ExperimentRun } from '../experiments/framework/runner.js';
+import type { ExperimentDefinition, Parameters } from '../experiments/framework/types.js';
 import { renderExperiment } from '../report/text.js';
 import { eachArgument, usageError as usageErrorOf } from './arguments.js';
 
@@ -38,16 +38,34 @@ function integerArgument(name: string, text: string | undefined): number {
 }
 
 export function parseRunArguments(argv: string[]): RunCommand {
-  const command: RunCommand = { ids: [], hosts: ['node', 'fresh'], allocator: 'glibc', env: {}, json: false, full: false, parameters: {} };
+  const command: RunCommand = {
+    ids: [],
+    hosts: ['node', 'fresh'],
+    allocator: 'glibc',
+    env: {},
+    json: false,
+    full: false,
+    parameters: {},
+  };
   const positional: string[] = [];
   let all = false;
   eachArgument('run', argv, (token, next) => {
     switch (token) {
-      case '--all': all = true; break;
-      case '--json': command.json = true; break;
-      case '--full': command.full = true; break;
-      case '--svg': command.svg = next(); break;
-      case '--preset': command.preset = next(); break;
+      case '--all':
+        all = true;
+        break;
+      case '--json':
+        command.json = true;
+        break;
+      case '--full':
+        command.full = true;
+        break;
+      case '--svg':
+        command.svg = next();
+        break;
+      case '--preset':
+        command.preset = next();
+        break;
       case '--host': {
         const host = next();
         if (host === 'both') command.hosts = ['node', 'fresh'];
@@ -58,7 +76,9 @@ export function parseRunArguments(argv: string[]): RunCommand {
       case '--allocator': {
         const allocator = next();
         if (!ALLOCATORS.includes(allocator as AllocatorName)) {
-          throw usageError(`--allocator must be one of ${ALLOCATORS.join(', ')}, received ${JSON.stringify(allocator)}`);
+          throw usageError(
+            `--allocator must be one of ${ALLOCATORS.join(', ')}, received ${JSON.stringify(allocator)}`,
+          );
         }
         command.allocator = allocator as AllocatorName;
         break;
@@ -81,7 +101,8 @@ export function parseRunArguments(argv: string[]): RunCommand {
   if (all) {
     if (positional.length > 0) throw usageError('give experiment ids or --all, not both');
     command.ids = CATALOGUE.map((definition) => definition.id);
-    if (Object.keys(command.parameters).length > 0) throw usageError('parameters follow a single experiment id, not --all');
+    if (Object.keys(command.parameters).length > 0)
+      throw usageError('parameters follow a single experiment id, not --all');
     return command;
   }
   const ids = positional.filter((token) => !/^\d+$/.test(token));
@@ -97,13 +118,19 @@ export function parseRunArguments(argv: string[]): RunCommand {
     if (command.preset !== undefined) {
       const preset = definition.presets?.[command.preset];
       if (preset === undefined) {
-        throw usageError(`${definition.id} has no preset ${JSON.stringify(command.preset)} (expected one of ${Object.keys(definition.presets ?? {}).join(', ') || 'none'})`);
+        throw usageError(
+          `${definition.id} has no preset ${JSON.stringify(command.preset)} (expected one of ${Object.keys(definition.presets ?? {}).join(', ') || 'none'})`,
+        );
       }
       command.parameters = { ...preset, ...command.parameters };
     }
-    const byPosition = definition.parameters.filter((parameter) => parameter.position !== undefined).sort((a, b) => a.position! - b.position!);
+    const byPosition = definition.parameters
+      .filter((parameter) => parameter.position !== undefined)
+      .sort((a, b) => a.position! - b.position!);
     if (numbers.length > byPosition.length) {
-      throw usageError(`${definition.id} takes ${byPosition.length} positional arguments (${byPosition.map((p) => p.name).join(' ') || 'none'}), received ${numbers.length}`);
+      throw usageError(
+        `${definition.id} takes ${byPosition.length} positional arguments (${byPosition.map((p) => p.name).join(' ') || 'none'}), received ${numbers.length}`,
+      );
     }
     numbers.forEach((text, index) => {
       command.parameters[byPosition[index]!.name] = integerArgument(byPosition[index]!.name, text);
@@ -112,7 +139,11 @@ export function parseRunArguments(argv: string[]): RunCommand {
   return command;
 }
 
-export async function runCommand(argv: string[], print: (line: string) => void, progress: (line: string) => void): Promise<number> {
+export async function runCommand(
+  argv: string[],
+  print: (line: string) => void,
+  progress: (line: string) => void,
+): Promise<number> {
   const command = parseRunArguments(argv);
   const results: ExperimentRun[] = [];
   for (const id of command.ids) {

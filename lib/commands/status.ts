@@ -5,199 +5,11 @@
  * the command requires a target; `statusReport()` (no pid, or this process's
  * pid) is the programmatic way to get the same report for the calling process,
  * and then it adds mallinfo2 and the arena census, which only the process itself
- * can read.
+ * can read. Needs no addon.
  */
-import { existsSync } from 'node:fs';
-
-import { type ArenaCensus, arenaCensus } from '../arenas.js';
-import { MallocLabError } from '../errors.js';
-import { type Mallinfo2, mallinfo2 } from '../heap.js';
-import { type SmapsRollup, type Status, smapsRollup, status } from '../procfs.js';
-import { formatBytes } from '../units.js';
-import * as check from '../validate.js';
+import { processStatusReport, renderStatusReport } from '../process/status.js';
+import { resolveProcess } from '../process/target.js';
 import { usageError as usageErrorOf } from './arguments.js';
-import { commandLine, goneError, hasAddressSpace, identify, isGone, readStatusOf, resolveProcess } from './target-process.js';
-
-// ---------------------------------------------------------------------------
-// The report.
-
-export type SmapsRollupProblem = 'permission-denied' | 'not-supported' | 'no-address-space';
-
-export interface StatusReport {
-  pid: number;
-  /** True when pid is the calling process: then mallinfo and arenas are filled in. */
-  self: boolean;
-  comm: string | null;
-  cmdline: string[] | null;
-  /** ISO 8601 time of the reading. */
-  takenAt: string;
-  /** /proc/<pid>/status in bytes (Threads is a count); NaN (null in JSON) where the kernel prints no such line. */
-  status: Status;
-  /** /proc/<pid>/smaps_rollup in bytes, USS = Private_Clean + Private_Dirty; null when it could not be read. */
-  smapsRollup: SmapsRollup | null;
-  /** Why smapsRollup is null. */
-  smapsRollupError: { code: string; reason: SmapsRollupProblem; message: string } | null;
-  /** mallinfo2() — only for the calling process (no process can read another's). */
-  mallinfo: Mallinfo2 | null;
-  /** arenaCensus() — only for the calling process. */
-  arenas: ArenaCensus | null;
-}
-
-const KERNEL_HAS_SMAPS_ROLLUP = existsSync('/proc/self/smaps_rollup');
-
-/**
- * A snapshot of a process: status and smaps_rollup; for the calling process
- * (pid omitted, 0 or process.pid) also mallinfo2 and the arena census.
- * A gone pid throws (ENOENT); smaps_rollup that cannot be read (another user's
- * process, a kernel before 4.14, a kernel thread or zombie) leaves smapsRollup
- * null and says why in smapsRollupError.
- */
-export function statusReport(pid?: number): StatusReport {
-  const checked = check.pid(pid, 'statusReport');
-  const self = checked === 0 || checked === process.pid;
-  const target = self ? process.pid : checked;
-  const identity = identify(target);
-  const report: StatusReport = {
-    pid: target,
-    self,
-    comm: identity?.comm ?? null,
-    cmdline: identity?.cmdline ?? null,
-    takenAt: new Date().toISOString(),
-    status: readStatusOf(self ? 0 : target, 'status'),
-    smapsRollup: null,
-    smapsRollupError: null,
-    mallinfo: null,
-    arenas: null,
-  };
-  if (!hasAddressSpace(report.status)) {
-    report.smapsRollupError = {
-      code: 'ESRCH',
-      reason: 'no-address-space',
-      message: `pid ${target} has no address space (a kernel thread, or a zombie that exited and was not reaped yet): nothing to measure`,
-    };
-  } else if (!KERNEL_HAS_SMAPS_ROLLUP) {
-    report.smapsRollupError = {
-      code: 'ENOENT',
-      reason: 'not-supported',
-      message: 'this kernel has no /proc/<pid>/smaps_rollup (it arrived in Linux 4.14): status only',
-    };
-  } else {
-    try {
-      report.smapsRollup = smapsRollup(self ? 0 : target);
-    } catch (error) {
-      if (!(error instanceof MallocLabError)) throw error;
-      if (error.code === 'EACCES' || error.code === 'EPERM') {
-        report.smapsRollupError = {
-          code: error.code,
-          reason: 'permission-denied',
-          message:
-            `permission denied reading /proc/${target}/smaps_rollup: it needs ptrace access to the process ` +
-            '(run as its owner, or as root / with CAP_SYS_PTRACE); status is readable by anyone',
-        };
-      } else if (isGone(error)) {
-        // Gone between the two reads, or it lost its address space (exit in progress).
-        let again: Status;
-        try {
-          again = status(target);
-        } catch (second) {
-          if (isGone(second)) throw goneError('status', target);
-          throw second;
-        }
-        if (hasAddressSpace(again)) throw error;
-        report.smapsRollupError = { code: error.code, reason: 'no-address-space', message: `pid ${target} is exiting: it has no address space any more` };
-      } else {
-        throw error;
-      }
-    }
-  }
-  if (self) {
-    report.mallinfo = mallinfo2();
-    report.arenas = arenaCensus();
-  }
-  return report;
-}
-
-// ---------------------------------------------------------------------------
-// Text.
-
-const STATUS_ROWS: [keyof Status, string][] = [
-  ['VmRSS', 'resident set (RssAnon + RssFile + RssShmem)'],
-  ['RssAnon', 'anonymous resident: heap, stacks, mmap’d blocks'],
-  ['RssFile', 'file-backed resident: code, mapped files'],
-  ['RssShmem', 'shared memory resident'],
-  ['VmSize', 'address space reserved'],
-  ['VmHWM', 'peak resident set (since start or the last clear_refs)'],
-  ['VmSwap', 'swapped out'],
-  ['Threads', 'threads'],
-];
-
-const ROLLUP_ROWS: [keyof SmapsRollup, string][] = [
-  ['Rss', 'resident set, exact'],
-  ['Pss', 'proportional share: shared pages divided among their users'],
-  ['USS', 'private (Private_Clean + Private_Dirty): freed if it exited'],
-  ['Anonymous', 'anonymous pages'],
-  ['Swap', 'swapped out'],
-];
-
-const MALLINFO_ROWS: [keyof Mallinfo2, string][] = [
-  ['arena', 'bytes from sbrk and arena heaps'],
-  ['hblkhd', 'bytes in mmap’d blocks'],
-  ['uordblks', 'in use by the program'],
-  ['fordblks', 'free inside the arenas'],
-  ['keepcost', 'releasable from the top'],
-];
-
-function rows(entries: [string, string, string][]): string {
-  const nameWidth = Math.max(...entries.map(([name]) => name.length));
-  const valueWidth = Math.max(...entries.map(([, value]) => value.length));
-  return entries.map(([name, value, note]) => `  ${name.padEnd(nameWidth)}  ${value.padStart(valueWidth)}  ${note}`).join('\n');
-}
-
-export function renderStatusReport(report: StatusReport): string {
-  if (report === null || typeof report !== 'object' || typeof report.pid !== 'number' || typeof report.status !== 'object') {
-    throw check.typeError('renderStatusReport', 'report', 'a status report (from statusReport)', report);
-  }
-  const lines: string[] = [];
-  const command = report.cmdline === null ? '?' : commandLine({ pid: report.pid, comm: report.comm ?? '?', cmdline: report.cmdline });
-  lines.push(`pid ${report.pid}${report.self ? ' (this process)' : ''}  ${command}`);
-  lines.push('');
-  lines.push(`/proc/${report.pid}/status — approximate (the kernel batches these counters)`);
-  lines.push(
-    rows(
-      STATUS_ROWS.map(([field, note]) => {
-        const value = report.status[field];
-        return [field, field === 'Threads' ? (Number.isFinite(value) ? String(value) : 'n/a') : formatBytes(value), note];
-      }),
-    ),
-  );
-  lines.push('');
-  if (report.smapsRollup !== null) {
-    lines.push(`/proc/${report.pid}/smaps_rollup — exact`);
-    lines.push(rows(ROLLUP_ROWS.map(([field, note]) => [field === 'USS' ? 'USS' : field, formatBytes(report.smapsRollup![field]), note])));
-  } else if (report.smapsRollupError !== null) {
-    lines.push(`/proc/${report.pid}/smaps_rollup — not shown: ${report.smapsRollupError.message}`);
-  }
-  if (report.mallinfo !== null) {
-    lines.push('');
-    lines.push('mallinfo2() — this process’s glibc heap');
-    lines.push(rows(MALLINFO_ROWS.map(([field, note]) => [field, formatBytes(report.mallinfo![field]), note])));
-  }
-  if (report.arenas !== null) {
-    const census = report.arenas;
-    lines.push('');
-    lines.push(`arenas — ${census.count} (glibc's default cap here: ${census.defaultCap})`);
-    lines.push(
-      rows(
-        census.arenas.map((arena) => [
-          arena.main ? 'main' : `#${arena.index}`,
-          formatBytes(arena.systemBytes),
-          `from the system, ${formatBytes(arena.freeBytes)} free${arena.main ? '' : `, ${arena.heaps} heap${arena.heaps === 1 ? '' : 's'}`}`,
-        ]),
-      ),
-    );
-  }
-  return lines.join('\n');
-}
 
 // ---------------------------------------------------------------------------
 // The command.
@@ -218,16 +30,18 @@ export function statusCommand(argv: string[], print: (line: string) => void, war
         'for your own process call statusReport() from malloc-lab, which adds mallinfo2 and the arenas)',
     );
   }
-  if (positional.length > 1) throw usageError(`takes one process, received ${positional.length}: ${positional.join(' ')}`);
+  if (positional.length > 1)
+    throw usageError(`takes one process, received ${positional.length}: ${positional.join(' ')}`);
   const pid = resolveProcess(positional[0]!, 'status');
   if (pid === process.pid) throw usageError('that is this CLI process; give another pid');
-  const report = statusReport(pid);
+  const report = processStatusReport(pid, 'status');
   if (json) {
     print(JSON.stringify(report, null, 2));
   } else {
     print(renderStatusReport(report));
   }
   // Text output says it in place; JSON carries it in smapsRollupError, and a person running it sees this.
-  if (json && report.smapsRollupError !== null) warn(`status: smaps_rollup not read: ${report.smapsRollupError.message}`);
+  if (json && report.smapsRollupError !== null)
+    warn(`status: smaps_rollup not read: ${report.smapsRollupError.message}`);
   return 0;
 }

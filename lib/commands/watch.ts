@@ -11,154 +11,13 @@
  * peak since the process started (or since someone else last reset it).
  */
 import { writeFileSync } from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
 
-import { MallocLabError } from '../errors.js';
-import { type Status, type StatusField, STATUS_FIELDS, resetPeakRss, status } from '../procfs.js';
+import { formatBytes } from '../infra/units.js';
+import { commandLine, identify, resolveProcess } from '../process/target.js';
+import { watchProcess, type WatchResult, type WatchSample } from '../process/watch.js';
 import { liveLine } from '../report/sparkline.js';
 import { renderWatchSvg } from '../report/watch-svg.js';
-import { formatBytes } from '../units.js';
 import { eachArgument, usageError as usageErrorOf } from './arguments.js';
-import { commandLine, goneError, hasAddressSpace, identify, isGone, resolveProcess } from './target-process.js';
-
-/** One reading: t in milliseconds since the first, then every status field in bytes (Threads a count; NaN/null where absent). */
-export type WatchSample = { t: number } & Record<StatusField, number>;
-
-export type WatchStop = 'exited' | 'duration' | 'interrupted';
-
-export interface WatchResult {
-  pid: number;
-  comm: string | null;
-  cmdline: string[] | null;
-  /** ISO 8601 time of the first sample. */
-  startedAt: string;
-  intervalMs: number;
-  durationMs: number | null;
-  /** True when each sample's VmHWM is the peak since the previous sample (clear_refs worked). */
-  peaks: boolean;
-  /** Why --peaks could not reset VmHWM (then peaks is false), else null. */
-  peaksError: string | null;
-  stopped: WatchStop;
-  /** Milliseconds from the first sample to the stop (for 'exited': when the exit was noticed). */
-  elapsedMs: number;
-  samples: WatchSample[];
-}
-
-export interface WatchOptions {
-  intervalMs: number;
-  /** Stop after this many milliseconds; default: until the process exits or signal aborts. */
-  durationMs?: number;
-  /** Reset VmHWM around every sample (see the module comment). */
-  peaks?: boolean;
-  /** Aborting stops the watch after the current sample ('interrupted'). */
-  signal?: AbortSignal;
-  onSample?: (sample: WatchSample, result: WatchResult) => void;
-  onWarning?: (message: string) => void;
-}
-
-function toSample(t: number, reading: Status): WatchSample {
-  const sample = { t } as WatchSample;
-  for (const field of STATUS_FIELDS) sample[field] = reading[field];
-  return sample;
-}
-
-/** Samples another process's status until it exits, durationMs passes or signal aborts. */
-export async function watchProcess(pid: number, options: WatchOptions): Promise<WatchResult> {
-  if (options === null || typeof options !== 'object') {
-    throw new MallocLabError(`watch: options must be an object with intervalMs, received ${options === null ? 'null' : typeof options}`, 'ERR_INVALID_ARG_TYPE');
-  }
-  const { intervalMs, durationMs, signal } = options;
-  if (!Number.isFinite(intervalMs) || intervalMs <= 0) {
-    throw new MallocLabError(`watch: intervalMs must be a positive number, received ${String(intervalMs)}`, 'ERR_OUT_OF_RANGE');
-  }
-  const identity = identify(pid);
-  let first: Status;
-  try {
-    first = status(pid);
-  } catch (error) {
-    if (isGone(error)) throw goneError('watch', pid);
-    throw error;
-  }
-  if (!hasAddressSpace(first)) {
-    throw new MallocLabError(`watch: pid ${pid} has no address space (a kernel thread, or a zombie): nothing to watch`, 'ESRCH');
-  }
-  const result: WatchResult = {
-    pid,
-    comm: identity?.comm ?? null,
-    cmdline: identity?.cmdline ?? null,
-    startedAt: new Date().toISOString(),
-    intervalMs,
-    durationMs: durationMs ?? null,
-    peaks: false,
-    peaksError: null,
-    stopped: 'duration',
-    elapsedMs: 0,
-    samples: [],
-  };
-
-  let resetting = options.peaks === true;
-  const reset = () => {
-    if (!resetting) return;
-    try {
-      resetPeakRss(pid);
-      result.peaks = true;
-    } catch (error) {
-      if (isGone(error)) return; // the next read reports the exit
-      resetting = false;
-      result.peaks = false;
-      const code = error instanceof MallocLabError ? error.code : '';
-      result.peaksError =
-        code === 'EACCES' || code === 'EPERM'
-          ? `cannot reset VmHWM: writing /proc/${pid}/clear_refs is not permitted (it needs the process's owner, or root); VmHWM is the peak since the process started`
-          : `cannot reset VmHWM: ${(error as Error).message}`;
-      options.onWarning?.(`watch: ${result.peaksError}`);
-    }
-  };
-
-  reset();
-  const start = performance.now();
-  for (let tick = 0; ; tick++) {
-    const due = start + tick * intervalMs;
-    if (durationMs !== undefined && due - start > durationMs + 0.5) {
-      result.stopped = 'duration';
-      break;
-    }
-    const wait = due - performance.now();
-    if (wait > 0 && !signal?.aborted) {
-      try {
-        await sleep(wait, undefined, signal ? { signal } : undefined);
-      } catch {
-        // aborted
-      }
-    }
-    if (signal?.aborted) {
-      result.stopped = 'interrupted';
-      break;
-    }
-    let reading: Status;
-    try {
-      reading = tick === 0 ? first : status(pid);
-    } catch (error) {
-      if (!isGone(error)) throw error;
-      result.stopped = 'exited';
-      break;
-    }
-    if (!hasAddressSpace(reading)) {
-      // A zombie: it has exited, its parent has not reaped it yet.
-      result.stopped = 'exited';
-      break;
-    }
-    const sample = toSample(Math.round(performance.now() - start), reading);
-    reset();
-    result.samples.push(sample);
-    options.onSample?.(sample, result);
-    // Running late (a stalled machine)? Skip the ticks already missed rather than burst.
-    const behind = Math.floor((performance.now() - start) / intervalMs);
-    if (behind > tick + 1) tick = behind - 1;
-  }
-  result.elapsedMs = Math.round(performance.now() - start);
-  return result;
-}
 
 // ---------------------------------------------------------------------------
 // The command.
@@ -176,14 +35,20 @@ export interface WatchCommand {
 
 export function parseWatchArguments(argv: string[]): WatchCommand {
   const positional: string[] = [];
-  const command: Partial<WatchCommand> & { intervalMs: number; peaks: boolean; json: boolean } = { intervalMs: 1000, peaks: false, json: false };
+  const command: Partial<WatchCommand> & { intervalMs: number; peaks: boolean; json: boolean } = {
+    intervalMs: 1000,
+    peaks: false,
+    json: false,
+  };
   eachArgument('watch', argv, (token, next) => {
     switch (token) {
       case '--interval': {
         const text = next();
         const value = Number(text);
         if (!/^\d+$/.test(text) || value < 10 || value > 3_600_000) {
-          throw usageError(`--interval is in milliseconds, an integer from 10 to 3600000, received ${JSON.stringify(text)}`);
+          throw usageError(
+            `--interval is in milliseconds, an integer from 10 to 3600000, received ${JSON.stringify(text)}`,
+          );
         }
         command.intervalMs = value;
         break;
@@ -197,16 +62,26 @@ export function parseWatchArguments(argv: string[]): WatchCommand {
         command.durationMs = value * 1000;
         break;
       }
-      case '--svg': command.svg = next(); break;
-      case '--json': command.json = true; break;
-      case '--peaks': command.peaks = true; break;
+      case '--svg':
+        command.svg = next();
+        break;
+      case '--json':
+        command.json = true;
+        break;
+      case '--peaks':
+        command.peaks = true;
+        break;
       default:
         if (token.startsWith('-')) throw usageError(`unknown option ${token}`);
         positional.push(token);
     }
   });
   if (positional.length !== 1) {
-    throw usageError(positional.length === 0 ? 'give the pid or name of the process to watch' : `takes one process, received ${positional.join(' ')}`);
+    throw usageError(
+      positional.length === 0
+        ? 'give the pid or name of the process to watch'
+        : `takes one process, received ${positional.join(' ')}`,
+    );
   }
   return { ...command, target: positional[0]! };
 }
@@ -254,13 +129,23 @@ export function summarize(result: WatchResult): string[] {
   return lines;
 }
 
-export async function watchCommand(argv: string[], print: (line: string) => void, warn: (line: string) => void): Promise<number> {
+export async function watchCommand(
+  argv: string[],
+  print: (line: string) => void,
+  warn: (line: string) => void,
+): Promise<number> {
   const command = parseWatchArguments(argv);
   const pid = resolveProcess(command.target, 'watch');
   if (pid === process.pid) throw usageError('that is this CLI process; give another pid');
 
   // Live display: stdout when it carries nothing else and is a terminal; stderr's terminal under --json.
-  const live = command.json ? (process.stderr.isTTY ? process.stderr : null) : process.stdout.isTTY ? process.stdout : null;
+  const live = command.json
+    ? process.stderr.isTTY
+      ? process.stderr
+      : null
+    : process.stdout.isTTY
+      ? process.stdout
+      : null;
   const history: number[] = [];
   const controller = new AbortController();
   const stop = () => controller.abort();
@@ -270,7 +155,9 @@ export async function watchCommand(argv: string[], print: (line: string) => void
   try {
     if (!command.json) {
       const identity = identify(pid);
-      print(`watching pid ${pid} (${commandLine(identity, 80)}) every ${command.intervalMs} ms${command.durationMs !== undefined ? ` for ${command.durationMs / 1000} s` : ''}${command.peaks ? ', VmHWM reset at each sample' : ''}; Ctrl-C stops`);
+      print(
+        `watching pid ${pid} (${commandLine(identity, 80)}) every ${command.intervalMs} ms${command.durationMs !== undefined ? ` for ${command.durationMs / 1000} s` : ''}${command.peaks ? ', VmHWM reset at each sample' : ''}; Ctrl-C stops`,
+      );
     }
     result = await watchProcess(pid, {
       intervalMs: command.intervalMs,
@@ -285,7 +172,14 @@ export async function watchCommand(argv: string[], print: (line: string) => void
         history.push(sample.VmRSS);
         if (live) {
           const line = liveLine(
-            { pid, seconds: sample.t / 1000, rss: sample.VmRSS, rssAnon: sample.RssAnon, history, ...(so.peaks ? { peak: sample.VmHWM } : {}) },
+            {
+              pid,
+              seconds: sample.t / 1000,
+              rss: sample.VmRSS,
+              rssAnon: sample.RssAnon,
+              history,
+              ...(so.peaks ? { peak: sample.VmHWM } : {}),
+            },
             live.columns || 80,
           );
           live.write(`\r\x1b[K${line}`);

@@ -2,7 +2,7 @@
  * A one-line chart for the terminal: eight block heights (▁▂▃▄▅▆▇█), one
  * character per value, redrawn in place by `malloc-lab watch`.
  */
-import { formatBytes } from '../units.js';
+import { formatBytes } from '../infra/units.js';
 
 const BLOCKS = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'] as const;
 

@@ -6,12 +6,12 @@
  * of MiB, fresh's a few), the panel splits into one lane per host so both
  * changes stay visible. Output depends only on the runs (no dates, no random ids).
  */
+import type { HostName } from '../experiments/framework/hosts.js';
+import type { ExperimentRun, StepRecord } from '../experiments/framework/runner.js';
+import type { Verdict } from '../experiments/framework/types.js';
+import { formatBytes } from '../infra/units.js';
+import { typeError } from '../infra/validate.js';
 import { escapeXml, n, svgDocument } from './svg-document.js';
-import type { HostName } from '../experiments/hosts.js';
-import type { ExperimentRun, StepRecord } from '../experiments/runner.js';
-import type { Verdict } from '../experiments/types.js';
-import { formatBytes } from '../units.js';
-import { typeError } from '../validate.js';
 
 const WIDTH = 1000;
 const MARGIN = 24;
@@ -22,7 +22,6 @@ const PLOT_HEIGHT = 150;
 const PANEL_GAP = 22;
 const LABEL_ANGLE = 35;
 const MAX_LABEL = 24;
-
 
 const HOST_ORDER: HostName[] = ['node', 'fresh'];
 const HOST_STYLE: Record<HostName, { colour: string; dash: string; what: string }> = {
@@ -39,7 +38,12 @@ interface Measure {
 }
 
 const MEASURES: Measure[] = [
-  { title: 'RssAnon', note: 'anonymous resident memory', signed: false, value: (step) => step.status['RssAnon'] ?? null },
+  {
+    title: 'RssAnon',
+    note: 'anonymous resident memory',
+    signed: false,
+    value: (step) => step.status['RssAnon'] ?? null,
+  },
   { title: 'VmSize', note: 'virtual address space', signed: false, value: (step) => step.status['VmSize'] ?? null },
   {
     title: 'Δ program break',
@@ -158,7 +162,8 @@ function niceScale(values: number[], maxIntervals: number, includeZero: boolean)
   if (includeZero || (lo > 0 && lo <= hi / 2)) lo = Math.min(lo, 0);
   if (includeZero || (hi < 0 && hi >= lo / 2)) hi = Math.max(hi, 0);
   const span = hi - lo;
-  const step = STEPS.find((candidate) => Math.ceil(hi / candidate) - Math.floor(lo / candidate) <= maxIntervals) ?? span;
+  const step =
+    STEPS.find((candidate) => Math.ceil(hi / candidate) - Math.floor(lo / candidate) <= maxIntervals) ?? span;
   return { lo: Math.floor(lo / step) * step, hi: Math.ceil(hi / step) * step, step };
 }
 
@@ -189,7 +194,8 @@ function drawSeries(one: Series, xs: number[], y: (value: number) => number, lab
     if (run.length > 1) {
       parts.push(
         `<polyline points="${run.join(' ')}" fill="none" stroke="${style.colour}" stroke-width="2" stroke-linejoin="round"` +
-          (style.dash ? ` stroke-dasharray="${style.dash}"` : '') + '/>',
+          (style.dash ? ` stroke-dasharray="${style.dash}"` : '') +
+          '/>',
       );
     }
     run = [];
@@ -228,7 +234,9 @@ function drawLane(
   const values = series.flatMap((one) => one.values.filter((value): value is number => value !== null));
   const parts: string[] = [];
   if (values.length === 0) {
-    parts.push(text(box.x + box.width / 2, box.y + box.height / 2, 'no samples', { anchor: 'middle', fill: '#6b7280' }));
+    parts.push(
+      text(box.x + box.width / 2, box.y + box.height / 2, 'no samples', { anchor: 'middle', fill: '#6b7280' }),
+    );
     return parts.join('');
   }
   const scale = niceScale(values, tag === undefined ? 5 : 2, measure.signed);
@@ -270,17 +278,23 @@ function drawPanel(
   width: number,
 ): string {
   const parts: string[] = [];
-  parts.push(spans(x, y + 11, [
-    { content: measure.title, size: 12, weight: 'bold' },
-    { content: `  ${measure.note}`, size: 10, fill: '#6b7280' },
-  ]));
+  parts.push(
+    spans(x, y + 11, [
+      { content: measure.title, size: 12, weight: 'bold' },
+      { content: `  ${measure.note}`, size: 10, fill: '#6b7280' },
+    ]),
+  );
   const plot = { x: x + AXIS_WIDTH, y: y + 22, width: width - AXIS_WIDTH - 8, height: PLOT_HEIGHT };
   const count = stepLabels.length;
   const slot = plot.width / Math.max(1, count);
   const xs = stepLabels.map((_, index) => plot.x + slot * (index + 0.5));
-  parts.push(`<rect x="${n(plot.x)}" y="${n(plot.y)}" width="${n(plot.width)}" height="${n(plot.height)}" fill="#fafafa" stroke="#d1d5db"/>`);
+  parts.push(
+    `<rect x="${n(plot.x)}" y="${n(plot.y)}" width="${n(plot.width)}" height="${n(plot.height)}" fill="#fafafa" stroke="#d1d5db"/>`,
+  );
   for (const sx of xs) {
-    parts.push(`<line x1="${n(sx)}" y1="${n(plot.y)}" x2="${n(sx)}" y2="${n(plot.y + plot.height)}" stroke="#f0f0f0"/>`);
+    parts.push(
+      `<line x1="${n(sx)}" y1="${n(plot.y)}" x2="${n(sx)}" y2="${n(plot.y + plot.height)}" stroke="#f0f0f0"/>`,
+    );
   }
   if (needsLanes(series, measure.signed)) {
     const pad = 8;
@@ -290,9 +304,20 @@ function drawPanel(
       const laneY = plot.y + pad + index * (laneHeight + gap);
       if (index > 0) {
         const divider = laneY - gap / 2;
-        parts.push(`<line x1="${n(plot.x)}" y1="${n(divider)}" x2="${n(plot.x + plot.width)}" y2="${n(divider)}" stroke="#9ca3af" stroke-dasharray="2 3"/>`);
+        parts.push(
+          `<line x1="${n(plot.x)}" y1="${n(divider)}" x2="${n(plot.x + plot.width)}" y2="${n(divider)}" stroke="#9ca3af" stroke-dasharray="2 3"/>`,
+        );
       }
-      parts.push(drawLane([one], measure, { x: plot.x, y: laneY, width: plot.width, height: laneHeight }, xs, stepLabels, one.host));
+      parts.push(
+        drawLane(
+          [one],
+          measure,
+          { x: plot.x, y: laneY, width: plot.width, height: laneHeight },
+          xs,
+          stepLabels,
+          one.host,
+        ),
+      );
     });
   } else {
     parts.push(drawLane(series, measure, { ...plot, y: plot.y + 6, height: plot.height - 12 }, xs, stepLabels));
@@ -364,14 +389,24 @@ function renderGroup(runs: ExperimentRun[], top: number): { svg: string; height:
     }
   }
 
-  const variants = unique(active.flatMap((run) => [...run.variants.map((variant) => variant.name), ...run.steps.map((step) => step.variant)]));
+  const variants = unique(
+    active.flatMap((run) => [...run.variants.map((variant) => variant.name), ...run.steps.map((step) => step.variant)]),
+  );
   for (const variant of variants) {
     y += 14;
-    const description = active.flatMap((run) => run.variants).find((candidate) => candidate.name === variant)?.description ?? '';
-    parts.push(spans(MARGIN, y, [
-      { content: `variant ${variant}`, size: 13, weight: 'bold' },
-      { content: description ? `   ${truncate(description, 110)}` : '', fill: '#4b5563' },
-    ], description));
+    const description =
+      active.flatMap((run) => run.variants).find((candidate) => candidate.name === variant)?.description ?? '';
+    parts.push(
+      spans(
+        MARGIN,
+        y,
+        [
+          { content: `variant ${variant}`, size: 13, weight: 'bold' },
+          { content: description ? `   ${truncate(description, 110)}` : '', fill: '#4b5563' },
+        ],
+        description,
+      ),
+    );
     y += 6;
     for (const run of active) {
       const record = run.variants.find((candidate) => candidate.name === variant);
@@ -386,7 +421,10 @@ function renderGroup(runs: ExperimentRun[], top: number): { svg: string; height:
     }
     y += 8;
 
-    const perHost = active.map((run) => ({ host: run.host, steps: keyedSteps(run.steps.filter((step) => step.variant === variant)) }));
+    const perHost = active.map((run) => ({
+      host: run.host,
+      steps: keyedSteps(run.steps.filter((step) => step.variant === variant)),
+    }));
     const keys = unique(perHost.flatMap((one) => [...one.steps.keys()]));
     const stepLabels = keys.map((key) => key.split('\u0000')[0]!);
     const columns = keys.length <= 8 ? MEASURES.length : 1;
@@ -407,7 +445,16 @@ function renderGroup(runs: ExperimentRun[], top: number): { svg: string; height:
           }),
         };
       });
-      parts.push(drawPanel(measure, series, stepLabels, MARGIN + column * (panelWidth + PANEL_GAP), y + row * (panelHeight + 10), panelWidth));
+      parts.push(
+        drawPanel(
+          measure,
+          series,
+          stepLabels,
+          MARGIN + column * (panelWidth + PANEL_GAP),
+          y + row * (panelHeight + 10),
+          panelWidth,
+        ),
+      );
     });
     y += Math.ceil(MEASURES.length / columns) * (panelHeight + 10);
   }
@@ -424,10 +471,17 @@ function renderGroup(runs: ExperimentRun[], top: number): { svg: string; height:
       for (const run of active) {
         const result = run.claims.find((candidate) => candidate.id === id);
         if (result === undefined) continue;
-        parts.push(spans(x, y, [
-          { content: `${run.host}: `, weight: 'bold', fill: HOST_STYLE[run.host].colour },
-          { content: result.verdict, fill: VERDICT_COLOUR[result.verdict] },
-        ], result.evidence));
+        parts.push(
+          spans(
+            x,
+            y,
+            [
+              { content: `${run.host}: `, weight: 'bold', fill: HOST_STYLE[run.host].colour },
+              { content: result.verdict, fill: VERDICT_COLOUR[result.verdict] },
+            ],
+            result.evidence,
+          ),
+        );
         x += 160;
       }
       parts.push(text(x + 10, y, truncate(claim.claim, 66), { size: 10, fill: '#6b7280', title: claim.claim }));
@@ -444,7 +498,8 @@ function legend(y: number): string {
     const style = HOST_STYLE[host];
     parts.push(
       `<line x1="${n(x)}" y1="${n(y - 4)}" x2="${n(x + 34)}" y2="${n(y - 4)}" stroke="${style.colour}" stroke-width="2"` +
-        (style.dash ? ` stroke-dasharray="${style.dash}"` : '') + '/>',
+        (style.dash ? ` stroke-dasharray="${style.dash}"` : '') +
+        '/>',
       host === 'node'
         ? `<circle cx="${n(x + 17)}" cy="${n(y - 4)}" r="3.5" fill="${style.colour}"/>`
         : `<rect x="${n(x + 13.5)}" y="${n(y - 7.5)}" width="7" height="7" fill="#fff" stroke="${style.colour}" stroke-width="2"/>`,
@@ -459,7 +514,8 @@ function legend(y: number): string {
 }
 
 export function renderSvg(runs: ExperimentRun[]): string {
-  if (!Array.isArray(runs)) throw typeError('renderSvg', 'runs', 'an array of experiment runs (from runExperiment)', runs);
+  if (!Array.isArray(runs))
+    throw typeError('renderSvg', 'runs', 'an array of experiment runs (from runExperiment)', runs);
   const body: string[] = [];
   let y = 30;
   body.push(text(MARGIN, y, 'malloc-lab: what the kernel sees at each step', { size: 18, weight: 'bold' }));
@@ -467,10 +523,15 @@ export function renderSvg(runs: ExperimentRun[]): string {
   body.push(legend(y));
   y += 12;
   body.push(
-    text(MARGIN, y + 6, 'Hosts share an axis where their values are comparable; otherwise a panel splits into one lane per host, each with its own axis.', {
-      size: 10,
-      fill: '#6b7280',
-    }),
+    text(
+      MARGIN,
+      y + 6,
+      'Hosts share an axis where their values are comparable; otherwise a panel splits into one lane per host, each with its own axis.',
+      {
+        size: 10,
+        fill: '#6b7280',
+      },
+    ),
   );
   y += 16;
 

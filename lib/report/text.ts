@@ -3,9 +3,9 @@
  * each host side by side (deltas against the step before), then each claim's
  * verdict per host with its evidence.
  */
-import type { ExperimentRun, StepRecord } from '../experiments/runner.js';
-import { formatBytes } from '../units.js';
-import { typeError } from '../validate.js';
+import type { ExperimentRun, StepRecord } from '../experiments/framework/runner.js';
+import { formatBytes } from '../infra/units.js';
+import { typeError } from '../infra/validate.js';
 import { renderTable } from './table.js';
 
 const mark = { confirmed: '✔ confirmed', refuted: '✘ refuted', inconclusive: '? inconclusive' } as const;
@@ -29,14 +29,23 @@ function cells(step: StepRecord | undefined, previous: StepRecord | undefined): 
 }
 
 export function renderExperiment(runs: ExperimentRun[]): string {
-  if (!Array.isArray(runs)) throw typeError('renderExperiment', 'runs', 'an array of experiment runs (from runExperiment)', runs);
+  if (!Array.isArray(runs))
+    throw typeError('renderExperiment', 'runs', 'an array of experiment runs (from runExperiment)', runs);
   const first = runs[0];
   if (first === undefined) return '';
   const lines: string[] = [];
   lines.push(`${first.experiment} — ${first.title}`);
-  lines.push(`seed ${first.seeds.join(', ')} · glibc ${first.glibc} · kernel ${first.kernel} · allocator ${first.allocator}` +
-    (Object.keys(first.env).length ? ` · env ${Object.entries(first.env).map(([k, v]) => `${k}=${v}`).join(' ')}` : '') +
-    ` · ${Object.entries(first.parameters).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  lines.push(
+    `seed ${first.seeds.join(', ')} · glibc ${first.glibc} · kernel ${first.kernel} · allocator ${first.allocator}` +
+      (Object.keys(first.env).length
+        ? ` · env ${Object.entries(first.env)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(' ')}`
+        : '') +
+      ` · ${Object.entries(first.parameters)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ')}`,
+  );
   const active = runs.filter((run) => run.skipped === undefined);
   for (const run of runs) if (run.skipped !== undefined) lines.push(`${run.host}: skipped — ${run.skipped}`);
   if (active.length === 0) return lines.join('\n');
@@ -53,12 +62,18 @@ export function renderExperiment(runs: ExperimentRun[]): string {
       }
     }
   }
-  const header = ['step', ...active.flatMap((run) => [`${run.host} RssAnon`, `${run.host} VmSize`, `${run.host} Δbrk`])];
+  const header = [
+    'step',
+    ...active.flatMap((run) => [`${run.host} RssAnon`, `${run.host} VmSize`, `${run.host} Δbrk`]),
+  ];
   const rows: string[][] = [];
   let variant = '';
   const previousOf = (index: number, map: Map<string, StepRecord>) => {
     const step = order[index]!;
-    const before = order.slice(0, index).reverse().find((candidate) => candidate.variant === step.variant);
+    const before = order
+      .slice(0, index)
+      .reverse()
+      .find((candidate) => candidate.variant === step.variant);
     return before === undefined ? undefined : map.get(`${before.variant}\u0000${before.label}`);
   };
   order.forEach((step, index) => {
@@ -75,9 +90,13 @@ export function renderExperiment(runs: ExperimentRun[]): string {
   for (const run of active) {
     for (const variant of run.variants) {
       if (!variant.completed) {
-        lines.push(`${run.host} [${variant.name}]: stopped${variant.signal ? ` by ${variant.signal}` : ''}` +
-          (variant.failure ? ` at "${variant.failure.label}" (${variant.failure.op}: ${variant.failure.error})` : '') +
-          (variant.stderr.trim() ? ` — ${variant.stderr.trim().split('\n').at(-1)}` : ''));
+        lines.push(
+          `${run.host} [${variant.name}]: stopped${variant.signal ? ` by ${variant.signal}` : ''}` +
+            (variant.failure
+              ? ` at "${variant.failure.label}" (${variant.failure.op}: ${variant.failure.error})`
+              : '') +
+            (variant.stderr.trim() ? ` — ${variant.stderr.trim().split('\n').at(-1)}` : ''),
+        );
       }
     }
   }

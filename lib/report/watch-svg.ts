@@ -5,9 +5,9 @@
  * report/svg.ts; output depends only on the result (no dates beyond the
  * result's own, no random ids).
  */
+import { formatBytes } from '../infra/units.js';
+import type { WatchResult, WatchSample } from '../process/watch.js';
 import { escapeXml, n, svgDocument } from './svg-document.js';
-import type { WatchResult, WatchSample } from '../commands/watch.js';
-import { formatBytes } from '../units.js';
 
 const WIDTH = 900;
 const MARGIN = 24;
@@ -29,7 +29,9 @@ function text(x: number, y: number, content: string, attributes: Record<string, 
 }
 
 /** Byte ticks on powers of two of a unit (1, 2, 4 … 512 KiB/MiB/GiB). */
-const BYTE_STEPS = [1, 1024, 1024 ** 2, 1024 ** 3, 1024 ** 4].flatMap((unit) => [1, 2, 4, 8, 16, 32, 64, 128, 256, 512].map((k) => unit * k));
+const BYTE_STEPS = [1, 1024, 1024 ** 2, 1024 ** 3, 1024 ** 4].flatMap((unit) =>
+  [1, 2, 4, 8, 16, 32, 64, 128, 256, 512].map((k) => unit * k),
+);
 
 function byteScale(values: number[], fromZero: boolean): { lo: number; hi: number; step: number } {
   let lo = values.length ? Math.min(...values) : 0;
@@ -78,7 +80,9 @@ function panel(
     `<text x="${n(MARGIN)}" y="${n(top + 12)}" font-size="12" xml:space="preserve"><tspan font-weight="bold" fill="#111827">${escapeXml(title)}</tspan><tspan font-size="10" fill="#6b7280">  ${escapeXml(note)}</tspan></text>`,
   );
   const plot = { x: MARGIN + AXIS_WIDTH, y: top + 22, width: WIDTH - 2 * MARGIN - AXIS_WIDTH, height: plotHeight };
-  parts.push(`<rect x="${n(plot.x)}" y="${n(plot.y)}" width="${n(plot.width)}" height="${n(plot.height)}" fill="#fafafa" stroke="#d1d5db"/>`);
+  parts.push(
+    `<rect x="${n(plot.x)}" y="${n(plot.y)}" width="${n(plot.width)}" height="${n(plot.height)}" fill="#fafafa" stroke="#d1d5db"/>`,
+  );
   const values = lines.flatMap((line) => samples.map((sample) => sample[line.field]).filter(Number.isFinite));
   const xOf = (t: number) => plot.x + (seconds > 0 ? (t / 1000 / seconds) * plot.width : plot.width / 2);
   const step = timeStep(seconds);
@@ -86,11 +90,20 @@ function panel(
     const x = xOf(tick * 1000);
     parts.push(
       `<line x1="${n(x)}" y1="${n(plot.y)}" x2="${n(x)}" y2="${n(plot.y + plot.height)}" stroke="#eeeeee"/>`,
-      text(x, plot.y + plot.height + 14, `${Number(tick.toFixed(2))} s`, { 'font-size': 10, fill: '#4b5563', 'text-anchor': 'middle' }),
+      text(x, plot.y + plot.height + 14, `${Number(tick.toFixed(2))} s`, {
+        'font-size': 10,
+        fill: '#4b5563',
+        'text-anchor': 'middle',
+      }),
     );
   }
   if (values.length === 0) {
-    parts.push(text(plot.x + plot.width / 2, plot.y + plot.height / 2, 'no samples', { fill: '#6b7280', 'text-anchor': 'middle' }));
+    parts.push(
+      text(plot.x + plot.width / 2, plot.y + plot.height / 2, 'no samples', {
+        fill: '#6b7280',
+        'text-anchor': 'middle',
+      }),
+    );
     return { svg: parts.join('\n'), height: 22 + plotHeight + 22 };
   }
   const scale = byteScale(values, fromZero);
@@ -112,7 +125,9 @@ function panel(
         );
       } else if (run.length === 1) {
         const [x, y] = run[0]!.split(',');
-        parts.push(`<circle cx="${x}" cy="${y}" r="2.5" fill="${line.colour}"><title>${escapeXml(line.label)}</title></circle>`);
+        parts.push(
+          `<circle cx="${x}" cy="${y}" r="2.5" fill="${line.colour}"><title>${escapeXml(line.label)}</title></circle>`,
+        );
       }
       run = [];
     };
@@ -134,11 +149,17 @@ export function renderWatchSvg(result: WatchResult): string {
   const seconds = Math.max(samples.at(-1)?.t ?? 0, result.elapsedMs, 1) / 1000;
   const body: string[] = [];
   let y = 30;
-  const command = result.cmdline && result.cmdline.length > 0 ? result.cmdline.join(' ') : result.comm ? `[${result.comm}]` : '';
+  const command =
+    result.cmdline && result.cmdline.length > 0 ? result.cmdline.join(' ') : result.comm ? `[${result.comm}]` : '';
   body.push(text(MARGIN, y, `malloc-lab watch — pid ${result.pid}`, { 'font-size': 17, 'font-weight': 'bold' }));
   y += 18;
   if (command) {
-    body.push(text(MARGIN, y, command.length > 130 ? `${command.slice(0, 129)}…` : command, { 'font-size': 11, fill: '#374151' }));
+    body.push(
+      text(MARGIN, y, command.length > 130 ? `${command.slice(0, 129)}…` : command, {
+        'font-size': 11,
+        fill: '#374151',
+      }),
+    );
     y += 16;
   }
   const stop =
@@ -148,7 +169,10 @@ export function renderWatchSvg(result: WatchResult): string {
         ? `stopped after ${(result.elapsedMs / 1000).toFixed(1)} s`
         : `interrupted after ${(result.elapsedMs / 1000).toFixed(1)} s`;
   body.push(
-    text(MARGIN, y, `${samples.length} samples every ${result.intervalMs} ms from ${result.startedAt}; ${stop}`, { 'font-size': 11, fill: '#6b7280' }),
+    text(MARGIN, y, `${samples.length} samples every ${result.intervalMs} ms from ${result.startedAt}; ${stop}`, {
+      'font-size': 11,
+      fill: '#6b7280',
+    }),
   );
   y += 14;
 
@@ -156,7 +180,12 @@ export function renderWatchSvg(result: WatchResult): string {
     { field: 'VmRSS', label: 'VmRSS', colour: '#2563eb' },
     { field: 'RssAnon', label: 'RssAnon', colour: '#ea580c' },
     { field: 'RssFile', label: 'RssFile', colour: '#16a34a' },
-    { field: 'VmHWM', label: result.peaks ? 'VmHWM: peak since the previous sample' : 'VmHWM: peak since the process started', colour: '#6b7280', dash: '5 3' },
+    {
+      field: 'VmHWM',
+      label: result.peaks ? 'VmHWM: peak since the previous sample' : 'VmHWM: peak since the process started',
+      colour: '#6b7280',
+      dash: '5 3',
+    },
   ];
   // Legend.
   y += 10;
@@ -173,12 +202,23 @@ export function renderWatchSvg(result: WatchResult): string {
   const top = panel(samples, resident, 'resident memory', 'from /proc/<pid>/status', y, 220, seconds, true);
   body.push(top.svg);
   y += top.height + 8;
-  const bottom = panel(samples, [{ field: 'VmSize', label: 'VmSize', colour: '#7c3aed' }], 'VmSize', 'address space reserved', y, 100, seconds, false);
+  const bottom = panel(
+    samples,
+    [{ field: 'VmSize', label: 'VmSize', colour: '#7c3aed' }],
+    'VmSize',
+    'address space reserved',
+    y,
+    100,
+    seconds,
+    false,
+  );
   body.push(bottom.svg);
   y += bottom.height;
 
   if (result.stopped === 'exited') {
-    body.push(text(WIDTH - MARGIN, y, `pid ${result.pid} exited`, { 'font-size': 11, fill: '#b91c1c', 'text-anchor': 'end' }));
+    body.push(
+      text(WIDTH - MARGIN, y, `pid ${result.pid} exited`, { 'font-size': 11, fill: '#b91c1c', 'text-anchor': 'end' }),
+    );
     y += 6;
   }
   const height = Math.ceil(y + 12);

@@ -2,9 +2,9 @@
 // under glibc and under each preloaded library, watched while the process idles.
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { afterLabel, allocators, timePoints } from '../../lib/experiments/allocators.js';
-import { allocatorLibrary } from '../../lib/experiments/hosts.js';
-import { runExperiment, type ExperimentRun } from '../../lib/experiments/runner.js';
+import { afterLabel, allocators, timePoints } from '../../lib/experiments/catalogue/allocators.js';
+import { allocatorLibrary } from '../../lib/experiments/framework/hosts.js';
+import { runExperiment, type ExperimentRun } from '../../lib/experiments/framework/runner.js';
 
 let runs: ExperimentRun[];
 const hostRun = (host: string) => runs.find((r) => r.host === host)!;
@@ -12,7 +12,8 @@ const claim = (host: string, id: string) => hostRun(host).claims.find((c) => c.i
 const rss = (host: string, variant: string, label: string) =>
   hostRun(host).steps.find((s) => s.variant === variant && s.label === label)!.status['RssAnon']!;
 /** RssAnon held at label, against before malloc. */
-const held = (host: string, variant: string, label: string) => rss(host, variant, label) - rss(host, variant, 'before malloc');
+const held = (host: string, variant: string, label: string) =>
+  rss(host, variant, label) - rss(host, variant, 'before malloc');
 
 const workload = 1024 * (10240 + 1);
 const last = afterLabel(timePoints(5000).at(-1)!);

@@ -2,31 +2,51 @@
 // freeing up to the top of the heap (top-half) lowers the program break.
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { MallocLabError } from '../../lib/errors.js';
-import { freeAndSbrk, freeAndSbrkArguments, FREE_AND_SBRK_LABELS } from '../../lib/experiments/free-and-sbrk.js';
-import { resolveParameters, runExperiment, type ExperimentRun, type StepRecord } from '../../lib/experiments/runner.js';
-import { KiB } from '../../lib/units.js';
+import {
+  freeAndSbrk,
+  freeAndSbrkArguments,
+  FREE_AND_SBRK_LABELS,
+} from '../../lib/experiments/catalogue/free-and-sbrk.js';
+import {
+  resolveParameters,
+  runExperiment,
+  type ExperimentRun,
+  type StepRecord,
+} from '../../lib/experiments/framework/runner.js';
+import { MallocLabError } from '../../lib/infra/errors.js';
+import { KiB } from '../../lib/infra/units.js';
 
 const TOP_PAD = 128 * KiB;
 const PRESETS = ['every-second', 'all-but-last', 'top-half'] as const;
 
 const runs: Record<string, ExperimentRun[]> = {};
 const runOn = (preset: string, host: string) => runs[preset]!.find((r) => r.host === host)!;
-const verdict = (preset: string, host: string, id: string) => runOn(preset, host).claims.find((c) => c.id === id)!.verdict;
-const step = (preset: string, host: string, label: string): StepRecord => runOn(preset, host).steps.find((s) => s.label === label)!;
+const verdict = (preset: string, host: string, id: string) =>
+  runOn(preset, host).claims.find((c) => c.id === id)!.verdict;
+const step = (preset: string, host: string, label: string): StepRecord =>
+  runOn(preset, host).steps.find((s) => s.label === label)!;
 const brk = (record: StepRecord) => Number(BigInt(record.brk));
-const allocating = (preset: string) => FREE_AND_SBRK_LABELS.allocating(freeAndSbrkArguments(resolveParameters(freeAndSbrk, freeAndSbrk.presets![preset])));
+const allocating = (preset: string) =>
+  FREE_AND_SBRK_LABELS.allocating(freeAndSbrkArguments(resolveParameters(freeAndSbrk, freeAndSbrk.presets![preset])));
 /** How far free() lowered the break. */
-const dropped = (preset: string, host: string) => brk(step(preset, host, allocating(preset))) - brk(step(preset, host, FREE_AND_SBRK_LABELS.freed));
+const dropped = (preset: string, host: string) =>
+  brk(step(preset, host, allocating(preset))) - brk(step(preset, host, FREE_AND_SBRK_LABELS.freed));
 
 beforeAll(async () => {
-  for (const preset of PRESETS) runs[preset] = await runExperiment(freeAndSbrk, { parameters: freeAndSbrk.presets![preset] });
+  for (const preset of PRESETS)
+    runs[preset] = await runExperiment(freeAndSbrk, { parameters: freeAndSbrk.presets![preset] });
 }, 180_000);
 
 describe('free-and-sbrk arguments', () => {
-  it('takes the seed\'s five arguments in argv order', () => {
+  it("takes the seed's five arguments in argv order", () => {
     const positions = freeAndSbrk.parameters.map((parameter) => [parameter.name, parameter.position]);
-    expect(positions).toEqual([['numAllocs', 0], ['blockSize', 1], ['freeStep', 2], ['freeMin', 3], ['freeMax', 4]]);
+    expect(positions).toEqual([
+      ['numAllocs', 0],
+      ['blockSize', 1],
+      ['freeStep', 2],
+      ['freeMin', 3],
+      ['freeMax', 4],
+    ]);
   });
 
   it('freeMax defaults to numAllocs, as in the seed', () => {
@@ -46,12 +66,13 @@ describe('free-and-sbrk arguments', () => {
   });
 });
 
-describe('free-and-sbrk: the book\'s three invocations', () => {
+describe("free-and-sbrk: the book's three invocations", () => {
   for (const host of ['fresh', 'node']) {
     it(`${host}: all three runs complete and the mallocs raise the break by at least numAllocs × blockSize − the top pad`, () => {
       for (const preset of PRESETS) {
         expect(runOn(preset, host).variants.every((variant) => variant.completed)).toBe(true);
-        const grown = brk(step(preset, host, allocating(preset))) - brk(step(preset, host, FREE_AND_SBRK_LABELS.initial));
+        const grown =
+          brk(step(preset, host, allocating(preset))) - brk(step(preset, host, FREE_AND_SBRK_LABELS.initial));
         expect(grown).toBeGreaterThanOrEqual(1000 * 10240 - TOP_PAD);
       }
     });

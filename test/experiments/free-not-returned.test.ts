@@ -1,12 +1,13 @@
 // Seed 000's first program on both hosts, with the verdicts this glibc gives.
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { freeNotReturned } from '../../lib/experiments/free-not-returned.js';
-import { runExperiment, type ExperimentRun } from '../../lib/experiments/runner.js';
-import { MiB } from '../../lib/units.js';
+import { freeNotReturned } from '../../lib/experiments/catalogue/free-not-returned.js';
+import { runExperiment, type ExperimentRun } from '../../lib/experiments/framework/runner.js';
+import { MiB } from '../../lib/infra/units.js';
 
 let runs: ExperimentRun[];
-const verdict = (host: string, id: string) => runs.find((r) => r.host === host)!.claims.find((c) => c.id === id)!.verdict;
+const verdict = (host: string, id: string) =>
+  runs.find((r) => r.host === host)!.claims.find((c) => c.id === id)!.verdict;
 
 beforeAll(async () => {
   runs = await runExperiment(freeNotReturned);
@@ -18,7 +19,9 @@ describe('free-not-returned', () => {
       expect(verdict(host, 'malloc-grows')).toBe('confirmed');
       const run = runs.find((r) => r.host === host)!;
       const step = (label: string) => run.steps.find((s) => s.variant === 'seed' && s.label === label)!;
-      expect(step('malloc OK').status['RssAnon']! - step('before malloc').status['RssAnon']!).toBeGreaterThanOrEqual(9 * MiB);
+      expect(step('malloc OK').status['RssAnon']! - step('before malloc').status['RssAnon']!).toBeGreaterThanOrEqual(
+        9 * MiB,
+      );
     });
 
     it(`${host}: free() keeps the memory (confirmed)`, () => {

@@ -2,10 +2,10 @@
 // process (or, for free(a); free(b); free(a), goes unnoticed), and the parent lives on.
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { chunkSize, DUP_STEP, heapCorruption } from '../../lib/experiments/heap-corruption.js';
-import { runOnHost } from '../../lib/experiments/hosts.js';
-import { StepProgram } from '../../lib/experiments/program.js';
-import { runExperiment, type ExperimentRun } from '../../lib/experiments/runner.js';
+import { chunkSize, DUP_STEP, heapCorruption } from '../../lib/experiments/catalogue/heap-corruption.js';
+import { runOnHost } from '../../lib/experiments/framework/hosts.js';
+import { StepProgram } from '../../lib/experiments/framework/program.js';
+import { runExperiment, type ExperimentRun } from '../../lib/experiments/framework/runner.js';
 
 let runs: ExperimentRun[];
 const hostRun = (host: string) => runs.find((r) => r.host === host)!;
@@ -24,7 +24,9 @@ describe('heap-corruption', () => {
       expect(variant(host, 'overwrite-header').signal).toBe('SIGABRT');
       expect(variant(host, 'overwrite-header').stderr).toContain('double free or corruption (out)');
       // b is right after a, and the write itself left a snapshot behind: it went unnoticed.
-      const [a, b] = steps(host, 'overwrite-header').find((s) => s.label === 'malloc(a), malloc(b)')!.ops.map((op) => op.value!);
+      const [a, b] = steps(host, 'overwrite-header')
+        .find((s) => s.label === 'malloc(a), malloc(b)')!
+        .ops.map((op) => op.value!);
       expect(b! - a!).toBe(chunkSize(24));
       expect(steps(host, 'overwrite-header').map((s) => s.label)).toContain("write past a's end");
       expect(steps(host, 'overwrite-header').map((s) => s.label)).not.toContain('free(b)');
@@ -51,7 +53,9 @@ describe('heap-corruption', () => {
       expect(claim(host, 'double-free-fastbin-dup').verdict).toBe('refuted');
       expect(variant(host, 'fastbin-dup').signal).toBeNull();
       expect(variant(host, 'fastbin-dup').exitCode).toBe(0);
-      const mallocs = steps(host, 'fastbin-dup').find((s) => s.label === DUP_STEP)!.ops.filter((op) => op.op === 'malloc');
+      const mallocs = steps(host, 'fastbin-dup')
+        .find((s) => s.label === DUP_STEP)!
+        .ops.filter((op) => op.op === 'malloc');
       const [x, y, z] = mallocs.slice(-3).map((op) => op.value);
       expect(x).toBe(z);
       expect(y).not.toBe(x);

@@ -1,8 +1,8 @@
 // Seeds 002/004: pages become resident on first access; mincore() counts them; mlock() forces them.
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { lazyResidency } from '../../lib/experiments/lazy-residency.js';
-import { runExperiment, type ExperimentRun, type StepRecord } from '../../lib/experiments/runner.js';
+import { lazyResidency } from '../../lib/experiments/catalogue/lazy-residency.js';
+import { runExperiment, type ExperimentRun, type StepRecord } from '../../lib/experiments/framework/runner.js';
 
 const size = 64 * 1024 * 1024;
 const half = size / 2;
@@ -11,8 +11,10 @@ let runs: ExperimentRun[];
 const hostRun = (host: string) => runs.find((r) => r.host === host)!;
 const claim = (host: string, id: string) => hostRun(host).claims.find((c) => c.id === id)!;
 const step = (host: string, label: string): StepRecord => hostRun(host).steps.find((s) => s.label === label)!;
-const change = (host: string, from: string, to: string, field: string) => step(host, to).status[field]! - step(host, from).status[field]!;
-const mincore = (host: string, label: string, index = 0) => step(host, label).ops.filter((o) => o.op === 'mincore')[index]!;
+const change = (host: string, from: string, to: string, field: string) =>
+  step(host, to).status[field]! - step(host, from).status[field]!;
+const mincore = (host: string, label: string, index = 0) =>
+  step(host, label).ops.filter((o) => o.op === 'mincore')[index]!;
 
 beforeAll(async () => {
   runs = await runExperiment(lazyResidency);
@@ -25,7 +27,9 @@ describe('lazy-residency', () => {
       expect(claim(host, 'vmsize-not-resident').verdict).toBe('confirmed');
       expect(change(host, 'before malloc', 'malloc(64.0 MiB)', 'VmSize')).toBeGreaterThanOrEqual(size);
       expect(change(host, 'before malloc', 'malloc(64.0 MiB)', 'RssAnon')).toBeLessThan(0.01 * size);
-      expect(change(host, 'malloc(64.0 MiB)', 'write the first 32.0 MiB', 'RssAnon')).toBeGreaterThanOrEqual(0.9 * half);
+      expect(change(host, 'malloc(64.0 MiB)', 'write the first 32.0 MiB', 'RssAnon')).toBeGreaterThanOrEqual(
+        0.9 * half,
+      );
     });
 
     it(`${host}: mincore() counts the written half as resident`, () => {
@@ -41,8 +45,12 @@ describe('lazy-residency', () => {
       expect(claim(host, 'mlock-ensures').verdict).toBe('confirmed');
       const locked = mincore(host, 'malloc(64.0 MiB) + mlock', 1);
       expect(locked.value).toBe(locked.value2);
-      expect(change(host, 'write the first 32.0 MiB', 'malloc(64.0 MiB) + mlock', 'VmLck')).toBeGreaterThanOrEqual(size);
-      expect(change(host, 'write the first 32.0 MiB', 'malloc(64.0 MiB) + mlock', 'RssAnon')).toBeGreaterThanOrEqual(0.9 * size);
+      expect(change(host, 'write the first 32.0 MiB', 'malloc(64.0 MiB) + mlock', 'VmLck')).toBeGreaterThanOrEqual(
+        size,
+      );
+      expect(change(host, 'write the first 32.0 MiB', 'malloc(64.0 MiB) + mlock', 'RssAnon')).toBeGreaterThanOrEqual(
+        0.9 * size,
+      );
       expect(step(host, 'munlock').status['VmLck']).toBe(0);
     });
   }

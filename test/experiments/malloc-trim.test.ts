@@ -1,8 +1,8 @@
 // Seed 003's malloc_trim answer on both hosts, with the verdicts this glibc gives.
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { mallocTrim } from '../../lib/experiments/malloc-trim.js';
-import { runExperiment, type ExperimentRun } from '../../lib/experiments/runner.js';
+import { mallocTrim } from '../../lib/experiments/catalogue/malloc-trim.js';
+import { runExperiment, type ExperimentRun } from '../../lib/experiments/framework/runner.js';
 
 const COUNT = 4096;
 const SIZE = 16 * 1024;
@@ -26,7 +26,9 @@ describe('malloc-trim', () => {
   for (const host of ['fresh', 'node']) {
     it(`${host}: malloc_trim(0) madvises the holes — at least their whole pages leave RssAnon (confirmed)`, () => {
       expect(verdict(host, 'trim-releases-freed')).toBe('confirmed');
-      const released = step(host, 'holes', 'freed every other block').status['RssAnon']! - step(host, 'holes', 'malloc_trim(0)').status['RssAnon']!;
+      const released =
+        step(host, 'holes', 'freed every other block').status['RssAnon']! -
+        step(host, 'holes', 'malloc_trim(0)').status['RssAnon']!;
       // 2048 holes of 16 KiB, each giving at least its inner whole pages (two of four).
       expect(released).toBeGreaterThanOrEqual((COUNT / 2) * (SIZE - 2 * PAGE));
     });

@@ -2,9 +2,9 @@
 // dynamic threshold, on both hosts.
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { mmapThreshold } from '../../lib/experiments/mmap-threshold.js';
-import { runExperiment, type ExperimentRun, type StepRecord } from '../../lib/experiments/runner.js';
-import { formatBytes } from '../../lib/units.js';
+import { mmapThreshold } from '../../lib/experiments/catalogue/mmap-threshold.js';
+import { runExperiment, type ExperimentRun, type StepRecord } from '../../lib/experiments/framework/runner.js';
+import { formatBytes } from '../../lib/infra/units.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -15,8 +15,15 @@ const claim = (host: string, id: string) => hostRun(host).claims.find((c) => c.i
 const step = (host: string, variant: string, label: string): StepRecord =>
   hostRun(host).steps.find((s) => s.variant === variant && s.label === label)!;
 /** to - from of a field between two steps of one variant. */
-const change = (host: string, variant: string, from: string, to: string, field: 'VmSize' | 'RssAnon' | 'brk' | 'hblks') => {
-  const read = (s: StepRecord) => (field === 'brk' ? Number(BigInt(s.brk)) : field === 'hblks' ? s.mallinfo['hblks']! : s.status[field]!);
+const change = (
+  host: string,
+  variant: string,
+  from: string,
+  to: string,
+  field: 'VmSize' | 'RssAnon' | 'brk' | 'hblks',
+) => {
+  const read = (s: StepRecord) =>
+    field === 'brk' ? Number(BigInt(s.brk)) : field === 'hblks' ? s.mallinfo['hblks']! : s.status[field]!;
   return read(step(host, variant, to)) - read(step(host, variant, from));
 };
 /** Where a step's malloc put its block, by the block's own address: below the break is the heap. */
@@ -25,8 +32,10 @@ const placedIn = (host: string, variant: string, label: string) => {
   const address = record.ops.find((op) => op.op === 'malloc')!.value!;
   return address < Number(BigInt(record.brk)) ? 'heap' : 'mapped';
 };
-const malloc = (role: string, size: number, again = false) => `malloc ${role} (${formatBytes(size)})${again ? ' again' : ''}`;
-const free = (role: string, size: number, again = false) => `free ${role} (${formatBytes(size)})${again ? ' again' : ''}`;
+const malloc = (role: string, size: number, again = false) =>
+  `malloc ${role} (${formatBytes(size)})${again ? ' again' : ''}`;
+const free = (role: string, size: number, again = false) =>
+  `free ${role} (${formatBytes(size)})${again ? ' again' : ''}`;
 
 beforeAll(async () => {
   runs = await runExperiment(mmapThreshold);
@@ -35,7 +44,8 @@ beforeAll(async () => {
 describe('mmap-threshold', () => {
   for (const host of ['fresh', 'node']) {
     it(`${host}: every variant completes`, () => {
-      for (const variant of hostRun(host).variants) expect(variant.completed, `${variant.name}: ${variant.stderr}`).toBe(true);
+      for (const variant of hostRun(host).variants)
+        expect(variant.completed, `${variant.name}: ${variant.stderr}`).toBe(true);
     });
 
     it(`${host}: an mmap'd block goes back to the OS at free(), a heap block does not`, () => {
@@ -44,7 +54,9 @@ describe('mmap-threshold', () => {
       // The 1 MiB block is mmap'd on both hosts: its free drops VmSize by at least its size.
       expect(change(host, 'default', malloc('large', MiB), free('large', MiB), 'VmSize')).toBeLessThanOrEqual(-MiB);
       // The 64 KiB heap block's free leaves VmSize where it was (within a tenth of the block).
-      expect(change(host, 'default', free('medium', 256 * KiB), free('small', 64 * KiB), 'VmSize')).toBeGreaterThan(-0.1 * 64 * KiB);
+      expect(change(host, 'default', free('medium', 256 * KiB), free('small', 64 * KiB), 'VmSize')).toBeGreaterThan(
+        -0.1 * 64 * KiB,
+      );
     });
 
     it(`${host}: after a mapped 1 MiB block is freed, the next 1 MiB comes from the heap`, () => {
@@ -54,7 +66,9 @@ describe('mmap-threshold', () => {
         expect(change(host, 'dynamic', 'start', malloc('large', MiB), 'hblks')).toBe(1);
         expect(change(host, 'dynamic', free('large', MiB), malloc('large', MiB, true), 'hblks')).toBe(0);
       }
-      expect(change(host, 'dynamic', free('large', MiB), malloc('large', MiB, true), 'brk')).toBeGreaterThanOrEqual(MiB);
+      expect(change(host, 'dynamic', free('large', MiB), malloc('large', MiB, true), 'brk')).toBeGreaterThanOrEqual(
+        MiB,
+      );
     });
 
     it(`${host}: mallopt, MALLOC_MMAP_THRESHOLD_ and the tunable agree: 1 MiB from the heap, 4 MiB mmap'd under a 2 MiB threshold`, () => {
@@ -62,23 +76,28 @@ describe('mmap-threshold', () => {
       for (const variant of ['mallopt', 'env', 'tunable']) {
         const before = variant === 'mallopt' ? 'mallopt(M_MMAP_THRESHOLD, 2.0 MiB)' : 'start';
         expect(change(host, variant, before, malloc('large', MiB), 'brk')).toBeGreaterThanOrEqual(MiB);
-        if (host === 'fresh') expect(change(host, variant, malloc('large', MiB), malloc('above', 4 * MiB), 'hblks')).toBe(1);
+        if (host === 'fresh')
+          expect(change(host, variant, malloc('large', MiB), malloc('above', 4 * MiB), 'hblks')).toBe(1);
       }
     });
   }
 
-  it('fresh: 64 KiB comes from the heap, 256 KiB and 1 MiB are mmap\'d, as the 128 KiB default says', () => {
+  it("fresh: 64 KiB comes from the heap, 256 KiB and 1 MiB are mmap'd, as the 128 KiB default says", () => {
     expect(claim('fresh', 'brk-below-mmap-above').verdict).toBe('confirmed');
     expect(change('fresh', 'default', malloc('small', 64 * KiB), malloc('medium', 256 * KiB), 'hblks')).toBe(1);
-    expect(change('fresh', 'default', malloc('small', 64 * KiB), malloc('medium', 256 * KiB), 'VmSize')).toBeGreaterThanOrEqual(256 * KiB);
+    expect(
+      change('fresh', 'default', malloc('small', 64 * KiB), malloc('medium', 256 * KiB), 'VmSize'),
+    ).toBeGreaterThanOrEqual(256 * KiB);
   });
 
-  it('node: 256 KiB comes from the heap because Node already raised the dynamic threshold; fixed at 128 KiB it is mmap\'d', () => {
+  it("node: 256 KiB comes from the heap because Node already raised the dynamic threshold; fixed at 128 KiB it is mmap'd", () => {
     const result = claim('node', 'brk-below-mmap-above');
     expect(result.verdict).toBe('refuted');
     expect(result.evidence).toMatch(/dynamic threshold/);
     expect(placedIn('node', 'default', malloc('medium', 256 * KiB))).toBe('heap');
-    expect(change('node', 'default', malloc('small', 64 * KiB), malloc('medium', 256 * KiB), 'brk')).toBeGreaterThanOrEqual(256 * KiB);
+    expect(
+      change('node', 'default', malloc('small', 64 * KiB), malloc('medium', 256 * KiB), 'brk'),
+    ).toBeGreaterThanOrEqual(256 * KiB);
     expect(placedIn('node', 'fixed', malloc('medium', 256 * KiB))).toBe('mapped');
   });
 });

@@ -1,16 +1,17 @@
 // Seed 004's calloc, realloc and memalign on both hosts, with the verdicts glibc 2.36 gives.
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { BOUNDARIES, reallocCallocMemalign, STEPS } from '../../lib/experiments/realloc-calloc-memalign.js';
-import { runExperiment, type ExperimentRun } from '../../lib/experiments/runner.js';
-import { MiB } from '../../lib/units.js';
+import { BOUNDARIES, reallocCallocMemalign, STEPS } from '../../lib/experiments/catalogue/realloc-calloc-memalign.js';
+import { runExperiment, type ExperimentRun } from '../../lib/experiments/framework/runner.js';
+import { MiB } from '../../lib/infra/units.js';
 
 let runs: ExperimentRun[];
 const hostRun = (host: string) => runs.find((r) => r.host === host)!;
 const verdict = (host: string, id: string) => hostRun(host).claims.find((c) => c.id === id)!.verdict;
 const step = (host: string, variant: string, label: string) =>
   hostRun(host).steps.find((s) => s.variant === variant && s.label === label)!;
-const value = (host: string, variant: string, label: string, op: string) => step(host, variant, label).ops.find((o) => o.op === op)!.value!;
+const value = (host: string, variant: string, label: string, op: string) =>
+  step(host, variant, label).ops.find((o) => o.op === op)!.value!;
 const brk = (host: string, variant: string, label: string) => Number(BigInt(step(host, variant, label).brk));
 
 beforeAll(async () => {
@@ -29,20 +30,28 @@ describe('realloc-calloc-memalign', () => {
 
     it(`${host}: realloc within the top chunk grows in place, the break stays (confirmed)`, () => {
       expect(verdict(host, 'realloc-adjacent')).toBe('confirmed');
-      expect(value(host, 'realloc-top', STEPS.withinTop, 'realloc')).toBe(value(host, 'realloc-top', STEPS.pastTop, 'realloc'));
+      expect(value(host, 'realloc-top', STEPS.withinTop, 'realloc')).toBe(
+        value(host, 'realloc-top', STEPS.pastTop, 'realloc'),
+      );
       expect(brk(host, 'realloc-top', STEPS.withinTop)).toBe(brk(host, 'realloc-top', STEPS.pastTop));
     });
 
     it(`${host}: realloc of the block at the top end extends the break and keeps the address (confirmed)`, () => {
       expect(verdict(host, 'realloc-top')).toBe('confirmed');
-      expect(value(host, 'realloc-top', STEPS.pastTop, 'realloc')).toBe(value(host, 'realloc-top', STEPS.mallocA, 'malloc'));
+      expect(value(host, 'realloc-top', STEPS.pastTop, 'realloc')).toBe(
+        value(host, 'realloc-top', STEPS.mallocA, 'malloc'),
+      );
       // The missing part of the growth, at least size less the top pad (128 KiB).
-      expect(brk(host, 'realloc-top', STEPS.pastTop) - brk(host, 'realloc-top', STEPS.mallocA)).toBeGreaterThanOrEqual(size - 128 * 1024);
+      expect(brk(host, 'realloc-top', STEPS.pastTop) - brk(host, 'realloc-top', STEPS.mallocA)).toBeGreaterThanOrEqual(
+        size - 128 * 1024,
+      );
     });
 
     it(`${host}: realloc of a block with a live neighbour moves it and copies the data (confirmed)`, () => {
       expect(verdict(host, 'realloc-middle')).toBe('confirmed');
-      expect(value(host, 'realloc-middle', STEPS.moved, 'realloc')).not.toBe(value(host, 'realloc-middle', STEPS.mallocAB, 'malloc'));
+      expect(value(host, 'realloc-middle', STEPS.moved, 'realloc')).not.toBe(
+        value(host, 'realloc-middle', STEPS.mallocAB, 'malloc'),
+      );
       const rss = (label: string) => step(host, 'realloc-middle', label).status['RssAnon']!;
       expect(rss(STEPS.moved) - rss(STEPS.mallocAB)).toBeGreaterThanOrEqual(0.9 * size);
     });
@@ -50,7 +59,9 @@ describe('realloc-calloc-memalign', () => {
     it(`${host}: memalign, posix_memalign, aligned_alloc and valloc return aligned addresses (confirmed)`, () => {
       expect(verdict(host, 'memalign-aligned')).toBe('confirmed');
       for (const boundary of BOUNDARIES) {
-        for (const op of step(host, 'memalign', `boundary ${boundary}`).ops.filter((o) => o.op !== 'malloc_usable_size')) {
+        for (const op of step(host, 'memalign', `boundary ${boundary}`).ops.filter(
+          (o) => o.op !== 'malloc_usable_size',
+        )) {
           expect(op.value! % boundary).toBe(0);
         }
       }
@@ -59,7 +70,10 @@ describe('realloc-calloc-memalign', () => {
     it(`${host}: a boundary that is not a power of two: posix_memalign refuses it, memalign rounds it up (confirmed)`, () => {
       expect(verdict(host, 'power-of-two')).toBe('confirmed');
       expect(value(host, 'memalign', STEPS.odd, 'memalign') % 4096).toBe(0);
-      expect(hostRun(host).variants.find((v) => v.name === 'memalign')!.failure).toMatchObject({ op: 'posix_memalign', error: 'EINVAL' });
+      expect(hostRun(host).variants.find((v) => v.name === 'memalign')!.failure).toMatchObject({
+        op: 'posix_memalign',
+        error: 'EINVAL',
+      });
     });
   }
 });

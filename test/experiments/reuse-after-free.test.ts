@@ -1,8 +1,8 @@
 // Seed 003's code sample 2 on both hosts, with the verdicts this glibc gives.
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { reuseAfterFree } from '../../lib/experiments/reuse-after-free.js';
-import { resolveParameters, runExperiment, type ExperimentRun } from '../../lib/experiments/runner.js';
+import { reuseAfterFree } from '../../lib/experiments/catalogue/reuse-after-free.js';
+import { resolveParameters, runExperiment, type ExperimentRun } from '../../lib/experiments/framework/runner.js';
 
 const COUNT = 4 * 1024 * 1024;
 
@@ -10,7 +10,8 @@ let runs: ExperimentRun[];
 const hostRun = (host: string) => runs.find((r) => r.host === host)!;
 const verdict = (host: string, id: string) => hostRun(host).claims.find((c) => c.id === id)!.verdict;
 const step = (host: string, label: string) => hostRun(host).steps.find((s) => s.label === label)!;
-const firstAddress = (host: string, label: string) => step(host, label).ops.find((op) => op.op === 'batch_alloc')!.value2!;
+const firstAddress = (host: string, label: string) =>
+  step(host, label).ops.find((op) => op.op === 'batch_alloc')!.value2!;
 
 beforeAll(async () => {
   runs = await runExperiment(reuseAfterFree);

@@ -1,9 +1,9 @@
 // Seed 001's program break demo on both hosts, with the verdicts glibc 2.36 gives.
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { runExperiment, type ExperimentRun, type StepRecord } from '../../lib/experiments/runner.js';
-import { SBRK_16K_LABELS, sbrk16k } from '../../lib/experiments/sbrk-16k.js';
-import { KiB } from '../../lib/units.js';
+import { SBRK_16K_LABELS, sbrk16k } from '../../lib/experiments/catalogue/sbrk-16k.js';
+import { runExperiment, type ExperimentRun, type StepRecord } from '../../lib/experiments/framework/runner.js';
+import { KiB } from '../../lib/infra/units.js';
 
 const BLOCK = 16 * KiB;
 const LAST = 18 * KiB;
@@ -16,7 +16,10 @@ const claim = (host: string, id: string) => runOn(host).claims.find((c) => c.id 
 const step = (host: string, label: string, variant = 'seed'): StepRecord =>
   runOn(host).steps.find((s) => s.variant === variant && s.label === label)!;
 const brk = (record: StepRecord) => Number(BigInt(record.brk));
-const mallocs = (host: string, label: string) => step(host, label).ops.filter((op) => op.op === 'malloc').map((op) => op.value);
+const mallocs = (host: string, label: string) =>
+  step(host, label)
+    .ops.filter((op) => op.op === 'malloc')
+    .map((op) => op.value);
 
 beforeAll(async () => {
   runs = await runExperiment(sbrk16k);
@@ -40,7 +43,7 @@ describe('sbrk-16k', () => {
     expect(moved).toBeLessThanOrEqual(TOP_PAD + 2 * PAGE);
   });
 
-  it('node: the 80 KiB come from free space Node\'s heap already had, so the break-size claims are inconclusive', () => {
+  it("node: the 80 KiB come from free space Node's heap already had, so the break-size claims are inconclusive", () => {
     expect(claim('node', 'asks-more').verdict).toBe('inconclusive');
     expect(claim('node', 'moved-148k').verdict).toBe('inconclusive');
     expect(brk(step('node', SBRK_16K_LABELS.five(BLOCK)))).toBe(brk(step('node', SBRK_16K_LABELS.initial)));
@@ -65,7 +68,7 @@ describe('sbrk-16k', () => {
     });
   }
 
-  it('fresh: the 18 kB chunk fits in the top chunk; the 90 kB of the seed\'s printed output does not and grows the break', () => {
+  it("fresh: the 18 kB chunk fits in the top chunk; the 90 kB of the seed's printed output does not and grows the break", () => {
     expect(step('fresh', SBRK_16K_LABELS.freed).mallinfo['keepcost']).toBeGreaterThanOrEqual(LAST);
     const before = brk(step('fresh', SBRK_16K_LABELS.freed, 'printed-90k'));
     const after = brk(step('fresh', SBRK_16K_LABELS.last(90 * KiB), 'printed-90k'));

@@ -1,8 +1,8 @@
 // Seed 003's code sample 1 on both hosts, with the verdicts this glibc gives.
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { resolveParameters, runExperiment, type ExperimentRun } from '../../lib/experiments/runner.js';
-import { smallOverhead } from '../../lib/experiments/small-overhead.js';
+import { smallOverhead } from '../../lib/experiments/catalogue/small-overhead.js';
+import { resolveParameters, runExperiment, type ExperimentRun } from '../../lib/experiments/framework/runner.js';
 
 const COUNT = 4 * 1024 * 1024;
 

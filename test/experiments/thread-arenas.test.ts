@@ -2,13 +2,16 @@
 import { cpus } from 'node:os';
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { runExperiment, type ExperimentRun } from '../../lib/experiments/runner.js';
-import { threadArenas } from '../../lib/experiments/thread-arenas.js';
+import { threadArenas } from '../../lib/experiments/catalogue/thread-arenas.js';
+import { runExperiment, type ExperimentRun } from '../../lib/experiments/framework/runner.js';
 
 let runs: ExperimentRun[];
 const claim = (host: string, id: string) => runs.find((r) => r.host === host)!.claims.find((c) => c.id === id)!;
 const arenas = (host: string, variant: string, label: string) =>
-  runs.find((r) => r.host === host)!.steps.find((s) => s.variant === variant && s.label === label)!.ops.find((o) => o.op === 'arenas')!.value!;
+  runs
+    .find((r) => r.host === host)!
+    .steps.find((s) => s.variant === variant && s.label === label)!
+    .ops.find((o) => o.op === 'arenas')!.value!;
 
 beforeAll(async () => {
   runs = await runExperiment(threadArenas);

@@ -1,8 +1,8 @@
 // Seed 003's M_TRIM_THRESHOLD answer on both hosts, with the verdicts this glibc gives.
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { runExperiment, type ExperimentRun } from '../../lib/experiments/runner.js';
-import { trimThreshold } from '../../lib/experiments/trim-threshold.js';
+import { trimThreshold } from '../../lib/experiments/catalogue/trim-threshold.js';
+import { runExperiment, type ExperimentRun } from '../../lib/experiments/framework/runner.js';
 
 const PAGE = 4096;
 const RAISE = 1024 * 1024;
@@ -14,7 +14,8 @@ const verdict = (host: string, id: string) => claim(host, id).verdict;
 const brk = (host: string, variant: string, label: string) =>
   BigInt(hostRun(host).steps.find((s) => s.variant === variant && s.label === label)!.brk);
 /** How far free() lowered the break in a variant. */
-const breakFell = (host: string, variant: string) => Number(brk(host, variant, 'malloc + memset') - brk(host, variant, 'free'));
+const breakFell = (host: string, variant: string) =>
+  Number(brk(host, variant, 'malloc + memset') - brk(host, variant, 'free'));
 
 beforeAll(async () => {
   runs = await runExperiment(trimThreshold);
@@ -50,7 +51,8 @@ describe('trim-threshold', () => {
 
     it(`${host}: mallopt, MALLOC_TRIM_THRESHOLD_ and GLIBC_TUNABLES agree (confirmed)`, () => {
       expect(verdict(host, 'mechanisms-agree')).toBe('confirmed');
-      for (const variant of ['mallopt+pad', 'env+pad', 'tunable+pad']) expect(breakFell(host, variant)).toBeGreaterThanOrEqual(PAGE);
+      for (const variant of ['mallopt+pad', 'env+pad', 'tunable+pad'])
+        expect(breakFell(host, variant)).toBeGreaterThanOrEqual(PAGE);
     });
 
     it(`${host}: the top pad stays after the block goes back (confirmed)`, () => {

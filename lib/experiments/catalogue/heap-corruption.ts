@@ -1,0 +1,270 @@
+/**
+ * Seeds 001 and 004 on heap corruption: writing past the end of a fresh block
+ * (it lands in the next block's metadata), freeing a block twice, and freeing a
+ * pointer malloc never returned. Each misuse runs in its own child process
+ * (programs built with unsafe: true), where glibc 2.36's checks abort it; the
+ * run keeps the steps recorded before the crash, the signal and glibc's message.
+ *
+ * The misuse runs on a thread of its own: a new thread gets a new arena, so the
+ * blocks and their neighbours are laid out the same way in the fresh executable
+ * and in Node (whose main heap is already fragmented by V8 and libuv, which
+ * would make "the block after a" and "a's bin" a matter of chance).
+ */
+import { formatAddress } from '../../infra/units.js';
+import { bytes, judged, ops, run, verdict } from '../framework/observe.js';
+import { StepProgram } from '../framework/program.js';
+import type { ClaimContext, ExperimentDefinition, Judgement, Parameters } from '../framework/types.js';
+
+/** The thread the misuses run on. */
+const THREAD = 1;
+/** glibc's default tcache_count: a tcache bin holds 7 chunks, the next free of that size goes to a fastbin. */
+const TCACHE_COUNT = 7;
+/** The byte the overflow writes ('A', as a string overrun would). */
+const OVERFLOW_BYTE = 0x41;
+/** glibc's abort messages about the heap. */
+const GLIBC_HEAP_MESSAGE = /free\(\)|double free|corrupt/;
+
+/** glibc's chunk size for a request (request2size on 64-bit: 8 bytes of header, 16-byte alignment, 32 at least). */
+export function chunkSize(request: number): number {
+  return Math.max(32, (request + 8 + 15) & ~15);
+}
+
+function program(keep = false): StepProgram {
+  const built = new StepProgram({ unsafe: true, keep });
+  built.step('thread started', (s) => s.threadStart(THREAD));
+  return built;
+}
+
+function doubleFree(size: number): StepProgram {
+  return program()
+    .step('malloc(a)', (s) => s.onThread(THREAD, (t) => t.malloc('a', size)))
+    .step('free(a)', (s) => s.onThread(THREAD, (t) => t.free('a')))
+    .step('free(a) again', (s) => s.onThread(THREAD, (t) => t.unsafeFree('a')));
+}
+
+/** The first steps of both fastbin variants: TCACHE_COUNT blocks freed so a's tcache bin is full. */
+function fillTcache(built: StepProgram, size: number, blocks: string[]): StepProgram {
+  return built
+    .step(`malloc ${TCACHE_COUNT} blocks, ${blocks.join(', ')}`, (s) =>
+      s.onThread(THREAD, (t) => {
+        for (let i = 0; i < TCACHE_COUNT; i++) t.malloc(`t${i}`, size);
+        for (const block of blocks) t.malloc(block, size);
+      }),
+    )
+    .step(`free the ${TCACHE_COUNT} (tcache bin full)`, (s) =>
+      s.onThread(THREAD, (t) => {
+        for (let i = 0; i < TCACHE_COUNT; i++) t.free(`t${i}`);
+      }),
+    );
+}
+
+function fastbinDoubleFree(size: number): StepProgram {
+  return fillTcache(program(), size, ['a'])
+    .step('free(a)', (s) => s.onThread(THREAD, (t) => t.free('a')))
+    .step('free(a) again', (s) => s.onThread(THREAD, (t) => t.unsafeFree('a')));
+}
+
+export const DUP_STEP = `free(a) again, malloc ${TCACHE_COUNT} + x, y, z`;
+
+function fastbinDup(size: number): StepProgram {
+  // keep: x and z turn out to be one block, which the end-of-run frees would free twice.
+  return (
+    fillTcache(program(true), size, ['a', 'b'])
+      .step('free(a)', (s) => s.onThread(THREAD, (t) => t.free('a')))
+      .step('free(b)', (s) => s.onThread(THREAD, (t) => t.free('b')))
+      // After the second free(a) the fastbin is a cycle a → b → a, and mallinfo2 (in
+      // every snapshot) walks fastbins until NULL: the mallocs that empty it must run
+      // in the same step. The first TCACHE_COUNT empty the tcache bin, x, y, z then
+      // come from the fastbin.
+      .step(DUP_STEP, (s) =>
+        s.onThread(THREAD, (t) => {
+          t.unsafeFree('a');
+          for (let i = 0; i < TCACHE_COUNT; i++) t.malloc(`u${i}`, size);
+          t.malloc('x', size).malloc('y', size).malloc('z', size);
+        }),
+      )
+  );
+}
+
+function overwriteHeader(size: number): StepProgram {
+  // From a's first byte to the end of b's size field: a's chunk size when b follows a.
+  return program()
+    .step('malloc(a), malloc(b)', (s) => s.onThread(THREAD, (t) => t.malloc('a', size).malloc('b', size)))
+    .step("write past a's end", (s) => s.onThread(THREAD, (t) => t.unsafeWrite('a', 0, chunkSize(size), OVERFLOW_BYTE)))
+    .step('free(b)', (s) => s.onThread(THREAD, (t) => t.free('b')));
+}
+
+/** The interior pointer freed: a + 16, whose would-be chunk header is a's own first 16 bytes. */
+export const FOREIGN_OFFSET = 16;
+
+function freeForeign(size: number): StepProgram {
+  // Zeroed, so the fake header free() reads is the same on every run.
+  return program()
+    .step('malloc(a)', (s) => s.onThread(THREAD, (t) => t.malloc('a', size).fill('a', 0)))
+    .step(`free(a + ${FOREIGN_OFFSET})`, (s) => s.onThread(THREAD, (t) => t.freeForeign('a', FOREIGN_OFFSET)));
+}
+
+/** glibc's message: the line of stderr that names the heap error. */
+function glibcMessage(stderr: string): string | undefined {
+  return stderr
+    .split('\n')
+    .map((line) => line.trim())
+    .find((line) => GLIBC_HEAP_MESSAGE.test(line));
+}
+
+/** The step the process ended in: the first one without a snapshot. */
+function endedIn(c: ClaimContext, variant: string): string {
+  return run(c, variant).steps.find((step) => step.sample === undefined)?.label ?? '(after the last step)';
+}
+
+/**
+ * Confirmed when the child died of SIGABRT with glibc's heap message in the
+ * misuse step; refuted when it survived it. explain adds what the numbers say.
+ */
+function judgeAbort(
+  c: ClaimContext,
+  variant: string,
+  misuse: string,
+  explain: (aborted: boolean) => string,
+): Judgement {
+  const child = run(c, variant);
+  const message = glibcMessage(child.stderr);
+  const misuseStep = child.steps.find((step) => step.label === misuse);
+  const diedThere = misuseStep !== undefined && misuseStep.sample === undefined;
+  const aborted = child.signal === 'SIGABRT' && message !== undefined && diedThere;
+  const ending =
+    child.signal !== null
+      ? `the child died of ${child.signal} in "${endedIn(c, variant)}"${message === undefined ? '' : ` with glibc's message "${message}"`}`
+      : `the child survived "${misuse}" and exited with code ${child.exitCode}${child.stderr.trim() === '' ? '' : ` (stderr: "${child.stderr.trim()}")`}`;
+  return verdict(aborted, `${ending}. ${explain(aborted)}`);
+}
+
+export const heapCorruption: ExperimentDefinition = {
+  id: 'heap-corruption',
+  title: 'Heap corruption: writing past a block, double free, freeing a foreign pointer',
+  seeds: ['001', '004'],
+  description:
+    "Seeds 001/004's heap-corruption errors, each in a child process that glibc 2.36 is expected to abort: " +
+    "a write over a block's end into the next block's size field, free() twice (tcache, fastbin top, and the fastbin a, b, a pattern), " +
+    'and free() of a pointer inside a block. The misuse runs on a thread with its own new arena, so the layout is the same on both hosts.',
+  parameters: [{ name: 'size', description: 'bytes of each block (a tcache/fastbin size: at most 120)', default: 24 }],
+  variants: (parameters: Parameters) => {
+    const size = parameters['size']!;
+    return [
+      {
+        name: 'double-free',
+        description: 'malloc(a); free(a); free(a): a sits in the tcache',
+        program: doubleFree(size),
+      },
+      {
+        name: 'fastbin-double-free',
+        description: `${TCACHE_COUNT} blocks of a's size freed first (tcache bin full), then free(a); free(a): a sits on top of its fastbin`,
+        program: fastbinDoubleFree(size),
+      },
+      {
+        name: 'fastbin-dup',
+        description: `${TCACHE_COUNT} blocks freed first, then free(a); free(b); free(a), then mallocs that empty the tcache bin and the fastbin`,
+        program: fastbinDup(size),
+      },
+      {
+        name: 'overwrite-header',
+        description: `malloc(a), malloc(b), then ${chunkSize(size)} bytes of 'A' written from a's start (8 past its usable end, over b's size field), then free(b)`,
+        program: overwriteHeader(size),
+      },
+      {
+        name: 'free-foreign',
+        description: `free(a + ${FOREIGN_OFFSET}): a pointer inside a block, never returned by malloc`,
+        program: freeForeign(size),
+      },
+    ];
+  },
+  allocators: ['glibc'],
+  claims: [
+    {
+      id: 'write-past-end',
+      claim:
+        "Writing to the addresses just before/after a freshly allocated block may modify another block's metadata; such an error is usually hard to find " +
+        '(glibc 2.36 notices it only when that block is freed, and aborts).',
+      judge: (c) =>
+        judged(() => {
+          const size = c.parameters['size']!;
+          const [a, b] = ops(c, 'overwrite-header', 'malloc(a), malloc(b)', 'malloc').map((op) => op.value);
+          const gap = b! - a!;
+          const adjacent = gap === chunkSize(size);
+          const unnoticed =
+            run(c, 'overwrite-header').steps.find((step) => step.label === "write past a's end")?.sample !== undefined;
+          const result = judgeAbort(c, 'overwrite-header', 'free(b)', (aborted) =>
+            adjacent
+              ? `b starts ${bytes(gap)} after a (a's chunk), so the ${bytes(chunkSize(size))} written from a's start covered b's prev_size and size fields with 0x${OVERFLOW_BYTE.toString(16)} bytes. ` +
+                (unnoticed ? 'The write itself went unnoticed (the snapshot after it was taken); ' : '') +
+                (aborted
+                  ? "glibc noticed only in free(b), when b's size no longer made sense: the error surfaces in an innocent call, far from the bad write."
+                  : 'free(b) did not notice the corrupted size either.')
+              : `b is not right after a (${bytes(gap)} apart, a's chunk is ${bytes(chunkSize(size))}), so the write hit some other chunk's header.`,
+          );
+          return adjacent ? result : { verdict: 'inconclusive', evidence: result.evidence };
+        }),
+    },
+    {
+      id: 'double-free',
+      claim: 'Freeing a block that has already been freed is a serious error (glibc 2.36 detects it and aborts).',
+      judge: (c) =>
+        judged(() =>
+          judgeAbort(c, 'double-free', 'free(a) again', (aborted) =>
+            aborted
+              ? 'free(a) put a in the tcache and marked it with the tcache key; the second free(a) found the key, searched the tcache bin and found a there.'
+              : 'glibc did not catch the second free(a).',
+          ),
+        ),
+    },
+    {
+      id: 'double-free-fastbin',
+      claim: `Freeing a block that has already been freed is a serious error, also when its tcache bin is full (glibc 2.36 detects it and aborts).`,
+      judge: (c) =>
+        judged(() =>
+          judgeAbort(c, 'fastbin-double-free', 'free(a) again', (aborted) =>
+            aborted
+              ? `With ${TCACHE_COUNT} blocks of its size already in the tcache, free(a) put a in a fastbin; the second free(a) found a on top of that fastbin (the "fasttop" check).`
+              : 'glibc did not catch the second free(a) although a was on top of its fastbin.',
+          ),
+        ),
+    },
+    {
+      id: 'double-free-fastbin-dup',
+      claim:
+        'Freeing a block that has already been freed is a serious error, also as free(a); free(b); free(a) (glibc 2.36 detects it and aborts).',
+      judge: (c) =>
+        judged(() => {
+          const result = judgeAbort(c, 'fastbin-dup', DUP_STEP, (aborted) => {
+            if (aborted) return 'glibc caught the second free(a) although b had been freed in between.';
+            const mallocs = ops(c, 'fastbin-dup', DUP_STEP, 'malloc').map((op) => op.value);
+            const [x, y, z] = mallocs.slice(TCACHE_COUNT);
+            const a = ops(c, 'fastbin-dup', 'free(a)', 'free')[0]!.value;
+            const twice = x === z;
+            return (
+              'glibc 2.36 did not detect it: its fastbin check only compares the freed block with the top of the bin, which was b. ' +
+              `The bin became the cycle a → b → a, and malloc then handed out x = ${formatAddress(x!)}, y = ${formatAddress(y!)}, z = ${formatAddress(z!)}` +
+              (twice
+                ? ` — x and z are the same block${x === a ? ' (a)' : ''}: two owners, each overwriting the other's data.`
+                : '.') +
+              ' The process went on as if nothing had happened, the seed\'s "hard to find" error.'
+            );
+          });
+          return result;
+        }),
+    },
+    {
+      id: 'free-foreign',
+      claim:
+        'Freeing, through free(), a block not obtained from the malloc() family is a serious error (glibc 2.36 detects it and aborts).',
+      judge: (c) =>
+        judged(() =>
+          judgeAbort(c, 'free-foreign', `free(a + ${FOREIGN_OFFSET})`, (aborted) =>
+            aborted
+              ? `free() read the would-be chunk header in the ${FOREIGN_OFFSET} bytes before the pointer — a's own zeroed data: a size of 0, which fails its check that a chunk does not wrap around the address space.`
+              : 'glibc accepted the interior pointer.',
+          ),
+        ),
+    },
+  ],
+};

@@ -1,0 +1,43 @@
+/** The experiments `malloc-lab list` shows; their ids are part of the interface. */
+import { MallocLabError } from '../../infra/errors.js';
+import type { ExperimentDefinition } from '../framework/types.js';
+import { allocators } from './allocators.js';
+import { freeAndSbrk } from './free-and-sbrk.js';
+import { freeNotReturned } from './free-not-returned.js';
+import { heapCorruption } from './heap-corruption.js';
+import { lazyResidency } from './lazy-residency.js';
+import { mallocTrim } from './malloc-trim.js';
+import { mmapThreshold } from './mmap-threshold.js';
+import { reallocCallocMemalign } from './realloc-calloc-memalign.js';
+import { reuseAfterFree } from './reuse-after-free.js';
+import { sbrk16k } from './sbrk-16k.js';
+import { smallOverhead } from './small-overhead.js';
+import { threadArenas } from './thread-arenas.js';
+import { trimThreshold } from './trim-threshold.js';
+
+export const CATALOGUE: ExperimentDefinition[] = [
+  freeNotReturned,
+  threadArenas,
+  sbrk16k,
+  freeAndSbrk,
+  mmapThreshold,
+  lazyResidency,
+  mallocTrim,
+  trimThreshold,
+  smallOverhead,
+  reuseAfterFree,
+  heapCorruption,
+  reallocCallocMemalign,
+  allocators,
+];
+
+export function findExperiment(id: string): ExperimentDefinition {
+  const found = CATALOGUE.find((definition) => definition.id === id);
+  if (found === undefined) {
+    throw new MallocLabError(
+      `unknown experiment ${JSON.stringify(id)} (expected one of ${CATALOGUE.map((definition) => definition.id).join(', ')}; see \`malloc-lab list\`)`,
+      'ERR_UNKNOWN_EXPERIMENT',
+    );
+  }
+  return found;
+}

@@ -1,0 +1,65 @@
+/**
+ * Reading measurements inside claims: a run's steps by label, deltas between
+ * steps, op results, and verdict helpers. A missing step (a run that stopped)
+ * makes a claim inconclusive rather than throwing.
+ */
+import { formatBytes } from '../../infra/units.js';
+import type { HostRun } from './hosts.js';
+import type { OpName, OpRecord, Sample } from './program.js';
+import type { ClaimContext, Judgement } from './types.js';
+
+export class MissingMeasurement extends Error {}
+
+export function run(context: ClaimContext, variant: string): HostRun {
+  const found = context.runs[variant];
+  if (found === undefined) throw new MissingMeasurement(`variant ${variant} did not run`);
+  return found;
+}
+
+export function at(context: ClaimContext, variant: string, label: string): Sample {
+  const step = run(context, variant).steps.find((candidate) => candidate.label === label);
+  if (step?.sample === undefined) throw new MissingMeasurement(`no snapshot after "${label}" in variant ${variant}`);
+  return step.sample;
+}
+
+export function ops(context: ClaimContext, variant: string, label: string, op?: OpName): OpRecord[] {
+  const step = run(context, variant).steps.find((candidate) => candidate.label === label);
+  if (step === undefined) throw new MissingMeasurement(`no step "${label}" in variant ${variant}`);
+  return op === undefined ? step.ops : step.ops.filter((record) => record.op === op);
+}
+
+/** to - from for a status field, the break or a mallinfo2 field. */
+export function delta(
+  context: ClaimContext,
+  variant: string,
+  from: string,
+  to: string,
+  field: StatusOrHeapField,
+): number {
+  return read(at(context, variant, to), field) - read(at(context, variant, from), field);
+}
+
+export type StatusOrHeapField = keyof Sample['status'] | 'brk' | `mallinfo.${keyof Sample['mallinfo']}`;
+
+export function read(sample: Sample, field: StatusOrHeapField): number {
+  if (field === 'brk') return Number(sample.brk);
+  if (field.startsWith('mallinfo.')) return sample.mallinfo[field.slice(9) as keyof Sample['mallinfo']];
+  return sample.status[field as keyof Sample['status']];
+}
+
+export function verdict(holds: boolean, evidence: string): Judgement {
+  return { verdict: holds ? 'confirmed' : 'refuted', evidence };
+}
+
+/** Runs judge; a measurement that is missing makes the claim inconclusive, with why. */
+export function judged(judge: () => Judgement): Judgement {
+  try {
+    return judge();
+  } catch (error) {
+    if (error instanceof MissingMeasurement) return { verdict: 'inconclusive', evidence: error.message };
+    throw error;
+  }
+}
+
+export const bytes = (value: number) => formatBytes(value);
+export const signed = (value: number) => formatBytes(value, { signed: true });

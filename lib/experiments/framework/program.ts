@@ -1,0 +1,359 @@
+/**
+ * Step programs: the TypeScript side builds them, the native interpreter runs
+ * them in one call (in a child Node process or the fresh executable), and this
+ * module parses the records that come back.
+ *
+ * A program is a list of named steps; each step is some allocator ops followed
+ * by a snapshot (status, break, mallinfo2) taken natively, so nothing but the
+ * ops runs between two snapshots.
+ */
+import { constants } from 'node:os';
+
+import { ErrorCodes, MallocLabError } from '../../infra/errors.js';
+import { typeError } from '../../infra/validate.js';
+import { MALLINFO_FIELD_NAMES, type Mallinfo2Values, STATUS_FIELD_NAMES, type StatusValues } from './fields.js';
+
+export const PROGRAM_MAGIC = 1296846897;
+export const PROGRAM_VERSION = 1;
+export const RECORD_WIDTH = 6 + 28;
+/** The largest integer a program carries exactly ("free to the end" uses it). */
+export const TO_THE_END = Number.MAX_SAFE_INTEGER;
+
+export const OPS = {
+  end: 0,
+  malloc: 1,
+  calloc: 2,
+  realloc: 3,
+  free: 4,
+  memalign: 5,
+  posix_memalign: 6,
+  aligned_alloc: 7,
+  valloc: 8,
+  fill: 9,
+  touch: 10,
+  batch_alloc: 11,
+  batch_free: 12,
+  sbrk: 13,
+  mallopt: 14,
+  malloc_trim: 15,
+  mincore: 16,
+  mlock: 17,
+  munlock: 18,
+  mmap: 19,
+  munmap: 20,
+  madvise: 21,
+  snapshot: 22,
+  sleep: 23,
+  malloc_usable_size: 24,
+  arenas: 25,
+  thread_start: 30,
+  thread_stop: 31,
+  on_thread: 32,
+  unsafe_free: 40,
+  unsafe_write: 41,
+  free_foreign: 42,
+} as const;
+
+export type OpName = keyof typeof OPS;
+const OP_NAMES = Object.fromEntries(Object.entries(OPS).map(([name, code]) => [code, name])) as Record<number, OpName>;
+
+/** Statuses that are malloc-lab refusals rather than errnos. */
+export const REFUSALS: Record<number, string> = {
+  [-1]: 'ERR_SBRK_REFUSED',
+  [-2]: 'ERR_MALLOPT_REJECTED',
+};
+
+const ERRNO_NAMES: Record<number, string> = Object.fromEntries(
+  Object.entries(constants.errno).map(([name, number]) => [number, name]),
+);
+
+/** An op status by name: the errno's (ENOMEM) or the refusal's code; undefined for 0. */
+export function statusName(status: number): string | undefined {
+  if (status === 0) return undefined;
+  if (status < 0) return REFUSALS[status] ?? `refusal ${status}`;
+  return ERRNO_NAMES[status] ?? `errno ${status}`;
+}
+
+interface EncodedOp {
+  op: OpName;
+  args: number[];
+  /** Index of the named step this op belongs to. */
+  step: number;
+  /** Runs on this thread (on_thread prefix). */
+  thread?: number;
+}
+
+/** The ops of one named step, in order; a snapshot follows them. */
+export class StepBuilder {
+  constructor(
+    private readonly program: StepProgram,
+    private readonly step: number,
+  ) {}
+
+  private add(op: OpName, args: number[], thread?: number): this {
+    this.program.addOp({ op, args, step: this.step, ...(thread === undefined ? {} : { thread }) });
+    return this;
+  }
+
+  malloc(slot: string, size: number): this {
+    return this.add('malloc', [this.program.slot(slot), size]);
+  }
+  calloc(slot: string, nmemb: number, size: number): this {
+    return this.add('calloc', [this.program.slot(slot), nmemb, size]);
+  }
+  realloc(slot: string, size: number): this {
+    return this.add('realloc', [this.program.slot(slot), size]);
+  }
+  free(slot: string): this {
+    return this.add('free', [this.program.slot(slot)]);
+  }
+  memalign(slot: string, alignment: number, size: number): this {
+    return this.add('memalign', [this.program.slot(slot), alignment, size]);
+  }
+  posix_memalign(slot: string, alignment: number, size: number): this {
+    return this.add('posix_memalign', [this.program.slot(slot), alignment, size]);
+  }
+  aligned_alloc(slot: string, alignment: number, size: number): this {
+    return this.add('aligned_alloc', [this.program.slot(slot), alignment, size]);
+  }
+  valloc(slot: string, size: number): this {
+    return this.add('valloc', [this.program.slot(slot), size]);
+  }
+  /** memset(block + offset, byte, length); length omitted: to the block's end. */
+  fill(slot: string, byte: number, offset = 0, length = -1): this {
+    return this.add('fill', [this.program.slot(slot), byte, offset, length]);
+  }
+  touch(slot: string): this {
+    return this.add('touch', [this.program.slot(slot)]);
+  }
+  /** count rounds of the pattern (entries malloc'd in order, memset with fill when given). */
+  batchAlloc(
+    set: string,
+    count: number,
+    pattern: { size: number; fill?: number }[],
+    kind: 'malloc' | 'calloc' = 'malloc',
+  ): this {
+    const args = [this.program.set(set), count, kind === 'calloc' ? 1 : 0];
+    for (const entry of pattern) args.push(entry.size, entry.fill ?? -1);
+    return this.add('batch_alloc', args);
+  }
+  /** TLPI's rule: free blocks min..max (1-based, inclusive) in steps of step; default all. */
+  batchFree(set: string, rule: { step?: number; min?: number; max?: number } = {}): this {
+    return this.add('batch_free', [this.program.set(set), rule.step ?? 1, rule.min ?? 1, rule.max ?? TO_THE_END]);
+  }
+  sbrk(increment: number): this {
+    return this.add('sbrk', [increment]);
+  }
+  mallopt(param: number, value: number): this {
+    return this.add('mallopt', [param, value]);
+  }
+  malloc_trim(pad = 0): this {
+    return this.add('malloc_trim', [pad]);
+  }
+  mincore(slot: string): this {
+    return this.add('mincore', [this.program.slot(slot)]);
+  }
+  mlock(slot: string): this {
+    return this.add('mlock', [this.program.slot(slot)]);
+  }
+  munlock(slot: string): this {
+    return this.add('munlock', [this.program.slot(slot)]);
+  }
+  mmap(slot: string, length: number): this {
+    return this.add('mmap', [this.program.slot(slot), length]);
+  }
+  munmap(slot: string): this {
+    return this.add('munmap', [this.program.slot(slot)]);
+  }
+  madvise(slot: string, advice: number): this {
+    return this.add('madvise', [this.program.slot(slot), advice]);
+  }
+  malloc_usable_size(slot: string): this {
+    return this.add('malloc_usable_size', [this.program.slot(slot)]);
+  }
+  sleep(milliseconds: number): this {
+    return this.add('sleep', [milliseconds]);
+  }
+  arenas(): this {
+    return this.add('arenas', []);
+  }
+  threadStart(thread: number): this {
+    return this.add('thread_start', [thread]);
+  }
+  threadStop(thread: number): this {
+    return this.add('thread_stop', [thread]);
+  }
+  /** Runs the ops that build adds on native thread `thread` (started with threadStart). */
+  onThread(thread: number, build: (step: StepBuilder) => void): this {
+    const inner = new StepBuilder(this.program, this.step);
+    this.program.withThread(thread, () => build(inner));
+    return this;
+  }
+  /** Heap corruption (programs built with unsafe: true, run only in child processes). */
+  unsafeFree(slot: string): this {
+    return this.add('unsafe_free', [this.program.slot(slot)]);
+  }
+  unsafeWrite(slot: string, offset: number, length: number, byte: number): this {
+    return this.add('unsafe_write', [this.program.slot(slot), offset, length, byte]);
+  }
+  freeForeign(slot: string, offset: number): this {
+    return this.add('free_foreign', [this.program.slot(slot), offset]);
+  }
+}
+
+export interface ProgramOptions {
+  /** Allow the heap-corrupting ops. */
+  unsafe?: boolean;
+  /** Leave blocks allocated at the end, as a C program that exits without freeing. */
+  keep?: boolean;
+}
+
+export class StepProgram {
+  readonly labels: string[] = [];
+  readonly ops: EncodedOp[] = [];
+  private readonly slots = new Map<string, number>();
+  private readonly sets = new Map<string, number>();
+  private currentThread: number | undefined;
+
+  constructor(readonly options: ProgramOptions = {}) {}
+
+  slot(name: string): number {
+    if (!this.slots.has(name)) this.slots.set(name, this.slots.size);
+    return this.slots.get(name)!;
+  }
+
+  set(name: string): number {
+    if (!this.sets.has(name)) this.sets.set(name, this.sets.size);
+    return this.sets.get(name)!;
+  }
+
+  addOp(op: EncodedOp): void {
+    this.ops.push(
+      this.currentThread === undefined || op.thread !== undefined ? op : { ...op, thread: this.currentThread },
+    );
+  }
+
+  withThread(thread: number, build: () => void): void {
+    const previous = this.currentThread;
+    this.currentThread = thread;
+    try {
+      build();
+    } finally {
+      this.currentThread = previous;
+    }
+  }
+
+  /** A named step: its ops, then a snapshot. Labels must be unique. */
+  step(label: string, build?: (step: StepBuilder) => void): this {
+    if (this.labels.includes(label)) {
+      throw new MallocLabError(
+        `StepProgram.step: label ${JSON.stringify(label)} is used twice (expected unique labels)`,
+        ErrorCodes.BAD_PROGRAM,
+      );
+    }
+    const index = this.labels.length;
+    this.labels.push(label);
+    build?.(new StepBuilder(this, index));
+    this.ops.push({ op: 'snapshot', args: [], step: index });
+    return this;
+  }
+
+  /** The program as the interpreter reads it. */
+  encode(): Float64Array {
+    const values: number[] = [];
+    let steps = 0;
+    for (const op of this.ops) {
+      if (op.thread !== undefined) {
+        values.push(OPS.on_thread, 1, op.thread);
+        steps++;
+      }
+      values.push(OPS[op.op], op.args.length, ...op.args);
+      steps++;
+    }
+    const flags = (this.options.unsafe ? 1 : 0) | (this.options.keep ? 2 : 0);
+    return Float64Array.from([
+      PROGRAM_MAGIC,
+      PROGRAM_VERSION,
+      Math.max(this.slots.size, 1),
+      Math.max(this.sets.size, 1),
+      flags,
+      steps,
+      ...values,
+    ]);
+  }
+}
+
+/** What one op did. */
+export interface OpRecord {
+  op: OpName;
+  /** 0, an errno, or a negative refusal (see REFUSALS). */
+  status: number;
+  value: number;
+  value2: number;
+  /** Nanoseconds since the run started. */
+  atNs: number;
+}
+
+export interface Sample {
+  status: StatusValues;
+  brk: bigint;
+  mallinfo: Mallinfo2Values;
+}
+
+export interface StepResult {
+  label: string;
+  ops: OpRecord[];
+  /** The snapshot after the step; absent when the run stopped before it. */
+  sample?: Sample;
+}
+
+export interface ParsedRun {
+  steps: StepResult[];
+  /** Every op ran (the end record arrived). */
+  completed: boolean;
+  /** The first op that failed, if any. */
+  failure?: { label: string; op: OpName; status: number };
+}
+
+/** Parses the records a run wrote, against the program that made them. */
+export function parseRecords(program: StepProgram, bytes: Uint8Array): ParsedRun {
+  if (!(program instanceof StepProgram)) throw typeError('parseRecords', 'program', 'a StepProgram', program);
+  if (!(bytes instanceof Uint8Array)) throw typeError('parseRecords', 'bytes', 'a Uint8Array of records', bytes);
+  const copy = new Uint8Array(bytes.byteLength - (bytes.byteLength % (RECORD_WIDTH * 8)));
+  copy.set(bytes.subarray(0, copy.byteLength));
+  const values = new Float64Array(copy.buffer);
+  // Map encoded step indices (on_thread prefixes count) back to ops.
+  const encodedToOp: number[] = [];
+  program.ops.forEach((op, index) => {
+    if (op.thread !== undefined) encodedToOp.push(-1);
+    encodedToOp.push(index);
+  });
+  const steps: StepResult[] = program.labels.map((label) => ({ label, ops: [] }));
+  let completed = false;
+  let failure: ParsedRun['failure'];
+  for (let offset = 0; offset + RECORD_WIDTH <= values.length; offset += RECORD_WIDTH) {
+    const record = values.subarray(offset, offset + RECORD_WIDTH);
+    const opCode = record[1]!;
+    if (opCode === OPS.end) {
+      completed = true;
+      break;
+    }
+    const op = program.ops[encodedToOp[record[0]!] ?? -1];
+    if (op === undefined) continue;
+    const step = steps[op.step]!;
+    const status = record[2]!;
+    if (op.op === 'snapshot') {
+      step.sample = {
+        status: Object.fromEntries(STATUS_FIELD_NAMES.map((name, i) => [name, record[6 + i]!])) as StatusValues,
+        brk: BigInt(record[6 + 17]!),
+        mallinfo: Object.fromEntries(
+          MALLINFO_FIELD_NAMES.map((name, i) => [name, record[6 + 18 + i]!]),
+        ) as Mallinfo2Values,
+      };
+    } else {
+      step.ops.push({ op: OP_NAMES[opCode] ?? op.op, status, value: record[3]!, value2: record[4]!, atNs: record[5]! });
+    }
+    if (status !== 0 && failure === undefined) failure = { label: step.label, op: op.op, status };
+  }
+  return { steps, completed, ...(failure === undefined ? {} : { failure }) };
+}

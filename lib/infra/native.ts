@@ -1,0 +1,106 @@
+/**
+ * The one place that loads the addon and types its raw surface. Importing this
+ * module on an unsupported system fails with one clear sentence, never a dlopen stack.
+ */
+import { createRequire } from 'node:module';
+
+import { probe } from '../probe.js';
+import { ErrorCodes, MallocLabError } from './errors.js';
+
+/** The addon's raw functions: addresses are bigint, sizes numbers. lib/ wraps every one. */
+export interface NativeAddon {
+  configure(errorClass: new (message: string, code: string) => Error): void;
+  owner(): number;
+  noop(): void;
+
+  malloc(size: number): bigint;
+  calloc(nmemb: number, size: number): bigint;
+  realloc(ptr: bigint, size: number): bigint;
+  free(ptr: bigint): void;
+  posix_memalign(alignment: number, size: number): bigint;
+  aligned_alloc(alignment: number, size: number): bigint;
+  memalign(alignment: number, size: number): bigint;
+  valloc(size: number): bigint;
+  malloc_usable_size(ptr: bigint): number;
+  fill(ptr: bigint, offset: number, length: number | undefined, value: number): void;
+  touch(ptr: bigint, offset: number, length: number | undefined): void;
+  read(ptr: bigint, offset: number, out: Uint8Array): void;
+  write(ptr: bigint, offset: number, data: Uint8Array): void;
+  registryStats(): { liveBlocks: number; liveBytes: number };
+
+  programBreak(): bigint;
+  sbrk(increment: number): bigint;
+  mallopt(param: number, value: number): void;
+  malloc_trim(pad: number): number;
+  mallinfo2(out: Float64Array): void;
+  malloc_info(): string;
+  malloc_stats(): string;
+  gnu_get_libc_version(): string;
+  mallinfoFields: string[];
+
+  pageSize(): number;
+  mincore(addr: bigint, length: number, vec: Uint8Array): number;
+  madvise(addr: bigint, length: number, advice: number): void;
+  mlock(addr: bigint, length: number): void;
+  munlock(addr: bigint, length: number): void;
+  mmap(length: number, populate: boolean): bigint;
+  munmap(addr: bigint, length: number): void;
+
+  readStatus(pid: number, out: Float64Array): void;
+  readSample(out: Float64Array): void;
+  readSmapsRollup(pid: number, out: Float64Array): void;
+  readStatm(pid: number, out: Float64Array): void;
+  resetPeakRss(pid: number): void;
+  statusFields: string[];
+  smapsRollupFields: string[];
+  statmFields: string[];
+
+  allocBatch(sizes: Float64Array, fills: Float64Array, count: number, calloc: boolean): number;
+  freeBatch(set: number, step: number, min: number, max: number): number;
+  releaseBatch(set: number): void;
+  batchInfo(set: number): { blocks: number; live: number; liveBytes: number };
+  batchAddress(set: number, index: number): bigint;
+  maxBatchBlocks: number;
+
+  validateProgram(program: Float64Array): void;
+  runProgram(program: Float64Array, fd: number): number;
+  recordWidth: number;
+
+  startThread(): number;
+  closeThread(thread: number): void;
+  threadCall(thread: number, call: number, a?: bigint | number, b?: bigint | number): bigint | number;
+  liveThreads(): number;
+  blockArena(ptr: bigint): 'main' | 'thread' | 'mmap';
+  stackLimits(): { soft: number; hard: number; defaultThreadStack: number };
+  onlineCpus(): number;
+}
+
+function load(): { addon: NativeAddon; path: string } {
+  const support = probe();
+  if (!support.supported || support.addonPath === undefined) {
+    const code =
+      process.platform === 'linux' && support.reason.includes('not built')
+        ? ErrorCodes.ADDON_NOT_BUILT
+        : ErrorCodes.UNSUPPORTED_PLATFORM;
+    throw new MallocLabError(support.reason, code);
+  }
+  const require = createRequire(import.meta.url);
+  try {
+    const addon = require(support.addonPath) as NativeAddon;
+    addon.configure(MallocLabError);
+    return { addon, path: support.addonPath };
+  } catch (cause) {
+    const firstLine = String((cause as Error)?.message ?? cause).split('\n')[0];
+    throw new MallocLabError(
+      `malloc-lab's native addon at ${support.addonPath} could not be loaded (${firstLine}); rebuild it with \`npm run build:native\`.`,
+      ErrorCodes.ADDON_NOT_BUILT,
+    );
+  }
+}
+
+const loaded = load();
+
+/** The raw addon. */
+export const native: NativeAddon = loaded.addon;
+/** The file the addon was loaded from. */
+export const addonPath: string = loaded.path;

@@ -1,0 +1,141 @@
+/**
+ * /proc/<pid>/status, smaps_rollup and statm of any process, read with plain fs
+ * calls: no addon, so reading another process works where no native binary could
+ * be loaded. (The calling process measuring itself uses bridge/procfs.ts, whose
+ * reads allocate nothing on the glibc heap it observes.)
+ *
+ * The field lists are the one TypeScript home of these names; the addon carries
+ * its own table for its allocation-free parser, and bridge/procfs.ts refuses to
+ * load when the two disagree.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+
+import { MallocLabError } from '../infra/errors.js';
+
+export const STATUS_FIELDS = [
+  'VmPeak',
+  'VmSize',
+  'VmLck',
+  'VmPin',
+  'VmHWM',
+  'VmRSS',
+  'RssAnon',
+  'RssFile',
+  'RssShmem',
+  'VmData',
+  'VmStk',
+  'VmExe',
+  'VmLib',
+  'VmPTE',
+  'VmSwap',
+  'HugetlbPages',
+  'Threads',
+] as const;
+export type StatusField = (typeof STATUS_FIELDS)[number];
+/** Status fields in bytes (Threads is a count). A field this kernel lacks is NaN. */
+export type Status = Record<StatusField, number>;
+
+export const SMAPS_ROLLUP_FIELDS = [
+  'Rss',
+  'Pss',
+  'Pss_Dirty',
+  'Pss_Anon',
+  'Pss_File',
+  'Pss_Shmem',
+  'Shared_Clean',
+  'Shared_Dirty',
+  'Private_Clean',
+  'Private_Dirty',
+  'Referenced',
+  'Anonymous',
+  'KSM',
+  'LazyFree',
+  'AnonHugePages',
+  'ShmemPmdMapped',
+  'FilePmdMapped',
+  'Shared_Hugetlb',
+  'Private_Hugetlb',
+  'Swap',
+  'SwapPss',
+  'Locked',
+] as const;
+export type SmapsRollupField = (typeof SMAPS_ROLLUP_FIELDS)[number];
+/** /proc/<pid>/smaps_rollup in bytes: exact, where status's counters are approximate. */
+export type SmapsRollup = Record<SmapsRollupField, number> & {
+  /** Private_Clean + Private_Dirty */
+  USS: number;
+};
+
+export const STATM_FIELDS = ['size', 'resident', 'shared', 'text', 'lib', 'data', 'dt'] as const;
+export type StatmField = (typeof STATM_FIELDS)[number];
+/** /proc/<pid>/statm, converted from pages to bytes. */
+export type Statm = Record<StatmField, number>;
+
+/** The path of a file under /proc for pid (0: this process). */
+export function procPath(pid: number, file: string): string {
+  return pid === 0 ? `/proc/self/${file}` : `/proc/${pid}/${file}`;
+}
+
+/**
+ * An fs error on a /proc file as the typed error the addon raises for the same
+ * failure: code is the errno name, the message says what it means for a process.
+ */
+export function procError(error: unknown, syscall: string, pid: number, file: string): MallocLabError {
+  const code = (error as NodeJS.ErrnoException)?.code ?? 'EIO';
+  let detail = procPath(pid, file);
+  if (code === 'ENOENT' || code === 'ESRCH') {
+    detail += `: no process with pid ${pid} (it exited or never existed)`;
+  } else if (code === 'EACCES' || code === 'EPERM') {
+    detail += ': permission denied (the process belongs to another user)';
+  }
+  const typed = new MallocLabError(`${syscall}: ${detail}`, code);
+  const errno = (error as NodeJS.ErrnoException)?.errno;
+  if (typeof errno === 'number') typed.errno = Math.abs(errno);
+  typed.syscall = syscall;
+  return typed;
+}
+
+/** A /proc file's text; a failure is a typed error (ENOENT when the process is gone). */
+export function readProcText(pid: number, file: string): string {
+  try {
+    return readFileSync(procPath(pid, file), 'latin1');
+  } catch (error) {
+    throw procError(error, 'read', pid, file);
+  }
+}
+
+/** `Name:   123 kB` lines into bytes (a bare number, like Threads, stays a count); absent names are NaN. */
+export function parseKbFields<K extends string>(text: string, names: readonly K[]): Record<K, number> {
+  const wanted = new Set<string>(names);
+  const result = {} as Record<K, number>;
+  for (const name of names) result[name] = NaN;
+  for (const line of text.split('\n')) {
+    const colon = line.indexOf(':');
+    if (colon <= 0) continue;
+    const name = line.slice(0, colon);
+    if (!wanted.has(name)) continue;
+    const match = /^\s*(\d+)(\s*kB)?/.exec(line.slice(colon + 1));
+    if (match === null) continue;
+    result[name as K] = Number(match[1]) * (match[2] !== undefined ? 1024 : 1);
+  }
+  return result;
+}
+
+export function readStatusOfPid(pid: number): Status {
+  return parseKbFields(readProcText(pid, 'status'), STATUS_FIELDS);
+}
+
+export function readSmapsRollupOfPid(pid: number): SmapsRollup {
+  const rollup = parseKbFields(readProcText(pid, 'smaps_rollup'), SMAPS_ROLLUP_FIELDS) as SmapsRollup;
+  rollup.USS = rollup.Private_Clean + rollup.Private_Dirty;
+  return rollup;
+}
+
+/** Writes 5 to /proc/<pid>/clear_refs: VmHWM restarts from the current RSS. */
+export function resetPeakRssOfPid(pid: number): void {
+  try {
+    writeFileSync(procPath(pid, 'clear_refs'), '5');
+  } catch (error) {
+    throw procError(error, 'write', pid, 'clear_refs');
+  }
+}
