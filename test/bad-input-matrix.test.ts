@@ -9,6 +9,7 @@
 // error-code table must list every code the matrix produces; run with
 // MATRIX_MARKDOWN=path to write the matrix itself as a markdown table.
 import { readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import {
@@ -890,6 +891,12 @@ const FUNCTIONS: FunctionSpec[] = [
           bad('a string', 'fast', TYPE),
           bad('env: a value that is not a string', { env: { MALLOC_ARENA_MAX: 2 } }, TYPE),
           bad('timeoutMs: -1', { timeoutMs: -1 }, RANGE),
+          bad('libraries: a string', { libraries: '/tmp/x.so' }, TYPE),
+          bad(
+            'libraries: a jemalloc file that does not exist',
+            { allocator: 'jemalloc', libraries: { jemalloc: '/nonexistent/libjemalloc.so.2' } },
+            'ERR_ALLOCATOR_LIBRARY',
+          ),
         ],
       ],
     ],
@@ -901,8 +908,23 @@ const FUNCTIONS: FunctionSpec[] = [
     fn: 'allocatorLibrary',
     params: [
       ['allocator', [bad('an unknown name', 'ptmalloc9', RANGE), bad('a number', 1, RANGE), bad('null', null, RANGE)]],
+      [
+        'libraries',
+        [
+          bad('a string', '/usr/lib/libjemalloc.so.2', TYPE),
+          bad('an unknown allocator', { ptmalloc9: '/tmp/x.so' }, RANGE),
+          bad('glibc (not preloaded)', { glibc: '/tmp/x.so' }, RANGE),
+          bad('an empty path', { jemalloc: '' }, TYPE),
+          bad('a file that does not exist', { jemalloc: '/nonexistent/libjemalloc.so.2' }, 'ERR_ALLOCATOR_LIBRARY'),
+          bad(
+            'a file that is not a library',
+            { jemalloc: fileURLToPath(new URL('../package.json', import.meta.url)) },
+            'ERR_ALLOCATOR_LIBRARY',
+          ),
+        ],
+      ],
     ],
-    valid: () => ({ args: ['glibc'] }),
+    valid: () => ({ args: ['jemalloc', {}] }),
     call: lab.allocatorLibrary,
   },
   {
@@ -1545,6 +1567,7 @@ describe('the bad-input matrix', () => {
       'arenaCensus',
       'stackLimits',
       'onlineCpus',
+      'mallinfoSource',
       'supported',
       'probe',
       'startThread',
