@@ -114,6 +114,7 @@ function buildTarget(target, tools, inputs, log) {
       `--directory=${stage}`,
       `--arch=${target.arch}`,
       '--portable=1',
+      '--jobs=max',
       ...(dir === undefined ? [] : [`--nodedir=${dir}`]),
     ],
     { env: { ...process.env, CC: tools.CC, CXX: tools.CXX } },

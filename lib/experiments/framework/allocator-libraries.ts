@@ -25,7 +25,8 @@ export const DEBIAN_LIBRARIES: Record<AlternativeAllocator, { file: string; debi
   mimalloc: { file: 'libmimalloc.so.2', debian: 'libmimalloc2.0' },
 };
 
-const LIBRARY_DIRS = [
+/** Where Debian-like systems keep them (both multiarch trees, and the plain ones). */
+export const LIBRARY_DIRS = [
   '/usr/lib/x86_64-linux-gnu',
   '/usr/lib/aarch64-linux-gnu',
   '/usr/lib64',
@@ -120,10 +121,16 @@ export function allocatorLibrary(
     }
     return { path };
   }
+  return findDebianLibrary(allocator);
+}
+
+/** The distribution's library for allocator in dirs, or `missing`: which package to install. */
+export function findDebianLibrary(
+  allocator: AlternativeAllocator,
+  dirs: string[] = LIBRARY_DIRS,
+): { path?: string; missing?: string } {
   const known = DEBIAN_LIBRARIES[allocator];
-  const path = LIBRARY_DIRS.map((dir) => join(dir, known.file)).find(
-    (candidate) => unloadable(candidate) === undefined,
-  );
+  const path = dirs.map((dir) => join(dir, known.file)).find((candidate) => unloadable(candidate) === undefined);
   return path !== undefined
     ? { path }
     : {
