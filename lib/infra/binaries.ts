@@ -144,11 +144,14 @@ function locateOne(facts: NativeFacts, kind: 'addon' | 'fresh'): Found | Problem
   };
 }
 
+/** The decision for one binary: where it is, or the one sentence why there is none. */
+export function locateBinary(facts: NativeFacts, kind: 'addon' | 'fresh'): Found | Problem {
+  return platformProblem(facts) ?? locateOne(facts, kind);
+}
+
 /** The decision: which addon and fresh host to use, or for each the one sentence why none. */
 export function locateBinaries(facts: NativeFacts): Located {
-  const problem = platformProblem(facts);
-  if (problem !== undefined) return { addon: problem, fresh: problem };
-  return { addon: locateOne(facts, 'addon'), fresh: locateOne(facts, 'fresh') };
+  return { addon: locateBinary(facts, 'addon'), fresh: locateBinary(facts, 'fresh') };
 }
 
 /** The sentence for an addon that was found but that dlopen refused: its reason first, then what to do. */
@@ -181,23 +184,32 @@ function readManifest(root: string): PrebuildManifest | undefined {
   }
 }
 
-/** This process's facts. */
+/**
+ * This process's facts. The manifest is read only when no override or build decides
+ * first: a process that loads the addon does as little as it can before it runs.
+ */
 export function currentFacts(): NativeFacts {
+  let manifest: PrebuildManifest | undefined | null = null;
   return {
     platform: process.platform,
     arch: process.arch,
     glibc: glibcRuntimeVersion(),
     overrides: { addon: process.env['MALLOC_LAB_ADDON'], fresh: process.env['MALLOC_LAB_FRESH'] },
     root: packageRoot,
-    manifest: readManifest(packageRoot),
+    get manifest() {
+      if (manifest === null) manifest = readManifest(packageRoot);
+      return manifest;
+    },
     exists: existsSync,
   };
 }
 
-let cached: Located | undefined;
+let facts: NativeFacts | undefined;
+const decided: Partial<Record<'addon' | 'fresh', Found | Problem>> = {};
 
-/** The decision for this process, made once. */
-export function locatedBinaries(): Located {
-  cached ??= locateBinaries(currentFacts());
-  return cached;
+/** The decision for this process, made once per binary, and only when asked for. */
+export function locatedBinary(kind: 'addon' | 'fresh'): Found | Problem {
+  facts ??= currentFacts();
+  decided[kind] ??= locateBinary(facts, kind);
+  return decided[kind];
 }

@@ -3,7 +3,7 @@
  * module on an unsupported system fails with one clear sentence, never a dlopen stack.
  */
 import { loadAddonFile } from './addon-file.js';
-import { isProblem, loadFailure, locatedBinaries, packageRoot } from './binaries.js';
+import { isProblem, loadFailure, locatedBinary, packageRoot } from './binaries.js';
 import { MallocLabError } from './errors.js';
 
 /** The addon's raw functions: addresses are bigint, sizes numbers. lib/ wraps every one. */
@@ -77,7 +77,7 @@ export interface NativeAddon {
 }
 
 function load(): { addon: NativeAddon; path: string } {
-  const found = locatedBinaries().addon;
+  const found = locatedBinary('addon');
   if (isProblem(found)) throw new MallocLabError(found.reason, found.code);
   try {
     const addon = loadAddonFile(found.path) as NativeAddon;

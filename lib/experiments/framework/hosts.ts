@@ -8,7 +8,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 
-import { isProblem, locatedBinaries, packageRoot } from '../../infra/binaries.js';
+import { isProblem, locatedBinary, packageRoot } from '../../infra/binaries.js';
 import { ErrorCodes, MallocLabError } from '../../infra/errors.js';
 import * as check from '../../infra/validate.js';
 import {
@@ -36,7 +36,7 @@ export const ALLOCATOR_ENV =
 /** The command that starts host: the loader's fresh host, or Node with the node host script. */
 export function hostExecutable(host: HostName): string[] {
   if (host === 'fresh') {
-    const fresh = locatedBinaries().fresh;
+    const fresh = locatedBinary('fresh');
     if (isProblem(fresh)) throw new MallocLabError(fresh.reason, fresh.code);
     return [fresh.path];
   }
@@ -93,7 +93,7 @@ export function runOnHost(program: StepProgram, host: HostName, options: HostRun
   const [command, ...args] = hostExecutable(host);
   if (host === 'node') {
     // The child loads the addon with the same loader; it must find what this process would.
-    const addon = locatedBinaries().addon;
+    const addon = locatedBinary('addon');
     if (isProblem(addon)) throw new MallocLabError(addon.reason, addon.code);
   }
   const encoded = program.encode();
