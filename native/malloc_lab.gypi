@@ -5,8 +5,8 @@
   # source), the prebuild staging files (scripts/prebuild.mjs); native/CMakeLists.txt
   # reads it too.
   "variables": {
+    # The checked API (throws core Errors, keeps the registry): the addon builds it.
     "core_files": [
-      "core/plain.cc",
       "core/errors.cc",
       "core/outside_heap.cc",
       "core/registry.cc",
@@ -15,8 +15,20 @@
       "core/pages.cc",
       "core/procfs.cc",
       "core/batches.cc",
-      "core/program.cc",
       "core/threads.cc"
+    ],
+    # The plain layer (no exceptions, no C++ runtime): the addon and the fresh host both build it.
+    "plain_files": [
+      "core/plain.cc",
+      "core/plain_pages.cc",
+      "core/plain_mallopt.cc",
+      "core/plain_stats.cc",
+      "core/plain_break.cc",
+      "core/plain_thread.cc",
+      "core/program_format.cc",
+      "core/program_validate.cc",
+      "core/program_execute.cc",
+      "core/program_run.cc"
     ],
     # 1 for the published binaries (npm run prebuild): they must load on glibc 2.28, so
     # symbols newer than that are pinned to their 2.28 versions (compat/glibc_floor.h).
@@ -40,6 +52,7 @@
     {
       "target_name": "malloc_lab",
       "sources": [
+        "<@(plain_files)",
         "<@(core_files)",
         "addon/skin.cc",
         "addon/allocations_skin.cc",
@@ -63,7 +76,7 @@
       # The fresh host: the plain layer only, no C++ runtime (see fresh/main.cc).
       "target_name": "malloc-lab-fresh",
       "type": "executable",
-      "sources": ["core/plain.cc", "core/program.cc", "fresh/main.cc"],
+      "sources": ["<@(plain_files)", "fresh/main.cc"],
       "cflags_cc!": ["-fexceptions"],
       "cflags_cc": ["-fno-exceptions", "-fno-rtti", "-fno-threadsafe-statics"],
       "ldflags": ["-Wl,--as-needed"],

@@ -326,6 +326,7 @@ describe.skipIf(skipPackage)("the consumer's path: npm pack, install with script
     expect(scripts.stdout.trim()).toBe('No packages with unreviewed install scripts.');
     const installedDir = join(consumer, 'node_modules', 'malloc-lab');
     expect(readdirSync(installedDir).sort()).toEqual([
+      'LICENSE',
       'README.md',
       'dist',
       'native',

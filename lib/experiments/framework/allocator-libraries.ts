@@ -41,7 +41,7 @@ const MACHINES: Record<string, number> = { x64: 62, arm64: 183 };
 function requireAllocator(allocator: unknown, fn: string): asserts allocator is AllocatorName {
   if (!ALLOCATORS.includes(allocator as AllocatorName)) {
     throw new MallocLabError(
-      `${fn}: allocator must be one of ${ALLOCATORS.join(', ')}, received ${JSON.stringify(allocator)}`,
+      `${fn}: allocator must be one of ${ALLOCATORS.join(', ')}, received ${typeof allocator === 'string' ? JSON.stringify(allocator) : check.describe(allocator)}`,
       ErrorCodes.OUT_OF_RANGE,
     );
   }
