@@ -13,6 +13,9 @@
       "native/core/procfs.cc",
       "native/core/batches.cc",
       "native/core/program.cc",
+      "native/core/stack_ops.cc",
+      "native/core/debug_ops.cc",
+      "native/core/process_ops.cc",
       "native/core/threads.cc"
     ]
   },
@@ -44,11 +47,18 @@
       # The fresh host: the plain layer only, no C++ runtime (see native/fresh/main.cc).
       "target_name": "malloc-lab-fresh",
       "type": "executable",
-      "sources": ["native/core/plain.cc", "native/core/program.cc", "native/fresh/main.cc"],
+      "sources": [
+        "native/core/plain.cc",
+        "native/core/program.cc",
+        "native/core/stack_ops.cc",
+        "native/core/debug_ops.cc",
+        "native/core/process_ops.cc",
+        "native/fresh/main.cc"
+      ],
       "cflags_cc!": ["-fexceptions"],
       "cflags_cc": ["-fno-exceptions", "-fno-rtti", "-fno-threadsafe-statics"],
       "ldflags": ["-Wl,--as-needed"],
-      "libraries": ["-lpthread"]
+      "libraries": ["-lpthread", "-ldl"]
     }
   ]
 }

@@ -12,7 +12,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "debug_ops.h"
 #include "plain.h"
+#include "process_ops.h"
+#include "stack_ops.h"
 
 namespace malloclab {
 
@@ -65,6 +68,27 @@ const OpInfo kOps[] = {
     {kUnsafeFree, "unsafe_free", 1, true},
     {kUnsafeWrite, "unsafe_write", 4, true},
     {kFreeForeign, "free_foreign", 2, true},
+    {kUnsafeRead, "unsafe_read", 2, true},
+    {kAllocaFree, "alloca_free", 2, false},
+    {kLongjmpLeak, "longjmp_leak", 2, false},
+    {kFreeHookInstall, "free_hook_install", 1, false},
+    {kFreeHookRemove, "free_hook_remove", 0, false},
+    {kClock, "clock", 0, false},
+    {kHeapRange, "heap_range", 0, false},
+    {kPss, "pss", 0, false},
+    {kMlockall, "mlockall", 1, false},
+    {kMunlockall, "munlockall", 0, false},
+    {kAlloca, "alloca", 1, false},
+    {kMtrace, "mtrace", 0, false},
+    {kMuntrace, "muntrace", 0, false},
+    {kMcheck, "mcheck", 0, false},
+    {kMprobe, "mprobe", 1, true},
+    {kPrlimit, "prlimit", 2, false},
+    {kAllocUntilRefused, "alloc_until_refused", 3, false},
+    {kMmapAboveBreak, "mmap_above_break", 2, true},
+    {kForkHold, "fork_hold", 5, false},
+    {kForkExit, "fork_exit", 2, false},
+    {kForkReap, "fork_reap", 1, false},
 };
 
 const OpInfo* find_op(int op) {
@@ -177,10 +201,12 @@ const char* op_name(int op) {
 bool validate_program(const double* program, size_t length, ProgramError* error) {
   Header header;
   if (!read_header(program, length, &header, error)) return false;
-  uint8_t* slots = static_cast<uint8_t*>(map_plain(header.slots + header.sets + kMaxThreads));
+  size_t states = header.slots + header.sets + kMaxThreads + kMaxChildren;
+  uint8_t* slots = static_cast<uint8_t*>(map_plain(states));
   if (slots == nullptr) return fail(error, -1, "cannot map validation memory");
   uint8_t* sets = slots + header.slots;
   uint8_t* threads = sets + header.sets;
+  uint8_t* children = threads + kMaxThreads;
   bool unsafe = (header.flags & kFlagUnsafe) != 0;
   bool pending_on_thread = false;
   bool ok = walk(
@@ -220,6 +246,7 @@ bool validate_program(const double* program, size_t length, ProgramError* error)
           case kAlignedAlloc:
           case kValloc:
           case kMmap:
+          case kMmapAboveBreak:
             if (!is_empty(*slot)) {
               return fail(error, at,
                           "step %zu (%s): slot %g still holds a live block (free it first)", step,
@@ -230,7 +257,7 @@ bool validate_program(const double* program, size_t length, ProgramError* error)
                 return fail(error, at, "step %zu (%s): argument %zu is negative", step, info->name,
                             i);
             }
-            *slot = info->op == kMmap ? kMapping : kHeap;
+            *slot = info->op == kMmap || info->op == kMmapAboveBreak ? kMapping : kHeap;
             return true;
           case kRealloc:
             if (*slot == kMapping)
@@ -371,6 +398,113 @@ bool validate_program(const double* program, size_t length, ProgramError* error)
             }
             return true;
           }
+          case kMprobe:
+            if (*slot != kHeap)
+              return fail(error, at, "step %zu (mprobe): slot %g holds no malloc block", step,
+                          args[0]);
+            return true;
+          case kMlockall:
+            if (!unsafe)
+              return fail(error, at,
+                          "step %zu (mlockall): locking the whole process needs the unsafe flag "
+                          "(child processes only)",
+                          step);
+            if (!is_integer(args[0], 1, 7))
+              return fail(error, at, "step %zu (mlockall): flags %g are not MCL_* bits", step,
+                          args[0]);
+            return true;
+          case kAlloca:
+            if (!is_integer(args[0], 1, static_cast<double>(kMaxStackBytes)))
+              return fail(error, at, "step %zu (alloca): size %g is outside 1 to %zu", step,
+                          args[0], kMaxStackBytes);
+            return true;
+          case kAllocUntilRefused: {
+            if (!is_integer(args[0], 0, static_cast<double>(header.sets) - 1))
+              return fail(error, at, "step %zu (alloc_until_refused): set %g does not exist", step,
+                          args[0]);
+            if (args[1] < 1 || !is_integer(args[2], 1, static_cast<double>(kMaxBatchBlocks)))
+              return fail(error, at,
+                          "step %zu (alloc_until_refused): expected size >= 1 and 1 <= max <= %zu",
+                          step, kMaxBatchBlocks);
+            uint8_t* set = &sets[static_cast<size_t>(args[0])];
+            if (*set != 0)
+              return fail(error, at,
+                          "step %zu (alloc_until_refused): set %g still holds blocks (free them "
+                          "first)",
+                          step, args[0]);
+            *set = 1;
+            return true;
+          }
+          case kForkHold:
+          case kForkExit:
+          case kForkReap: {
+            if (!is_integer(args[0], 0, kMaxChildren - 1))
+              return fail(error, at, "step %zu (%s): child %g is outside 0 to %zu", step,
+                          info->name, args[0], kMaxChildren - 1);
+            // 0: no child, 1: holding its blocks, 2: exited, not yet reaped.
+            uint8_t* child = &children[static_cast<size_t>(args[0])];
+            if (info->op == kForkReap) {
+              if (*child != 2)
+                return fail(error, at, "step %zu (fork_reap): child %g has not exited", step,
+                            args[0]);
+              *child = 0;
+            } else if (info->op == kForkHold) {
+              if (*child)
+                return fail(error, at, "step %zu (fork_hold): child %g already holds", step,
+                            args[0]);
+              if (!is_integer(args[1], 0, static_cast<double>(kMaxBatchBlocks)) || args[2] < 0 ||
+                  !is_integer(args[3], 0, 1) || !is_integer(args[4], 0, 1))
+                return fail(error, at,
+                            "step %zu (fork_hold): expected count <= %zu, size >= 0, spacer and "
+                            "fill 0 or 1",
+                            step, kMaxBatchBlocks);
+              *child = 1;
+            } else {
+              if (*child != 1)
+                return fail(error, at, "step %zu (fork_exit): child %g holds nothing", step,
+                            args[0]);
+              if (!is_integer(args[1], 0, 1))
+                return fail(error, at, "step %zu (fork_exit): free must be 0 or 1", step);
+              *child = 2;
+            }
+            return true;
+          }
+          case kPrlimit:
+          case kUnsafeRead:
+          case kAllocaFree:
+          case kLongjmpLeak:
+          case kFreeHookInstall:
+          case kFreeHookRemove:
+            if (!unsafe)
+              return fail(error, at, "step %zu (%s): needs the unsafe flag (child processes only)",
+                          step, info->name);
+            if (info->op == kPrlimit &&
+                (!is_limited_resource(args[0]) || args[1] < 0 || args[1] > kMaxExact))
+              return fail(error, at,
+                          "step %zu (prlimit): resource %g is not RLIMIT_DATA or RLIMIT_AS, or the "
+                          "headroom is negative",
+                          step, args[0]);
+            if (info->op == kUnsafeRead && (is_empty(*slot) || !is_integer(args[1], -16, 1 << 20)))
+              return fail(error, at,
+                          "step %zu (unsafe_read): slot %g is empty or offset %g is outside -16 to "
+                          "2^20",
+                          step, args[0], args[1]);
+            if (info->op == kAllocaFree &&
+                (!is_integer(args[0], 1, static_cast<double>(kMaxStackBytes)) ||
+                 !is_integer(args[1], 0, 1)))
+              return fail(error, at,
+                          "step %zu (alloca_free): expected a size 1 to %zu and call 0 or 1", step,
+                          kMaxStackBytes);
+            if (info->op == kLongjmpLeak &&
+                (!is_integer(args[0], 1, static_cast<double>(kMaxDescentDepth)) || args[1] < 1 ||
+                 args[0] * args[1] > static_cast<double>(kMaxStackBytes)))
+              return fail(
+                  error, at,
+                  "step %zu (longjmp_leak): expected depth 1 to %zu and depth × size <= %zu", step,
+                  kMaxDescentDepth, kMaxStackBytes);
+            if (info->op == kFreeHookInstall && !is_integer(args[0], 0, 1))
+              return fail(error, at, "step %zu (free_hook_install): trim must be 0 or 1", step);
+            return true;
           case kUnsafeFree:
           case kUnsafeWrite:
           case kFreeForeign:
@@ -389,7 +523,7 @@ bool validate_program(const double* program, size_t length, ProgramError* error)
   if (ok && pending_on_thread)
     ok = fail(error, static_cast<long>(header.steps) - 1,
               "the last step is on_thread with no step after it");
-  unmap_plain(slots, header.slots + header.sets + kMaxThreads);
+  unmap_plain(slots, states);
   return ok;
 }
 
@@ -419,6 +553,7 @@ struct Run {
   Slot* slots;
   Set* sets;
   Thread* threads;
+  Child* children;
   uintptr_t break_start[64];  // sbrk segments this run took, most recent last
   size_t break_size[64];
   size_t break_count;
@@ -676,9 +811,100 @@ void execute(Run& run, const OpInfo* info, const double* a, size_t argc, int* st
     case kArenas:
       *status = count_arenas(value, value2);
       break;
-    case kUnsafeWrite:
-      memset(reinterpret_cast<void*>(slot->address + static_cast<size_t>(a[1])),
+    case kUnsafeWrite:  // the offset may be negative: a block's own header
+      memset(reinterpret_cast<void*>(slot->address + static_cast<intptr_t>(a[1])),
              static_cast<int>(a[3]), static_cast<size_t>(a[2]));
+      break;
+    case kUnsafeRead:
+      *value = *reinterpret_cast<volatile uint8_t*>(slot->address + static_cast<intptr_t>(a[1]));
+      break;
+    case kAllocaFree:
+      *status = stack_alloca_misuse(static_cast<size_t>(a[0]), static_cast<int>(a[1]), value);
+      break;
+    case kLongjmpLeak:
+      *status =
+          stack_longjmp_leak(static_cast<size_t>(a[0]), static_cast<size_t>(a[1]), value, value2);
+      break;
+    case kFreeHookInstall:
+      debug_free_hook_install(a[0] != 0, value, value2);
+      break;
+    case kFreeHookRemove:
+      debug_free_hook_remove(value);
+      break;
+    case kClock:
+      process_clock(value, value2);
+      break;
+    case kHeapRange:
+      *status = process_heap_range(value, value2);
+      break;
+    case kPss:
+      *status = process_pss(value, value2);
+      break;
+    case kMlockall:
+      if (mlockall(static_cast<int>(a[0])) != 0) *status = errno;
+      break;
+    case kMunlockall:
+      if (munlockall() != 0) *status = errno;
+      break;
+    case kAlloca:
+      *status = stack_alloca(static_cast<size_t>(a[0]), value, value2);
+      break;
+    case kMtrace:
+      debug_mtrace();
+      break;
+    case kMuntrace:
+      debug_muntrace();
+      break;
+    case kMcheck:
+      *value = debug_mcheck();
+      break;
+    case kMprobe:
+      *value = debug_mprobe(reinterpret_cast<void*>(slot->address));
+      break;
+    case kPrlimit:
+      *status = process_limit(static_cast<int>(a[0]), static_cast<size_t>(a[1]), value, value2);
+      break;
+    case kAllocUntilRefused: {
+      Set& set = run.sets[static_cast<size_t>(a[0])];
+      size_t size = static_cast<size_t>(a[1]);
+      size_t max = static_cast<size_t>(a[2]);
+      size_t made = 0;
+      int refusal = 0;
+      while (made < max) {
+        errno = 0;
+        void* block = malloc(size);
+        if (block == nullptr) {
+          refusal = errno == 0 ? ENOMEM : errno;
+          break;
+        }
+        set.blocks[made++] = reinterpret_cast<uintptr_t>(block);
+      }
+      set.used = made;
+      *value = static_cast<double>(made);
+      *value2 = refusal;  // a refusal is the measurement here, not a failure of the step
+      break;
+    }
+    case kMmapAboveBreak: {
+      uintptr_t address = 0;
+      size_t length = 0;
+      *status = process_map_above_break(static_cast<size_t>(a[1]), &address, &length);
+      if (*status == 0) {
+        slot->address = address;
+        slot->size = length;
+        slot->state = kMapping;
+        *value = static_cast<double>(address);
+      }
+      break;
+    }
+    case kForkHold:
+      *status = child_hold(run.children[static_cast<size_t>(a[0])], static_cast<size_t>(a[1]),
+                           static_cast<size_t>(a[2]), a[3] != 0, a[4] != 0, value, value2);
+      break;
+    case kForkExit:
+      *status = child_exit(run.children[static_cast<size_t>(a[0])], a[1] != 0, value, value2);
+      break;
+    case kForkReap:
+      *status = child_reap_timed(run.children[static_cast<size_t>(a[0])], value, value2);
       break;
     case kFreeForeign:
       free(reinterpret_cast<void*>(slot->address + static_cast<uintptr_t>(a[1])));
@@ -758,8 +984,9 @@ void size_sets(const double* program, size_t length, Run& run) {
   ProgramError ignored;
   walk(program, length, run.header, &ignored,
        [&](size_t, const OpInfo* info, const double* a, size_t argc) {
-         if (info->op == kBatchAlloc) {
-           size_t total = static_cast<size_t>(a[1]) * ((argc - 3) / 2);
+         if (info->op == kBatchAlloc || info->op == kAllocUntilRefused) {
+           size_t total = info->op == kBatchAlloc ? static_cast<size_t>(a[1]) * ((argc - 3) / 2)
+                                                  : static_cast<size_t>(a[2]);
            Set& set = run.sets[static_cast<size_t>(a[0])];
            if (total > set.capacity) set.capacity = total;
          }
@@ -778,10 +1005,14 @@ int run_program(const double* program, size_t length, int out_fd) {
   size_t slots_bytes = run.header.slots * sizeof(Slot);
   size_t sets_bytes = run.header.sets * sizeof(Set);
   size_t threads_bytes = kMaxThreads * sizeof(Thread);
+  size_t children_bytes = kMaxChildren * sizeof(Child);
   run.slots = static_cast<Slot*>(map_plain(slots_bytes));
   run.sets = static_cast<Set*>(map_plain(sets_bytes));
   run.threads = static_cast<Thread*>(map_plain(threads_bytes));
-  if (run.slots == nullptr || run.sets == nullptr || run.threads == nullptr) return ENOMEM;
+  run.children = static_cast<Child*>(map_plain(children_bytes));
+  if (run.slots == nullptr || run.sets == nullptr || run.threads == nullptr ||
+      run.children == nullptr)
+    return ENOMEM;
   size_sets(program, length, run);
   for (size_t i = 0; i < run.header.sets; ++i) {
     Set& set = run.sets[i];
@@ -839,6 +1070,7 @@ int run_program(const double* program, size_t length, int out_fd) {
   end[5] = nanoseconds_since(run.started);
 
   for (size_t i = 0; i < kMaxThreads; ++i) stop_thread(run.threads[i]);
+  for (size_t i = 0; i < kMaxChildren; ++i) child_reap(run.children[i]);
   if ((run.header.flags & kFlagKeep) == 0) {
     for (size_t i = 0; i < run.header.slots; ++i) {
       Slot& slot = run.slots[i];
@@ -855,6 +1087,7 @@ int run_program(const double* program, size_t length, int out_fd) {
   unmap_plain(run.slots, slots_bytes);
   unmap_plain(run.sets, sets_bytes);
   unmap_plain(run.threads, threads_bytes);
+  unmap_plain(run.children, children_bytes);
   write_record(out_fd, end);
   return result;
 }

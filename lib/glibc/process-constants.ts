@@ -1,0 +1,24 @@
+/**
+ * Linux and glibc constants the step programs pass or get back, for the 64-bit
+ * architectures malloc-lab builds for (x86-64 and arm64 share these values).
+ */
+
+/** getrlimit/prlimit resources (asm-generic/resource.h). */
+export const RLIMIT = { RLIMIT_DATA: 2, RLIMIT_AS: 9 } as const;
+
+/** mlockall flags (asm-generic/mman-common.h). */
+export const MCL = { MCL_CURRENT: 1, MCL_FUTURE: 2 } as const;
+
+/** enum mcheck_status (mcheck.h): what mprobe() says of a block. */
+export const MCHECK_STATUS = {
+  MCHECK_DISABLED: -1,
+  MCHECK_OK: 0,
+  MCHECK_FREE: 1,
+  MCHECK_HEAD: 2,
+  MCHECK_TAIL: 3,
+} as const;
+
+/** The name of an mcheck_status value. */
+export function mcheckStatusName(status: number): string {
+  return Object.entries(MCHECK_STATUS).find(([, value]) => value === status)?.[0] ?? `mcheck_status ${status}`;
+}
