@@ -11,9 +11,10 @@
  * would make "the block after a" and "a's bin" a matter of chance).
  */
 import { formatAddress } from '../../infra/units.js';
-import { bytes, judged, ops, run, verdict } from '../framework/observe.js';
+import { judgeAbort } from '../framework/aborts.js';
+import { bytes, judged, ops, run } from '../framework/observe.js';
 import { StepProgram } from '../framework/program.js';
-import type { ClaimContext, ExperimentDefinition, Judgement, Parameters } from '../framework/types.js';
+import type { ExperimentDefinition, Parameters } from '../framework/types.js';
 
 /** The thread the misuses run on. */
 const THREAD = 1;
@@ -21,8 +22,6 @@ const THREAD = 1;
 const TCACHE_COUNT = 7;
 /** The byte the overflow writes ('A', as a string overrun would). */
 const OVERFLOW_BYTE = 0x41;
-/** glibc's abort messages about the heap. */
-const GLIBC_HEAP_MESSAGE = /free\(\)|double free|corrupt/;
 
 /** glibc's chunk size for a request (request2size on 64-bit: 8 bytes of header, 16-byte alignment, 32 at least). */
 export function chunkSize(request: number): number {
@@ -102,41 +101,6 @@ function freeForeign(size: number): StepProgram {
   return program()
     .step('malloc(a)', (s) => s.onThread(THREAD, (t) => t.malloc('a', size).fill('a', 0)))
     .step(`free(a + ${FOREIGN_OFFSET})`, (s) => s.onThread(THREAD, (t) => t.freeForeign('a', FOREIGN_OFFSET)));
-}
-
-/** glibc's message: the line of stderr that names the heap error. */
-function glibcMessage(stderr: string): string | undefined {
-  return stderr
-    .split('\n')
-    .map((line) => line.trim())
-    .find((line) => GLIBC_HEAP_MESSAGE.test(line));
-}
-
-/** The step the process ended in: the first one without a snapshot. */
-function endedIn(c: ClaimContext, variant: string): string {
-  return run(c, variant).steps.find((step) => step.sample === undefined)?.label ?? '(after the last step)';
-}
-
-/**
- * Confirmed when the child died of SIGABRT with glibc's heap message in the
- * misuse step; refuted when it survived it. explain adds what the numbers say.
- */
-function judgeAbort(
-  c: ClaimContext,
-  variant: string,
-  misuse: string,
-  explain: (aborted: boolean) => string,
-): Judgement {
-  const child = run(c, variant);
-  const message = glibcMessage(child.stderr);
-  const misuseStep = child.steps.find((step) => step.label === misuse);
-  const diedThere = misuseStep !== undefined && misuseStep.sample === undefined;
-  const aborted = child.signal === 'SIGABRT' && message !== undefined && diedThere;
-  const ending =
-    child.signal !== null
-      ? `the child died of ${child.signal} in "${endedIn(c, variant)}"${message === undefined ? '' : ` with glibc's message "${message}"`}`
-      : `the child survived "${misuse}" and exited with code ${child.exitCode}${child.stderr.trim() === '' ? '' : ` (stderr: "${child.stderr.trim()}")`}`;
-  return verdict(aborted, `${ending}. ${explain(aborted)}`);
 }
 
 export const heapCorruption: ExperimentDefinition = {
