@@ -1,7 +1,9 @@
 /** The experiments `malloc-lab list` shows; their ids are part of the interface. */
 import { MallocLabError } from '../../infra/errors.js';
 import type { ExperimentDefinition } from '../framework/types.js';
+import { allocaStack } from './alloca-stack.js';
 import { allocators } from './allocators.js';
+import { breakAndAlignment } from './break-and-alignment.js';
 import { freeAndSbrk } from './free-and-sbrk.js';
 import { freeNotReturned } from './free-not-returned.js';
 import { heapCorruption } from './heap-corruption.js';
@@ -29,6 +31,8 @@ export const CATALOGUE: ExperimentDefinition[] = [
   heapCorruption,
   reallocCallocMemalign,
   allocators,
+  breakAndAlignment,
+  allocaStack,
 ];
 
 export function findExperiment(id: string): ExperimentDefinition {
