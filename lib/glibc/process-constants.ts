@@ -22,3 +22,6 @@ export const MCHECK_STATUS = {
 export function mcheckStatusName(status: number): string {
   return Object.entries(MCHECK_STATUS).find(([, value]) => value === status)?.[0] ?? `mcheck_status ${status}`;
 }
+
+/** The byte mcheck writes after each block to see writes past its end (glibc's MAGICBYTE). */
+export const MCHECK_GUARD_BYTE = 0xd7;

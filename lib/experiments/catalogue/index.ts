@@ -8,6 +8,7 @@ import { freeAndSbrk } from './free-and-sbrk.js';
 import { freeNotReturned } from './free-not-returned.js';
 import { heapCorruption } from './heap-corruption.js';
 import { lazyResidency } from './lazy-residency.js';
+import { mallocDebug } from './malloc-debug.js';
 import { mallocTrim } from './malloc-trim.js';
 import { mmapThreshold } from './mmap-threshold.js';
 import { reallocCallocMemalign } from './realloc-calloc-memalign.js';
@@ -33,6 +34,7 @@ export const CATALOGUE: ExperimentDefinition[] = [
   allocators,
   breakAndAlignment,
   allocaStack,
+  mallocDebug,
 ];
 
 export function findExperiment(id: string): ExperimentDefinition {
