@@ -11,6 +11,7 @@ import { lazyResidency } from './lazy-residency.js';
 import { mallocDebug } from './malloc-debug.js';
 import { mallocTrim } from './malloc-trim.js';
 import { mmapThreshold } from './mmap-threshold.js';
+import { processLimits } from './process-limits.js';
 import { reallocCallocMemalign } from './realloc-calloc-memalign.js';
 import { reuseAfterFree } from './reuse-after-free.js';
 import { sbrk16k } from './sbrk-16k.js';
@@ -35,6 +36,7 @@ export const CATALOGUE: ExperimentDefinition[] = [
   breakAndAlignment,
   allocaStack,
   mallocDebug,
+  processLimits,
 ];
 
 export function findExperiment(id: string): ExperimentDefinition {
