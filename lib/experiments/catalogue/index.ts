@@ -4,6 +4,7 @@ import type { ExperimentDefinition } from '../framework/types.js';
 import { allocaStack } from './alloca-stack.js';
 import { allocators } from './allocators.js';
 import { breakAndAlignment } from './break-and-alignment.js';
+import { exitAndFork } from './exit-and-fork.js';
 import { freeAndSbrk } from './free-and-sbrk.js';
 import { freeNotReturned } from './free-not-returned.js';
 import { heapCorruption } from './heap-corruption.js';
@@ -37,6 +38,7 @@ export const CATALOGUE: ExperimentDefinition[] = [
   allocaStack,
   mallocDebug,
   processLimits,
+  exitAndFork,
 ];
 
 export function findExperiment(id: string): ExperimentDefinition {
