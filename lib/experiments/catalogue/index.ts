@@ -3,6 +3,7 @@ import { MallocLabError } from '../../infra/errors.js';
 import type { ExperimentDefinition } from '../framework/types.js';
 import { allocaStack } from './alloca-stack.js';
 import { allocators } from './allocators.js';
+import { arenaTest } from './arena-test.js';
 import { breakAndAlignment } from './break-and-alignment.js';
 import { exitAndFork } from './exit-and-fork.js';
 import { freeAndSbrk } from './free-and-sbrk.js';
@@ -10,6 +11,7 @@ import { freeNotReturned } from './free-not-returned.js';
 import { heapCorruption } from './heap-corruption.js';
 import { lazyResidency } from './lazy-residency.js';
 import { mallocDebug } from './malloc-debug.js';
+import { mallocHooks } from './malloc-hooks.js';
 import { mallocTrim } from './malloc-trim.js';
 import { mmapThreshold } from './mmap-threshold.js';
 import { processLimits } from './process-limits.js';
@@ -39,6 +41,8 @@ export const CATALOGUE: ExperimentDefinition[] = [
   mallocDebug,
   processLimits,
   exitAndFork,
+  mallocHooks,
+  arenaTest,
 ];
 
 export function findExperiment(id: string): ExperimentDefinition {
