@@ -1,7 +1,7 @@
-// Seeds 002/004: pages become resident on first access; mincore() counts them; mlock() forces them.
+// Seeds 002/004: pages become resident on first access; mincore() counts them; mlock() and mlockall() force them.
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { lazyResidency } from '../../lib/experiments/catalogue/lazy-residency.js';
+import { lazyResidency, MLOCKALL_STEPS } from '../../lib/experiments/catalogue/lazy-residency.js';
 import { runExperiment, type ExperimentRun, type StepRecord } from '../../lib/experiments/framework/runner.js';
 
 const size = 64 * 1024 * 1024;
@@ -52,6 +52,18 @@ describe('lazy-residency', () => {
         0.9 * size,
       );
       expect(step(host, 'munlock').status['VmLck']).toBe(0);
+    });
+
+    it(`${host}: mlockall(MCL_CURRENT) makes an untouched block resident; with MCL_FUTURE a new block is resident at once`, () => {
+      expect(claim(host, 'mlockall-ensures').verdict).toBe('confirmed');
+      const untouched = mincore(host, MLOCKALL_STEPS.untouched(size));
+      expect(untouched.value!).toBeLessThanOrEqual(0.01 * untouched.value2!);
+      const current = mincore(host, MLOCKALL_STEPS.current);
+      expect(current.value).toBe(current.value2);
+      const future = mincore(host, MLOCKALL_STEPS.future(size));
+      expect(future.value).toBe(future.value2);
+      expect(step(host, MLOCKALL_STEPS.future(size)).status['VmLck']).toBeGreaterThanOrEqual(2 * size);
+      expect(step(host, MLOCKALL_STEPS.unlocked).status['VmLck']).toBe(0);
     });
   }
 });
