@@ -11,8 +11,8 @@
  * would make "the block after a" and "a's bin" a matter of chance).
  */
 import { formatAddress } from '../../infra/units.js';
-import { judgeAbort } from '../framework/aborts.js';
-import { bytes, judged, ops, run } from '../framework/observe.js';
+import { endedIn, judgeAbort } from '../framework/aborts.js';
+import { bytes, judged, ops, run, verdict } from '../framework/observe.js';
 import { StepProgram } from '../framework/program.js';
 import type { ExperimentDefinition, Parameters } from '../framework/types.js';
 
@@ -93,6 +93,35 @@ function overwriteHeader(size: number): StepProgram {
     .step('free(b)', (s) => s.onThread(THREAD, (t) => t.free('b')));
 }
 
+/** The size a's length field is raised to: twice its chunk, so a freed and taken again spans b too. */
+export const INCREMENTED_STEPS = {
+  allocate: 'malloc(a), malloc(b), b written',
+  increment: "a's length incremented",
+  free: 'free(a)',
+  again: 'malloc(c) of the incremented size',
+  write: 'write all of c',
+  read: "read b's first byte",
+} as const;
+/** What b holds, and what c is filled with. */
+const B_BYTE = 0x42;
+const C_BYTE = 0x43;
+
+function incrementedLength(size: number): StepProgram {
+  const chunk = chunkSize(size);
+  // The size field's low byte: chunk size | PREV_INUSE; written one word before a's first byte.
+  const incremented = 2 * chunk + 1;
+  const request = 2 * chunk - 8;
+  return program(true)
+    .step(INCREMENTED_STEPS.allocate, (s) =>
+      s.onThread(THREAD, (t) => t.malloc('a', size).malloc('b', size).fill('b', B_BYTE)),
+    )
+    .step(INCREMENTED_STEPS.increment, (s) => s.onThread(THREAD, (t) => t.unsafeWrite('a', -8, 1, incremented)))
+    .step(INCREMENTED_STEPS.free, (s) => s.onThread(THREAD, (t) => t.free('a')))
+    .step(INCREMENTED_STEPS.again, (s) => s.onThread(THREAD, (t) => t.malloc('c', request).malloc_usable_size('c')))
+    .step(INCREMENTED_STEPS.write, (s) => s.onThread(THREAD, (t) => t.fill('c', C_BYTE)))
+    .step(INCREMENTED_STEPS.read, (s) => s.onThread(THREAD, (t) => t.unsafeRead('b', 0)));
+}
+
 /** The interior pointer freed: a + 16, whose would-be chunk header is a's own first 16 bytes. */
 export const FOREIGN_OFFSET = 16;
 
@@ -134,6 +163,11 @@ export const heapCorruption: ExperimentDefinition = {
         name: 'overwrite-header',
         description: `malloc(a), malloc(b), then ${chunkSize(size)} bytes of 'A' written from a's start (8 past its usable end, over b's size field), then free(b)`,
         program: overwriteHeader(size),
+      },
+      {
+        name: 'length-incremented',
+        description: `malloc(a), malloc(b); a's length field raised from ${chunkSize(size)} to ${2 * chunkSize(size)}; free(a); malloc(${2 * chunkSize(size) - 8}); c written`,
+        program: incrementedLength(size),
       },
       {
         name: 'free-foreign',
@@ -229,6 +263,45 @@ export const heapCorruption: ExperimentDefinition = {
               : 'glibc accepted the interior pointer.',
           ),
         ),
+    },
+    {
+      id: 'length-incremented-overlap',
+      claim:
+        'If the length value is accidentally incremented, then the block is deallocated, but then re-allocated, then the program thinks it has 2 distinct memory blocks, but the first one actually overlaps with the adjacent one.',
+      judge: (c) =>
+        judged(() => {
+          const size = c.parameters['size']!;
+          const [a, b] = ops(c, 'length-incremented', INCREMENTED_STEPS.allocate, 'malloc').map((op) => op.value);
+          const again = ops(c, 'length-incremented', INCREMENTED_STEPS.again);
+          const cAddress = again.find((op) => op.op === 'malloc')?.value;
+          const usable = again.find((op) => op.op === 'malloc_usable_size')?.value;
+          const read = ops(c, 'length-incremented', INCREMENTED_STEPS.read, 'unsafe_read')[0]?.value;
+          if (
+            a === undefined ||
+            b === undefined ||
+            cAddress === undefined ||
+            usable === undefined ||
+            read === undefined
+          ) {
+            return { verdict: 'inconclusive', evidence: `the run stopped in "${endedIn(c, 'length-incremented')}"` };
+          }
+          const overlaps = cAddress === a && cAddress + usable > b;
+          if (b - a !== chunkSize(size)) {
+            return {
+              verdict: 'inconclusive',
+              evidence: `b is not right after a (${bytes(b - a)} apart): the layout the claim needs did not arise`,
+            };
+          }
+          return verdict(
+            overlaps && read === C_BYTE,
+            `a (${formatAddress(a)}) and b (${formatAddress(b)}) were neighbours; with a's length raised from ${bytes(chunkSize(size))} to ${bytes(2 * chunkSize(size))}, ` +
+              `free(a) passed glibc 2.36's checks and the next malloc of that size returned ${formatAddress(cAddress)}${cAddress === a ? ' — a again' : ''}, ` +
+              `with ${bytes(usable)} usable, reaching ${bytes(cAddress + usable - b)} into b. Writing all of c turned b's first byte from 0x${B_BYTE.toString(16)} into 0x${read.toString(16)}: ` +
+              (overlaps && read === C_BYTE
+                ? 'two blocks the program holds as distinct share memory.'
+                : 'no overlap showed.'),
+          );
+        }),
     },
   ],
 };
