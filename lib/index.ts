@@ -119,6 +119,15 @@ export {
   type RunOptions,
 } from './experiments/framework/runner.js';
 export { CATALOGUE, findExperiment } from './experiments/catalogue/index.js';
+export {
+  SEED_CLAIMS,
+  OWN_CLAIMS,
+  seedClaimProblems,
+  type SeedClaim,
+  type SeedId,
+  type ClaimReference,
+  type OwnClaim,
+} from './experiments/claims/index.js';
 export type {
   ExperimentDefinition,
   ClaimDefinition,

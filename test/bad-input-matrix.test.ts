@@ -956,6 +956,13 @@ const FUNCTIONS: FunctionSpec[] = [
   } as unknown as FunctionSpec,
   {
     area: 'experiments',
+    fn: 'seedClaimProblems',
+    params: [['experiments', [bad('null', null, TYPE), bad('a definition, not an array', lab.CATALOGUE[0], TYPE)]]],
+    valid: () => ({ args: [lab.CATALOGUE] }),
+    call: (experiments: lab.ExperimentDefinition[]) => lab.seedClaimProblems(experiments),
+  } as unknown as FunctionSpec,
+  {
+    area: 'experiments',
     fn: 'parseRecords',
     params: [
       ['program', [bad('null', null, TYPE), bad('a string', 'program', TYPE)]],
