@@ -23,62 +23,56 @@ const roundBytes = ROUND.count * (ROUND.size + 1);
 
 export const STEPS = {
   start: 'start',
+  child: (k: number) => `child ${k} runs the loop and exits`,
   hold: (size: number) => `a child mallocs and writes ${bytes(size)}`,
   exit: 'the child exits without freeing',
   reap: 'the parent reaps it',
+  round: (round: number) => `round ${round}: one child frees its blocks and exits, one just exits`,
   shared: (size: number) => `malloc and write ${bytes(size)}`,
   forked: 'a child forked, allocating nothing',
-  round: (round: number) => `round ${round}: one child frees its blocks and exits, one just exits`,
-  child: (k: number) => `child ${k} runs the loop and exits`,
+  sharedExit: 'that child exits',
+  sharedReap: 'the parent reaps it, and frees its block',
   inProcess: (k: number) => `round ${k}: the loop, then free, in this process`,
 } as const;
 
-function exitProgram(parameters: Parameters): StepProgram {
-  const held = parameters['held']!;
+/**
+ * The children's program: first the recycling children (while the parent's heap is
+ * as it started), then one that holds `held` bytes and exits, then the free-or-exit
+ * rounds. One process, so Node starts once.
+ */
+function childrenProgram(parameters: Parameters): StepProgram {
+  const { held, blocks, rounds, children } = parameters as Record<string, number>;
   const block = 256 * KiB;
-  return new StepProgram()
-    .step(STEPS.start)
-    .step(STEPS.hold(held), (s) => s.forkHold(0, { count: Math.ceil(held / block), size: block }))
+  const program = new StepProgram().step(STEPS.start);
+  for (let k = 1; k <= children!; k++) {
+    program.step(STEPS.child(k), (s) => s.forkHold(k, ROUND).forkExit(k, { free: false }).forkReap(k));
+  }
+  program
+    .step(STEPS.hold(held!), (s) => s.forkHold(0, { count: Math.ceil(held! / block), size: block }))
     .step(STEPS.exit, (s) => s.forkExit(0, { free: false }))
     .step(STEPS.reap, (s) => s.forkReap(0));
-}
-
-function sharedProgram(parameters: Parameters): StepProgram {
-  const held = parameters['held']!;
-  return new StepProgram()
-    .step(STEPS.shared(held), (s) => s.malloc('shared', held).fill('shared', 1).pss())
-    .step(STEPS.forked, (s) => s.forkHold(1, { count: 0, size: 0 }).pss())
-    .step(STEPS.exit, (s) => s.forkExit(1, { free: false }))
-    .step(STEPS.reap, (s) => s.forkReap(1).pss());
-}
-
-function freeOrExitProgram(parameters: Parameters): StepProgram {
-  const { blocks, rounds } = parameters as { blocks: number; rounds: number };
-  const program = new StepProgram();
-  for (let r = 0; r < rounds; r++) {
+  for (let r = 0; r < rounds!; r++) {
     program.step(STEPS.round(r + 1), (s) => {
       for (const [child, free] of [
         [2 * r, true],
         [2 * r + 1, false],
       ] as const) {
-        s.forkHold(child, { count: blocks, size: 64 }).forkExit(child, { free }).forkReap(child);
+        s.forkHold(child, { count: blocks!, size: 64 }).forkExit(child, { free }).forkReap(child);
       }
     });
   }
   return program;
 }
 
-function recycleProgram(parameters: Parameters): StepProgram {
-  const program = new StepProgram().step(STEPS.start);
-  for (let k = 1; k <= parameters['children']!; k++) {
-    program.step(STEPS.child(k), (s) => s.forkHold(k, ROUND).forkExit(k, { free: false }).forkReap(k));
-  }
-  return program;
-}
-
-function inProcessProgram(parameters: Parameters): StepProgram {
-  const program = new StepProgram().step(STEPS.start);
-  for (let k = 1; k <= parameters['children']!; k++) {
+/** The parent's program: a block shared with a child that exits, then seed 000's loop run here. */
+function parentProgram(parameters: Parameters): StepProgram {
+  const { held, children } = parameters as Record<string, number>;
+  const program = new StepProgram()
+    .step(STEPS.shared(held!), (s) => s.malloc('shared', held!).fill('shared', 1).pss())
+    .step(STEPS.forked, (s) => s.forkHold(1, { count: 0, size: 0 }).pss())
+    .step(STEPS.sharedExit, (s) => s.forkExit(1, { free: false }))
+    .step(STEPS.sharedReap, (s) => s.forkReap(1).pss().free('shared'));
+  for (let k = 1; k <= children!; k++) {
     program.step(STEPS.inProcess(k), (s) =>
       s
         .batchAlloc('loop', ROUND.count, [
@@ -106,42 +100,27 @@ export const exitAndFork: ExperimentDefinition = {
   seeds: ['003', '004', '002'],
   description:
     'A child that mallocs and writes 64 MiB and exits without freeing, read by the parent before and after it is reaped; a child sharing the parent’s pages; ' +
-    'children that free 500 000 blocks before _exit against children that just exit (their CPU time, from rusage); four children each running seed 000’s loop against the same loop run four times in the parent.',
+    'children that free 250 000 blocks before _exit against children that just exit (their CPU time, from rusage); four children each running seed 000’s loop against the same loop run four times in the parent.',
   parameters: [
     {
       name: 'held',
       description: 'bytes the exiting child (and the sharing parent) malloc and write',
       default: 64 * MiB,
     },
-    { name: 'blocks', description: '64-byte blocks each child of the free-or-exit rounds mallocs', default: 500_000 },
+    { name: 'blocks', description: '64-byte blocks each child of the free-or-exit rounds mallocs', default: 250_000 },
     { name: 'rounds', description: 'free-or-exit rounds (the cheapest of each kind is compared)', default: 3 },
     { name: 'children', description: 'children (and in-process rounds) of the recycling comparison', default: 4 },
   ],
   variants: (parameters): Variant[] => [
     {
-      name: 'exit',
-      description: 'a child mallocs and writes, exits without freeing',
-      program: exitProgram(parameters),
+      name: 'children',
+      description: `${parameters['children']} children each run seed 000's loop and exit; one writes ${bytes(parameters['held']!)} and exits; ${parameters['rounds']} rounds of free-then-exit against exit`,
+      program: childrenProgram(parameters),
     },
     {
-      name: 'shared',
-      description: 'the parent writes a block, a child shares it and exits',
-      program: sharedProgram(parameters),
-    },
-    {
-      name: 'free-or-exit',
-      description: `${parameters['rounds']} rounds: a child frees ${parameters['blocks']} blocks then exits, another just exits`,
-      program: freeOrExitProgram(parameters),
-    },
-    {
-      name: 'recycle',
-      description: `${parameters['children']} children, each seed 000's loop then exit`,
-      program: recycleProgram(parameters),
-    },
-    {
-      name: 'in-process',
-      description: `seed 000's loop and its frees, ${parameters['children']} times in this process`,
-      program: inProcessProgram(parameters),
+      name: 'parent',
+      description: `the parent writes ${bytes(parameters['held']!)} that a child shares until it exits; then seed 000's loop, ${parameters['children']} times, in the parent`,
+      program: parentProgram(parameters),
     },
   ],
   allocators: ['glibc'],
@@ -151,9 +130,11 @@ export const exitAndFork: ExperimentDefinition = {
       claim: "Upon program termination, all allocated memory is returned to the system (i.e. automatically free'd).",
       judge: (c) => {
         const held = c.parameters['held']!;
-        const hold = only(c, 'exit', STEPS.hold(held), 'fork_hold');
-        const exited = only(c, 'exit', STEPS.exit, 'fork_exit');
-        const parent = at(c, 'exit', STEPS.reap).status.RssAnon - at(c, 'exit', STEPS.start).status.RssAnon;
+        const hold = only(c, 'children', STEPS.hold(held), 'fork_hold');
+        const exited = only(c, 'children', STEPS.exit, 'fork_exit');
+        const parent =
+          at(c, 'children', STEPS.reap).status.RssAnon -
+          at(c, 'children', STEPS.child(c.parameters['children']!)).status.RssAnon;
         return verdict(
           hold.value >= held && exited.value >= held && exited.value2 === 0,
           `the child held ${bytes(exited.value)} (its RssAnon after writing ${bytes(held)}) and exited without a single free(); ` +
@@ -168,12 +149,12 @@ export const exitAndFork: ExperimentDefinition = {
         'If the memory is shared with other processes, it is still needed for them, so releasing it from use by this process only decrements the number of processes using the memory. It is not immediately available for any other use.',
       judge: (c) => {
         const held = c.parameters['held']!;
-        const alone = only(c, 'shared', STEPS.shared(held), 'pss').value;
-        const sharing = only(c, 'shared', STEPS.forked, 'pss').value;
-        const after = only(c, 'shared', STEPS.reap, 'pss').value;
-        const rss = at(c, 'shared', STEPS.shared(held)).status.RssAnon;
-        const rssAfter = at(c, 'shared', STEPS.reap).status.RssAnon;
-        const child = only(c, 'shared', STEPS.forked, 'fork_hold').value;
+        const alone = only(c, 'parent', STEPS.shared(held), 'pss').value;
+        const sharing = only(c, 'parent', STEPS.forked, 'pss').value;
+        const after = only(c, 'parent', STEPS.sharedReap, 'pss').value;
+        const rss = at(c, 'parent', STEPS.shared(held)).status.RssAnon;
+        const rssAfter = at(c, 'parent', STEPS.sharedExit).status.RssAnon;
+        const child = only(c, 'parent', STEPS.forked, 'fork_hold').value;
         // Every anonymous page of the parent is shared with the child after fork: the parent's share halves.
         const halved = Math.abs(alone - sharing - rss / 2) <= 0.1 * (rss / 2);
         const back = Math.abs(after - alone) <= 0.1 * (rss / 2);
@@ -198,11 +179,11 @@ export const exitAndFork: ExperimentDefinition = {
         let zombies = 0;
         for (let r = 0; r < rounds; r++) {
           const label = STEPS.round(r + 1);
-          freeing.push(only(c, 'free-or-exit', label, 'fork_reap', 0).value);
-          exiting.push(only(c, 'free-or-exit', label, 'fork_reap', 1).value);
-          held = only(c, 'free-or-exit', label, 'fork_hold', 0).value;
-          afterFree = only(c, 'free-or-exit', label, 'fork_exit', 0).value;
-          zombies += ops(c, 'free-or-exit', label, 'fork_exit').reduce((sum, record) => sum + record.value2, 0);
+          freeing.push(only(c, 'children', label, 'fork_reap', 0).value);
+          exiting.push(only(c, 'children', label, 'fork_reap', 1).value);
+          held = only(c, 'children', label, 'fork_hold', 0).value;
+          afterFree = only(c, 'children', label, 'fork_exit', 0).value;
+          zombies += ops(c, 'children', label, 'fork_exit').reduce((sum, record) => sum + record.value2, 0);
         }
         const withFree = Math.min(...freeing);
         const withoutFree = Math.min(...exiting);
@@ -221,12 +202,11 @@ export const exitAndFork: ExperimentDefinition = {
         'If your program design relies on this memory be recycled, it may be achievable using multiple copies of your program (by fork()~ing) which run and exit.',
       judge: (c) => {
         const children = c.parameters['children']!;
-        const start = at(c, 'recycle', STEPS.start).status.RssAnon;
-        const end = at(c, 'recycle', STEPS.child(children)).status.RssAnon;
-        const holds = Array.from({ length: children }, (_, k) => only(c, 'recycle', STEPS.child(k + 1), 'fork_hold'));
+        const start = at(c, 'children', STEPS.start).status.RssAnon;
+        const end = at(c, 'children', STEPS.child(children)).status.RssAnon;
+        const holds = Array.from({ length: children }, (_, k) => only(c, 'children', STEPS.child(k + 1), 'fork_hold'));
         const inProcess =
-          at(c, 'in-process', STEPS.inProcess(children)).status.RssAnon -
-          at(c, 'in-process', STEPS.start).status.RssAnon;
+          at(c, 'parent', STEPS.inProcess(children)).status.RssAnon - at(c, 'parent', STEPS.sharedReap).status.RssAnon;
         return verdict(
           holds.every((hold) => hold.value2 >= 0.9 * roundBytes) && end - start <= 0.1 * roundBytes,
           `${children} children each ran seed 000's loop (${bytes(roundBytes)}) and exited without freeing: their heaps counted ${holds.map((hold) => bytes(hold.value2)).join(', ')} in use ` +
@@ -240,11 +220,11 @@ export const exitAndFork: ExperimentDefinition = {
       claim: 'Each process has its own heap',
       judge: (c) => {
         const children = c.parameters['children']!;
-        const first = at(c, 'recycle', STEPS.start);
-        const last = at(c, 'recycle', STEPS.child(children));
+        const first = at(c, 'children', STEPS.start);
+        const last = at(c, 'children', STEPS.child(children));
         const grown = Array.from(
           { length: children },
-          (_, k) => only(c, 'recycle', STEPS.child(k + 1), 'fork_hold').value2,
+          (_, k) => only(c, 'children', STEPS.child(k + 1), 'fork_hold').value2,
         );
         const parentInUse = last.mallinfo.uordblks - first.mallinfo.uordblks;
         const parentBreak = Number(last.brk) - Number(first.brk);
