@@ -139,7 +139,8 @@ export const heapCorruption: ExperimentDefinition = {
   description:
     "Seeds 001/004's heap-corruption errors, each in a child process that glibc 2.36 is expected to abort: " +
     "a write over a block's end into the next block's size field, free() twice (tcache, fastbin top, and the fastbin a, b, a pattern), " +
-    'and free() of a pointer inside a block. The misuse runs on a thread with its own new arena, so the layout is the same on both hosts.',
+    'and free() of a pointer inside a block; and, surviving, a length field incremented over the next block, freed and taken again. ' +
+    'The misuse runs on a thread with its own new arena, so the layout is the same on both hosts.',
   parameters: [{ name: 'size', description: 'bytes of each block (a tcache/fastbin size: at most 120)', default: 24 }],
   variants: (parameters: Parameters) => {
     const size = parameters['size']!;

@@ -84,7 +84,7 @@ export const lazyResidency: ExperimentDefinition = {
   title: 'Physical memory arrives on first access; mincore() sees it, mlock() forces it',
   seeds: ['002', '004'],
   description:
-    "malloc a 64 MiB block (mmap'd) and check VmSize, RssAnon and mincore(); write its first half; malloc a second 64 MiB block and mlock() it without touching it; munlock; free.",
+    "malloc a 64 MiB block (mmap'd) and check VmSize, RssAnon and mincore(); write its first half; malloc a second 64 MiB block and mlock() it without touching it; munlock; free. In a second child, mlockall(MCL_CURRENT) over an untouched block, then MCL_FUTURE and a new block.",
   parameters: [
     { name: 'size', description: 'bytes of the block that is allocated, then half written', default: 64 * 1024 * 1024 },
     {

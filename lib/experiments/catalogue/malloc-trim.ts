@@ -133,7 +133,7 @@ export const mallocTrim: ExperimentDefinition = {
   title: 'malloc_trim(0) gives freed pages back with madvise, keeping pages that hold live data',
   seeds: ['003'],
   description:
-    "Seed 003's malloc_trim answer: count × (size-byte block + 1-byte spacer), memset; every other large block freed, then malloc_trim(0); and a variant that frees everything first.",
+    "Seed 003's malloc_trim answer: count × (size-byte block + 1-byte spacer), memset; every other large block freed, then malloc_trim(0); a variant that frees everything first; the holes in a thread's arena, trimmed from the main thread; and malloc_trim(pad), malloc_trim(0) and again with nothing left.",
   parameters: [
     { name: 'count', description: 'large blocks (each followed by a 1-byte spacer)', default: 4096 },
     { name: 'size', description: 'bytes of each large block (below the 128 KiB mmap threshold)', default: 16384 },

@@ -129,7 +129,7 @@ export const reallocCallocMemalign: ExperimentDefinition = {
   seeds: ['004'],
   description:
     "Seed 004's calloc(numitems, size), realloc growing a block at the top end of the heap (in place, then past the top chunk so the break moves) " +
-    'and a block with a live neighbour (moved and copied), and memalign/posix_memalign/aligned_alloc/valloc at several boundaries. ' +
+    'and a block with a live neighbour (moved and copied, its CPU time against the growth in place), and memalign/posix_memalign/aligned_alloc/valloc at several boundaries. ' +
     'The realloc variants turn mmap off (M_MMAP_MAX 0) so that 1 MiB blocks stay on the brk heap the seed describes.',
   parameters: [
     {
