@@ -12,8 +12,8 @@
  */
 import { formatAddress, KiB, MiB } from '../../infra/units.js';
 import { endedIn, judgeAbort } from '../framework/aborts.js';
-import { at, bytes, MissingMeasurement, ops, run, signed, verdict } from '../framework/observe.js';
-import { StepProgram, type OpRecord } from '../framework/program.js';
+import { at, bytes, run, signed, succeeded, verdict } from '../framework/observe.js';
+import { StepProgram } from '../framework/program.js';
 import type { ClaimContext, ExperimentDefinition, Judgement, Parameters } from '../framework/types.js';
 
 export const STEPS = {
@@ -43,12 +43,6 @@ function misuseProgram(call: 'free' | 'realloc'): StepProgram {
   return new StepProgram({ unsafe: true })
     .step(STEPS.start)
     .step(call === 'free' ? STEPS.free : STEPS.realloc, (s) => s.allocaFree(MISUSED, call));
-}
-
-function only(c: ClaimContext, label: string, op: OpRecord['op']): OpRecord {
-  const record = ops(c, 'seed', label, op)[0];
-  if (record === undefined || record.status !== 0) throw new MissingMeasurement(`no successful ${op} in "${label}"`);
-  return record;
 }
 
 /** What a step did to the heap: bytes in use, the main arena, the break. */
@@ -95,7 +89,7 @@ export const allocaStack: ExperimentDefinition = {
       claim: 'Alloca(size_t) … Allocates data on the stack … Does this by moving the stack pointer further up',
       judge: (c) => {
         const size = c.parameters['size']!;
-        const call = only(c, STEPS.alloca(size), 'alloca');
+        const call = succeeded(c, 'seed', STEPS.alloca(size), 'alloca');
         const below = call.value2 - call.value;
         const heap = heapChange(c, STEPS.start, STEPS.alloca(size));
         const vmStk = at(c, 'seed', STEPS.alloca(size)).status.VmStk;
@@ -113,8 +107,8 @@ export const allocaStack: ExperimentDefinition = {
       claim: 'The data will be freed automatically when the function that called alloca() returns',
       judge: (c) => {
         const size = c.parameters['size']!;
-        const first = only(c, STEPS.alloca(size), 'alloca');
-        const second = only(c, STEPS.again(size), 'alloca');
+        const first = succeeded(c, 'seed', STEPS.alloca(size), 'alloca');
+        const second = succeeded(c, 'seed', STEPS.again(size), 'alloca');
         const heap = heapChange(c, STEPS.alloca(size), STEPS.again(size));
         return verdict(
           first.value === second.value && heap.vmStk === 0 && heap.inUse === 0,
@@ -132,8 +126,8 @@ export const allocaStack: ExperimentDefinition = {
         "Especially useful with longjmp() … If you use malloc() and you use longjmp() to handle a signal to jump back to some previous function, any malloc()'d memory will not be free'd. But, if you used alloca(), then as the functions return, they will automatically free their alloca()'d memory.",
       judge: (c) => {
         const { depth, frame } = c.parameters as { depth: number; frame: number };
-        const first = only(c, STEPS.jump(depth), 'longjmp_leak');
-        const second = only(c, STEPS.jumpAgain(depth), 'longjmp_leak');
+        const first = succeeded(c, 'seed', STEPS.jump(depth), 'longjmp_leak');
+        const second = succeeded(c, 'seed', STEPS.jumpAgain(depth), 'longjmp_leak');
         const leak1 = heapChange(c, STEPS.again(c.parameters['size']!), STEPS.jump(depth));
         const leak2 = heapChange(c, STEPS.jump(depth), STEPS.jumpAgain(depth));
         const mallocd = depth * frame;
@@ -181,7 +175,7 @@ export const allocaStack: ExperimentDefinition = {
       claim: 'The free memory space between the top of the heap and the top of the stack is large.',
       judge: (c) => {
         const size = c.parameters['size']!;
-        const stack = only(c, STEPS.alloca(size), 'alloca').value;
+        const stack = succeeded(c, 'seed', STEPS.alloca(size), 'alloca').value;
         const sample = at(c, 'seed', STEPS.alloca(size));
         const gap = stack - Number(sample.brk);
         const unmapped = gap - sample.status.VmSize;

@@ -13,8 +13,8 @@
  */
 import { chunkSize, MALLOC_ALIGNMENT, PAGE, SIZE_SZ } from '../../glibc/layout.js';
 import { formatAddress, KiB } from '../../infra/units.js';
-import { at, bytes, MissingMeasurement, ops, signed, verdict } from '../framework/observe.js';
-import { StepProgram, type OpRecord } from '../framework/program.js';
+import { at, bytes, MissingMeasurement, ops, signed, succeeded, verdict } from '../framework/observe.js';
+import { StepProgram } from '../framework/program.js';
 import type { ClaimContext, ExperimentDefinition, Judgement, Parameters } from '../framework/types.js';
 
 /** The thread whose new arena the layout programs use. */
@@ -95,11 +95,6 @@ function threadProgram(): StepProgram {
 const pageUp = (address: number) => Math.ceil(address / PAGE) * PAGE;
 
 /** The one op of a kind in a step, which must have succeeded. */
-function only(c: ClaimContext, variant: string, label: string, op: OpRecord['op']): OpRecord {
-  const record = ops(c, variant, label, op)[0];
-  if (record === undefined || record.status !== 0) throw new MissingMeasurement(`no successful ${op} in "${label}"`);
-  return record;
-}
 
 const addresses = (c: ClaimContext, variant: string, label: string) =>
   ops(c, variant, label, 'malloc').map((record) => record.value);
@@ -159,7 +154,7 @@ export const breakAndAlignment: ExperimentDefinition = {
       id: 'heap-at-start',
       claim: "{1} The heap is probably non-empty on program start, but assuming it's not illustrates my point.",
       judge: (c) => {
-        const range = only(c, 'sbrk', STEPS.start, 'heap_range');
+        const range = succeeded(c, 'sbrk', STEPS.start, 'heap_range');
         const size = range.value2 - range.value;
         const inUse = at(c, 'sbrk', STEPS.start).mallinfo.uordblks;
         const arena = at(c, 'sbrk', STEPS.start).mallinfo.arena;
@@ -175,7 +170,7 @@ export const breakAndAlignment: ExperimentDefinition = {
       id: 'sbrk0-current',
       claim: 'Sbrk(0) simply returns the current program break; this can also be useful.',
       judge: (c) => {
-        const call = only(c, 'sbrk', STEPS.sbrk0, 'sbrk');
+        const call = succeeded(c, 'sbrk', STEPS.sbrk0, 'sbrk');
         const before = Number(at(c, 'sbrk', STEPS.start).brk);
         const after = Number(at(c, 'sbrk', STEPS.sbrk0).brk);
         return verdict(
@@ -200,7 +195,7 @@ export const breakAndAlignment: ExperimentDefinition = {
       claim: 'Its return value is the old program break; which is the START of the newly allocated page.',
       judge: (c) => {
         const old = Number(at(c, 'sbrk', STEPS.sbrk0).brk);
-        const call = only(c, 'sbrk', STEPS.sbrk1, 'sbrk');
+        const call = succeeded(c, 'sbrk', STEPS.sbrk1, 'sbrk');
         const aligned = old % PAGE === 0;
         return verdict(
           call.value === old && aligned,
@@ -271,7 +266,7 @@ export const breakAndAlignment: ExperimentDefinition = {
       claim: 'Heap is a contiguous region in memory, whose current limit is the program break.',
       judge: (c) => {
         const { growths, block } = c.parameters as { growths: number; block: number };
-        const range = only(c, 'heap', STEPS.end, 'heap_range');
+        const range = succeeded(c, 'heap', STEPS.end, 'heap_range');
         const labels = [...Array.from({ length: growths }, (_, k) => growthLabel(block, k + 1)), STEPS.aligned];
         const blocks = labels.flatMap((label) => addresses(c, 'heap', label));
         const outside = blocks.filter((address) => address < range.value || address >= range.value2);
@@ -326,7 +321,7 @@ export const breakAndAlignment: ExperimentDefinition = {
       claim:
         'It first checks the free list. If memory with the required size is available, it takes just as much as it needs and allocates it.',
       judge: (c) => {
-        const big = only(c, 'thread', STEPS.splitFrom, 'malloc').value;
+        const big = succeeded(c, 'thread', STEPS.splitFrom, 'malloc').value;
         const [s1, s2] = ops(c, 'thread', STEPS.splitInto, 'malloc').map((record) => record.value);
         const first = s1 === big;
         const second = s2 === big + chunkSize(SPLIT_INTO);
@@ -344,7 +339,7 @@ export const breakAndAlignment: ExperimentDefinition = {
         "The glibc free() function checks if free'd memory is adjacent, and if it is, it groups them into one big block of free memory, which can satisfy a larger future malloc().",
       judge: (c): Judgement => {
         const [c1, c2] = ops(c, 'thread', STEPS.neighbours, 'malloc').map((record) => record.value);
-        const x = only(c, 'thread', STEPS.merged, 'malloc').value;
+        const x = succeeded(c, 'thread', STEPS.merged, 'malloc').value;
         const adjacent = c2! - c1! === chunkSize(NEIGHBOUR);
         const result = verdict(
           x === c1,

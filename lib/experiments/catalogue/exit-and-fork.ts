@@ -13,9 +13,9 @@
  * process's pages.
  */
 import { KiB, MiB } from '../../infra/units.js';
-import { at, bytes, MissingMeasurement, ops, signed, verdict } from '../framework/observe.js';
-import { StepProgram, type OpRecord } from '../framework/program.js';
-import type { ClaimContext, ExperimentDefinition, Parameters, Variant } from '../framework/types.js';
+import { at, bytes, ops, signed, succeeded, verdict } from '../framework/observe.js';
+import { StepProgram } from '../framework/program.js';
+import type { ExperimentDefinition, Parameters, Variant } from '../framework/types.js';
 
 /** The recycled workload: seed 000's loop, 1024 × (10 KiB + 1 B), memset. */
 const ROUND = { count: 1024, size: 10 * KiB, spacer: true };
@@ -85,13 +85,6 @@ function parentProgram(parameters: Parameters): StepProgram {
   return program;
 }
 
-function only(c: ClaimContext, variant: string, label: string, op: OpRecord['op'], index = 0): OpRecord {
-  const record = ops(c, variant, label, op)[index];
-  if (record === undefined || record.status !== 0)
-    throw new MissingMeasurement(`no successful ${op} in "${label}" of ${variant}`);
-  return record;
-}
-
 const cpu = (ns: number) => `${(ns / 1e6).toFixed(2)} ms`;
 
 export const exitAndFork: ExperimentDefinition = {
@@ -130,8 +123,8 @@ export const exitAndFork: ExperimentDefinition = {
       claim: "Upon program termination, all allocated memory is returned to the system (i.e. automatically free'd).",
       judge: (c) => {
         const held = c.parameters['held']!;
-        const hold = only(c, 'children', STEPS.hold(held), 'fork_hold');
-        const exited = only(c, 'children', STEPS.exit, 'fork_exit');
+        const hold = succeeded(c, 'children', STEPS.hold(held), 'fork_hold');
+        const exited = succeeded(c, 'children', STEPS.exit, 'fork_exit');
         const parent =
           at(c, 'children', STEPS.reap).status.RssAnon -
           at(c, 'children', STEPS.child(c.parameters['children']!)).status.RssAnon;
@@ -149,12 +142,12 @@ export const exitAndFork: ExperimentDefinition = {
         'If the memory is shared with other processes, it is still needed for them, so releasing it from use by this process only decrements the number of processes using the memory. It is not immediately available for any other use.',
       judge: (c) => {
         const held = c.parameters['held']!;
-        const alone = only(c, 'parent', STEPS.shared(held), 'pss').value;
-        const sharing = only(c, 'parent', STEPS.forked, 'pss').value;
-        const after = only(c, 'parent', STEPS.sharedReap, 'pss').value;
+        const alone = succeeded(c, 'parent', STEPS.shared(held), 'pss').value;
+        const sharing = succeeded(c, 'parent', STEPS.forked, 'pss').value;
+        const after = succeeded(c, 'parent', STEPS.sharedReap, 'pss').value;
         const rss = at(c, 'parent', STEPS.shared(held)).status.RssAnon;
         const rssAfter = at(c, 'parent', STEPS.sharedExit).status.RssAnon;
-        const child = only(c, 'parent', STEPS.forked, 'fork_hold').value;
+        const child = succeeded(c, 'parent', STEPS.forked, 'fork_hold').value;
         // Every anonymous page of the parent is shared with the child after fork: the parent's share halves.
         const halved = Math.abs(alone - sharing - rss / 2) <= 0.1 * (rss / 2);
         const back = Math.abs(after - alone) <= 0.1 * (rss / 2);
@@ -179,10 +172,10 @@ export const exitAndFork: ExperimentDefinition = {
         let zombies = 0;
         for (let r = 0; r < rounds; r++) {
           const label = STEPS.round(r + 1);
-          freeing.push(only(c, 'children', label, 'fork_reap', 0).value);
-          exiting.push(only(c, 'children', label, 'fork_reap', 1).value);
-          held = only(c, 'children', label, 'fork_hold', 0).value;
-          afterFree = only(c, 'children', label, 'fork_exit', 0).value;
+          freeing.push(succeeded(c, 'children', label, 'fork_reap', 0).value);
+          exiting.push(succeeded(c, 'children', label, 'fork_reap', 1).value);
+          held = succeeded(c, 'children', label, 'fork_hold', 0).value;
+          afterFree = succeeded(c, 'children', label, 'fork_exit', 0).value;
           zombies += ops(c, 'children', label, 'fork_exit').reduce((sum, record) => sum + record.value2, 0);
         }
         const withFree = Math.min(...freeing);
@@ -204,7 +197,9 @@ export const exitAndFork: ExperimentDefinition = {
         const children = c.parameters['children']!;
         const start = at(c, 'children', STEPS.start).status.RssAnon;
         const end = at(c, 'children', STEPS.child(children)).status.RssAnon;
-        const holds = Array.from({ length: children }, (_, k) => only(c, 'children', STEPS.child(k + 1), 'fork_hold'));
+        const holds = Array.from({ length: children }, (_, k) =>
+          succeeded(c, 'children', STEPS.child(k + 1), 'fork_hold'),
+        );
         const inProcess =
           at(c, 'parent', STEPS.inProcess(children)).status.RssAnon - at(c, 'parent', STEPS.sharedReap).status.RssAnon;
         return verdict(
@@ -224,7 +219,7 @@ export const exitAndFork: ExperimentDefinition = {
         const last = at(c, 'children', STEPS.child(children));
         const grown = Array.from(
           { length: children },
-          (_, k) => only(c, 'children', STEPS.child(k + 1), 'fork_hold').value2,
+          (_, k) => succeeded(c, 'children', STEPS.child(k + 1), 'fork_hold').value2,
         );
         const parentInUse = last.mallinfo.uordblks - first.mallinfo.uordblks;
         const parentBreak = Number(last.brk) - Number(first.brk);

@@ -21,8 +21,8 @@ import { MCHECK_GUARD_BYTE, MCHECK_STATUS, mcheckStatusName } from '../../glibc/
 import { formatAddress } from '../../infra/units.js';
 import { judgeAbort } from '../framework/aborts.js';
 import { mallocDebugLibrary } from '../framework/hosts.js';
-import { at, bytes, MissingMeasurement, ops, run, signed, verdict } from '../framework/observe.js';
-import { StepProgram, type OpRecord } from '../framework/program.js';
+import { at, bytes, MissingMeasurement, ops, run, signed, succeeded, verdict } from '../framework/observe.js';
+import { StepProgram } from '../framework/program.js';
 import type { ClaimContext, ExperimentDefinition, Judgement, Parameters, Variant } from '../framework/types.js';
 
 /** The request overflowed by one byte: malloc(20) sits in a 32-byte chunk with 4 bytes to spare. */
@@ -100,13 +100,6 @@ function preload(): Record<string, string> {
 function missingLibrary(): void {
   const library = mallocDebugLibrary();
   if (library.missing !== undefined) throw new MissingMeasurement(library.missing);
-}
-
-function only(c: ClaimContext, variant: string, label: string, op: OpRecord['op']): OpRecord {
-  const record = ops(c, variant, label, op)[0];
-  if (record === undefined || record.status !== 0)
-    throw new MissingMeasurement(`no successful ${op} in "${label}" of ${variant}`);
-  return record;
 }
 
 /** The mtrace log a variant captured; null when the process never created it. */
@@ -209,7 +202,7 @@ export const mallocDebug: ExperimentDefinition = {
         const log = traceLog(c, 'debug');
         if (log === null) return { verdict: 'refuted', evidence: 'mtrace() wrote no log at all' };
         const parsed = parseMtraceLog(log);
-        const cache = only(c, 'debug', STEPS.cache, 'malloc').value;
+        const cache = succeeded(c, 'debug', STEPS.cache, 'malloc').value;
         const named = (block: MtraceBlock) => {
           const step = allocatingStep(c, 'debug', block.address);
           return `${formatAddress(block.address)} (${bytes(block.size)})${step === undefined ? '' : ` from "${step}"`}`;
@@ -232,7 +225,7 @@ export const mallocDebug: ExperimentDefinition = {
       judge: (c) => {
         missingLibrary();
         const log = traceLog(c, 'plain');
-        const mcheck = only(c, 'plain', STEPS.mcheck, 'mcheck').value;
+        const mcheck = succeeded(c, 'plain', STEPS.mcheck, 'mcheck').value;
         const plainChild = run(c, 'plain');
         const survived = plainChild.completed && plainChild.signal === null;
         const withPreload = traceLog(c, 'debug') !== null && run(c, 'debug').signal === 'SIGABRT';
@@ -250,7 +243,7 @@ export const mallocDebug: ExperimentDefinition = {
         'Mcheck() and mprobe() … Probes allocated memory regions; checks if your code is trying to … write out of bounds.',
       judge: (c): Judgement => {
         missingLibrary();
-        const enabled = only(c, 'mcheck', STEPS.mcheck, 'mcheck').value;
+        const enabled = succeeded(c, 'mcheck', STEPS.mcheck, 'mcheck').value;
         if (enabled !== 0) {
           const probe = ops(c, 'mcheck', STEPS.mprobe, 'mprobe')[0];
           return {
@@ -272,9 +265,9 @@ export const mallocDebug: ExperimentDefinition = {
       claim: 'Mcheck() and mprobe() … checks if your code is trying to read … out of bounds.',
       judge: (c): Judgement => {
         missingLibrary();
-        const enabled = only(c, 'mcheck', STEPS.mcheck, 'mcheck').value;
-        const read = only(c, 'mcheck', STEPS.read, 'unsafe_read').value;
-        const probe = only(c, 'mcheck', STEPS.read, 'mprobe').value;
+        const enabled = succeeded(c, 'mcheck', STEPS.mcheck, 'mcheck').value;
+        const read = succeeded(c, 'mcheck', STEPS.read, 'unsafe_read').value;
+        const probe = succeeded(c, 'mcheck', STEPS.read, 'mprobe').value;
         if (enabled !== 0) {
           return {
             verdict: 'inconclusive',
@@ -296,7 +289,7 @@ export const mallocDebug: ExperimentDefinition = {
         missingLibrary();
         const plain = run(c, 'plain');
         const plainPassed = plain.completed && plain.signal === null;
-        const block = only(c, 'debug', STEPS.probe, 'malloc').value;
+        const block = succeeded(c, 'debug', STEPS.probe, 'malloc').value;
         const canary = checkCanary(block);
         const usable = chunkSize(PROBED) - 8;
         const result = judgeAbort(c, 'debug', STEPS.free, (aborted) =>

@@ -14,8 +14,8 @@ import { PAGE } from '../../glibc/layout.js';
 import { MALLOPT_PARAMS } from '../../glibc/mallopt-params.js';
 import { RLIMIT } from '../../glibc/process-constants.js';
 import { formatAddress, KiB, MiB } from '../../infra/units.js';
-import { at, bytes, MissingMeasurement, ops, signed, verdict } from '../framework/observe.js';
-import { StepProgram, statusName, type OpRecord } from '../framework/program.js';
+import { at, bytes, ops, signed, succeeded, verdict } from '../framework/observe.js';
+import { StepProgram, statusName } from '../framework/program.js';
 import type { ClaimContext, ExperimentDefinition, Parameters, Variant } from '../framework/types.js';
 
 /** glibc's DEFAULT_TOP_PAD as Debian builds it: what a heap extension adds beyond the request. */
@@ -84,20 +84,13 @@ function wallProgram(gap: number): StepProgram {
     .step(STEPS.after, (s) => s.heapRange());
 }
 
-function only(c: ClaimContext, variant: string, label: string, op: OpRecord['op']): OpRecord {
-  const record = ops(c, variant, label, op)[0];
-  if (record === undefined || record.status !== 0)
-    throw new MissingMeasurement(`no successful ${op} in "${label}" of ${variant}`);
-  return record;
-}
-
 /** What one limited run measured for one backing. */
 function limited(c: ClaimContext, resource: Resource, backing: Backing) {
   const headroom = c.parameters['headroom']!;
   const block = blockOf(c.parameters, backing);
   const { counter } = RESOURCES[resource];
-  const limit = only(c, resource, STEPS.limit(resource, headroom), 'prlimit');
-  const allocated = only(c, resource, STEPS.allocate(backing, block), 'alloc_until_refused');
+  const limit = succeeded(c, resource, STEPS.limit(resource, headroom), 'prlimit');
+  const allocated = succeeded(c, resource, STEPS.allocate(backing, block), 'alloc_until_refused');
   const start = at(c, resource, before(c.parameters, resource, backing));
   const end = at(c, resource, STEPS.allocate(backing, block));
   return {
@@ -216,9 +209,9 @@ export const processLimits: ExperimentDefinition = {
         'Restrictions on max size based on multiple factors, such as location of various other memory sets (shared libaries, stack etc).',
       judge: (c) => {
         const gap = c.parameters['gap']!;
-        const wall = only(c, 'wall', STEPS.wall(gap), 'mmap_above_break').value;
-        const start = only(c, 'wall', STEPS.start, 'heap_range');
-        const end = only(c, 'wall', STEPS.after, 'heap_range');
+        const wall = succeeded(c, 'wall', STEPS.wall(gap), 'mmap_above_break').value;
+        const start = succeeded(c, 'wall', STEPS.start, 'heap_range');
+        const end = succeeded(c, 'wall', STEPS.after, 'heap_range');
         const blocks = ops(c, 'wall', STEPS.past, 'malloc');
         const failed = blocks.filter((record) => record.status !== 0).length;
         const outside = blocks.filter(
