@@ -2,6 +2,7 @@
  * Linux and glibc constants the step programs pass or get back, for the 64-bit
  * architectures malloc-lab builds for (x86-64 and arm64 share these values).
  */
+import * as check from '../infra/validate.js';
 
 /** getrlimit/prlimit resources (asm-generic/resource.h). */
 export const RLIMIT = { RLIMIT_DATA: 2, RLIMIT_AS: 9 } as const;
@@ -18,8 +19,9 @@ export const MCHECK_STATUS = {
   MCHECK_TAIL: 3,
 } as const;
 
-/** The name of an mcheck_status value. */
+/** The name of an mcheck_status value (mprobe's result). */
 export function mcheckStatusName(status: number): string {
+  check.integer(status, 'mcheckStatusName', 'status', -(2 ** 31), 2 ** 31 - 1);
   return Object.entries(MCHECK_STATUS).find(([, value]) => value === status)?.[0] ?? `mcheck_status ${status}`;
 }
 

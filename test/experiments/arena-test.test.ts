@@ -4,20 +4,17 @@ import { availableParallelism } from 'node:os';
 import { beforeAll, describe, expect, it } from 'vitest';
 
 import { arenaTest, crowdLabel, testAboveCap } from '../../lib/experiments/catalogue/arena-test.js';
-import { runExperiment, type ExperimentRun } from '../../lib/experiments/framework/runner.js';
-import { HOSTS, view } from './view.js';
+import { runExperiment } from '../../lib/experiments/framework/runner.js';
+import { experimentRuns, HOSTS } from './helpers.js';
 
 const TEST = testAboveCap();
 const THREADS = TEST + 4;
 const CAP = 8 * availableParallelism();
 
-let runs: ExperimentRun[];
-const { claim, ops } = view(() => runs);
-const arenas = (host: string, name: string) => ops(host, name, crowdLabel(THREADS), 'arenas')[0]!.value!;
+const lab = experimentRuns();
+const arenas = (host: string, name: string) => lab.ops(host, crowdLabel(THREADS), 'arenas', name)[0]!.value!;
 
-beforeAll(async () => {
-  runs = await runExperiment(arenaTest);
-}, 120_000);
+beforeAll(async () => lab.load(await runExperiment(arenaTest)), 120_000);
 
 describe('arena-test', () => {
   for (const host of HOSTS) {
@@ -26,13 +23,13 @@ describe('arena-test', () => {
       expect(arenas(host, 'env')).toBe(TEST + 1);
       expect(arenas(host, 'tunable')).toBe(TEST + 1);
       expect(TEST + 1).toBeGreaterThan(CAP);
-      expect(claim(host, 'test-then-cores').verdict).toBe('confirmed');
+      expect(lab.claim(host, 'test-then-cores').verdict).toBe('confirmed');
     });
 
     it(`${host}: MALLOC_ARENA_TEST_ and MALLOC_ARENA_MAX_ change nothing; MALLOC_ARENA_MAX does`, () => {
       expect(arenas(host, 'seed-spelling')).toBe(arenas(host, 'default'));
       expect(arenas(host, 'arena-max')).toBe(1);
-      expect(claim(host, 'seed-spelling').verdict).toBe('refuted');
+      expect(lab.claim(host, 'seed-spelling').verdict).toBe('refuted');
     });
   }
 });

@@ -1,4 +1,4 @@
-#include "debug_ops.h"
+#include "plain_debug.h"
 
 #include <dlfcn.h>
 #include <malloc.h>

@@ -1,4 +1,4 @@
-#include "process_ops.h"
+#include "plain_process.h"
 
 #include <errno.h>
 #include <malloc.h>

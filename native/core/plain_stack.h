@@ -4,12 +4,9 @@
 
 #include <stddef.h>
 
-namespace malloclab {
+#include "plain_bounds.h"
 
-// The largest block (or descent: depth × size) the stack ops take, whatever the
-// stack limit allows.
-inline constexpr size_t kMaxStackBytes = size_t{64} << 20;
-inline constexpr size_t kMaxDescentDepth = 64;
+namespace malloclab {
 
 // alloca(size) in a function that writes each page of the block and returns.
 // address: the block; caller_frame: a local of the calling frame. ENOMEM when the

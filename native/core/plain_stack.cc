@@ -1,4 +1,4 @@
-#include "stack_ops.h"
+#include "plain_stack.h"
 
 #include <alloca.h>
 #include <errno.h>

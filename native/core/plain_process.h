@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "plain_bounds.h"
+
 namespace malloclab {
 
 // monotonic: CLOCK_MONOTONIC; cpu: the calling thread's CPU time; both ns.
@@ -28,8 +30,6 @@ int process_limit(int resource, size_t headroom, double* limit, double* usage);
 // One page mapped at the page-aligned break + gap (rounded up to a page), with
 // MAP_FIXED_NOREPLACE: the break cannot grow past it. EEXIST when taken.
 int process_map_above_break(size_t gap, uintptr_t* address, size_t* length);
-
-inline constexpr size_t kMaxChildren = 64;
 
 struct Child {
   pid_t pid;           // 0: none
