@@ -25,6 +25,9 @@
       "core/plain_stats.cc",
       "core/plain_break.cc",
       "core/plain_thread.cc",
+      "core/plain_stack.cc",
+      "core/plain_debug.cc",
+      "core/plain_process.cc",
       "core/program_format.cc",
       "core/program_validate.cc",
       "core/program_execute.cc",
@@ -80,7 +83,7 @@
       "cflags_cc!": ["-fexceptions"],
       "cflags_cc": ["-fno-exceptions", "-fno-rtti", "-fno-threadsafe-statics"],
       "ldflags": ["-Wl,--as-needed"],
-      "libraries": ["-lpthread"],
+      "libraries": ["-lpthread", "-ldl"],
       "conditions": [
         ["portable==1", {
           # crt1.o of glibc 2.34+ calls __libc_start_main@GLIBC_2.34; route it to the old one.

@@ -150,3 +150,18 @@ export function preloadFailure(stderr: string): MallocLabError | undefined {
     ErrorCodes.ALLOCATOR_LIBRARY,
   );
 }
+
+/** glibc's debugging malloc: since glibc 2.34, mtrace(), mcheck() and MALLOC_CHECK_ act only when it is preloaded. */
+export const MALLOC_DEBUG_LIBRARY = 'libc_malloc_debug.so.0';
+
+/** The debugging malloc to preload, or a sentence saying why it cannot be. */
+export function mallocDebugLibrary(dirs: string[] = LIBRARY_DIRS): { path?: string; missing?: string } {
+  const path = dirs
+    .map((dir) => join(dir, MALLOC_DEBUG_LIBRARY))
+    .find((candidate) => unloadable(candidate) === undefined);
+  return path !== undefined
+    ? { path }
+    : {
+        missing: `glibc's debugging malloc is not installed (${MALLOC_DEBUG_LIBRARY} not found; glibc 2.34 and later ship it)`,
+      };
+}

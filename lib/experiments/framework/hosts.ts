@@ -6,6 +6,8 @@
  * - `fresh`: the standalone interpreter, with no Node inside, like the seeds' C programs.
  */
 import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { isProblem, locatedBinary, packageRoot } from '../../infra/binaries.js';
@@ -15,13 +17,22 @@ import {
   ALLOCATORS,
   allocatorLibrary,
   checkLibraries,
+  mallocDebugLibrary,
+  MALLOC_DEBUG_LIBRARY,
   preloadFailure,
   type AllocatorLibraries,
   type AllocatorName,
 } from './allocator-libraries.js';
 import { parseRecords, StepProgram, type ParsedRun } from './program.js';
 
-export { ALLOCATORS, allocatorLibrary, type AllocatorLibraries, type AllocatorName };
+export {
+  ALLOCATORS,
+  allocatorLibrary,
+  mallocDebugLibrary,
+  MALLOC_DEBUG_LIBRARY,
+  type AllocatorLibraries,
+  type AllocatorName,
+};
 
 export type HostName = 'node' | 'fresh';
 export const HOSTS: HostName[] = ['node', 'fresh'];
@@ -51,6 +62,12 @@ export interface HostRunOptions {
   libraries?: AllocatorLibraries;
   /** Default 120 s; the child is killed after it. */
   timeoutMs?: number;
+  /**
+   * Environment variables to point at files of a temporary directory, whose contents
+   * come back in HostRun.captured (MALLOC_TRACE: where mtrace() writes its log). The
+   * directory is removed after the run.
+   */
+  capture?: string[];
 }
 
 export interface HostRun extends ParsedRun {
@@ -62,6 +79,8 @@ export interface HostRun extends ParsedRun {
   signal: NodeJS.Signals | null;
   /** What the child wrote to stderr (glibc's abort messages land here). */
   stderr: string;
+  /** Each captured variable's file as the child left it; null when the child never created it. */
+  captured: Record<string, string | null>;
   durationMs: number;
 }
 
@@ -76,6 +95,13 @@ export function runOnHost(program: StepProgram, host: HostName, options: HostRun
   }
   if (options.timeoutMs !== undefined)
     check.integer(options.timeoutMs, 'runOnHost', 'options.timeoutMs', 1, 2 ** 31 - 1);
+  const capture = options.capture ?? [];
+  if (
+    !Array.isArray(capture) ||
+    !capture.every((name) => typeof name === 'string' && /^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
+  ) {
+    throw check.typeError('runOnHost', 'options.capture', 'an array of environment variable names', options.capture);
+  }
   if (!HOSTS.includes(host)) {
     throw new MallocLabError(
       `host must be one of ${HOSTS.join(', ')}, received ${JSON.stringify(host)}`,
@@ -87,6 +113,14 @@ export function runOnHost(program: StepProgram, host: HostName, options: HostRun
   if (library.missing) throw new MallocLabError(library.missing, ErrorCodes.ALLOCATOR_MISSING);
   const runEnv: Record<string, string> = { ...(options.env ?? {}) };
   if (library.path) runEnv['LD_PRELOAD'] = library.path;
+  const captureDir = capture.length > 0 ? mkdtempSync(join(tmpdir(), 'malloc-lab-capture-')) : undefined;
+  for (const name of capture) runEnv[name] = join(captureDir!, name.toLowerCase());
+  const collect = (): Record<string, string | null> => {
+    if (captureDir === undefined) return {};
+    const files = Object.fromEntries(capture.map((name) => [name, readIfThere(runEnv[name]!)]));
+    rmSync(captureDir, { recursive: true, force: true });
+    return files;
+  };
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([key]) => !ALLOCATOR_ENV.test(key)));
   // glibc writes its abort messages to the terminal unless told to use stderr.
   const env = { ...inherited, ...runEnv, LIBC_FATAL_STDERR_: '1' };
@@ -107,12 +141,14 @@ export function runOnHost(program: StepProgram, host: HostName, options: HostRun
     const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
     child.on('error', (error) => {
       clearTimeout(timer);
+      collect();
       reject(error);
     });
     child.on('close', (exitCode, signal) => {
       clearTimeout(timer);
       const stderrText = Buffer.concat(stderr).toString('utf8');
       const notPreloaded = runEnv['LD_PRELOAD'] === undefined ? undefined : preloadFailure(stderrText);
+      const captured = collect();
       if (notPreloaded !== undefined) {
         reject(notPreloaded);
         return;
@@ -126,10 +162,20 @@ export function runOnHost(program: StepProgram, host: HostName, options: HostRun
         exitCode,
         signal,
         stderr: stderrText,
+        captured,
         durationMs: performance.now() - started,
       });
     });
     child.stdin!.on('error', () => {}); // a child that dies early closes its stdin
     child.stdin!.end(Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength));
   });
+}
+
+function readIfThere(path: string): string | null {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
 }

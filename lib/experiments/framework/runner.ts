@@ -62,6 +62,8 @@ export interface VariantRecord {
   exitCode: number | null;
   signal: string | null;
   stderr: string;
+  /** Files the run wrote where a captured variable pointed (null: never created). */
+  captured?: Record<string, string | null>;
   durationMs: number;
   /** Which call filled the mallinfo fields (mallinfo's are 32-bit); absent when nothing was measured. */
   mallinfoSource?: 'mallinfo2' | 'mallinfo';
@@ -189,7 +191,12 @@ export async function runExperiment(
     for (const variant of variants) {
       options.onProgress?.(`${definition.id}: ${variant.name} on ${host}`);
       const env = { ...(variant.env ?? {}), ...(options.env ?? {}) };
-      const run = await runOnHost(variant.program, host, { env, allocator, libraries });
+      const run = await runOnHost(variant.program, host, {
+        env,
+        allocator,
+        libraries,
+        ...(variant.capture === undefined ? {} : { capture: variant.capture }),
+      });
       runs[variant.name] = run;
       base.variants.push({
         name: variant.name,
@@ -199,6 +206,7 @@ export async function runExperiment(
         exitCode: run.exitCode,
         signal: run.signal,
         stderr: run.stderr,
+        ...(variant.capture === undefined ? {} : { captured: run.captured }),
         durationMs: Math.round(run.durationMs),
         ...(run.mallinfoSource === undefined ? {} : { mallinfoSource: run.mallinfoSource }),
         ...(run.failure === undefined ? {} : { failure: { ...run.failure, error: statusName(run.failure.status)! } }),
