@@ -164,7 +164,13 @@ Mallinfo2Function resolve_mallinfo2() {
   if (__atomic_load_n(&g_mallinfo_resolved, __ATOMIC_ACQUIRE) == 0) {
     const char* force = getenv("MALLOC_LAB_FORCE_MALLINFO");
     const bool forced = force != nullptr && strcmp(force, "1") == 0;
-    void* found = !forced && glibc_version() >= 2034 ? dlsym(RTLD_DEFAULT, "mallinfo2") : nullptr;
+    // By version, as a linked call binds: a preloaded allocator that defines its own
+    // mallinfo2@GLIBC_2.33 (libc_malloc_debug.so, with its own copy of malloc) is found
+    // first, where an unversioned dlsym would skip its non-default version and read
+    // libc's arenas, which that process no longer uses.
+    void* found = !forced && glibc_version() >= 2034
+                      ? dlvsym(RTLD_DEFAULT, "mallinfo2", "GLIBC_2.33")
+                      : nullptr;
     __atomic_store_n(&g_mallinfo2, reinterpret_cast<Mallinfo2Function>(found), __ATOMIC_RELAXED);
     __atomic_store_n(&g_mallinfo_resolved, 1, __ATOMIC_RELEASE);
   }

@@ -155,10 +155,10 @@ export function preloadFailure(stderr: string): MallocLabError | undefined {
 export const MALLOC_DEBUG_LIBRARY = 'libc_malloc_debug.so.0';
 
 /** The debugging malloc to preload, or a sentence saying why it cannot be. */
-export function mallocDebugLibrary(dirs: string[] = LIBRARY_DIRS): { path?: string; missing?: string } {
-  const path = dirs
-    .map((dir) => join(dir, MALLOC_DEBUG_LIBRARY))
-    .find((candidate) => unloadable(candidate) === undefined);
+export function mallocDebugLibrary(): { path?: string; missing?: string } {
+  const path = LIBRARY_DIRS.map((dir) => join(dir, MALLOC_DEBUG_LIBRARY)).find(
+    (candidate) => unloadable(candidate) === undefined,
+  );
   return path !== undefined
     ? { path }
     : {
