@@ -5,11 +5,12 @@ import { ErrorCodes, MallocLabError } from './infra/errors.js';
 const USAGE = `usage: malloc-lab <command>
 
 commands:
-  list                       the experiments: ids, what each reproduces, its seed
+  list [--claims] [--json]   the experiments: ids, what each reproduces, its seed;
+                             --claims: every checkable sentence of the seeds and what judges it
   run <id…> | --all          run experiments in fresh child processes and judge their claims
       [--host node|fresh|both] [--heap clean|aged|both] [--repeat N]
       [--age-blocks N] [--age-freed PERCENT] [--age-mix P:MIN-MAX,…] [--age-seed N]
-      [--allocator glibc|jemalloc|tcmalloc|mimalloc]
+      [--allocator glibc|jemalloc|tcmalloc|mimalloc[=LIBRARY]]
       [--env KEY=VALUE]… [--json] [--svg FILE] [--full] [--preset NAME]
       [parameters: positional in the seed's order, or --name value]
                              default worlds: fresh, node, and an aged heap on the fresh host
@@ -34,7 +35,7 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'list': {
       const { listCommand } = await import('./commands/list.js');
-      return listCommand(print);
+      return listCommand(rest, print);
     }
     case 'run': {
       const { runCommand } = await import('./commands/run.js');

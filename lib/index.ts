@@ -31,6 +31,7 @@ export {
   mallopt,
   malloc_trim,
   mallinfo2,
+  mallinfoSource,
   malloc_info,
   malloc_stats,
   gnu_get_libc_version,
@@ -39,6 +40,8 @@ export {
 } from './bridge/heap.js';
 export { parseMallocInfo, type MallocInfo, type MallocInfoArena } from './glibc/malloc-info.js';
 export { MALLOPT_PARAMS, MALLOPT_SETTINGS, type MalloptName } from './glibc/mallopt-params.js';
+export { RLIMIT, MCL, MCHECK_STATUS, mcheckStatusName } from './glibc/process-constants.js';
+export { parseMtraceLog, type MtraceLog, type MtraceEvent, type MtraceBlock } from './glibc/mtrace-log.js';
 export {
   PAGE_SIZE,
   pageSize,
@@ -96,6 +99,7 @@ export {
   StepBuilder,
   parseRecords,
   OPS,
+  HOOK_LOOKUP,
   type OpName,
   type ParsedRun,
   type StepResult,
@@ -103,10 +107,12 @@ export {
 export {
   runOnHost,
   allocatorLibrary,
+  mallocDebugLibrary,
   HOSTS,
   ALLOCATORS,
   type HostName,
   type AllocatorName,
+  type AllocatorLibraries,
   type HostRun,
   type HostRunOptions,
 } from './experiments/framework/hosts.js';
@@ -129,6 +135,15 @@ export {
 export { designedSettings, glibcAllocator } from './experiments/framework/preconditions.js';
 export * as glibcModel from './glibc/model.js';
 export { CATALOGUE, findExperiment } from './experiments/catalogue/index.js';
+export {
+  SEED_CLAIMS,
+  OWN_CLAIMS,
+  seedClaimProblems,
+  type SeedClaim,
+  type SeedId,
+  type ClaimReference,
+  type OwnClaim,
+} from './experiments/claims/index.js';
 export type {
   ExperimentDefinition,
   ClaimDefinition,

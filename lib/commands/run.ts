@@ -1,10 +1,14 @@
 /**
  * `malloc-lab run <id…> | --all [--host node|fresh|both] [--heap clean|aged|both]
  * [--repeat N] [--age-blocks N] [--age-freed PERCENT] [--age-mix MIX] [--age-seed N]
- * [--allocator …] [--env K=V]… [--json] [--svg FILE] [--full] [parameters]`
+ * [--allocator NAME[=PATH]]… [--env K=V]… [--json] [--svg FILE] [--full] [parameters]`
  *
  * Without --host and --heap a run covers the three worlds: fresh, node and an aged
  * heap on the fresh host (worlds.ts).
+ *
+ * `--allocator jemalloc=/opt/jemalloc/lib/libjemalloc.so.2` names the library file (any
+ * path; Debian's otherwise) and selects it; repeated, it names several for the
+ * `allocators` comparison, and the last one names the allocator runs preload.
  *
  * Parameters follow a single id: positional in the seed's order where the seed's
  * program takes arguments (`run free-and-sbrk 1000 10240 1 500 1000`), `--name
@@ -14,7 +18,12 @@ import { writeFileSync } from 'node:fs';
 
 import { CATALOGUE, findExperiment } from '../experiments/catalogue/index.js';
 import { type Ageing, checkAgeing, parseAgeingMix } from '../experiments/framework/ageing.js';
-import { ALLOCATORS, type AllocatorName, type HostName } from '../experiments/framework/hosts.js';
+import {
+  ALLOCATORS,
+  type AllocatorLibraries,
+  type AllocatorName,
+  type HostName,
+} from '../experiments/framework/hosts.js';
 import { runExperiment, type ExperimentRun } from '../experiments/framework/runner.js';
 import type { ExperimentDefinition, Parameters } from '../experiments/framework/types.js';
 import type { HeapName } from '../experiments/framework/worlds.js';
@@ -29,6 +38,7 @@ export interface RunCommand {
   repeat: number;
   ageing: Partial<Ageing>;
   allocator: AllocatorName;
+  libraries: AllocatorLibraries;
   env: Record<string, string>;
   json: boolean;
   svg?: string;
@@ -53,6 +63,7 @@ export function parseRunArguments(argv: string[]): RunCommand {
     repeat: 1,
     ageing: {},
     allocator: 'glibc',
+    libraries: {},
     env: {},
     json: false,
     full: false,
@@ -120,13 +131,24 @@ export function parseRunArguments(argv: string[]): RunCommand {
         }
         break;
       case '--allocator': {
-        const allocator = next();
-        if (!ALLOCATORS.includes(allocator as AllocatorName)) {
+        const text = next();
+        const equals = text.indexOf('=');
+        const allocator = (equals < 0 ? text : text.slice(0, equals)) as AllocatorName;
+        if (!ALLOCATORS.includes(allocator)) {
           throw usageError(
-            `--allocator must be one of ${ALLOCATORS.join(', ')}, received ${JSON.stringify(allocator)}`,
+            `--allocator must be one of ${ALLOCATORS.join(', ')}, optionally with =PATH of its library file, received ${JSON.stringify(text)}`,
           );
         }
-        command.allocator = allocator as AllocatorName;
+        if (equals >= 0) {
+          const library = text.slice(equals + 1);
+          if (allocator === 'glibc' || library === '') {
+            throw usageError(
+              `--allocator NAME=PATH takes jemalloc, tcmalloc or mimalloc and the path of its library file, received ${JSON.stringify(text)}`,
+            );
+          }
+          command.libraries[allocator] = library;
+        }
+        command.allocator = allocator;
         break;
       }
       case '--env': {
@@ -205,6 +227,7 @@ export async function runCommand(
       repeat: command.repeat,
       ageing: command.ageing,
       allocator: command.allocator,
+      libraries: command.libraries,
       env: command.env,
       parameters: command.ids.length === 1 ? command.parameters : {},
       full: command.full,

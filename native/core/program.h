@@ -42,7 +42,9 @@ enum ProgramFlags : uint32_t {
 
 // Each step writes one record of kRecordWidth doubles to the output as it completes:
 // these fields, then a sample (plain.h's sample layout) for snapshot steps, NaN
-// otherwise. A final record with op kEnd closes a run that finished.
+// otherwise. A snapshot's value says which call filled the mallinfo fields
+// (MallinfoSource: 2 mallinfo2, 1 mallinfo). A final record with op kEnd closes a run
+// that finished.
 enum RecordField : int {
   kRecordStep = 0,         // the step's index in the program
   kRecordOp = 1,           //
@@ -68,37 +70,58 @@ extern const NamedValues kRefusals;
 
 enum Op : int {
   kEnd = 0,
-  kMalloc = 1,         // slot, size
-  kCalloc = 2,         // slot, nmemb, size
-  kRealloc = 3,        // slot, size
-  kFree = 4,           // slot
-  kMemalign = 5,       // slot, alignment, size
-  kPosixMemalign = 6,  // slot, alignment, size
-  kAlignedAlloc = 7,   // slot, alignment, size
-  kValloc = 8,         // slot, size
-  kFill = 9,           // slot, byte, offset, length (-1: to the end)
-  kTouch = 10,         // slot
-  kBatchAlloc = 11,    // set, count, kind, (size, fill)...
-  kBatchFree = 12,     // set, step, min, max
-  kSbrk = 13,          // increment
-  kMallopt = 14,       // param, value
-  kTrim = 15,          // pad
-  kMincore = 16,       // slot -> value resident pages, value2 pages
-  kMlock = 17,         // slot
-  kMunlock = 18,       // slot
-  kMmap = 19,          // slot, length
-  kMunmap = 20,        // slot
-  kMadvise = 21,       // slot, advice (on the page-aligned part of the block)
-  kSnapshot = 22,      // -
-  kSleep = 23,         // milliseconds
-  kUsableSize = 24,    // slot -> value
-  kArenas = 25,        // -> value: arenas malloc_stats lists, value2: their system bytes
-  kThreadStart = 30,   // thread
-  kThreadStop = 31,    // thread
-  kOnThread = 32,      // thread, then the next step runs on that thread
-  kUnsafeFree = 40,    // slot: free without checking (double free)
-  kUnsafeWrite = 41,   // slot, offset, length, byte: memset that may pass the block's end
-  kFreeForeign = 42,   // slot, offset: free(block + offset), a pointer malloc never returned
+  kMalloc = 1,              // slot, size
+  kCalloc = 2,              // slot, nmemb, size
+  kRealloc = 3,             // slot, size
+  kFree = 4,                // slot
+  kMemalign = 5,            // slot, alignment, size
+  kPosixMemalign = 6,       // slot, alignment, size
+  kAlignedAlloc = 7,        // slot, alignment, size
+  kValloc = 8,              // slot, size
+  kFill = 9,                // slot, byte, offset, length (-1: to the end)
+  kTouch = 10,              // slot
+  kBatchAlloc = 11,         // set, count, kind, (size, fill)...
+  kBatchFree = 12,          // set, step, min, max
+  kSbrk = 13,               // increment
+  kMallopt = 14,            // param, value
+  kTrim = 15,               // pad
+  kMincore = 16,            // slot -> value resident pages, value2 pages
+  kMlock = 17,              // slot
+  kMunlock = 18,            // slot
+  kMmap = 19,               // slot, length
+  kMunmap = 20,             // slot
+  kMadvise = 21,            // slot, advice (on the page-aligned part of the block)
+  kSnapshot = 22,           // -
+  kSleep = 23,              // milliseconds
+  kUsableSize = 24,         // slot -> value
+  kArenas = 25,             // -> value: arenas malloc_stats lists, value2: their system bytes
+  kThreadStart = 30,        // thread
+  kThreadStop = 31,         // thread
+  kOnThread = 32,           // thread, then the next step runs on that thread
+  kUnsafeFree = 40,         // slot: free without checking (double free)
+  kUnsafeWrite = 41,        // slot, offset, length, byte: memset that may pass the block's end
+  kFreeForeign = 42,        // slot, offset: free(block + offset), a pointer malloc never returned
+  kUnsafeRead = 43,         // slot, offset -> value: the byte at block + offset (may pass the end)
+  kAllocaFree = 44,         // size, call (0 free, 1 realloc) of an alloca'd block -> value
+  kLongjmpLeak = 45,        // depth, size -> value: bytes malloc'd and lost, value2: deepest alloca
+  kFreeHookInstall = 46,    // trim -> value: installed, value2: lookup bits (plain_debug.h)
+  kFreeHookRemove = 47,     // -> value: calls the hook saw
+  kClock = 50,              // -> value: CLOCK_MONOTONIC ns, value2: thread CPU ns
+  kHeapRange = 51,          // -> value: start_brk, value2: sbrk(0)
+  kPss = 52,                // -> value: Pss_Anon, value2: Pss (smaps_rollup, bytes)
+  kMlockall = 53,           // flags
+  kMunlockall = 54,         // -
+  kAlloca = 55,             // size -> value: the block, value2: a local of the calling frame
+  kMtrace = 56,             // -
+  kMuntrace = 57,           // -
+  kMcheck = 58,             // -> value: mcheck(NULL)'s return
+  kMprobe = 59,             // slot -> value: mcheck_status
+  kPrlimit = 60,            // resource, headroom -> value: soft limit, value2: usage
+  kAllocUntilRefused = 61,  // set, size, max -> value: blocks, value2: errno of the refusal
+  kMmapAboveBreak = 62,     // slot, gap -> value: the page mapped above the break
+  kForkHold = 63,  // child, count, size, spacer, fill -> value: its RssAnon, value2: growth
+  kForkExit = 64,  // child, free -> value: its last RssAnon, value2: resident when exited
+  kForkReap = 65,  // child -> value: its CPU ns from holding to its end, value2: exit status
   // set, count, seed, freed (basis points), (weight, min, max)...: the ageing workload
   // (plain_age.h); the survivors stay in the set -> value kept, value2 freed
   kAge = 70,

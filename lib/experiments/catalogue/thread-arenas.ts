@@ -31,7 +31,7 @@ function seedProgram(parameters: Parameters): StepProgram {
 }
 
 /** Threads each malloc once, until past the cap; cap settings apply before any thread. */
-function crowdProgram(threads: number, block: number, arenaMaxByMallopt?: number): StepProgram {
+export function crowdProgram(threads: number, block: number, arenaMaxByMallopt?: number): StepProgram {
   const program = new StepProgram();
   program.step('start', (s) => {
     if (arenaMaxByMallopt !== undefined) s.mallopt(MALLOPT_PARAMS.M_ARENA_MAX, arenaMaxByMallopt);
@@ -63,7 +63,7 @@ function lateCapProgram(block: number): StepProgram {
 }
 
 /** The arenas malloc_stats listed after a step. */
-function arenasAfter(c: ClaimContext, variant: string, label: string): number {
+export function arenasAfter(c: ClaimContext, variant: string, label: string): number {
   const value = ops(c, variant, label, 'arenas')[0]?.value;
   if (value === undefined || !Number.isFinite(value))
     throw new MissingMeasurement(`no arena count after "${label}" in variant ${variant}`);

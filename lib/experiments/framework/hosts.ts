@@ -6,61 +6,52 @@
  * - `fresh`: the standalone interpreter, with no Node inside, like the seeds' C programs.
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { isProblem, locatedBinary, packageRoot } from '../../infra/binaries.js';
 import { ErrorCodes, MallocLabError } from '../../infra/errors.js';
 import * as check from '../../infra/validate.js';
-import { packageRoot } from '../../probe.js';
+import {
+  ALLOCATORS,
+  allocatorLibrary,
+  checkLibraries,
+  mallocDebugLibrary,
+  MALLOC_DEBUG_LIBRARY,
+  preloadFailure,
+  type AllocatorLibraries,
+  type AllocatorName,
+} from './allocator-libraries.js';
 import { MAX_NODE_STARTS, WALLED_EXIT } from './node-host-exit.js';
 import { parseRecords, StepProgram, type ParsedRun } from './program.js';
+
+export {
+  ALLOCATORS,
+  allocatorLibrary,
+  mallocDebugLibrary,
+  MALLOC_DEBUG_LIBRARY,
+  type AllocatorLibraries,
+  type AllocatorName,
+};
 
 export type HostName = 'node' | 'fresh';
 export const HOSTS: HostName[] = ['node', 'fresh'];
 
-export type AllocatorName = 'glibc' | 'jemalloc' | 'tcmalloc' | 'mimalloc';
-export const ALLOCATORS: AllocatorName[] = ['glibc', 'jemalloc', 'tcmalloc', 'mimalloc'];
+/**
+ * Environment variables that change the allocator; a run starts without the parent's.
+ * malloc-lab's own (MALLOC_LAB_*: which binaries, forcing mallinfo) are passed on.
+ */
+export const ALLOCATOR_ENV =
+  /^(MALLOC_(?!LAB_)|GLIBC_TUNABLES$|LD_PRELOAD$|MALLOC_CONF$|TCMALLOC_|MIMALLOC_|JE_MALLOC_CONF$)/;
 
-/** Debian's shared objects for the other allocators, and the package that ships each. */
-const ALLOCATOR_LIBRARIES: Record<Exclude<AllocatorName, 'glibc'>, { file: string; debian: string }> = {
-  jemalloc: { file: 'libjemalloc.so.2', debian: 'libjemalloc2' },
-  tcmalloc: { file: 'libtcmalloc_minimal.so.4', debian: 'libtcmalloc-minimal4' },
-  mimalloc: { file: 'libmimalloc.so.2', debian: 'libmimalloc2.0' },
-};
-
-const LIBRARY_DIRS = [
-  '/usr/lib/x86_64-linux-gnu',
-  '/usr/lib/aarch64-linux-gnu',
-  '/usr/lib64',
-  '/usr/lib',
-  '/lib/x86_64-linux-gnu',
-];
-
-/** The library to preload for allocator, or a sentence saying why it cannot be (missing package). */
-export function allocatorLibrary(allocator: AllocatorName): { path?: string; missing?: string } {
-  if (allocator === 'glibc') return {};
-  // Own keys only: "toString" or "__proto__" is no allocator either.
-  const known =
-    typeof allocator === 'string' && Object.hasOwn(ALLOCATOR_LIBRARIES, allocator)
-      ? ALLOCATOR_LIBRARIES[allocator as Exclude<AllocatorName, 'glibc'>]
-      : undefined;
-  if (known === undefined) {
-    throw new MallocLabError(
-      `allocator must be one of ${ALLOCATORS.join(', ')}, received ${typeof allocator === 'string' ? JSON.stringify(allocator) : check.describe(allocator)}`,
-      ErrorCodes.OUT_OF_RANGE,
-    );
-  }
-  const path = LIBRARY_DIRS.map((dir) => join(dir, known.file)).find((candidate) => existsSync(candidate));
-  return path !== undefined
-    ? { path }
-    : { missing: `${allocator} is not installed (${known.file} not found; apt-get install ${known.debian})` };
-}
-
-/** Environment variables that change the allocator; a run starts without the parent's. */
-export const ALLOCATOR_ENV = /^(MALLOC_|GLIBC_TUNABLES$|LD_PRELOAD$|MALLOC_CONF$|TCMALLOC_|MIMALLOC_|JE_MALLOC_CONF$)/;
-
+/** The command that starts host: the loader's fresh host, or Node with the node host script. */
 export function hostExecutable(host: HostName): string[] {
-  if (host === 'fresh') return [join(packageRoot, 'build', 'Release', 'malloc-lab-fresh')];
+  if (host === 'fresh') {
+    const fresh = locatedBinary('fresh');
+    if (isProblem(fresh)) throw new MallocLabError(fresh.reason, fresh.code);
+    return [fresh.path];
+  }
   return [process.execPath, join(packageRoot, 'dist', 'experiments', 'framework', 'node-host.js')];
 }
 
@@ -68,8 +59,16 @@ export interface HostRunOptions {
   /** Extra environment for this run (GLIBC_TUNABLES, MALLOC_ARENA_MAX, …). */
   env?: Record<string, string>;
   allocator?: AllocatorName;
+  /** Library files for the other allocators, where not Debian's (`{ jemalloc: '/opt/…/libjemalloc.so.2' }`). */
+  libraries?: AllocatorLibraries;
   /** Default 120 s; the child is killed after it. */
   timeoutMs?: number;
+  /**
+   * Environment variables to point at files of a temporary directory, whose contents
+   * come back in HostRun.captured (MALLOC_TRACE: where mtrace() writes its log). The
+   * directory is removed after the run.
+   */
+  capture?: string[];
 }
 
 export interface HostRun extends ParsedRun {
@@ -81,6 +80,8 @@ export interface HostRun extends ParsedRun {
   signal: NodeJS.Signals | null;
   /** What the child wrote to stderr (glibc's abort messages land here). */
   stderr: string;
+  /** Each captured variable's file as the child left it; null when the child never created it. */
+  captured: Record<string, string | null>;
   durationMs: number;
   /**
    * Node processes that were started for this run and ran nothing, each with why
@@ -90,17 +91,17 @@ export interface HostRun extends ParsedRun {
 }
 
 interface ChildResult {
-  parsed: ParsedRun;
+  records: Buffer;
   exitCode: number | null;
   signal: NodeJS.Signals | null;
   stderr: string;
 }
 
+/** One child process: the program on stdin, its records from fd 3, its stderr. */
 function runChild(
   command: string,
   args: string[],
   env: NodeJS.ProcessEnv,
-  program: StepProgram,
   encoded: Float64Array,
   timeoutMs: number,
 ): Promise<ChildResult> {
@@ -117,12 +118,7 @@ function runChild(
     });
     child.on('close', (exitCode, signal) => {
       clearTimeout(timer);
-      resolve({
-        parsed: parseRecords(program, Buffer.concat(records)),
-        exitCode,
-        signal,
-        stderr: Buffer.concat(stderr).toString('utf8'),
-      });
+      resolve({ records: Buffer.concat(records), exitCode, signal, stderr: Buffer.concat(stderr).toString('utf8') });
     });
     child.stdin!.on('error', () => {}); // a child that dies early (or was walled in) closes its stdin
     child.stdin!.end(Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength));
@@ -140,6 +136,13 @@ export async function runOnHost(program: StepProgram, host: HostName, options: H
   }
   if (options.timeoutMs !== undefined)
     check.integer(options.timeoutMs, 'runOnHost', 'options.timeoutMs', 1, 2 ** 31 - 1);
+  const capture = options.capture ?? [];
+  if (
+    !Array.isArray(capture) ||
+    !capture.every((name) => typeof name === 'string' && /^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
+  ) {
+    throw check.typeError('runOnHost', 'options.capture', 'an array of environment variable names', options.capture);
+  }
   if (!HOSTS.includes(host)) {
     throw new MallocLabError(
       `host must be one of ${HOSTS.join(', ')}, received ${JSON.stringify(host)}`,
@@ -147,37 +150,64 @@ export async function runOnHost(program: StepProgram, host: HostName, options: H
     );
   }
   const allocator = options.allocator ?? 'glibc';
-  const library = allocatorLibrary(allocator);
+  const library = allocatorLibrary(allocator, checkLibraries(options.libraries, 'runOnHost', 'options.libraries'));
   if (library.missing) throw new MallocLabError(library.missing, ErrorCodes.ALLOCATOR_MISSING);
   const runEnv: Record<string, string> = { ...(options.env ?? {}) };
   if (library.path) runEnv['LD_PRELOAD'] = library.path;
+  const captureDir = capture.length > 0 ? mkdtempSync(join(tmpdir(), 'malloc-lab-capture-')) : undefined;
+  for (const name of capture) runEnv[name] = join(captureDir!, name.toLowerCase());
+  const collect = (): Record<string, string | null> => {
+    if (captureDir === undefined) return {};
+    const files = Object.fromEntries(capture.map((name) => [name, readIfThere(runEnv[name]!)]));
+    rmSync(captureDir, { recursive: true, force: true });
+    return files;
+  };
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([key]) => !ALLOCATOR_ENV.test(key)));
   // glibc writes its abort messages to the terminal unless told to use stderr.
   const env = { ...inherited, ...runEnv, LIBC_FATAL_STDERR_: '1' };
   const [command, ...args] = hostExecutable(host);
-  if (!existsSync(command!) || (host === 'node' && !existsSync(args[0]!))) {
-    throw new MallocLabError(
-      `the ${host} host is not built (${host === 'node' ? args[0] : command} is missing); run \`npm install\` or \`npm run build\``,
-      ErrorCodes.ADDON_NOT_BUILT,
-    );
+  if (host === 'node') {
+    // The child loads the addon with the same loader; it must find what this process would.
+    const addon = locatedBinary('addon');
+    if (isProblem(addon)) throw new MallocLabError(addon.reason, addon.code);
   }
   const encoded = program.encode();
   const started = performance.now();
+  const timeoutMs = options.timeoutMs ?? 120_000;
   const restarts: string[] = [];
-  let result = await runChild(command!, args, env, program, encoded, options.timeoutMs ?? 120_000);
-  while (host === 'node' && result.exitCode === WALLED_EXIT && restarts.length + 1 < MAX_NODE_STARTS) {
-    restarts.push(result.stderr.trim().replace(/^malloc-lab node host: /, ''));
-    result = await runChild(command!, args, env, program, encoded, options.timeoutMs ?? 120_000);
+  let child: ChildResult;
+  try {
+    child = await runChild(command!, args, env, encoded, timeoutMs);
+    while (host === 'node' && child.exitCode === WALLED_EXIT && restarts.length + 1 < MAX_NODE_STARTS) {
+      restarts.push(child.stderr.trim().replace(/^malloc-lab node host: /, ''));
+      child = await runChild(command!, args, env, encoded, timeoutMs);
+    }
+  } catch (error) {
+    collect();
+    throw error;
   }
+  const notPreloaded = runEnv['LD_PRELOAD'] === undefined ? undefined : preloadFailure(child.stderr);
+  const captured = collect();
+  if (notPreloaded !== undefined) throw notPreloaded;
   return {
-    ...result.parsed,
+    ...parseRecords(program, child.records),
     host,
     allocator,
     env: runEnv,
-    exitCode: result.exitCode,
-    signal: result.signal,
-    stderr: result.stderr,
+    exitCode: child.exitCode,
+    signal: child.signal,
+    stderr: child.stderr,
+    captured,
     durationMs: performance.now() - started,
     restarts,
   };
+}
+
+function readIfThere(path: string): string | null {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
 }

@@ -9,11 +9,19 @@
  */
 import { release } from 'node:os';
 
+import { glibcRuntimeVersion } from '../../infra/binaries.js';
 import { ErrorCodes, MallocLabError } from '../../infra/errors.js';
 import * as check from '../../infra/validate.js';
-import { glibcRuntimeVersion } from '../../probe.js';
 import { type Ageing, agedProgram, checkAgeing } from './ageing.js';
-import { allocatorLibrary, runOnHost, type AllocatorName, type HostName, type HostRun } from './hosts.js';
+import { checkLibraries } from './allocator-libraries.js';
+import {
+  allocatorLibrary,
+  runOnHost,
+  type AllocatorLibraries,
+  type AllocatorName,
+  type HostName,
+  type HostRun,
+} from './hosts.js';
 import { judged } from './observe.js';
 import { unmetPreconditions } from './preconditions.js';
 import { statusName } from './program.js';
@@ -35,6 +43,8 @@ export interface RunOptions {
   /** Runs of each world, each in fresh processes (default 1). */
   repeat?: number;
   allocator?: AllocatorName;
+  /** Library files for the other allocators, where not Debian's (`{ jemalloc: '/opt/…/libjemalloc.so.2' }`). */
+  libraries?: AllocatorLibraries;
   /** Extra environment for every run (on top of a variant's own). */
   env?: Record<string, string>;
   parameters?: Parameters;
@@ -69,7 +79,11 @@ export interface VariantRecord {
   exitCode: number | null;
   signal: string | null;
   stderr: string;
+  /** Files the run wrote where a captured variable pointed (null: never created). */
+  captured?: Record<string, string | null>;
   durationMs: number;
+  /** Which call filled the mallinfo fields (mallinfo's are 32-bit); absent when nothing was measured. */
+  mallinfoSource?: 'mallinfo2' | 'mallinfo';
   failure?: { label: string; op: string; status: number; error: string };
   /** Node processes started for this variant that ran nothing, and why (hosts.ts). */
   restarts?: string[];
@@ -166,6 +180,7 @@ function stepRecords(variant: string, run: HostRun): StepRecord[] {
 interface Plan {
   definition: ExperimentDefinition;
   parameters: Parameters;
+  libraries: AllocatorLibraries;
   allocator: AllocatorName;
   env: Record<string, string>;
   ageing: Ageing;
@@ -175,7 +190,8 @@ function plan(definition: ExperimentDefinition, options: RunOptions): Plan {
   return {
     definition,
     parameters: resolveParameters(definition, options.parameters, options.full),
-    allocator: options.allocator ?? 'glibc',
+    libraries: checkLibraries(options.libraries, 'runExperiment', 'options.libraries'),
+    allocator: definition.comparesAllocators === true ? 'glibc' : (options.allocator ?? 'glibc'),
     env: { ...(options.env ?? {}) },
     ageing: checkAgeing(options.ageing, 'runExperiment'),
   };
@@ -203,7 +219,7 @@ export async function runWorld(
 }
 
 async function runPlanned(p: Plan, world: World, onProgress?: (message: string) => void): Promise<ExperimentRun> {
-  const { definition, parameters, allocator } = p;
+  const { definition, parameters, allocator, libraries } = p;
   const started = performance.now();
   const base: ExperimentRun = {
     experiment: definition.id,
@@ -224,18 +240,23 @@ async function runPlanned(p: Plan, world: World, onProgress?: (message: string) 
     claims: [],
     durationMs: 0,
   };
-  const missing = allocatorLibrary(allocator).missing;
+  const missing = allocatorLibrary(allocator, libraries).missing;
   const unsupported = definition.allocators !== undefined && !definition.allocators.includes(allocator);
   if (missing !== undefined || unsupported) {
     return { ...base, skipped: missing ?? `${definition.id} judges glibc itself; it does not run with ${allocator}` };
   }
   const runs: Record<string, HostRun> = {};
   const variantEnv: Record<string, Record<string, string>> = {};
-  for (const variant of definition.variants(parameters)) {
+  for (const variant of definition.variants(parameters, libraries)) {
     onProgress?.(`${definition.id}: ${variant.name} in ${base.world}`);
     const program = world.heap === 'aged' ? agedProgram(variant.program, p.ageing) : variant.program;
     variantEnv[variant.name] = { ...(variant.env ?? {}) };
-    const run = await runOnHost(program, world.host, { env: mergeEnv(variant.env ?? {}, p.env), allocator });
+    const run = await runOnHost(program, world.host, {
+      env: mergeEnv(variant.env ?? {}, p.env),
+      allocator,
+      libraries,
+      ...(variant.capture === undefined ? {} : { capture: variant.capture }),
+    });
     runs[variant.name] = run;
     base.variants.push({
       name: variant.name,
@@ -245,7 +266,9 @@ async function runPlanned(p: Plan, world: World, onProgress?: (message: string) 
       exitCode: run.exitCode,
       signal: run.signal,
       stderr: run.stderr,
+      ...(variant.capture === undefined ? {} : { captured: run.captured }),
       durationMs: Math.round(run.durationMs),
+      ...(run.mallinfoSource === undefined ? {} : { mallinfoSource: run.mallinfoSource }),
       ...(run.failure === undefined ? {} : { failure: { ...run.failure, error: statusName(run.failure.status)! } }),
       ...(run.restarts.length > 0 ? { restarts: run.restarts } : {}),
     });
@@ -256,6 +279,7 @@ async function runPlanned(p: Plan, world: World, onProgress?: (message: string) 
     heap: world.heap,
     ...(world.heap === 'aged' ? { ageing: p.ageing } : {}),
     allocator,
+    libraries,
     glibc: base.glibc,
     parameters,
     env: p.env,

@@ -4,7 +4,7 @@
  * from the measurements with thresholds derived from the sizes involved.
  */
 import type { Ageing } from './ageing.js';
-import type { AllocatorName, HostName, HostRun } from './hosts.js';
+import type { AllocatorLibraries, AllocatorName, HostName, HostRun } from './hosts.js';
 import type { StepProgram } from './program.js';
 import type { HeapName } from './worlds.js';
 
@@ -26,6 +26,8 @@ export interface Variant {
   description: string;
   program: StepProgram;
   env?: Record<string, string>;
+  /** Environment variables pointed at temporary files whose contents the run keeps (runOnHost's capture). */
+  capture?: string[];
 }
 
 export type Verdict = 'confirmed' | 'refuted' | 'inconclusive';
@@ -45,6 +47,8 @@ export interface ClaimContext {
   allocator: AllocatorName;
   /** The glibc the run used (gnu_get_libc_version), or "unknown". */
   glibc: string;
+  /** Library files the user named for the other allocators. */
+  libraries: AllocatorLibraries;
   parameters: Parameters;
   /** The run's own environment (`--env`), on top of each variant's. */
   env: Record<string, string>;
@@ -83,12 +87,18 @@ export interface ExperimentDefinition {
   parameters: Parameter[];
   /** Named argument sets (the seed's own invocations). */
   presets?: Record<string, Parameters>;
-  variants(parameters: Parameters): Variant[];
+  /** libraries: the files the user named for the other allocators (for experiments that preload them). */
+  variants(parameters: Parameters, libraries?: AllocatorLibraries): Variant[];
   claims: ClaimDefinition[];
   /** Hosts it runs on (default both). */
   hosts?: HostName[];
   /** Allocators it makes sense for (default all: glibc claims judge what glibc does). */
   allocators?: AllocatorName[];
+  /**
+   * It compares allocators itself (its variants preload each one): it runs on glibc
+   * whichever allocator a run selects, with the libraries the run names.
+   */
+  comparesAllocators?: boolean;
 }
 
 /** How many runs gave each verdict. */
