@@ -16,14 +16,23 @@
  * any free space, so the threshold decides both.
  */
 import { MALLOPT_PARAMS } from '../../glibc/mallopt-params.js';
+import {
+  afterMmappedFree,
+  DEFAULT_MMAP_THRESHOLD,
+  DEFAULT_THRESHOLDS,
+  mmappedSize,
+  mmapsRequest,
+  trimmable,
+  type Thresholds,
+} from '../../glibc/model.js';
 import { at, bytes, MissingMeasurement, ops, run, signed, verdict } from '../framework/observe.js';
+import { designedSettings } from '../framework/preconditions.js';
 import { StepProgram } from '../framework/program.js';
+import { settingSource, settingsOf, thresholdsOf } from '../framework/settings.js';
 import type { ClaimContext, ExperimentDefinition, Judgement, Parameters, Variant } from '../framework/types.js';
 
-/** glibc's DEFAULT_MMAP_THRESHOLD_MIN: the threshold until a mapped block is freed. */
-const DEFAULT_THRESHOLD = 128 * 1024;
-/** glibc's DEFAULT_TOP_PAD as Debian builds it: what systrim() leaves in the top chunk. */
-const TOP_PAD = 128 * 1024;
+/** The thresholds a variant's run started with, and whether glibc may still raise them. */
+const startingThresholds = (c: ClaimContext, variant: string): Thresholds => thresholdsOf(c, variant);
 
 type Role = 'small' | 'medium' | 'large' | 'above';
 const SETTINGS = ['mallopt', 'env', 'tunable'] as const;
@@ -154,7 +163,7 @@ function release(c: ClaimContext, variant: string, label: string): Release {
   };
 }
 
-const expectedPlace = (size: number, threshold: number) => (size >= threshold ? 'mapped' : 'heap');
+const expectedPlace = (size: number, thresholds: Thresholds) => (mmapsRequest(size, thresholds) ? 'mapped' : 'heap');
 
 function defaultBlocks(c: ClaimContext): [Role, number][] {
   const { small, medium, large } = sizes(c.parameters);
@@ -193,9 +202,9 @@ export const mmapThreshold: ExperimentDefinition = {
       },
       {
         name: 'fixed',
-        description: `the default program with the threshold fixed at its 128 KiB default (MALLOC_MMAP_THRESHOLD_=${DEFAULT_THRESHOLD}: no dynamic threshold)`,
+        description: `the default program with the threshold fixed at its 128 KiB default (MALLOC_MMAP_THRESHOLD_=${DEFAULT_MMAP_THRESHOLD}: no dynamic threshold)`,
         program: defaultProgram(parameters),
-        env: { MALLOC_MMAP_THRESHOLD_: String(DEFAULT_THRESHOLD) },
+        env: { MALLOC_MMAP_THRESHOLD_: String(DEFAULT_MMAP_THRESHOLD) },
       },
       {
         name: 'dynamic',
@@ -227,25 +236,30 @@ export const mmapThreshold: ExperimentDefinition = {
       claim:
         'malloc calls sbrk() when the size to allocate is within the MMAP_THRESHOLD (128 KiB by default) and mmap() above it: ' +
         'brk() expands the arena within the heap, mmap() maps anywhere in the virtual address space.',
+      requires: [designedSettings(['mmap_max'], ['default'])],
       judge: (c) => {
+        const thresholds = startingThresholds(c, 'default');
+        const setting = settingsOf(c, 'default').mmap_threshold;
         const placed = defaultBlocks(c).map(([role, size]) => ({
           role,
           ...placement(c, 'default', mallocLabel(role, size), size),
         }));
-        const wrong = placed.filter((block) => block.where !== expectedPlace(block.size, DEFAULT_THRESHOLD));
-        const lines = placed.map((block) => block.text).join('; ');
+        const wrong = placed.filter((block) => block.where !== expectedPlace(block.size, thresholds));
+        const lines =
+          `M_MMAP_THRESHOLD ${bytes(thresholds.mmap)} (${settingSource(setting)}): ` +
+          placed.map((block) => block.text).join('; ');
         let why = '';
-        const heapAbove = wrong.filter((block) => block.where === 'heap' && block.size >= DEFAULT_THRESHOLD);
+        const heapAbove = wrong.filter((block) => block.where === 'heap' && mmapsRequest(block.size, thresholds));
         if (heapAbove.length > 0) {
           const mappedAbove = placed.filter((block) => block.where === 'mapped').map((block) => bytes(block.size));
           why =
-            `. ${heapAbove.map((block) => bytes(block.size)).join(', ')} came from the heap although above 128 KiB: ` +
-            "this process had already freed an mmap'd chunk before the first step (V8/libuv at start-up), and glibc's dynamic threshold " +
-            `then raises the threshold to that chunk's size (see the dynamic claim)` +
-            (mappedAbove.length > 0
-              ? `; it still mapped ${mappedAbove.join(', ')}, so the threshold in force lies between`
+            `. ${heapAbove.map((block) => bytes(block.size)).join(', ')} came from the heap although above ${bytes(thresholds.mmap)}, so the threshold in force was higher than that` +
+            (mappedAbove.length > 0 ? ` and below the ${mappedAbove.join(', ')} it still mapped` : '') +
+            (thresholds.dynamic
+              ? `. No setting fixed it in this run, and glibc raises it only by its dynamic rule, at the free of an mmap'd chunk larger than the threshold: ` +
+                "the process had freed such a chunk before the program's first step (the dynamic claim shows the rule at work)"
               : '') +
-            '. The rule holds with the threshold in force, not with the 128 KiB default';
+            '. The rule holds with the threshold in force, not with its default';
           const fixed: string[] = [];
           for (const block of heapAbove) {
             try {
@@ -255,11 +269,11 @@ export const mmapThreshold: ExperimentDefinition = {
             }
           }
           if (fixed.length > 0)
-            why += `. With the threshold fixed at 128 KiB by MALLOC_MMAP_THRESHOLD_ (variant fixed, no dynamic threshold): ${fixed.join('; ')}`;
+            why += `. With the threshold fixed at ${bytes(DEFAULT_MMAP_THRESHOLD)} by MALLOC_MMAP_THRESHOLD_ (variant fixed, no dynamic threshold): ${fixed.join('; ')}`;
         }
         const heapBreak = placed.filter((block) => block.where === 'heap' && block.breakMoved === 0);
         if (heapBreak.length > 0)
-          why += '. A heap request moves the break only when neither a free chunk nor the top chunk can hold it';
+          why += `. ${heapBreak.map((block) => bytes(block.size)).join(', ')} left the break where it was: free space the heap already had held ${heapBreak.length === 1 ? 'it' : 'them'} (free bytes fell by as much)`;
         return verdict(wrong.length === 0, `${lines}${why}`);
       },
     },
@@ -281,10 +295,14 @@ export const mmapThreshold: ExperimentDefinition = {
         if (mapped.length === 0)
           return { verdict: 'inconclusive', evidence: "no block was mmap'd, so there was no mapped block to free" };
         const holds = mapped.every((block) => -block.freed.vmSize >= block.size);
+        // An mmap'd chunk's mapping: the block and its size field, in whole pages.
+        const whole = mapped.every((block) => -block.freed.vmSize === mmappedSize(block.size));
         return verdict(
           holds,
           mapped.map((block) => `${block.variant}: free(${bytes(block.size)} mmap'd): ${block.freed.text}`).join('; ') +
-            (holds ? ' — munmap() at free() gives back the whole mapping (block + header, page-rounded)' : ''),
+            (holds && whole
+              ? ` — each free gave back exactly its chunk's mapping (the block and its size field, in whole pages: ${mapped.map((block) => bytes(mmappedSize(block.size))).join(', ')})`
+              : ''),
         );
       },
     },
@@ -292,6 +310,7 @@ export const mmapThreshold: ExperimentDefinition = {
       id: 'brk-free-keeps',
       claim:
         'If allocating by brk, the process is probably not returning the memory to the OS before it terminates (sometimes it does).',
+      requires: [designedSettings(['mmap_max'], ['default'])],
       judge: (c) => {
         const heap: { size: number; freed: Release }[] = [];
         for (const [role, size] of defaultBlocks(c)) {
@@ -306,9 +325,19 @@ export const mmapThreshold: ExperimentDefinition = {
         const evidence = heap
           .map((block) => `free(${bytes(block.size)} from the heap): ${block.freed.text}`)
           .join('; ');
+        const thresholds = startingThresholds(c, 'default');
+        const beyondPad = trimmable(top, thresholds.topPad);
         const why = kept
-          ? `. The top chunk ends at ${bytes(top)}: glibc trims only when the top chunk reaches M_TRIM_THRESHOLD (128 KiB, or twice the dynamic mmap threshold once an ` +
-            `mmap'd chunk has been freed), and even then keeps M_TOP_PAD (${bytes(TOP_PAD)}) of it`
+          ? `. The top chunk ends at ${bytes(top)}` +
+            (top < thresholds.trim
+              ? `, below M_TRIM_THRESHOLD (${bytes(thresholds.trim)} in this run), so free() did not trim it`
+              : beyondPad === 0
+                ? `: it passes M_TRIM_THRESHOLD (${bytes(thresholds.trim)}) but holds less than a page beyond M_TOP_PAD (${bytes(thresholds.topPad)}), which a trim keeps, so there was nothing to give back`
+                : `, past the static M_TRIM_THRESHOLD (${bytes(thresholds.trim)}) with ${bytes(beyondPad)} beyond M_TOP_PAD, yet free() kept it: ` +
+                  (thresholds.dynamic
+                    ? "the threshold in force was higher, raised by glibc's dynamic rule (see brk-below-mmap-above)"
+                    : 'the last free did not merge a chunk of 64 KiB into it')) +
+            ''
           : `. The freed block bordered the top chunk, which passed M_TRIM_THRESHOLD, so free() trimmed the heap with sbrk(-n)`;
         // The "sometimes it does": the setting variants, where the trim threshold stays at 128 KiB.
         const { large, threshold } = sizes(c.parameters);
@@ -330,8 +359,8 @@ export const mmapThreshold: ExperimentDefinition = {
         const also = sometimes.length
           ? `. With the threshold set to ${bytes(threshold)}, freeing the ${bytes(large)} heap block that borders the top chunk: ${sometimes.map((entry) => entry.text).join('; ')}` +
             (returned.length
-              ? ` — in ${returned.join(', ')} it was given back: the merged top chunk passed M_TRIM_THRESHOLD (setting the threshold stops glibc raising either), ` +
-                'so free() cut the heap back to M_TOP_PAD with a negative sbrk — the "sometimes it does"'
+              ? ` — in ${returned.join(', ')} it was given back: setting the mmap threshold turns the dynamic rule off, so M_TRIM_THRESHOLD stayed ${bytes(startingThresholds(c, returned[0]!).trim)}, ` +
+                'the merged top chunk passed it, and free() cut the heap back to M_TOP_PAD with a negative sbrk — the "sometimes it does"'
               : ' — kept as well: the merged top chunk stayed below M_TRIM_THRESHOLD')
           : '';
         return verdict(kept, `${evidence}${why}${also}`);
@@ -341,6 +370,8 @@ export const mmapThreshold: ExperimentDefinition = {
       id: 'dynamic-threshold',
       claim:
         "glibc raises the mmap threshold to the size of a freed mapped block (and M_TRIM_THRESHOLD to twice that): after freeing an mmap'd 1 MiB block, the next 1 MiB malloc comes from the heap.",
+      // Any of these set (mallopt, alias or tunable) turns the dynamic rule off.
+      requires: [designedSettings(['mmap_threshold', 'trim_threshold', 'top_pad', 'mmap_max'], ['dynamic'])],
       judge: (c): Judgement => {
         const large = sizes(c.parameters).large;
         const first = placement(c, 'dynamic', mallocLabel('large', large), large);
@@ -354,6 +385,8 @@ export const mmapThreshold: ExperimentDefinition = {
         const second = placement(c, 'dynamic', mallocLabel('large', large, true), large);
         const again = release(c, 'dynamic', freeLabel('large', large, true));
         const trimmed = -again.vmSize >= 0.1 * large;
+        // What the rule makes of the thresholds once the first block's mapping is freed.
+        const raised = afterMmappedFree(startingThresholds(c, 'dynamic'), mmappedSize(large));
         if (second.where === 'mapped') {
           const env = Object.entries(run(c, 'dynamic').env)
             .map(([key, value]) => `${key}=${value}`)
@@ -369,10 +402,10 @@ export const mmapThreshold: ExperimentDefinition = {
           `first: ${first.text}; its free: ${freed.text}; again: ${second.text}. ` +
             `Freeing the heap block again: ${again.text}, leaving a ${bytes(again.top)} top chunk ` +
             (trimmed
-              ? 'trimmed although the trim threshold should be twice the block'
-              : again.top >= DEFAULT_THRESHOLD
-                ? `kept: above the 128 KiB default M_TRIM_THRESHOLD but below the ${bytes(2 * large)} it was raised to`
-                : 'kept: below even the default 128 KiB M_TRIM_THRESHOLD'),
+              ? `trimmed although the rule sets M_TRIM_THRESHOLD to ${bytes(raised.trim)}`
+              : again.top >= DEFAULT_THRESHOLDS.trim
+                ? `kept: above the ${bytes(DEFAULT_THRESHOLDS.trim)} default M_TRIM_THRESHOLD, below the ${bytes(raised.trim)} the rule sets it to (twice the ${bytes(raised.mmap)} mapping freed)`
+                : `kept: below even the ${bytes(DEFAULT_THRESHOLDS.trim)} default M_TRIM_THRESHOLD`),
         );
       },
     },
@@ -381,8 +414,10 @@ export const mmapThreshold: ExperimentDefinition = {
       claim:
         'M_MMAP_THRESHOLD set by mallopt(), by MALLOC_MMAP_THRESHOLD_ and by GLIBC_TUNABLES=glibc.malloc.mmap_threshold has the same effect: ' +
         "requests below it come from the heap, requests above it are mmap'd.",
+      requires: [designedSettings(['mmap_threshold', 'mmap_max'], [...SETTINGS])],
       judge: (c) => {
         const { large, threshold, above } = sizes(c.parameters);
+        const set = { ...DEFAULT_THRESHOLDS, mmap: threshold, dynamic: false };
         const results = SETTINGS.map((setting) => {
           const placed = (
             [
@@ -390,7 +425,7 @@ export const mmapThreshold: ExperimentDefinition = {
               ['above', above],
             ] as [Role, number][]
           ).map(([role, size]) => placement(c, setting, mallocLabel(role, size), size));
-          return { setting, placed, ok: placed.every((block) => block.where === expectedPlace(block.size, threshold)) };
+          return { setting, placed, ok: placed.every((block) => block.where === expectedPlace(block.size, set)) };
         });
         const holds = results.every((result) => result.ok);
         let baseline = '';

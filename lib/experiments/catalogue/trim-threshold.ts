@@ -13,19 +13,18 @@
  * raised the dynamic thresholds, with and without mallopt.
  */
 import { MALLOPT_PARAMS } from '../../glibc/mallopt-params.js';
+import { afterMmappedFree, mmappedSize, MINSIZE, PAGE, trimmable } from '../../glibc/model.js';
 import { at, bytes, delta, signed, verdict } from '../framework/observe.js';
+import { designedSettings } from '../framework/preconditions.js';
 import { StepProgram } from '../framework/program.js';
+import { thresholdsOf } from '../framework/settings.js';
 import type { ClaimContext, ExperimentDefinition, Parameters, Variant } from '../framework/types.js';
 
-/** The break moves in pages (x86-64: 4 KiB). */
-const PAGE = 4096;
-/** glibc's MINSIZE on 64-bit: the smallest chunk. */
-const MINSIZE = 32;
-/** glibc 2.36 defaults: M_TOP_PAD and the static M_TRIM_THRESHOLD. */
-const DEFAULT_TOP_PAD = 128 * 1024;
-const DEFAULT_TRIM_THRESHOLD = 128 * 1024;
 /** The three ways of setting the threshold (each with M_TOP_PAD 0). */
 const MECHANISMS = ['mallopt+pad', 'env+pad', 'tunable+pad'];
+/** The settings free()'s trim depends on; the run's own environment must leave them as each variant sets them. */
+const TRIM_SETTINGS = ['trim_threshold', 'top_pad', 'mmap_threshold', 'mmap_max'] as const;
+const asDesigned = (...variants: string[]) => designedSettings([...TRIM_SETTINGS], variants);
 
 interface Settings {
   /** mallopt(M_TRIM_THRESHOLD, threshold) in the program. */
@@ -118,12 +117,14 @@ export const trimThreshold: ExperimentDefinition = {
       id: 'threshold-direction',
       claim:
         'M_TRIM_THRESHOLD indicates the minimum amount of free memory allowed at the top of the data segment. If the amount falls below this threshold, glibc invokes brk() to give back memory to the kernel.',
+      requires: [asDesigned('mallopt+pad', 'top-pad')],
       judge: (c) => {
         const threshold = c.parameters['threshold']!;
         const small = freed(c, 'mallopt+pad');
         const byDefault = freed(c, 'top-pad');
+        const staticDefault = thresholdsOf(c, 'top-pad').trim;
         const trimmedAbove = small.breakFell >= PAGE && small.topBefore >= threshold;
-        const keptBelow = byDefault.breakFell === 0 && byDefault.topBefore < DEFAULT_TRIM_THRESHOLD;
+        const keptBelow = byDefault.breakFell === 0 && byDefault.topBefore < staticDefault;
         if (small.breakFell === 0 && byDefault.breakFell === 0) {
           return {
             verdict: 'inconclusive',
@@ -136,9 +137,10 @@ export const trimThreshold: ExperimentDefinition = {
           `with M_TOP_PAD 0 and M_TRIM_THRESHOLD ${bytes(threshold)}, free() left a ${bytes(small.topBefore)} top chunk, above the threshold, and brk() gave back ${bytes(small.breakFell)}; ` +
             `with the default threshold the ${bytes(byDefault.topBefore)} top chunk ${byDefault.breakFell === 0 ? 'stayed' : `lost ${bytes(byDefault.breakFell)}`}` +
             (keptBelow
-              ? ', below 128 KiB. '
+              ? `, below ${bytes(staticDefault)}. `
               : byDefault.breakFell === 0
-                ? ` although it is above 128 KiB: this process's default had been raised by the dynamic threshold (Node freed mmapped chunks, and each such free sets M_TRIM_THRESHOLD to twice the chunk). `
+                ? ` although it is above ${bytes(staticDefault)}: no setting fixed the threshold, so the one in force had been raised by glibc's dynamic rule, which sets M_TRIM_THRESHOLD ` +
+                  "to twice an mmap'd chunk freed before the program's first step. "
                 : '. ') +
             'The threshold does decide, but the other way round: free() calls brk() when the free memory at the top reaches M_TRIM_THRESHOLD, and keeps it while it is below (the seed has the direction reversed)',
         );
@@ -147,15 +149,23 @@ export const trimThreshold: ExperimentDefinition = {
     {
       id: 'default-keeps',
       claim: 'With the default M_TRIM_THRESHOLD (128K) the freed block is not given back to the kernel.',
+      requires: [asDesigned('default')],
       judge: (c) => {
         const size = c.parameters['size']!;
         const result = freed(c, 'default');
         const released = -delta(c, 'default', 'malloc + memset', 'free', 'RssAnon');
+        const thresholds = thresholdsOf(c, 'default');
+        const beyondPad = trimmable(result.topBefore, thresholds.topPad);
         return verdict(
           result.breakFell === 0 && released < size / 2,
           `free() moved the break ${signed(-result.breakFell)} and RssAnon ${signed(-released)}; ` +
             (result.grew > 0
-              ? `the block came from the top of the heap (break ${signed(result.grew)}), and its free left a ${bytes(result.topBefore)} top chunk: at least 128 KiB, yet free() gives back only what exceeds M_TOP_PAD (128 KiB) by a whole page, so nothing went`
+              ? `the block came from the top of the heap (break ${signed(result.grew)}), and its free left a ${bytes(result.topBefore)} top chunk` +
+                (result.topBefore < thresholds.trim
+                  ? `, below M_TRIM_THRESHOLD (${bytes(thresholds.trim)})`
+                  : beyondPad === 0
+                    ? `: past M_TRIM_THRESHOLD (${bytes(thresholds.trim)}), yet holding less than a page beyond M_TOP_PAD (${bytes(thresholds.topPad)}), which a trim keeps, so nothing went`
+                    : `, ${bytes(beyondPad)} beyond M_TOP_PAD`)
               : `the block came from free space inside the heap (the break did not move), so its free merged with no top chunk; the top stayed ${bytes(result.topBefore)}`),
         );
       },
@@ -163,6 +173,7 @@ export const trimThreshold: ExperimentDefinition = {
     {
       id: 'smaller-saves-space',
       claim: 'The default value of M_TRIM_THRESHOLD is 128K; setting a smaller value might save space.',
+      requires: [asDesigned('default', 'mallopt', 'mallopt+pad')],
       judge: (c) => {
         const threshold = c.parameters['threshold']!;
         const byDefault = freed(c, 'default');
@@ -174,7 +185,7 @@ export const trimThreshold: ExperimentDefinition = {
           `mallopt(M_TRIM_THRESHOLD, ${threshold}) alone: free() gave back ${bytes(small.breakFell)} against ${bytes(byDefault.breakFell)} with the default (top chunk ${bytes(small.topBefore)}). ` +
             (saved >= PAGE
               ? 'The smaller threshold trimmed a top the default kept.'
-              : 'free() trims only down to M_TOP_PAD (128 KiB by default), so a top chunk smaller than 128 KiB + a page gives nothing back whatever the threshold, and a larger one already passes the default 128 KiB: ' +
+              : `free() trims only down to M_TOP_PAD (${bytes(thresholdsOf(c, 'mallopt').topPad)}), so a top chunk that holds less than a page more gives nothing back whatever the threshold, and a larger one already passes the default ${bytes(thresholdsOf(c, 'default').trim)}: ` +
                 `with the static default a smaller threshold alone saves nothing. Lowering M_TOP_PAD too does (${bytes(withPad.breakFell)} back), as does a smaller threshold where the dynamic threshold had raised the default (see smaller-saves-after-raise)`),
         );
       },
@@ -183,15 +194,17 @@ export const trimThreshold: ExperimentDefinition = {
       id: 'smaller-saves-after-raise',
       claim:
         'Setting a smaller M_TRIM_THRESHOLD saves space once the dynamic threshold has raised the default (freeing an mmapped chunk sets it to twice the chunk size).',
+      requires: [asDesigned('dynamic', 'dynamic+mallopt')],
       judge: (c) => {
         const block = c.parameters['raise']! / 2;
         const raised = freed(c, 'dynamic');
         const small = freed(c, 'dynamic+mallopt');
         const saved = small.breakFell - raised.breakFell;
+        const rule = afterMmappedFree(thresholdsOf(c, 'dynamic'), mmappedSize(c.parameters['raise']!));
         return verdict(
           saved >= block - PAGE,
           `after free() of a ${bytes(c.parameters['raise']!)} mmapped block, a ${bytes(block)} block went on the heap (break ${signed(raised.grew)}); ` +
-            `its free() left a ${bytes(raised.topBefore)} top chunk that the raised default (about ${bytes(2 * c.parameters['raise']!)}) kept (break ${signed(-raised.breakFell)}), ` +
+            `its free() left a ${bytes(raised.topBefore)} top chunk, kept (break ${signed(-raised.breakFell)}) below the ${bytes(rule.trim)} the dynamic rule sets M_TRIM_THRESHOLD to after that free, ` +
             `while mallopt(M_TRIM_THRESHOLD, ${c.parameters['threshold']}) made free() give back ${bytes(small.breakFell)} (RssAnon ${signed(delta(c, 'dynamic+mallopt', 'malloc + memset', 'free', 'RssAnon'))}). ` +
             'Setting the threshold in any way also turns the dynamic thresholds off',
         );
@@ -201,6 +214,7 @@ export const trimThreshold: ExperimentDefinition = {
       id: 'mechanisms-agree',
       claim:
         'The same behavior could be achieved by setting the trim threshold in the environment variable MALLOC_TRIM_THRESHOLD_ (or GLIBC_TUNABLES), with no source changes.',
+      requires: [asDesigned(...MECHANISMS)],
       judge: (c) => {
         const results = MECHANISMS.map((variant) => ({ variant, ...freed(c, variant) }));
         // With M_TOP_PAD 0, a trim leaves less than a page (plus the smallest chunk) on top.
@@ -220,15 +234,17 @@ export const trimThreshold: ExperimentDefinition = {
       id: 'arena-retained',
       claim:
         'Even though the memory allocated by malloc does return to the system, the remaining portion of the actual chunk of memory (the arena) initially requested via brk() tends to be retained.',
+      requires: [asDesigned('dynamic+mallopt', 'mallopt+pad')],
       judge: (c) => {
         const block = c.parameters['raise']! / 2;
         const result = freed(c, 'dynamic+mallopt');
         const padless = freed(c, 'mallopt+pad');
         const arena = at(c, 'dynamic+mallopt', 'free').mallinfo.arena;
+        const pad = thresholdsOf(c, 'dynamic+mallopt').topPad;
         return verdict(
-          result.breakFell >= block - PAGE && result.topAfter >= DEFAULT_TOP_PAD,
+          result.breakFell >= block - PAGE && result.topAfter >= pad,
           `with a small M_TRIM_THRESHOLD, free() gave the ${bytes(block)} block back (break ${signed(-result.breakFell)}) but kept a ${bytes(result.topAfter)} top chunk (heap ${bytes(arena)}): ` +
-            `free() trims with M_TOP_PAD (128 KiB) as the pad to keep. With M_TOP_PAD 0 the top left is ${bytes(padless.topAfter)}`,
+            `free() trims with M_TOP_PAD (${bytes(pad)}) as the pad to keep. With M_TOP_PAD 0 the top left is ${bytes(padless.topAfter)}`,
         );
       },
     },
