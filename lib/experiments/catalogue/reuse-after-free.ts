@@ -9,10 +9,12 @@
  * (the seed reuses one p_arr), so the second round adds its array's 8 bytes a
  * block to RssAnon: the heap's part is RssAnon less that array.
  */
-import { MINSIZE, PAGE, POINTER, TCACHE_COUNT } from '../../glibc/model.js';
+import { MINSIZE, PAGE, POINTER, tcacheHolds } from '../../glibc/model.js';
 import { formatAddress } from '../../infra/units.js';
-import { at, bytes, delta, ops, signed, verdict } from '../framework/observe.js';
+import { at, bytes, delta, ops, plural, signed, verdict } from '../framework/observe.js';
+import { glibcAllocator } from '../framework/preconditions.js';
 import { StepProgram } from '../framework/program.js';
+import { settingsOf } from '../framework/settings.js';
 import type { ClaimContext, ExperimentDefinition, Parameters } from '../framework/types.js';
 
 /** sizeof(uint32_t): what each malloc asks for. */
@@ -27,6 +29,12 @@ function build(parameters: Parameters): StepProgram {
   program.step('allocate again done', (s) => s.batchAlloc('second', count, [{ size: REQUEST }]));
   program.step('exit', (s) => s.batchFree('second'));
   return program;
+}
+
+/** How many freed 4-byte chunks tcache holds in this run (0 when off). */
+function tcacheCount(c: ClaimContext): number {
+  const settings = settingsOf(c, 'seed');
+  return tcacheHolds(REQUEST, settings.tcache_count.value, settings.tcache_max.value) ? settings.tcache_count.value : 0;
 }
 
 /** p_arr[0] of a round: batch_alloc's value2. */
@@ -52,6 +60,7 @@ export const reuseAfterFree: ExperimentDefinition = {
   claims: [
     {
       id: 'second-round-no-growth',
+      requires: [glibcAllocator()],
       claim: "The second allocation doesn't increase memory usage, it uses the freed yet not returned memory again.",
       judge: (c) => {
         const count = c.parameters['count']!;
@@ -63,16 +72,21 @@ export const reuseAfterFree: ExperimentDefinition = {
         const secondHeapRss = secondRss - pointers;
         // New chunks would cost 32 B each: allow at most 1 B a block (1/32 of the blocks new).
         const allowed = count;
+        const freed = at(c, 'seed', 'free done').mallinfo;
+        const again = at(c, 'seed', 'allocate again done').mallinfo;
+        const tcached = tcacheCount(c);
         return verdict(
           secondBreak <= allowed && secondHeapRss <= allowed,
           `the first round moved the break ${signed(firstHeap)} (RssAnon ${signed(firstRss)}); the second moved it ${signed(secondBreak)}, ` +
             `RssAnon ${signed(secondRss)} of which ${bytes(pointers)} is its own pointer array (heap part ${signed(secondHeapRss)}; at most ${bytes(allowed)}, 1 B a block, allowed): ` +
-            `every malloc(4) took a freed 32-byte chunk back, from tcache and then from the fastbins (each fastbin hit also refills tcache)`,
+            `the second round's mallocs took the freed 32-byte chunks back — the fastbins went from ${plural(freed.smblks, 'chunk')} to ${again.smblks}, the free bytes from ${bytes(freed.fordblks)} to ${bytes(again.fordblks)}` +
+            (tcached > 0 ? `, and tcache, which malloc tries first, held ${tcached} of them` : ''),
         );
       },
     },
     {
       id: 'same-memory',
+      requires: [glibcAllocator()],
       claim: 'The second round gets its blocks from the freed memory: its p_arr[0] is an address the first round had.',
       judge: (c) => {
         const first = firstAddress(c, 'alloc done');
@@ -83,15 +97,23 @@ export const reuseAfterFree: ExperimentDefinition = {
         const heapStart = heapEnd - before.mallinfo.arena;
         const inside = second >= heapStart && second < heapEnd;
         const offset = second - first;
-        const tcacheLast = (TCACHE_COUNT - 1) * MINSIZE;
+        const tcached = tcacheCount(c);
+        const tcacheLast = (tcached - 1) * MINSIZE;
+        const start = at(c, 'seed', 'start').mallinfo;
         return verdict(
           inside && delta(c, 'seed', 'free done', 'allocate again done', 'brk') <= 0,
           `first round p_arr[0] = ${formatAddress(first)}, second round p_arr[0] = ${formatAddress(second)} (${signed(offset)}), inside the heap the first round left ` +
             `(${formatAddress(heapStart)}–${formatAddress(heapEnd)}, the break unmoved). ` +
-            (offset === tcacheLast
-              ? `It is the first round's ${TCACHE_COUNT}th block, not its first: the first ${TCACHE_COUNT} frees filled tcache, which hands chunks back last-in first-out`
-              : `Not the first round's first block: malloc(4) first takes the chunk tcache got last (last-in first-out); this heap already had free chunks and cached 32-byte chunks, ` +
-                `so the first round's first blocks were not consecutive and that chunk lies ${bytes(Math.abs(offset))} from p_arr[0]`),
+            (tcached > 0 && offset === tcacheLast
+              ? `It is the first round's ${tcached}th block, not its first: the first ${tcached} frees filled tcache (tcache_count ${tcached} in this run), which hands chunks back last-in first-out`
+              : tcached === 0 && offset === (c.parameters['count']! - 1) * MINSIZE
+                ? "It is the first round's last block: with tcache holding none in this run, the chunks came back from the fastbins, which hand them out last-in first-out"
+                : offset === 0
+                  ? "It is the first round's first block"
+                  : `Not the first round's first block: it lies ${bytes(Math.abs(offset))} from p_arr[0]` +
+                    (start.fordblks > 0
+                      ? `; this heap already had ${bytes(start.fordblks)} free in ${plural(start.ordblks, 'free chunk')} when the program started, so the first round's blocks were not all consecutive`
+                      : '')),
         );
       },
     },

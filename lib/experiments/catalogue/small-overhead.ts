@@ -9,9 +9,11 @@
  * so it counts in RssAnon (8 bytes a block) but not in the heap: bytes per block
  * are judged on the heap (mallinfo2 and the break).
  */
-import { MINSIZE, PAGE, POINTER, TCACHE_COUNT } from '../../glibc/model.js';
+import { chunkSize, isFastbinSize, MINSIZE, PAGE, POINTER, tcacheHolds } from '../../glibc/model.js';
 import { at, bytes, delta, ops, signed, verdict } from '../framework/observe.js';
+import { glibcAllocator } from '../framework/preconditions.js';
 import { StepProgram } from '../framework/program.js';
+import { settingsOf } from '../framework/settings.js';
 import type { ClaimContext, ExperimentDefinition, Parameters } from '../framework/types.js';
 
 /** sizeof(uint32_t): what each malloc asks for. */
@@ -25,6 +27,18 @@ function build(parameters: Parameters): StepProgram {
   program.step('free done', (s) => s.batchFree('p_arr'));
   program.step('malloc_trim(0)', (s) => s.malloc_trim(0));
   return program;
+}
+
+/** Where the run's settings put a freed 4-byte block's chunk: how many tcache holds, and whether the rest go to fastbins. */
+function binsFor(c: ClaimContext) {
+  const settings = settingsOf(c, 'seed');
+  const chunk = chunkSize(REQUEST);
+  return {
+    tcached: tcacheHolds(REQUEST, settings.tcache_count.value, settings.tcache_max.value)
+      ? settings.tcache_count.value
+      : 0,
+    fast: isFastbinSize(chunk, settings.mxfast.value),
+  };
 }
 
 /** The heap's growth over the malloc loop, per block. */
@@ -58,6 +72,7 @@ export const smallOverhead: ExperimentDefinition = {
   claims: [
     {
       id: 'bookkeeping-32',
+      requires: [glibcAllocator()],
       claim:
         'I expected it to take up only 1GiB ram but in fact it takes up 8GiB ram in total. malloc adds some extra bytes for bookkeeping: each 4-byte malloc costs 32 bytes.',
       judge: (c) => {
@@ -77,36 +92,53 @@ export const smallOverhead: ExperimentDefinition = {
     },
     {
       id: 'free-keeps',
+      requires: [glibcAllocator()],
       claim: 'When it comes to "free done", the program still takes up the memory and doesn\'t return it to the OS.',
       judge: (c) => {
         const { grown } = perBlock(c);
         const rssGrown = delta(c, 'seed', 'start', 'alloc done', 'RssAnon');
         const breakFell = -delta(c, 'seed', 'alloc done', 'free done', 'brk');
         const released = -delta(c, 'seed', 'alloc done', 'free done', 'RssAnon');
+        const count = c.parameters['count']!;
+        const before = at(c, 'seed', 'alloc done').mallinfo;
         const after = at(c, 'seed', 'free done').mallinfo;
+        const fastbinned = after.smblks - before.smblks;
+        const { tcached, fast } = binsFor(c);
+        const kept = breakFell < PAGE && released <= 0.1 * rssGrown;
+        const where =
+          fastbinned + tcached === count && fast
+            ? `free() put ${fastbinned} of the ${count} 32-byte chunks in the fastbins (${bytes(after.fsmblks)})` +
+              (tcached > 0
+                ? ` and the first ${tcached} in tcache (tcache_count ${tcached} in this run); both keep`
+                : ', which keep') +
+              ' a chunk marked in use, so none coalesces with a neighbour or reaches the top chunk, and a free into a fastbin returns before the check at FASTBIN_CONSOLIDATION_THRESHOLD (64 KiB) that could consolidate and trim'
+            : `the fastbins hold ${after.smblks} chunks (${bytes(after.fsmblks)}) after the frees, ${fast ? 'fewer than the blocks freed' : 'fastbins being off in this run'}; the free chunks number ${after.ordblks} (${bytes(after.fordblks)}), the top chunk ${bytes(after.keepcost)}`;
         return verdict(
-          breakFell < PAGE && released <= 0.1 * rssGrown,
-          `after the frees the break moved ${signed(-breakFell)} and RssAnon ${signed(-released)} of the ${bytes(rssGrown)} the loop added (heap ${signed(grown)}). ` +
-            `The 32-byte chunks went to tcache (the first ${TCACHE_COUNT}) and the fastbins (${after.smblks} chunks, ${bytes(after.fsmblks)}): both count as in use, so none coalesces into the top chunk, ` +
-            `and a fastbin free never reaches the FASTBIN_CONSOLIDATION_THRESHOLD (64 KiB) check that could consolidate and trim`,
+          kept,
+          `after the frees the break moved ${signed(-breakFell)} and RssAnon ${signed(-released)} of the ${bytes(rssGrown)} the loop added (heap ${signed(grown)}). ${where}`,
         );
       },
     },
     {
       id: 'trim-returns',
+      requires: [glibcAllocator()],
       claim: 'malloc_trim(0) then gives the freed memory back to the OS.',
       judge: (c) => {
         const { grown } = perBlock(c);
         const breakFell = -delta(c, 'seed', 'free done', 'malloc_trim(0)', 'brk');
         const released = -delta(c, 'seed', 'free done', 'malloc_trim(0)', 'RssAnon');
         const result = ops(c, 'seed', 'malloc_trim(0)', 'malloc_trim')[0]?.value;
-        // Consolidating the fastbins merges everything above the 7 chunks tcache still holds into the top;
+        // Consolidating the fastbins merges everything above the chunks tcache still holds into the top;
         // they stay, with the page the break rounds to.
-        const pinned = TCACHE_COUNT * MINSIZE + PAGE;
+        const { tcached } = binsFor(c);
+        const pinned = tcached * MINSIZE + PAGE;
+        const before = at(c, 'seed', 'free done').mallinfo;
+        const after = at(c, 'seed', 'malloc_trim(0)').mallinfo;
         return verdict(
           breakFell >= grown - pinned,
           `malloc_trim(0) returned ${result} and moved the break ${signed(-breakFell)} (the loop had moved it ${signed(grown)}), RssAnon ${signed(-released)}: ` +
-            `it consolidated the fastbin chunks into the top chunk and trimmed it with brk(); the ${TCACHE_COUNT} chunks in tcache count as in use and stay`,
+            `it consolidated the fastbins (${before.smblks} chunks → ${after.smblks}) into the top chunk and trimmed it with brk()` +
+            (tcached > 0 ? `; the ${tcached} chunks tcache holds count as in use and stay` : ''),
         );
       },
     },
