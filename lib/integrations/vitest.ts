@@ -18,6 +18,7 @@ import type { Status } from '../bridge/procfs.js';
 import type { HostName } from '../experiments/framework/hosts.js';
 import type { ExperimentRun } from '../experiments/framework/runner.js';
 import type { Verdict } from '../experiments/framework/types.js';
+import type { HeapName } from '../experiments/framework/worlds.js';
 import { ErrorCodes, MallocLabError } from '../infra/errors.js';
 import { formatAddress, formatBytes } from '../infra/units.js';
 import * as check from '../infra/validate.js';
@@ -39,8 +40,12 @@ export interface BreakBounds extends ByteBounds {
 }
 
 export interface ClaimOptions {
-  /** Judge only the run on this host (default: every run given). */
+  /** Judge only the runs on this host; without heap, its clean heap's (default: every run given). */
   host?: HostName;
+  /** Judge only the runs that started on this heap ('aged': after the ageing workload). */
+  heap?: HeapName;
+  /** Judge only the run in this world ('fresh', 'node', 'aged/fresh', 'aged/node'). */
+  world?: string;
 }
 
 export interface MallocLabMatchers<R = unknown> {
@@ -279,17 +284,26 @@ function toHaveClaim(
       `toHaveClaim: options must be an object such as { host: 'fresh' }, received ${describeValue(options)}`,
       ErrorCodes.INVALID_ARG_TYPE,
     );
-  const runs = options.host === undefined ? all : all.filter((run) => run.host === options.host);
+  const heap = options.heap ?? (options.host !== undefined ? 'clean' : undefined);
+  // Runs from before worlds existed carry a host only: a clean heap, the host's world.
+  const worldOf = (run: ExperimentRun) => run.world ?? run.host;
+  const runs = all.filter(
+    (run) =>
+      (options.world === undefined || worldOf(run) === options.world) &&
+      (options.host === undefined || run.host === options.host) &&
+      (heap === undefined || (run.heap ?? 'clean') === heap),
+  );
   if (runs.length === 0) {
+    const asked = options.world ?? [options.host, heap].filter((part) => part !== undefined).join(' ');
     throw new MallocLabError(
-      `toHaveClaim: no run on host ${options.host} (runs given: ${all.map((run) => run.host).join(', ')})`,
+      `toHaveClaim: no run in ${asked} (runs given: ${all.map(worldOf).join(', ')})`,
       ErrorCodes.OUT_OF_RANGE,
     );
   }
   const lines: string[] = [];
   let pass = true;
   for (const run of runs) {
-    const where = `${run.experiment} on ${run.host}${run.allocator !== 'glibc' ? ` with ${run.allocator}` : ''}`;
+    const where = `${run.experiment} in ${worldOf(run)}${run.allocator !== 'glibc' ? ` with ${run.allocator}` : ''}`;
     if (run.skipped !== undefined)
       throw new MallocLabError(
         `toHaveClaim: ${where} did not run, so claim ${id} was not judged: ${run.skipped}`,
@@ -303,7 +317,7 @@ function toHaveClaim(
       );
     }
     if (claim.verdict !== verdict) pass = false;
-    lines.push(`  ${where}: ${claim.verdict} — ${claim.evidence}`);
+    lines.push(`  ${where}: ${claim.verdict}${claim.of > 1 ? ` ${claim.counts[claim.verdict]}/${claim.of}` : ''} — ${claim.evidence}`);
   }
   return {
     pass,

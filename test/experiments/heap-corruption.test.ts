@@ -2,15 +2,11 @@
 // process (or, for free(a); free(b); free(a), goes unnoticed), and the parent lives on.
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import {
-  chunkSize,
-  DUP_STEP,
-  heapCorruption,
-  INCREMENTED_STEPS,
-} from '../../lib/experiments/catalogue/heap-corruption.js';
+import { DUP_STEP, heapCorruption, INCREMENTED_STEPS } from '../../lib/experiments/catalogue/heap-corruption.js';
 import { runOnHost } from '../../lib/experiments/framework/hosts.js';
 import { StepProgram } from '../../lib/experiments/framework/program.js';
 import { runExperiment } from '../../lib/experiments/framework/runner.js';
+import { chunkSize } from '../../lib/glibc/model.js';
 import { experimentRuns, HOSTS } from './helpers.js';
 
 const lab = experimentRuns();

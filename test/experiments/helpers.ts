@@ -14,11 +14,37 @@ import type { HostName } from '../../lib/experiments/framework/hosts.js';
 import type { OpName } from '../../lib/experiments/framework/program.js';
 import type { ExperimentRun, OpResult, StepRecord, VariantRecord } from '../../lib/experiments/framework/runner.js';
 import type { ClaimResult } from '../../lib/experiments/framework/types.js';
+import type { World } from '../../lib/experiments/framework/worlds.js';
+import { MODEL_GLIBC } from '../../lib/glibc/model.js';
+import { glibcRuntimeVersion } from '../../lib/infra/binaries.js';
 
 export { KiB, MiB, GiB } from '../../lib/infra/units.js';
 
 /** Every experiment runs on both hosts unless it says otherwise. */
 export const HOSTS: readonly HostName[] = ['fresh', 'node'];
+
+/** The clean worlds of both hosts: what a test asks for when the aged heap is not its subject. */
+export const CLEAN: World[] = [
+  { host: 'fresh', heap: 'clean' },
+  { host: 'node', heap: 'clean' },
+];
+/** The aged heap on both hosts. */
+export const AGED: World[] = [
+  { host: 'fresh', heap: 'aged' },
+  { host: 'node', heap: 'aged' },
+];
+
+/**
+ * Whether this glibc is the one a verdict was pinned for: verdicts that rest on a fact of one
+ * glibc (tcache, its double-free checks) are asserted there and skipped, with the reason, elsewhere.
+ */
+export function pinnedGlibc(version = MODEL_GLIBC): { matches: boolean; reason: string } {
+  const running = glibcRuntimeVersion() ?? 'unknown';
+  return {
+    matches: running === version,
+    reason: `pinned for glibc ${version}; this is glibc ${running}`,
+  };
+}
 
 /** A number a step recorded: a status field (RssAnon, VmSize, …), the break ('brk'), or a mallinfo2 field. */
 export type Field = string;
@@ -41,7 +67,8 @@ export interface ExperimentRuns {
   load(runs: ExperimentRun[]): void;
   /** Every run, for toHaveClaim. */
   readonly runs: ExperimentRun[];
-  run(host: string): ExperimentRun;
+  /** The run in this world ('fresh', 'node', 'aged/fresh', 'aged/node'; a host name is its clean world). */
+  run(world: string): ExperimentRun;
   claim(host: string, id: string): ClaimResult;
   variant(host: string, name: string): VariantRecord;
   /** The steps of one variant (of every variant when name is omitted), in order. */
@@ -68,10 +95,10 @@ export function experimentRuns(): ExperimentRuns {
     get runs() {
       return found(loaded, 'runs loaded (call load() in beforeAll)');
     },
-    run: (host) =>
+    run: (world) =>
       found(
-        lab.runs.find((run) => run.host === host),
-        `run on ${host}`,
+        lab.runs.find((run) => (run.world ?? run.host) === world),
+        `run in ${world}`,
       ),
     claim: (host, id) =>
       found(

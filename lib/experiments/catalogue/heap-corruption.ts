@@ -10,23 +10,23 @@
  * and in Node (whose main heap is already fragmented by V8 and libuv, which
  * would make "the block after a" and "a's bin" a matter of chance).
  */
+import { chunkSize, SINCE, TCACHE_COUNT } from '../../glibc/model.js';
 import { formatAddress } from '../../infra/units.js';
-import { endedIn, judgeAbort } from '../framework/aborts.js';
-import { bytes, judged, ops, run, verdict } from '../framework/observe.js';
+import { endedIn, glibcMessage, judgeAbort } from '../framework/aborts.js';
+import { bytes, glibcOf, judged, ops, run, verdict } from '../framework/observe.js';
+import { designedSettings } from '../framework/preconditions.js';
 import { StepProgram } from '../framework/program.js';
 import type { ExperimentDefinition, Parameters } from '../framework/types.js';
 
 /** The thread the misuses run on. */
 const THREAD = 1;
-/** glibc's default tcache_count: a tcache bin holds 7 chunks, the next free of that size goes to a fastbin. */
-const TCACHE_COUNT = 7;
 /** The byte the overflow writes ('A', as a string overrun would). */
 const OVERFLOW_BYTE = 0x41;
-
-/** glibc's chunk size for a request (request2size on 64-bit: 8 bytes of header, 16-byte alignment, 32 at least). */
-export function chunkSize(request: number): number {
-  return Math.max(32, (request + 8 + 15) & ~15);
-}
+/**
+ * The fastbin variants fill a's tcache bin with glibc's default count (TCACHE_COUNT) of
+ * blocks first: a run that changes tcache or the fastbins breaks their design.
+ */
+const binsAsDesigned = (variant: string) => designedSettings(['tcache_count', 'tcache_max', 'mxfast'], [variant]);
 
 function program(keep = false): StepProgram {
   const built = new StepProgram({ unsafe: true, keep });
@@ -209,27 +209,33 @@ export const heapCorruption: ExperimentDefinition = {
       claim: 'Freeing a block that has already been freed is a serious error (glibc 2.36 detects it and aborts).',
       judge: (c) =>
         judged(() =>
-          judgeAbort(c, 'double-free', 'free(a) again', (aborted) =>
-            aborted
-              ? 'free(a) put a in the tcache and marked it with the tcache key; the second free(a) found the key, searched the tcache bin and found a there.'
-              : 'glibc did not catch the second free(a).',
-          ),
+          judgeAbort(c, 'double-free', 'free(a) again', (aborted) => {
+            const message = glibcMessage(run(c, 'double-free').stderr) ?? '';
+            if (!aborted) return 'glibc did not catch the second free(a).';
+            if (/tcache/.test(message))
+              return `free(a) put a in the tcache and marked it with the tcache key; the second free(a) found the key, searched the tcache bin and found a there (${glibcOf(c)}: the tcache key check came in ${SINCE.tcacheDoubleFreeCheck}).`;
+            if (/fasttop/.test(message))
+              return 'free(a) put a in a fastbin (tcache took none of it in this run); the second free(a) found a on top of that fastbin (the "fasttop" check).';
+            return 'glibc named the error in its message.';
+          }),
         ),
     },
     {
       id: 'double-free-fastbin',
+      requires: [binsAsDesigned('fastbin-double-free')],
       claim: `Freeing a block that has already been freed is a serious error, also when its tcache bin is full (glibc 2.36 detects it and aborts).`,
       judge: (c) =>
         judged(() =>
           judgeAbort(c, 'fastbin-double-free', 'free(a) again', (aborted) =>
             aborted
-              ? `With ${TCACHE_COUNT} blocks of its size already in the tcache, free(a) put a in a fastbin; the second free(a) found a on top of that fastbin (the "fasttop" check).`
+              ? `With ${TCACHE_COUNT} blocks of its size already in the tcache, free(a) put a in a fastbin; the second free(a) found a on top of that fastbin (the "fasttop" check, which ${glibcOf(c)} makes).`
               : 'glibc did not catch the second free(a) although a was on top of its fastbin.',
           ),
         ),
     },
     {
       id: 'double-free-fastbin-dup',
+      requires: [binsAsDesigned('fastbin-dup')],
       claim:
         'Freeing a block that has already been freed is a serious error, also as free(a); free(b); free(a) (glibc 2.36 detects it and aborts).',
       judge: (c) =>
@@ -241,12 +247,14 @@ export const heapCorruption: ExperimentDefinition = {
             const a = ops(c, 'fastbin-dup', 'free(a)', 'free')[0]!.value;
             const twice = x === z;
             return (
-              'glibc 2.36 did not detect it: its fastbin check only compares the freed block with the top of the bin, which was b. ' +
+              `${glibcOf(c)} did not detect it: its fastbin check only compares the freed block with the top of the bin, which was b. ` +
               `The bin became the cycle a → b → a, and malloc then handed out x = ${formatAddress(x!)}, y = ${formatAddress(y!)}, z = ${formatAddress(z!)}` +
               (twice
                 ? ` — x and z are the same block${x === a ? ' (a)' : ''}: two owners, each overwriting the other's data.`
                 : '.') +
-              ' The process went on as if nothing had happened, the seed\'s "hard to find" error.'
+              (run(c, 'fastbin-dup').signal === null
+                ? ' The process went on as if nothing had happened, the seed\'s "hard to find" error.'
+                : ' The step ran to its end as if nothing had happened; the corruption surfaced only later, as the ending above says: the seed\'s "hard to find" error.')
             );
           });
           return result;
@@ -260,13 +268,14 @@ export const heapCorruption: ExperimentDefinition = {
         judged(() =>
           judgeAbort(c, 'free-foreign', `free(a + ${FOREIGN_OFFSET})`, (aborted) =>
             aborted
-              ? `free() read the would-be chunk header in the ${FOREIGN_OFFSET} bytes before the pointer — a's own zeroed data: a size of 0, which fails its check that a chunk does not wrap around the address space.`
+              ? `free() read the would-be chunk header in the ${FOREIGN_OFFSET} bytes before the pointer — a's own zeroed data: a size of 0, which fails ${glibcOf(c)}'s check that a chunk does not wrap around the address space.`
               : 'glibc accepted the interior pointer.',
           ),
         ),
     },
     {
       id: 'length-incremented-overlap',
+      requires: [binsAsDesigned('length-incremented')],
       claim:
         'If the length value is accidentally incremented, then the block is deallocated, but then re-allocated, then the program thinks it has 2 distinct memory blocks, but the first one actually overlaps with the adjacent one.',
       judge: (c) =>

@@ -11,18 +11,12 @@
  * Node heap has, so it comes from the top of the heap on both hosts.
  */
 import { MALLOPT_PARAMS } from '../../glibc/mallopt-params.js';
+import { CHUNK_HEADER as HEADER, chunkSize, PAGE, tcacheHolds } from '../../glibc/model.js';
 import { formatAddress } from '../../infra/units.js';
-import { at, bytes, judged, ops, signed, verdict } from '../framework/observe.js';
+import { at, bytes, glibcOf, judged, ops, signed, topStart as topOf, verdict } from '../framework/observe.js';
 import { StepProgram } from '../framework/program.js';
+import { settingsOf, thresholdsOf } from '../framework/settings.js';
 import type { ClaimContext, ExperimentDefinition, Judgement, Parameters } from '../framework/types.js';
-
-/** glibc's chunk size for a request (request2size on 64-bit: 8 bytes of header, 16-byte alignment, 32 at least). */
-function chunkSize(request: number): number {
-  return Math.max(32, (request + 8 + 15) & ~15);
-}
-
-/** Chunk header before the address malloc returns. */
-const HEADER = 16;
 /** Boundaries tried with each aligned allocator: a cache line, a page, 64 KiB. */
 export const BOUNDARIES = [64, 4096, 65536];
 /** Not a power of two: glibc's memalign rounds it up to 4096, posix_memalign refuses it. */
@@ -117,10 +111,7 @@ const first = (c: ClaimContext, variant: string, label: string, op: 'malloc' | '
   return record?.value ?? NaN;
 };
 /** Where the top chunk begins: it runs up to the break and keepcost is its size. */
-const topStart = (c: ClaimContext, variant: string, label: string) => {
-  const sample = at(c, variant, label);
-  return Number(sample.brk) - sample.mallinfo.keepcost;
-};
+const topStart = (c: ClaimContext, variant: string, label: string) => topOf(at(c, variant, label));
 const inconclusive = (evidence: string): Judgement => ({ verdict: 'inconclusive', evidence });
 
 export const reallocCallocMemalign: ExperimentDefinition = {
@@ -193,7 +184,13 @@ export const reallocCallocMemalign: ExperimentDefinition = {
               ? `calloc(1, ${itemsize}) reused the block just freed (${formatAddress(freed)}).`
               : `calloc(1, ${itemsize}) did not reuse the block just freed (${formatAddress(freed)}, got ${formatAddress(one)})` +
                 (next === freed
-                  ? ': that block sat in the tcache, which calloc in glibc 2.36 does not take from; the next malloc got it back.'
+                  ? tcacheHolds(
+                      itemsize!,
+                      settingsOf(c, 'calloc').tcache_count.value,
+                      settingsOf(c, 'calloc').tcache_max.value,
+                    )
+                    ? `: that block sat in the tcache, which calloc in ${glibcOf(c)} does not take from; the next malloc got it back.`
+                    : ': the next malloc got it back.'
                   : '.');
           return verdict(
             usable >= wanted && refused,
@@ -257,7 +254,7 @@ export const reallocCallocMemalign: ExperimentDefinition = {
             moved === a && brk >= needed - top,
             `a (${bytes(size!)}) ended where the top chunk (${bytes(top)}) began; growing it by ${bytes(needed)} needed more than that: ` +
               `realloc ${moved === a ? 'kept its address' : `moved it to ${formatAddress(moved)}`} and the break moved ${signed(brk)} ` +
-              `(the ${bytes(needed - top)} missing, plus the 128 KiB top pad glibc adds to every extension, rounded to pages). ` +
+              `(the ${bytes(needed - top)} missing, plus the ${bytes(thresholdsOf(c, 'realloc-top').topPad)} top pad glibc adds to every extension, rounded to pages). ` +
               `RssAnon changed by ${signed(rss)}: nothing was copied, the new part is not touched yet.`,
           );
         }),
@@ -346,7 +343,7 @@ export const reallocCallocMemalign: ExperimentDefinition = {
             const usable = step.find((op) => op.op === 'malloc_usable_size')!.value;
             aligned &&= usable >= size;
           }
-          const page = 4096;
+          const page = PAGE;
           const vallocRecord = ops(c, 'memalign', STEPS.valloc, 'valloc')[0]!;
           aligned &&= vallocRecord.value % page === 0;
           return verdict(
@@ -373,7 +370,7 @@ export const reallocCallocMemalign: ExperimentDefinition = {
             refused,
             `posix_memalign(${ODD_BOUNDARY}) ${refused ? 'was refused with EINVAL' : `returned status ${posix.status}`}. ` +
               (lenient.length > 0
-                ? `glibc 2.36's ${lenient.join(' and ')} did not refuse ${ODD_BOUNDARY}: they rounded it up to the power of two ${rounded} (the address is a multiple of it), so the rule holds in what they do, not in what they accept.`
+                ? `${glibcOf(c)}'s ${lenient.join(' and ')} did not refuse ${ODD_BOUNDARY}: they rounded it up to the power of two ${rounded} (the address is a multiple of it), so the rule holds in what they do, not in what they accept.`
                 : `memalign and aligned_alloc with ${ODD_BOUNDARY}: ${odd.map((op) => `${op.op} status ${op.status}`).join(', ')}.`),
           );
         }),
