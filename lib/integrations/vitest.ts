@@ -317,7 +317,9 @@ function toHaveClaim(
       );
     }
     if (claim.verdict !== verdict) pass = false;
-    lines.push(`  ${where}: ${claim.verdict}${claim.of > 1 ? ` ${claim.counts[claim.verdict]}/${claim.of}` : ''} — ${claim.evidence}`);
+    lines.push(
+      `  ${where}: ${claim.verdict}${claim.of > 1 ? ` ${claim.counts[claim.verdict]}/${claim.of}` : ''} — ${claim.evidence}`,
+    );
   }
   return {
     pass,

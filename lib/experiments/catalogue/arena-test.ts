@@ -14,12 +14,11 @@
  */
 import { availableParallelism } from 'node:os';
 
+import { ARENAS_PER_CPU, DEFAULT_ARENA_TEST } from '../../glibc/model.js';
 import { verdict } from '../framework/observe.js';
+import { designedSettings } from '../framework/preconditions.js';
 import type { ClaimContext, ExperimentDefinition, Parameters, Variant } from '../framework/types.js';
 import { arenasAfter, crowdProgram } from './thread-arenas.js';
-
-/** glibc's NARENAS_FROM_NCORES on 64-bit: the cap is 8 arenas per CPU, and arena_test defaults to 8 × 1. */
-const ARENAS_PER_CPU = 8;
 
 /** The CPUs glibc counts: the ones this process may run on (the runs inherit its affinity). */
 const cpus = () => availableParallelism();
@@ -87,6 +86,8 @@ export const arenaTest: ExperimentDefinition = {
   claims: [
     {
       id: 'test-then-cores',
+      // Its variants set arena_test and arena_max themselves; a run's own setting would override them.
+      requires: [designedSettings(['arena_max', 'arena_test'])],
       claim:
         'The behaviour can be controlled with environment variables: MALLOC_ARENA_TEST: when the number of memory pools (arenas) reaches this value, the number of CPU cores is checked.',
       judge: (c) => {
@@ -96,7 +97,7 @@ export const arenaTest: ExperimentDefinition = {
         const holds = count.default === cap && count.env === test + 1 && count.tunable === test + 1;
         return verdict(
           holds,
-          `${threads} threads each malloc'd once. With the default arena_test (${ARENAS_PER_CPU}): ${count.default} arenas, the cap of ${ARENAS_PER_CPU} × ${cpus()} CPUs = ${cap}. ` +
+          `${threads} threads each malloc'd once. With the default arena_test (${DEFAULT_ARENA_TEST}): ${count.default} arenas, the cap of ${ARENAS_PER_CPU} × ${cpus()} CPUs = ${cap}. ` +
             `With arena_test = ${test}, above that cap: ${count.env} arenas by MALLOC_ARENA_TEST, ${count.tunable} by the tunable` +
             (count.env === test + 1
               ? ` — glibc created arenas without looking at the CPUs until more than ${test} existed (${test + 1}), then counted the CPUs and created no more`
@@ -106,6 +107,8 @@ export const arenaTest: ExperimentDefinition = {
     },
     {
       id: 'seed-spelling',
+      // Its variants set arena_test and arena_max themselves; a run's own setting would override them.
+      requires: [designedSettings(['arena_max', 'arena_test'])],
       claim:
         'The variables are `MALLOC_ARENA_TEST_` and `MALLOC_ARENA_MAX_` (as the seed spells them, with a trailing underscore).',
       judge: (c) => {

@@ -161,7 +161,7 @@ export const breakAndAlignment: ExperimentDefinition = {
         return verdict(
           size > 0 || arena > 0,
           size > 0 || arena > 0
-            ? `at the first step the heap already spans ${bytes(size)} (start_brk ${formatAddress(range.value)} to the break ${formatAddress(range.value2)}); mallinfo2 counts ${bytes(inUse)} in use in the main arena's ${bytes(arena)}: the program's start-up had allocated before the first step`
+            ? `at the first step the heap already spans ${bytes(size)} (start_brk ${formatAddress(range.value)} to the break ${formatAddress(range.value2)}); mallinfo2 counts ${bytes(inUse)} in use in the main arena's ${bytes(arena)}: ${c.heap === 'aged' ? 'the ageing workload' : c.host === 'node' ? "the Node process's start-up" : 'something'} had allocated before the first step`
             : `at the first step the heap is empty: the break is still at the heap's start (${formatAddress(range.value)}) and mallinfo2().arena is 0 — nothing called malloc before the first step (as in a C program whose start-up does not allocate)`,
         );
       },
