@@ -15,6 +15,7 @@ import { PAGE } from '../../glibc/model.js';
 import { RLIMIT } from '../../glibc/process-constants.js';
 import { formatAddress, KiB, MiB } from '../../infra/units.js';
 import { at, bytes, ops, signed, succeeded, verdict } from '../framework/observe.js';
+import { designedSettings } from '../framework/preconditions.js';
 import { StepProgram, statusName } from '../framework/program.js';
 import type { ClaimContext, ExperimentDefinition, Parameters, Variant } from '../framework/types.js';
 
@@ -133,6 +134,9 @@ function judgeLimit(c: ClaimContext, resource: Resource, backing: Backing) {
   );
 }
 
+/** Whether a block goes to the heap or its own mapping, as the variants expect: a run's own thresholds would move it. */
+const PLACEMENT_AS_DESIGNED = designedSettings(['mmap_threshold', 'mmap_max', 'top_pad']);
+
 export const processLimits: ExperimentDefinition = {
   id: 'process-limits',
   title: 'RLIMIT_DATA and RLIMIT_AS against heap and mmap allocations; a mapping above the break',
@@ -162,29 +166,34 @@ export const processLimits: ExperimentDefinition = {
   claims: [
     {
       id: 'data-limits-brk',
+      requires: [PLACEMENT_AS_DESIGNED],
       claim:
         'Check process limits (prlimit): RLIMIT_DATA stops malloc from growing the heap with brk — malloc returns NULL.',
       judge: (c) => judgeLimit(c, 'data', 'brk'),
     },
     {
       id: 'data-limits-mmap',
+      requires: [PLACEMENT_AS_DESIGNED],
       claim:
         "Check process limits (prlimit): RLIMIT_DATA also stops malloc's mmap'd blocks (Linux counts private writable mappings as data since 4.7).",
       judge: (c) => judgeLimit(c, 'data', 'mmap'),
     },
     {
       id: 'as-limits-brk',
+      requires: [PLACEMENT_AS_DESIGNED],
       claim:
         'Check process limits (prlimit): RLIMIT_AS, the whole address space, stops malloc from growing the heap with brk.',
       judge: (c) => judgeLimit(c, 'as', 'brk'),
     },
     {
       id: 'as-limits-mmap',
+      requires: [PLACEMENT_AS_DESIGNED],
       claim: "Check process limits (prlimit): RLIMIT_AS stops malloc's mmap'd blocks.",
       judge: (c) => judgeLimit(c, 'as', 'mmap'),
     },
     {
       id: 'limits-count-address-space',
+      requires: [PLACEMENT_AS_DESIGNED],
       claim:
         "These limits count address space, not resident memory: blocks never written stop at the limit all the same (malloc-lab's own claim).",
       judge: (c) => {
@@ -205,6 +214,7 @@ export const processLimits: ExperimentDefinition = {
     },
     {
       id: 'mapping-stops-break',
+      requires: [PLACEMENT_AS_DESIGNED],
       claim:
         'Restrictions on max size based on multiple factors, such as location of various other memory sets (shared libaries, stack etc).',
       judge: (c) => {
