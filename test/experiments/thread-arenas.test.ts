@@ -4,12 +4,19 @@ import { beforeAll, describe, expect, it } from 'vitest';
 
 import { threadArenas } from '../../lib/experiments/catalogue/thread-arenas.js';
 import { runExperiment } from '../../lib/experiments/framework/runner.js';
-import { experimentRuns, HOSTS } from './helpers.js';
+import { CLEAN, experimentRuns, HOSTS } from './helpers.js';
 
 const lab = experimentRuns();
-const arenas = (host: string, variant: string, label: string) => lab.ops(host, label, 'arenas', variant)[0]!.value!;
+/** The issue's first named run: MALLOC_ARENA_MAX=1 for the whole run. */
+const capped = experimentRuns();
+function arenas(this: ReturnType<typeof experimentRuns> | void, host: string, variant: string, label: string): number {
+  return (this ?? lab).ops(host, label, 'arenas', variant)[0]!.value!;
+}
 
-beforeAll(async () => lab.load(await runExperiment(threadArenas)), 180_000);
+beforeAll(async () => {
+  lab.load(await runExperiment(threadArenas, { worlds: CLEAN }));
+  capped.load(await runExperiment(threadArenas, { worlds: CLEAN, env: { MALLOC_ARENA_MAX: '1' } }));
+}, 180_000);
 
 describe('thread-arenas', () => {
   const crowd = `${8 * cpus().length + 4} threads malloc`;
@@ -46,6 +53,21 @@ describe('thread-arenas', () => {
   it('node: the run-time cap cannot undo the arena Node made before the first step, and the evidence says so', () => {
     expect(arenas('node', 'mallopt', 'start')).toBeGreaterThan(1);
     expect(lab.runs).toHaveClaim('arena-max-agree', 'refuted', { host: 'node' });
-    expect(lab.claim('node', 'arena-max-agree').evidence).toMatch(/cannot remove them/);
+    expect(lab.claim('node', 'arena-max-agree').evidence).toMatch(/made before the program's first step, and a cap set at run time removes none/);
   });
+
+  for (const host of HOSTS) {
+    it(`${host}, MALLOC_ARENA_MAX=1 for the run: no arena claim is refuted; the ones it stops are inconclusive, saying why`, () => {
+      for (const id of ['first-malloc-64mib', 'cap-holds', 'arena-max-agree', 'late-cap-keeps-arenas']) {
+        expect(capped.runs).toHaveClaim(id, 'inconclusive', { host });
+        expect(capped.claim(host, id).evidence).toMatch(/MALLOC_ARENA_MAX=1 is set for this run.*so no arena can be created/);
+        expect(capped.claim(host, id).unmet).toHaveLength(1);
+      }
+      // What the run did measure still stands: the thread stack, and a second malloc costing nothing.
+      expect(capped.runs).toHaveClaim('thread-costs-stack', 'confirmed', { host });
+      expect(capped.runs).toHaveClaim('second-malloc-free', 'confirmed', { host });
+      // Every thread did share the one arena.
+      expect(arenas.call(capped, host, 'crowd', crowd)).toBe(1);
+    });
+  }
 });

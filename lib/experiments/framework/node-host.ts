@@ -9,16 +9,17 @@
  * so brk cannot grow and glibc continues the main arena with mmap'd memory. Such a
  * process exits with WALLED_EXIT before reading the program, and hosts.ts starts
  * another: the node world is a Node process whose heap can grow as Node's usually can.
+ * MALLOC_LAB_MIN_BREAK_ROOM=0 in the run's environment turns the check off.
  */
 import { readFileSync } from 'node:fs';
 
 import { ErrorCodes, MallocLabError } from '../../infra/errors.js';
 import { native } from '../../infra/native.js';
-import { MIN_BREAK_ROOM, WALLED_EXIT } from './node-host-exit.js';
+import { minBreakRoom, WALLED_EXIT } from './node-host-exit.js';
 
 const room = native.breakRoom();
 const gap = room.nextMapping === 0n ? Infinity : Number(room.nextMapping - room.programBreak);
-if (gap < MIN_BREAK_ROOM) {
+if (gap < minBreakRoom(process.env)) {
   process.stderr.write(
     `malloc-lab node host: a mapping at 0x${room.nextMapping.toString(16)} lies ${gap} bytes above the program break (0x${room.programBreak.toString(16)}), so the brk heap cannot grow\n`,
   );
