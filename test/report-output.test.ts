@@ -18,7 +18,8 @@ let json: unknown;
 const scratch = mkdtempSync(join(tmpdir(), 'malloc-lab-report-'));
 
 beforeAll(async () => {
-  runs = await runExperiment(freeNotReturned, { hosts: ['fresh', 'node'] });
+  // The default worlds (fresh, node, aged/fresh), each twice: counts, an ageing, the lot.
+  runs = await runExperiment(freeNotReturned, { repeat: 2 });
   // Exactly what --json prints, read back.
   json = JSON.parse(JSON.stringify(runs));
 }, 120_000);
@@ -63,13 +64,31 @@ describe('run --json matches schema/experiment-run.schema.json', () => {
     expect(existsSync(EXPERIMENT_RUN_SCHEMA_PATH)).toBe(true);
   });
 
-  it('a real free-not-returned run on both hosts is valid', () => {
+  it('a real free-not-returned run in the three default worlds, repeated, is valid', () => {
     const validate = validator();
     const valid = validate(json);
     if (!valid) console.error(JSON.stringify(validate.errors, null, 2));
     expect(validate.errors ?? []).toEqual([]);
     expect(valid).toBe(true);
-    expect((json as ExperimentRun[]).map((run) => run.host).sort()).toEqual(['fresh', 'node']);
+    const parsed = json as ExperimentRun[];
+    expect(parsed.map((run) => run.world)).toEqual(['fresh', 'node', 'aged/fresh']);
+    expect(parsed.map((run) => run.repeat)).toEqual([2, 2, 2]);
+    for (const claim of parsed.flatMap((run) => run.claims)) expect(claim.of).toBe(2);
+  });
+
+  it('an aged run must say how it was aged, a clean one must not; a claim needs its counts', () => {
+    const validate = validator();
+    const [clean, , aged] = structuredClone(json) as ExperimentRun[];
+    const withoutAgeing = { ...aged! };
+    delete withoutAgeing.ageing;
+    expect(validate([withoutAgeing])).toBe(false);
+    expect(validate([{ ...clean!, ageing: aged!.ageing }])).toBe(false);
+    const claims = clean!.claims.map(({ counts: _counts, ...rest }) => rest);
+    expect(validate([{ ...clean!, claims }])).toBe(false);
+    expect(validate([{ ...clean!, world: 'old/fresh' }])).toBe(false);
+    const unmet = { ...clean!.claims[0]!, verdict: 'inconclusive', unmet: ['MALLOC_ARENA_MAX=1 is set for this run'] };
+    expect(validate([{ ...clean!, claims: [unmet] }])).toBe(true);
+    expect(validate([{ ...clean!, claims: [{ ...unmet, unmet: [] }] }])).toBe(false);
   });
 
   it('a skipped run is valid only when it measured nothing', () => {

@@ -23,7 +23,10 @@ describe('the ageing workload', () => {
 
   for (const host of HOSTS) {
     it(`${host}: runs before the program's first step, keeps the unfreed share live and leaves holes (mallinfo2)`, async () => {
-      const program = agedProgram(new StepProgram().step('first', (s) => s.malloc('a', 64)), small);
+      const program = agedProgram(
+        new StepProgram().step('first', (s) => s.malloc('a', 64)),
+        small,
+      );
       expect(program.labels).toEqual([AGEING_STEP, 'first']);
       const run = await runOnHost(program, host);
       expect(run.completed).toBe(true);

@@ -41,7 +41,8 @@ describe('free-not-returned', () => {
     });
 
     it(`${host}, tcache off: the evidence never names tcache as holding the 1-byte chunks`, () => {
-      for (const claim of noTcache.run(host).claims) expect(claim.evidence).not.toMatch(/in tcache|tcache still|tcache holds \d/);
+      for (const claim of noTcache.run(host).claims)
+        expect(claim.evidence).not.toMatch(/in tcache|tcache still|tcache holds \d/);
       expect(noTcache.claim(host, 'page-free-returns').evidence).not.toMatch(/tcache, which malloc_consolidate/);
     });
   }
@@ -68,15 +69,18 @@ describe('free-not-returned', () => {
     expect(noTcache.step('fresh', 'free OK', 'seed').mallinfo['smblks']! - before).toBe(1024);
   });
 
-  it('node, tcache off: the node heap keeps it still, for a measured reason (free chunks outside the top)', () => {
-    expect(noTcache.runs).toHaveClaim('page-free-returns', 'refuted', { host: 'node' });
-    expect(noTcache.claim('node', 'page-free-returns').evidence).toMatch(/free chunk inside the heap|top chunk/);
+  it("node, tcache off: whichever way Node's heap takes it (the verdict depends on which free chunk malloc(PAGE) gets), the evidence says where the block came from", () => {
+    expect(noTcache.claim('node', 'page-free-returns').evidence).toMatch(
+      /the block came from (the top chunk|a free chunk inside the heap)/,
+    );
   });
 
   for (const host of HOSTS) {
     it(`aged/${host}, trim threshold out of reach: free() keeps the memory, and the evidence names the threshold in force`, () => {
       expect(noTrim.runs).toHaveClaim('free-keeps', 'confirmed', { world: `aged/${host}` });
-      expect(noTrim.claim(`aged/${host}`, 'free-keeps').evidence).toMatch(/below M_TRIM_THRESHOLD \(1\.0 GiB in this run\)/);
+      expect(noTrim.claim(`aged/${host}`, 'free-keeps').evidence).toMatch(
+        /below M_TRIM_THRESHOLD \(1\.0 GiB in this run\)/,
+      );
     });
   }
 });

@@ -53,14 +53,18 @@ describe('thread-arenas', () => {
   it('node: the run-time cap cannot undo the arena Node made before the first step, and the evidence says so', () => {
     expect(arenas('node', 'mallopt', 'start')).toBeGreaterThan(1);
     expect(lab.runs).toHaveClaim('arena-max-agree', 'refuted', { host: 'node' });
-    expect(lab.claim('node', 'arena-max-agree').evidence).toMatch(/made before the program's first step, and a cap set at run time removes none/);
+    expect(lab.claim('node', 'arena-max-agree').evidence).toMatch(
+      /made before the program's first step, and a cap set at run time removes none/,
+    );
   });
 
   for (const host of HOSTS) {
     it(`${host}, MALLOC_ARENA_MAX=1 for the run: no arena claim is refuted; the ones it stops are inconclusive, saying why`, () => {
       for (const id of ['first-malloc-64mib', 'cap-holds', 'arena-max-agree', 'late-cap-keeps-arenas']) {
         expect(capped.runs).toHaveClaim(id, 'inconclusive', { host });
-        expect(capped.claim(host, id).evidence).toMatch(/MALLOC_ARENA_MAX=1 is set for this run.*so no arena can be created/);
+        expect(capped.claim(host, id).evidence).toMatch(
+          /MALLOC_ARENA_MAX=1 is set for this run.*so no arena can be created/,
+        );
         expect(capped.claim(host, id).unmet).toHaveLength(1);
       }
       // What the run did measure still stands: the thread stack, and a second malloc costing nothing.

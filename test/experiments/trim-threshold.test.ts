@@ -3,16 +3,26 @@ import { beforeAll, describe, expect, it } from 'vitest';
 
 import { trimThreshold } from '../../lib/experiments/catalogue/trim-threshold.js';
 import { runExperiment } from '../../lib/experiments/framework/runner.js';
-import { experimentRuns, HOSTS, KiB, MiB } from './helpers.js';
+import { CLEAN, experimentRuns, HOSTS, KiB, MiB } from './helpers.js';
 
 const PAGE = 4 * KiB;
 const RAISE = MiB;
 
 const lab = experimentRuns();
+/** The whole run under a trim threshold no free() reaches (GLIBC_TUNABLES, which wins over the variants' aliases). */
+const raised = experimentRuns();
 /** How far free() lowered the break in a variant. */
 const breakFell = (host: string, variant: string) => lab.change(host, 'free', 'malloc + memset', 'brk', variant);
 
-beforeAll(async () => lab.load(await runExperiment(trimThreshold)), 120_000);
+beforeAll(async () => {
+  lab.load(await runExperiment(trimThreshold, { worlds: CLEAN }));
+  raised.load(
+    await runExperiment(trimThreshold, {
+      worlds: CLEAN,
+      env: { GLIBC_TUNABLES: `glibc.malloc.trim_threshold=${1024 * MiB}` },
+    }),
+  );
+}, 120_000);
 
 describe('trim-threshold', () => {
   for (const host of HOSTS) {
@@ -50,6 +60,18 @@ describe('trim-threshold', () => {
 
     it(`${host}: the top pad stays after the block goes back (confirmed)`, () => {
       expect(lab.runs).toHaveClaim('arena-retained', 'confirmed', { host });
+    });
+  }
+
+  for (const host of HOSTS) {
+    it(`${host}, a raised trim threshold for the run: no claim is refuted; each says which setting broke its design`, () => {
+      for (const claim of raised.run(host).claims) {
+        expect(claim.verdict, claim.id).toBe('inconclusive');
+        expect(claim.evidence).toMatch(/GLIBC_TUNABLES glibc\.malloc\.trim_threshold=1073741824 is set for this run/);
+        expect(claim.evidence).toMatch(/free\(\) trims the top of the heap from 1\.0 GiB on/);
+      }
+      // The variants still ran: free() gave back nothing where a small threshold had trimmed before.
+      expect(raised.change(host, 'malloc + memset', 'free', 'brk', 'env+pad')).toBe(0);
     });
   }
 });

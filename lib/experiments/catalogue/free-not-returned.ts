@@ -239,7 +239,9 @@ export const freeNotReturned: ExperimentDefinition = {
               ? '; chunks still in use lie between them and the top'
               : '';
         const ending = holds
-          ? `. Its free() merged the block into that top chunk, far past 64 KiB and M_TRIM_THRESHOLD, so free() trimmed the top: RssAnon fell by ${bytes(released)}, the break by ${bytes(breakFell)}, the top chunk is now ${bytes(afterFree.mallinfo.keepcost)}`
+          ? `. Its free() trimmed the heap: RssAnon fell by ${bytes(released)}, the break by ${bytes(breakFell)}, the top chunk is now ${bytes(afterFree.mallinfo.keepcost)} — ` +
+            'free() trims only when the chunk it frees, merged with its free neighbours, reaches 64 KiB, and the top chunk M_TRIM_THRESHOLD' +
+            (fromTop ? ': the block merged back into the top chunk it was carved from' : '')
           : `. Its free() merged it with nothing that reaches the top chunk (the top stayed ${bytes(afterFree.mallinfo.keepcost)}, the break moved ${signed(-breakFell)}): ` +
             `a chunk under 64 KiB never makes free() consider trimming, so the ${bytes(afterFree.mallinfo.keepcost)} top chunk was kept`;
         return verdict(
