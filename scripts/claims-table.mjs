@@ -10,11 +10,16 @@ import { seedSummary } from '../dist/report/seed-claims.js';
 
 const runs = process.argv[2] === undefined ? [] : JSON.parse(readFileSync(process.argv[2], 'utf8'));
 const mark = { confirmed: '✔', refuted: '✘', inconclusive: '?' };
+// One column per world the run covered (fresh, node, aged/…); ± marks a verdict that differed between repetitions.
+const WORLDS = ['fresh', 'node', 'aged/fresh', 'aged/node'].filter((world) =>
+  runs.some((run) => (run.world ?? run.host) === world),
+);
 const verdicts = new Map();
 for (const run of runs) {
   for (const claim of run.claims) {
     const key = `${run.experiment}/${claim.id}`;
-    verdicts.set(key, { ...verdicts.get(key), [run.host]: mark[claim.verdict] });
+    const shown = `${mark[claim.verdict]}${claim.unstable === undefined ? '' : '±'}`;
+    verdicts.set(key, { ...verdicts.get(key), [run.world ?? run.host]: shown });
   }
 }
 const cell = (text) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
@@ -23,7 +28,7 @@ for (const seed of SEED_IDS) {
   const entries = SEED_CLAIMS.filter((entry) => entry.seed === seed).sort((a, b) => a.lines[0] - b.lines[0]);
   const { sentences, judged, notJudgeable } = seedSummary(entries);
   console.log(`#### Seed ${seed}: ${sentences} sentences, ${judged} judged, ${notJudgeable} not judgeable here\n`);
-  console.log(`| line | the seed says | judged by${runs.length > 0 ? ' (fresh / node)' : ''} |`);
+  console.log(`| line | the seed says | judged by${runs.length > 0 ? ` (${WORLDS.join(' / ')})` : ''} |`);
   console.log('| --- | --- | --- |');
   for (const entry of entries) {
     const said = entry.english === undefined ? entry.text : `${entry.text}<br>*${entry.english}*`;
@@ -32,7 +37,7 @@ for (const seed of SEED_IDS) {
         ? entry.judgedBy
             .map((reference) => {
               const found = verdicts.get(`${reference.experiment}/${reference.claim}`);
-              const marks = found === undefined ? '' : ` ${found.fresh ?? '—'} / ${found.node ?? '—'}`;
+              const marks = found === undefined ? '' : ` ${WORLDS.map((world) => found[world] ?? '—').join(' / ')}`;
               const opposite = reference.negates ? ' (states the opposite)' : '';
               return `\`${reference.experiment}\` \`${reference.claim}\`${opposite}${marks}`;
             })

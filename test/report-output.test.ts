@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freeNotReturned } from '../lib/experiments/catalogue/free-not-returned.js';
 import { runExperiment, type ExperimentRun } from '../lib/experiments/framework/runner.js';
 import { EXPERIMENT_RUN_SCHEMA_PATH } from '../lib/experiments/framework/schema.js';
+import { DEFAULT_WORLDS } from '../lib/experiments/framework/worlds.js';
 import { packageRoot } from '../lib/probe.js';
 import { escapeXml, renderSvg } from '../lib/report/svg.js';
 
@@ -19,7 +20,7 @@ const scratch = mkdtempSync(join(tmpdir(), 'malloc-lab-report-'));
 
 beforeAll(async () => {
   // The default worlds (fresh, node, aged/fresh), each twice: counts, an ageing, the lot.
-  runs = await runExperiment(freeNotReturned, { repeat: 2 });
+  runs = await runExperiment(freeNotReturned, { worlds: DEFAULT_WORLDS, repeat: 2 });
   // Exactly what --json prints, read back.
   json = JSON.parse(JSON.stringify(runs));
 }, 120_000);

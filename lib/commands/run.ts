@@ -26,7 +26,7 @@ import {
 } from '../experiments/framework/hosts.js';
 import { runExperiment, type ExperimentRun } from '../experiments/framework/runner.js';
 import type { ExperimentDefinition, Parameters } from '../experiments/framework/types.js';
-import type { HeapName } from '../experiments/framework/worlds.js';
+import { DEFAULT_WORLDS, type HeapName } from '../experiments/framework/worlds.js';
 import { renderExperiment } from '../report/text.js';
 import { eachArgument, usageError as usageErrorOf } from './arguments.js';
 
@@ -222,8 +222,9 @@ export async function runCommand(
   for (const id of command.ids) {
     const definition: ExperimentDefinition = findExperiment(id);
     const runs = await runExperiment(definition, {
-      ...(command.hosts === undefined ? {} : { hosts: command.hosts }),
-      ...(command.heaps === undefined ? {} : { heaps: command.heaps }),
+      ...(command.hosts === undefined && command.heaps === undefined
+        ? { worlds: DEFAULT_WORLDS }
+        : { hosts: command.hosts, heaps: command.heaps }),
       repeat: command.repeat,
       ageing: command.ageing,
       allocator: command.allocator,

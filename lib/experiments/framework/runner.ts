@@ -34,7 +34,7 @@ import { checkWorlds, type HeapName, selectWorlds, type World, worldName } from 
 export interface RunOptions {
   /** Hosts to run on (with heaps: every host × heap; alone: their clean heaps). */
   hosts?: HostName[];
-  /** Heaps to start from (alone: on both hosts). Neither hosts nor heaps: the three default worlds. */
+  /** Heaps to start from (alone: on both hosts). Neither hosts nor heaps: both hosts' clean heaps. */
   heaps?: HeapName[];
   /** The worlds, exactly (instead of hosts and heaps). */
   worlds?: World[];

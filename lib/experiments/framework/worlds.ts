@@ -21,9 +21,9 @@ export interface World {
 }
 
 /**
- * What a run covers unless told otherwise: the three worlds of the design. The aged
- * world runs on the fresh host, where the ageing workload is the heap's whole history
- * (on the node host Node's own start-up comes first: `--heap aged --host node`).
+ * What `malloc-lab run` covers unless told otherwise: the three worlds of the design.
+ * The aged world runs on the fresh host, where the ageing workload is the heap's whole
+ * history (on the node host Node's own start-up comes first: `--heap aged --host node`).
  */
 export const DEFAULT_WORLDS: World[] = [
   { host: 'fresh', heap: 'clean' },
@@ -49,9 +49,9 @@ export function worldName(world: World): string {
 }
 
 /**
- * The worlds for the hosts and heaps asked for: neither given, the default three;
- * hosts only, their clean heaps (as before worlds existed); heaps only, on both hosts;
- * both, every host with every heap.
+ * The worlds for the hosts and heaps asked for: hosts only (or neither), their clean
+ * heaps, as runExperiment ran before worlds existed; heaps only, on both hosts; both,
+ * every host with every heap.
  */
 export function selectWorlds(hosts?: HostName[], heaps?: HeapName[]): World[] {
   for (const host of hosts ?? []) {
@@ -68,6 +68,5 @@ export function selectWorlds(hosts?: HostName[], heaps?: HeapName[]): World[] {
         ErrorCodes.OUT_OF_RANGE,
       );
   }
-  if (hosts === undefined && heaps === undefined) return DEFAULT_WORLDS.map((world) => ({ ...world }));
   return (heaps ?? ['clean']).flatMap((heap) => (hosts ?? WORLD_HOSTS).map((host) => ({ host, heap })));
 }
