@@ -1209,6 +1209,7 @@ const VALID_STEPS: Record<Exclude<OpName, 'end' | 'on_thread' | 'snapshot'>, (s:
   sleep: (s) => s.sleep(1),
   malloc_usable_size: (s) => s.malloc('a', 64).malloc_usable_size('a'),
   arenas: (s) => s.arenas(),
+  pause: (s) => s.pause(0),
   thread_start: (s) => s.threadStart(0),
   thread_stop: (s) => s.threadStart(0).threadStop(0),
   unsafe_free: (s) => s.malloc('a', 16).unsafeFree('a'),
@@ -1389,6 +1390,11 @@ function programRows(): Row[] {
   );
   add('negative malloc_trim pad', () => new StepProgram().step('x', (s) => s.malloc_trim(-1)).encode());
   add('negative sleep', () => new StepProgram().step('x', (s) => s.sleep(-1)).encode());
+  add('pause on fd -1', () => new StepProgram().step('x', (s) => s.pause(-1)).encode(), ['pause']);
+  add('pause on fd 1024', () => new StepProgram().step('x', (s) => s.pause(1024)).encode(), ['pause']);
+  add('pause on a thread', () =>
+    new StepProgram().step('x', (s) => s.threadStart(0).onThread(0, (t) => t.pause(0))).encode(),
+  );
   add('mallopt with an unknown param (42)', () => new StepProgram().step('x', (s) => s.mallopt(42, 1)).encode(), [
     'unknown param',
   ]);

@@ -59,6 +59,7 @@ const OpInfo kOps[] = {
     {kSleep, "sleep", 1, false},
     {kUsableSize, "malloc_usable_size", 1, true},
     {kArenas, "arenas", 0, false},
+    {kPause, "pause", 1, false},
     {kThreadStart, "thread_start", 1, false},
     {kThreadStop, "thread_stop", 1, false},
     {kOnThread, "on_thread", 1, false},
@@ -194,7 +195,7 @@ bool validate_program(const double* program, size_t length, ProgramError* error)
         }
         if (pending_on_thread &&
             (info->op == kThreadStart || info->op == kThreadStop || info->op == kOnThread ||
-             info->op == kSnapshot || info->op == kSleep)) {
+             info->op == kSnapshot || info->op == kSleep || info->op == kPause)) {
           return fail(error, at, "step %zu (%s) cannot run on a thread", step, info->name);
         }
         pending_on_thread = info->op == kOnThread;
@@ -350,6 +351,11 @@ bool validate_program(const double* program, size_t length, ProgramError* error)
           case kSleep:
             if (args[0] < 0)
               return fail(error, at, "step %zu (%s): argument is negative", step, info->name);
+            return true;
+          case kPause:
+            if (!is_integer(args[0], 0, 1023))
+              return fail(error, at, "step %zu (pause): fd %g is not from 0 to 1023", step,
+                          args[0]);
             return true;
           case kThreadStart:
           case kThreadStop:
@@ -683,6 +689,16 @@ void execute(Run& run, const OpInfo* info, const double* a, size_t argc, int* st
     case kFreeForeign:
       free(reinterpret_cast<void*>(slot->address + static_cast<uintptr_t>(a[1])));
       break;
+    case kPause: {
+      // Holds the state still while another process reads it; the parent writes a byte (or
+      // closes its end) to let the run go on.
+      char byte;
+      ssize_t got;
+      while ((got = read(static_cast<int>(a[0]), &byte, 1)) < 0 && errno == EINTR) {
+      }
+      if (got < 0) *status = errno;
+      break;
+    }
     case kSleep: {
       timespec pause{static_cast<time_t>(a[0] / 1000), static_cast<long>(fmod(a[0], 1000) * 1e6)};
       while (nanosleep(&pause, &pause) != 0 && errno == EINTR) {
