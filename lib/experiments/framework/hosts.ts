@@ -79,17 +79,28 @@ export interface HostRun extends ParsedRun {
   durationMs: number;
 }
 
-export function runOnHost(program: StepProgram, host: HostName, options: HostRunOptions = {}): Promise<HostRun> {
-  if (!(program instanceof StepProgram)) throw check.typeError('runOnHost', 'program', 'a StepProgram', program);
-  options = check.options<HostRunOptions>(options, 'runOnHost');
+/** How a run is started: the validated command, its environment, and the allocator-related part of it. */
+export interface HostLaunch {
+  command: string;
+  args: string[];
+  env: Record<string, string | undefined>;
+  /** The allocator-related environment the run has (LD_PRELOAD included). */
+  runEnv: Record<string, string>;
+  allocator: AllocatorName;
+  /** The child is killed after this long. */
+  timeoutMs: number;
+}
+
+/** Checks a run's options and says how to start the host (shared by runOnHost and held runs). */
+export function hostLaunch(host: HostName, options: HostRunOptions, fn: string): HostLaunch {
+  options = check.options<HostRunOptions>(options, fn);
   for (const [key, value] of Object.entries(options.env ?? {})) {
-    if (typeof value !== 'string') throw check.typeError('runOnHost', `options.env.${key}`, 'a string', value);
+    if (typeof value !== 'string') throw check.typeError(fn, `options.env.${key}`, 'a string', value);
   }
   if (options.env !== undefined && (options.env === null || typeof options.env !== 'object')) {
-    throw check.typeError('runOnHost', 'options.env', 'an object of strings', options.env);
+    throw check.typeError(fn, 'options.env', 'an object of strings', options.env);
   }
-  if (options.timeoutMs !== undefined)
-    check.integer(options.timeoutMs, 'runOnHost', 'options.timeoutMs', 1, 2 ** 31 - 1);
+  if (options.timeoutMs !== undefined) check.integer(options.timeoutMs, fn, 'options.timeoutMs', 1, 2 ** 31 - 1);
   if (!HOSTS.includes(host)) {
     throw new MallocLabError(
       `host must be one of ${HOSTS.join(', ')}, received ${JSON.stringify(host)}`,
@@ -111,15 +122,21 @@ export function runOnHost(program: StepProgram, host: HostName, options: HostRun
       ErrorCodes.ADDON_NOT_BUILT,
     );
   }
+  return { command: command!, args, env, runEnv, allocator, timeoutMs: options.timeoutMs ?? 120_000 };
+}
+
+export function runOnHost(program: StepProgram, host: HostName, options: HostRunOptions = {}): Promise<HostRun> {
+  if (!(program instanceof StepProgram)) throw check.typeError('runOnHost', 'program', 'a StepProgram', program);
+  const { command, args, env, runEnv, allocator, timeoutMs } = hostLaunch(host, options, 'runOnHost');
   const encoded = program.encode();
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(command!, args, { env, stdio: ['pipe', 'ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { env, stdio: ['pipe', 'ignore', 'pipe', 'pipe'] });
     const records: Buffer[] = [];
     const stderr: Buffer[] = [];
     (child.stdio[3] as NodeJS.ReadableStream).on('data', (chunk: Buffer) => records.push(chunk));
     child.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk));
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('error', (error) => {
       clearTimeout(timer);
       reject(error);
