@@ -9,13 +9,14 @@ import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 
 import { MALLOPT_PARAMS } from '../../glibc/mallopt-params.js';
+import { HEAP_MAX_SIZE } from '../../glibc/structures.js';
 import { MiB } from '../../infra/units.js';
 import { bytes, delta, ops, verdict } from '../framework/observe.js';
 import { StepProgram } from '../framework/program.js';
 import type { ClaimContext, ExperimentDefinition, Parameters, Variant } from '../framework/types.js';
 
-/** HEAP_MAX_SIZE on 64-bit: each non-main arena heap reserves this much address space. */
-const ARENA_RESERVATION = 64 * MiB;
+/** Each non-main arena heap reserves HEAP_MAX_SIZE of address space. */
+const ARENA_RESERVATION = HEAP_MAX_SIZE;
 
 function seedProgram(parameters: Parameters): StepProgram {
   const program = new StepProgram();
