@@ -156,3 +156,21 @@ export { rssToHeapRatio, type HeapRatio } from './service/heap-ratio.js';
 export { statusReport } from './bridge/status-report.js';
 export { renderStatusReport, type StatusReport } from './process/status.js';
 export { watchProcess, type WatchResult, type WatchSample } from './process/watch.js';
+export { explainProcess, type ExplainOptions } from './process/explain/explain.js';
+export {
+  EXPLAIN_SCHEMA,
+  type ExplainReport,
+  type ClassReport,
+  type RegionReport,
+  type GlibcReport,
+  type ArenaReport,
+  type Verdict as ExplainVerdict,
+  type VerdictPart,
+  type Mechanism,
+  type Recommendation,
+} from './process/explain/types.js';
+export { MEMORY_CLASSES, type MemoryClass } from './process/explain/classify.js';
+export { parseSmaps, type Mapping } from './process/explain/smaps.js';
+export { renderExplainText } from './report/explain-text.js';
+export { renderExplainSvg } from './report/explain-svg.js';
+export { startAgent, type Agent, type AgentOptions } from './integrations/agent.js';

@@ -8,7 +8,9 @@
 // scenarios that need state (sbrk, sets, threads, step programs). The README's
 // error-code table must list every code the matrix produces; run with
 // MATRIX_MARKDOWN=path to write the matrix itself as a markdown table.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import {
@@ -57,6 +59,13 @@ const closedThread = lab.startThread();
 closedThread.close();
 const releasedSet = lab.allocBatch({ count: 2, size: 8 });
 releasedSet.release();
+// A report to render, and directories for the agent: a safe one and one others may enter.
+const selfExplained = await lab.explainProcess(0, { agent: false });
+const scratchDirectory = mkdtempSync(join(tmpdir(), 'malloc-lab-matrix-'));
+const agentDirectory = join(scratchDirectory, 'agent');
+const looseDirectory = join(scratchDirectory, 'loose');
+mkdirSync(looseDirectory, { mode: 0o755 });
+chmodSync(looseDirectory, 0o755);
 
 interface Expected {
   code: string;
@@ -862,6 +871,84 @@ const FUNCTIONS: FunctionSpec[] = [
     valid: () => ({ args: [process.pid, { intervalMs: 10, durationMs: 30 }] }),
     call: lab.watchProcess,
   },
+  {
+    area: 'commands',
+    fn: 'explainProcess',
+    params: [
+      ['pid', PID.map((b) => ({ ...b, errno: undefined }))],
+      [
+        'options',
+        [
+          ...OPTIONS,
+          bad('agent: a string', { agent: 'sometimes' }, TYPE),
+          bad('agentTimeoutMs: zero', { agentTimeoutMs: 0 }, RANGE),
+          bad('agentTimeoutMs: a string', { agentTimeoutMs: '5' }, TYPE),
+          bad('regionsPerClass: negative', { regionsPerClass: -1 }, RANGE),
+        ],
+      ],
+    ],
+    valid: () => ({ args: [0, { agent: false }] }),
+    call: lab.explainProcess,
+  },
+  ...(['renderExplainText', 'renderExplainSvg'] as const).map((fn): FunctionSpec => ({
+    area: 'commands',
+    fn,
+    params: [
+      [
+        'report',
+        [
+          bad('null', null, TYPE),
+          bad('a string', 'report', TYPE),
+          bad('an empty object', {}, TYPE),
+          bad('a status report', lab.statusReport(0), TYPE),
+        ],
+      ],
+    ],
+    valid: () => ({ args: [selfExplained] }),
+    call: lab[fn],
+  })),
+  {
+    area: 'commands',
+    fn: 'parseSmaps',
+    params: [
+      [
+        'text',
+        [
+          bad('null', null, TYPE),
+          bad('a number', 42, TYPE),
+          bad('a field before any mapping', 'Rss: 4 kB\n', 'ERR_BAD_SMAPS'),
+          bad('an address that is not hex', 'zz-1000 rw-p 00000000 00:00 0\n', 'ERR_BAD_SMAPS'),
+          bad('an end below its start', '2000-1000 rw-p 00000000 00:00 0\n', 'ERR_BAD_SMAPS'),
+          bad('permissions that are not rwxp', '1000-2000 rwzp 00000000 00:00 0\n', 'ERR_BAD_SMAPS'),
+          bad('Rss without a number', '1000-2000 rw-p 00000000 00:00 0\nRss: many kB\n', 'ERR_BAD_SMAPS'),
+          bad('Rss without its unit', '1000-2000 rw-p 00000000 00:00 0\nRss: 4\n', 'ERR_BAD_SMAPS'),
+          bad('a line that is neither', '1000-2000 rw-p 00000000 00:00 0\n(garbage)\n', 'ERR_BAD_SMAPS'),
+        ],
+      ],
+    ],
+    valid: () => ({ args: ['1000-2000 rw-p 00000000 00:00 0\nRss: 4 kB\n'] }),
+    call: lab.parseSmaps,
+  },
+  {
+    area: 'commands',
+    fn: 'startAgent',
+    params: [
+      [
+        'options',
+        [
+          ...OPTIONS,
+          bad('directory: empty', { directory: '' }, TYPE),
+          bad('directory: a number', { directory: 7 }, TYPE),
+          bad('directory: others may enter it', { directory: looseDirectory }, 'ERR_AGENT_UNSAFE'),
+        ],
+      ],
+    ],
+    valid: () => ({
+      args: [{ directory: agentDirectory }],
+      dispose: (agent) => void (agent as { close(): Promise<void> } | undefined)?.close(),
+    }),
+    call: lab.startAgent,
+  },
   // Experiments and reports
   {
     area: 'experiments',
@@ -1618,6 +1705,7 @@ describe('the bad-input matrix', () => {
   });
 
   afterAll(() => {
+    rmSync(scratchDirectory, { recursive: true, force: true });
     thread.close();
     foreignSet.release();
     const target = process.env['MATRIX_MARKDOWN'];

@@ -26,13 +26,7 @@ import { ErrorCodes, MallocLabError } from '../infra/errors.js';
 import { native } from '../infra/native.js';
 import * as check from '../infra/validate.js';
 import type { AgentHello, AgentMalloc, AgentStats, AgentTrim } from '../process/agent-client.js';
-import {
-  AGENT_PROTOCOL,
-  agentDirectory,
-  agentSocketName,
-  checkAgentDirectory,
-  checkAgentSocket,
-} from '../process/agent-socket.js';
+import { AGENT_PROTOCOL, agentDirectory, agentSocketName, checkAgentDirectory } from '../process/agent-socket.js';
 import { allocatorSettings } from '../process/allocator-settings.js';
 import { trim } from '../service/trim.js';
 
@@ -194,8 +188,14 @@ export function startAgent(options: AgentOptions = {}): Agent {
   const socketPath = join(directory, agentSocketName(process.pid));
   removeStaleSockets(directory);
   if (existsSync(socketPath)) {
-    // Our pid's name: a dead process's socket (pid reuse). Ours to replace only if it is ours.
-    checkAgentSocket(socketPath, uid);
+    // Our pid's name: a dead process's socket (pid reuse), in our own directory. Ours to replace if ours.
+    const stale = lstatSync(socketPath);
+    if (!stale.isSocket() || stale.uid !== uid) {
+      throw new MallocLabError(
+        `startAgent: ${socketPath} exists and is not a socket of uid ${uid}: refusing to replace it`,
+        ErrorCodes.AGENT_UNSAFE,
+      );
+    }
     unlinkSync(socketPath);
   }
   const server: Server = createServer((socket) => serve(socket, socketPath));
