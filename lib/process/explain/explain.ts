@@ -162,6 +162,10 @@ function emptyStatusClasses(): ExplainReport['classes'] {
   return [];
 }
 
+function exitedWhileRead(pid: number): MallocLabError {
+  return new MallocLabError(`explain: pid ${pid} exited while its memory was being read`, 'ESRCH');
+}
+
 /** Where a process's resident memory lives, and why; see ExplainReport. */
 export async function explainProcess(pid?: number, options: ExplainOptions = {}): Promise<ExplainReport> {
   const target0 = check.pid(pid, 'explainProcess');
@@ -214,27 +218,24 @@ export async function explainProcess(pid?: number, options: ExplainOptions = {})
     access.smaps = { readable: false, reason: reasonOf(error) };
     return deniedReport(targetPid, identity, status, takenAt, started, access, problems);
   }
-  if (mappings.length === 0) {
-    // An address space with no mappings: it is exiting.
-    let again: Status;
-    try {
-      again = readStatusOf(targetPid, 'explain');
-    } catch (error) {
-      if (isGone(error)) throw new MallocLabError(`explain: pid ${targetPid} exited while it was being read`, 'ENOENT');
-      throw error;
-    }
-    if (!hasAddressSpace(again) || mappings.length === 0) {
-      throw new MallocLabError(
-        `explain: pid ${targetPid} exited while it was being read (its mappings were gone)`,
-        'ESRCH',
-      );
-    }
+  // A process that exits while smaps is read leaves a cut-off list: it is a zombie or gone now.
+  let after: Status;
+  try {
+    after = readStatusOf(targetPid, 'explain');
+  } catch (error) {
+    if (isGone(error)) throw exitedWhileRead(targetPid);
+    throw error;
   }
+  if (!hasAddressSpace(after) || mappings.length === 0) throw exitedWhileRead(targetPid);
 
   let rollupRss: number | null = null;
   if (wanted.rollup !== false) {
     try {
       rollupRss = readSmapsRollupOfPid(targetPid).Rss;
+      if (!Number.isFinite(rollupRss)) {
+        rollupRss = null;
+        markPartial('the process exited after its mappings were read; smaps_rollup was empty');
+      }
     } catch (error) {
       if (isGone(error)) markPartial('the process exited after its mappings were read; smaps_rollup was not');
       else problems.push(`smaps_rollup: ${reasonOf(error)}`);
