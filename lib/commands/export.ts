@@ -1,15 +1,17 @@
 /**
- * `malloc-lab export --pid <pid|name> --port N [--host 127.0.0.1]`: serves the
- * Prometheus text exposition of another process's memory at
- * http://HOST:PORT/metrics (node:http), bound to loopback unless --host says
+ * `malloc-lab export --pid <pid|name> | --match <name|/regex/> --port N [--host 127.0.0.1]`:
+ * serves the Prometheus text exposition of another process's memory (or of every
+ * matching process, with the explain classes and agent figures: process/fleet.ts)
+ * at http://HOST:PORT/metrics (node:http), bound to loopback unless --host says
  * otherwise. The first line on stdout is that URL (with the real port, so
  * `--port 0` lets the system choose one); notes go to stderr. It stops on
- * SIGINT/SIGTERM, or by itself when the watched process exits.
+ * SIGINT/SIGTERM, or (--pid) by itself when the watched process exits.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
 
 import { MallocLabError } from '../infra/errors.js';
+import { FleetCollector } from '../process/fleet.js';
 import { PROMETHEUS_CONTENT_TYPE, collectProcfsMetrics, renderPrometheusText } from '../process/metrics.js';
 import { readStatusOfPid } from '../process/proc-files.js';
 import { commandLine, hasAddressSpace, identify, isGone, readStatusOf, resolveProcess } from '../process/target.js';
@@ -28,20 +30,38 @@ export function scrape(pid: number): { text: string; problems: string[] } {
 const usageError = (message: string) => usageErrorOf('export', message);
 
 export interface ExportCommand {
-  target: string;
+  /** --pid: one process. */
+  target?: string;
+  /** --match: every process that matches, at each scrape. */
+  match?: string;
   port: number;
   host: string;
+  /** --classes-every: seconds between refreshes of the explain classes (--match). */
+  classesEverySeconds: number;
 }
 
 export function parseExportArguments(argv: string[]): ExportCommand {
   let target: string | undefined;
+  let match: string | undefined;
   let port: number | undefined;
   let host = '127.0.0.1';
+  let classesEverySeconds = 60;
   eachArgument('export', argv, (token, next) => {
     switch (token) {
       case '--pid':
         target = next();
         break;
+      case '--match':
+        match = next();
+        break;
+      case '--classes-every': {
+        const text = next();
+        if (!/^\d+(\.\d+)?$/.test(text) || Number(text) > 86400) {
+          throw usageError(`--classes-every must be seconds from 0 to 86400, received ${JSON.stringify(text)}`);
+        }
+        classesEverySeconds = Number(text);
+        break;
+      }
       case '--host':
         host = next();
         break;
@@ -57,14 +77,25 @@ export function parseExportArguments(argv: string[]): ExportCommand {
       }
       default:
         throw usageError(
-          `unknown argument ${JSON.stringify(token)} (export takes --pid <pid|name> --port N [--host ADDRESS])`,
+          `unknown argument ${JSON.stringify(token)} (export takes --pid <pid|name> or --match <name|/regex/>, --port N [--host ADDRESS] [--classes-every S])`,
         );
     }
   });
-  if (target === undefined) throw usageError('--pid <pid|name> is required: the process whose memory to serve');
+  if (target !== undefined && match !== undefined) throw usageError('give --pid or --match, not both');
+  if (target === undefined && match === undefined) {
+    throw usageError(
+      '--pid <pid|name> is required: the process whose memory to serve (or --match <name|/regex/>: every process that matches)',
+    );
+  }
   if (port === undefined) throw usageError('--port N is required (0 picks a free port and prints it)');
   if (host === '') throw usageError('--host must not be empty');
-  return { target, port, host };
+  return {
+    ...(target === undefined ? {} : { target }),
+    ...(match === undefined ? {} : { match }),
+    port,
+    host,
+    classesEverySeconds,
+  };
 }
 
 function isLoopback(host: string): boolean {
@@ -83,7 +114,10 @@ export interface MetricsServer {
   close(): Promise<void>;
 }
 
-function handler(pid: number, onProblem: (problem: string) => void) {
+/** What a scrape serves: the text, and what could not be read. */
+export type Collect = () => { text: string; problems: string[] } | Promise<{ text: string; problems: string[] }>;
+
+function handler(what: string, collect: Collect, onProblem: (problem: string) => void) {
   return (request: IncomingMessage, response: ServerResponse) => {
     const path = (request.url ?? '/').split('?')[0];
     const send = (code: number, body: string, headers: Record<string, string> = {}) => {
@@ -99,37 +133,41 @@ function handler(pid: number, onProblem: (problem: string) => void) {
       return;
     }
     if (path === '/') {
-      send(200, `malloc-lab export: the memory of pid ${pid}\nmetrics: /metrics\n`);
+      send(200, `malloc-lab export: the memory of ${what}\nmetrics: /metrics\n`);
       return;
     }
     if (path !== '/metrics') {
       send(404, 'not found: metrics are at /metrics\n');
       return;
     }
-    let body: string;
-    try {
-      const result = scrape(pid);
-      body = result.text;
-      for (const problem of result.problems) onProblem(problem);
-    } catch (error) {
-      if (isGone(error)) {
-        send(503, `no process with pid ${pid} (it exited)\n`);
-      } else {
-        send(500, `${(error as Error).message}\n`);
+    void (async () => {
+      let body: string;
+      try {
+        const result = await collect();
+        body = result.text;
+        for (const problem of result.problems) onProblem(problem);
+      } catch (error) {
+        if (isGone(error)) {
+          send(503, `no process: ${(error as Error).message}\n`);
+        } else {
+          send(500, `${(error as Error).message}\n`);
+        }
+        return;
       }
-      return;
-    }
-    send(200, body, { 'Content-Type': PROMETHEUS_CONTENT_TYPE });
+      send(200, body, { 'Content-Type': PROMETHEUS_CONTENT_TYPE });
+    })();
   };
 }
 
 /** Starts the server; resolves once it listens (port 0: the port the system chose is in .port). */
 export function serveMetrics(
-  pid: number,
+  source: number | { describe: string; collect: Collect },
   options: { port: number; host?: string; onProblem?: (problem: string) => void },
 ): Promise<MetricsServer> {
   const host = options.host ?? '127.0.0.1';
-  const server = createServer(handler(pid, options.onProblem ?? (() => {})));
+  const { describe, collect } =
+    typeof source === 'number' ? { describe: `pid ${source}`, collect: () => scrape(source) } : source;
+  const server = createServer(handler(describe, collect, options.onProblem ?? (() => {})));
   return new Promise((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {
       const why =
@@ -169,7 +207,8 @@ export async function exportCommand(
   warn: (line: string) => void,
 ): Promise<number> {
   const command = parseExportArguments(argv);
-  const pid = resolveProcess(command.target, 'export');
+  if (command.match !== undefined) return exportFleet(command, print, warn);
+  const pid = resolveProcess(command.target!, 'export');
   if (pid === process.pid) throw usageError('that is this CLI process; give another pid');
   if (!hasAddressSpace(readStatusOf(pid, 'export'))) {
     throw new MallocLabError(
@@ -214,6 +253,44 @@ export async function exportCommand(
       }
       finish(`export: pid ${pid} exited, stopping`);
     }, 1000);
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}
+
+/** `export --match`: every matching process at each scrape, until SIGINT/SIGTERM. */
+async function exportFleet(
+  command: ExportCommand,
+  print: (line: string) => void,
+  warn: (line: string) => void,
+): Promise<number> {
+  const fleet = new FleetCollector(command.match!, { classesEveryMs: command.classesEverySeconds * 1000 });
+  const reported = new Set<string>();
+  const served = await serveMetrics(
+    { describe: `the processes matching ${command.match}`, collect: () => fleet.scrape() },
+    {
+      port: command.port,
+      host: command.host,
+      onProblem: (problem) => {
+        if (reported.has(problem)) return;
+        reported.add(problem);
+        warn(`export: ${problem} (left out of /metrics)`);
+      },
+    },
+  );
+  print(served.url);
+  warn(
+    `export: serving every process matching ${command.match} (${fleet.matches().length} now) at ${served.url}; Ctrl-C stops`,
+  );
+  if (!isLoopback(command.host))
+    warn(`export: listening on ${command.host}: anyone who can reach it can read these metrics`);
+  return new Promise<number>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      warn(`export: ${signal}, stopping`);
+      void served.close().then(() => resolve(0));
+    };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
   });
