@@ -11,6 +11,9 @@
  *                 process.memoryUsage.rss()
  *   4. observer   glibc heap bytes changed per snapshot and per measure() (must be 0)
  *   5. experiments  wall time of each experiment `malloc-lab run --all` runs, per host
+ *   6. explain    explainProcess() of a process with 10 000 mappings vs. a C read of its smaps
+ *   7. agent      a malloc_info query over the agent's socket vs. malloc_info() in the service
+ *   8. fleet      an `export --match` scrape of 50 services vs. C reads of their smaps_rollup
  *
  * Each case runs in its own Node process (bench/cases/*.mjs) so that one case's heap
  * and JIT state cannot colour another's. The machines this runs on are noisy:
@@ -96,6 +99,8 @@ function compileReferences() {
   const programs = {
     batch: ['bench/c/batch.c', ['-pthread', '-fno-builtin-malloc', '-fno-builtin-free']],
     procfs: ['bench/c/procfs.c', []],
+    smaps: ['bench/c/smaps.c', []],
+    manyMappings: ['bench/c/many-mappings.c', []],
   };
   for (const [name, [source, flags]] of Object.entries(programs)) {
     const output = join(dir, name);
@@ -239,7 +244,7 @@ function missing(label, target, error) {
   rows.push({ label, target, error });
 }
 
-progress('1/5 per call: malloc(64) + free, koffi, noop');
+progress('1/8 per call: malloc(64) + free, koffi, noop');
 const perCall = (raw.perCall = runCase('per-call'));
 if (perCall.error) {
   missing('1 per call: malloc(64) + free', 1.0, perCall.error);
@@ -263,7 +268,7 @@ if (perCall.error) {
   );
 }
 
-progress('2/5 batch: 1 M × malloc(64) + free vs. C');
+progress('2/8 batch: 1 M × malloc(64) + free vs. C');
 const STEP = '2 batch, step program (fresh host)';
 const IN_NODE = '2 batch, allocBatch in Node';
 if (typeof built.batch !== 'string') {
@@ -293,7 +298,7 @@ if (typeof built.batch !== 'string') {
   }
 }
 
-progress('3/5 snapshot: status, statm, memoryUsage.rss');
+progress('3/8 snapshot: status, statm, memoryUsage.rss');
 if (typeof built.procfs !== 'string') {
   missing('3 snapshot: /proc/self/status', 1.3, built.procfs.error);
   missing('  statm fast path', 2.0, built.procfs.error);
@@ -327,9 +332,7 @@ if (typeof built.procfs !== 'string') {
     );
   }
 }
-rmSync(cDir, { recursive: true, force: true });
-
-progress('4/5 observer effect: heap bytes per snapshot and per measure()');
+progress('4/8 observer effect: heap bytes per snapshot and per measure()');
 const observer = (raw.observer = runCase('observer', [], ['--expose-gc']));
 const observerRows = [];
 let observerPass = true;
@@ -354,7 +357,7 @@ if (observer.error) {
   }
 }
 
-progress('5/5 experiments: malloc-lab run <id> --json, every experiment once');
+progress('5/8 experiments: malloc-lab run <id> --json, every experiment once');
 const experiments = (raw.experiments = runCase('experiments'));
 const experimentRows = [];
 let experimentNote = '';
@@ -387,6 +390,80 @@ if (experiments.error) {
       ? `; † waits by design, capped at ${experiments.waitCapMs} ms here`
       : '');
 }
+
+progress('6/8 explain: the outside view of a process with 10 000 mappings vs a C read of its smaps');
+const EXPLAIN = '6 explain, 10 000 mappings';
+if (typeof built.smaps !== 'string' || typeof built.manyMappings !== 'string') {
+  missing(EXPLAIN, 1.5, built.smaps.error ?? built.manyMappings.error);
+} else {
+  const explain = (raw.explain = runCase('explain', [built.smaps, built.manyMappings]));
+  if (explain.error) missing(EXPLAIN, 1.5, explain.error);
+  else {
+    rows.push(compare(EXPLAIN, 'explainProcess()', explain.ns.explain, 'C read of smaps', explain.ns.c, 1.5));
+    rows.push(
+      compare(
+        '  without the smaps_rollup check',
+        'rollup: false',
+        explain.ns.explainNoRollup,
+        'C read of smaps',
+        explain.ns.c,
+        undefined,
+      ),
+    );
+  }
+}
+
+progress('7/8 agent: a query for malloc_info over the socket vs malloc_info() in the service');
+const agent = (raw.agent = runCase('agent'));
+const AGENT = '7 agent query (malloc_info)';
+if (agent.error) missing(AGENT, 1.5, agent.error);
+else {
+  rows.push(
+    compare(AGENT, 'query over the socket', agent.ns.query, 'malloc_info() in-process', agent.ns.inProcess, 1.5),
+  );
+  rows.push(
+    compare(
+      '  full stats (V8, settings)',
+      'stats query',
+      agent.ns.stats,
+      'malloc_info() in-process',
+      agent.ns.inProcess,
+      undefined,
+    ),
+  );
+  rows.push(
+    compare(
+      '  the socket alone',
+      'hello round trip',
+      agent.ns.hello,
+      'malloc_info() in-process',
+      agent.ns.inProcess,
+      undefined,
+    ),
+  );
+}
+
+progress('8/8 fleet: export --match scrape of 50 services vs C reads of their smaps_rollup');
+const FLEET = '8 export --match, 50 services';
+if (typeof built.smaps !== 'string') missing(FLEET, 1.5, built.smaps.error);
+else {
+  const fleet = (raw.fleet = runCase('fleet', [built.smaps]));
+  if (fleet.error) missing(FLEET, 1.5, fleet.error);
+  else {
+    rows.push(compare(FLEET, 'HTTP scrape', fleet.ns.scrape, 'C reads of smaps_rollup', fleet.ns.c, 1.5));
+    rows.push(
+      compare(
+        '  the first scrape (classes read)',
+        'first scrape',
+        [fleet.firstScrapeNs],
+        'C reads of smaps_rollup',
+        [median(fleet.ns.c)],
+        undefined,
+      ),
+    );
+  }
+}
+rmSync(cDir, { recursive: true, force: true });
 
 // ---------------------------------------------------------------- the report
 

@@ -37,7 +37,6 @@ describe('parseSmaps on real text', () => {
       );
       expect(mappings.find((mapping) => mapping.path === '[stack]')?.perms).toBe('rw-p');
       expect(mappings.find((mapping) => mapping.path === '[vsyscall]')?.start).toBe(0xffffffffff600000);
-      expect(mappings.every((mapping) => mapping.vmFlags.length > 0)).toBe(true);
     } finally {
       quiet.kill('SIGKILL');
     }

@@ -28,12 +28,11 @@ export interface AgentMallinfo {
   keepcost: number;
 }
 
-/** The glibc figures: mallinfo2 and malloc_info's XML, taken one after the other. */
+/** The glibc figures: malloc_info's XML (parseMallocInfo reads it). */
 export interface AgentMalloc {
   pid: number;
   takenAt: string;
-  mallinfo: AgentMallinfo;
-  /** malloc_info(0, …) as glibc wrote it (parseMallocInfo reads it). */
+  /** malloc_info(0, …) as glibc wrote it. */
   mallocInfoXml: string;
 }
 
@@ -44,6 +43,8 @@ export interface AgentV8 {
 
 /** Everything the agent reports in one answer. */
 export interface AgentStats extends AgentMalloc {
+  /** mallinfo2(), taken right after malloc_info. */
+  mallinfo: AgentMallinfo;
   protocol: number;
   node: string;
   /** process.memoryUsage(): rss, heapTotal, heapUsed, external, arrayBuffers. */

@@ -8,7 +8,7 @@
  * they are refreshed after the scrape that finds them older than classesEveryMs
  * (and at once for a process seen for the first time), and their age is a gauge.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { basename } from 'node:path';
 
 import { ErrorCodes, MallocLabError } from '../infra/errors.js';
@@ -16,6 +16,7 @@ import { containerIdOf, cgroupsOf } from './explain/cpus.js';
 import { explainProcess } from './explain/explain.js';
 import type { ExplainReport } from './explain/types.js';
 import { collectProcfsMetrics, escapeHelp, escapeLabel, formatValue, type MetricSample } from './metrics.js';
+import { readProcText } from './proc-files.js';
 import { identify, isGone, selfAndAncestors, type ProcessIdentity } from './target.js';
 
 export interface FleetOptions {
@@ -64,9 +65,10 @@ const CLASS_HELP: [string, string][] = [
   ['explain_class_reserved_bytes', 'Address space per explain class, from smaps.'],
 ];
 
+/** Field 22 of /proc/<pid>/stat: when the process started, which tells a reused pid from the process seen before. */
 function starttimeOf(pid: number): string | null {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const stat = readProcText(pid, 'stat');
     return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
   } catch {
     return null;

@@ -179,26 +179,45 @@ function evidenceFor(
   return sentences;
 }
 
+/** The `count` largest pieces (resident bytes, then size, then address), without sorting them all. */
+function largest(pieces: Piece[], count: number): Piece[] {
+  const before = (a: Piece, b: Piece) =>
+    b.residentBytes - a.residentBytes || b.end - b.start - (a.end - a.start) || a.start - b.start;
+  const kept: Piece[] = [];
+  for (const piece of pieces) {
+    if (kept.length === count && (count === 0 || before(piece, kept[count - 1]!) >= 0)) continue;
+    let at = kept.length;
+    while (at > 0 && before(piece, kept[at - 1]!) < 0) at--;
+    kept.splice(at, 0, piece);
+    if (kept.length > count) kept.pop();
+  }
+  return kept;
+}
+
 /** The report's classes, all of them in MEMORY_CLASSES order (empty ones too), shares of total. */
 export function classReports(pieces: Piece[], context: EvidenceContext, regionsPerClass: number): ClassReport[] {
-  const total = pieces.reduce((sum, piece) => sum + piece.residentBytes, 0);
+  const byClass = new Map<MemoryClass, Piece[]>(MEMORY_CLASSES.map((name) => [name, []]));
+  let total = 0;
+  for (const piece of pieces) {
+    byClass.get(piece.class)!.push(piece);
+    total += piece.residentBytes;
+  }
   return MEMORY_CLASSES.map((name) => {
-    const own = pieces.filter((piece) => piece.class === name);
+    const own = byClass.get(name)!;
     const parts = new Map<string, ClassPart>();
     let residentBytes = 0;
     let reservedBytes = 0;
     for (const piece of own) {
-      const part = parts.get(piece.kind) ?? { kind: piece.kind, count: 0, residentBytes: 0, reservedBytes: 0 };
+      let part = parts.get(piece.kind);
+      if (part === undefined)
+        parts.set(piece.kind, (part = { kind: piece.kind, count: 0, residentBytes: 0, reservedBytes: 0 }));
       part.count++;
       part.residentBytes += piece.residentBytes;
       part.reservedBytes += piece.end - piece.start;
-      parts.set(piece.kind, part);
       residentBytes += piece.residentBytes;
       reservedBytes += piece.end - piece.start;
     }
-    const largest = [...own]
-      .sort((a, b) => b.residentBytes - a.residentBytes || b.end - b.start - (a.end - a.start) || a.start - b.start)
-      .slice(0, regionsPerClass);
+    const shown = largest(own, regionsPerClass);
     return {
       name,
       residentBytes,
@@ -207,8 +226,8 @@ export function classReports(pieces: Piece[], context: EvidenceContext, regionsP
       regionCount: own.length,
       evidence: evidenceFor(name, own, parts, context),
       parts: [...parts.values()],
-      regions: largest.map((piece) => regionOf(piece, context.mappings)),
-      regionsOmitted: own.length - largest.length,
+      regions: shown.map((piece) => regionOf(piece, context.mappings)),
+      regionsOmitted: own.length - shown.length,
     };
   });
 }

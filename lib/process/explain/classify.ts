@@ -109,6 +109,8 @@ function indexAt(mappings: Mapping[], address: number): number {
 function defaultClass(mappings: Mapping[], index: number, node: boolean): { class: MemoryClass; kind: string } {
   const mapping = mappings[index]!;
   if (mapping.perms[3] === 's') return { class: 'shared', kind: isFileBacked(mapping) ? 'file' : 'anonymous' };
+  // The common case first: a private anonymous mapping with no name.
+  if (mapping.inode === 0 && mapping.path === '') return anonymousClass(mappings, index, node);
   if (
     mapping.path === '[vdso]' ||
     mapping.path === '[vvar]' ||
@@ -119,6 +121,11 @@ function defaultClass(mappings: Mapping[], index: number, node: boolean): { clas
   }
   if (isFileBacked(mapping)) return { class: 'code-and-files', kind: mapping.perms[2] === 'x' ? 'code' : 'file' };
   if (!anonymous(mapping)) return { class: 'other-anonymous', kind: 'named' };
+  return anonymousClass(mappings, index, node);
+}
+
+function anonymousClass(mappings: Mapping[], index: number, node: boolean): { class: MemoryClass; kind: string } {
+  const mapping = mappings[index]!;
   if (mapping.perms[2] === 'x') return { class: 'jit-code', kind: 'jit' };
   const previous = mappings[index - 1];
   if (previous !== undefined && previous.end === mapping.start && isFileBacked(previous) && previous.perms === 'rw-p') {

@@ -96,8 +96,11 @@ function ancestors(path: string): string[] {
   return chain;
 }
 
-/** Mount points of cgroup hierarchies, from /proc/self/mountinfo: v2 under '', v1 per controller. */
+let mounts: { v2: string | null; v1: Map<string, string> } | undefined;
+
+/** Mount points of cgroup hierarchies, from /proc/self/mountinfo (read once): v2, and v1 per controller. */
 function cgroupMounts(): { v2: string | null; v1: Map<string, string> } {
+  if (mounts !== undefined) return mounts;
   const v1 = new Map<string, string>();
   let v2: string | null = null;
   for (const line of (readOrNull('/proc/self/mountinfo') ?? '').split('\n')) {
@@ -110,7 +113,8 @@ function cgroupMounts(): { v2: string | null; v1: Map<string, string> } {
     else if (type === 'cgroup')
       for (const option of (superOptions ?? '').split(',')) if (!v1.has(option)) v1.set(option, mountPoint);
   }
-  return { v2, v1 };
+  mounts = { v2, v1 };
+  return mounts;
 }
 
 /** The smallest CPU quota along the process's cgroup and its ancestors, or null when none limits it. */

@@ -68,7 +68,7 @@ function isNode(mappings: Mapping[], comm: string | null): boolean {
   return (
     comm === 'node' ||
     comm === 'nodejs' ||
-    mappings.some((mapping) => /\/(node|nodejs)$|\/libnode\.so/.test(mapping.path) && mapping.perms[2] === 'x')
+    mappings.some((mapping) => mapping.perms[2] === 'x' && /\/(node|nodejs)$|\/libnode\.so/.test(mapping.path))
   );
 }
 
@@ -209,7 +209,7 @@ export async function explainProcess(pid?: number, options: ExplainOptions = {})
   let mappings: Mapping[];
   let pageSize: number;
   try {
-    const reading = await readSmaps(targetPid);
+    const reading = readSmaps(targetPid);
     mappings = reading.mappings;
     pageSize = reading.pageSize || 4096;
   } catch (error) {
@@ -253,13 +253,9 @@ export async function explainProcess(pid?: number, options: ExplainOptions = {})
     access.threads = { readable: false, reason: 'task/<tid>/syscall: permission denied (it needs ptrace access)' };
   }
 
-  const files = [
-    ...new Set(
-      mappings
-        .filter((mapping) => mapping.path.startsWith('/'))
-        .map((mapping) => mapping.path.replace(/ \(deleted\)$/, '')),
-    ),
-  ];
+  const paths = new Set<string>();
+  for (const mapping of mappings) if (mapping.path.charCodeAt(0) === 47) paths.add(mapping.path);
+  const files = [...new Set([...paths].map((path) => path.replace(/ \(deleted\)$/, '')))];
   const detection = allocatorOfMappedFiles(targetPid, files);
   let settings: AllocatorSettings | null = null;
   try {
@@ -489,11 +485,15 @@ function threadsReport(
   mappings: Mapping[],
 ): ExplainReport['threads'] {
   const comm = new Map(threads.threads.map((thread) => [thread.tid, thread.comm]));
+  const stackPieces = classification.pieces.filter((piece) => piece.class === 'thread-stacks');
+  const guardEndingAt = new Map(
+    stackPieces.filter((piece) => piece.kind === 'guard').map((piece) => [piece.end, piece]),
+  );
   const stacks: StackReport[] = [];
-  for (const piece of classification.pieces) {
-    if (piece.class !== 'thread-stacks' || piece.kind === 'guard') continue;
+  for (const piece of stackPieces) {
+    if (piece.kind === 'guard') continue;
     const region = regionOf(piece, mappings);
-    const guard = classification.pieces.find((other) => other.kind === 'guard' && other.end === piece.start);
+    const guard = guardEndingAt.get(piece.start);
     stacks.push({
       tid: piece.tid ?? null,
       comm: piece.tid === undefined ? null : (comm.get(piece.tid) ?? null),
