@@ -170,6 +170,7 @@ export {
   type Recommendation,
 } from './process/explain/types.js';
 export { MEMORY_CLASSES, type MemoryClass } from './process/explain/classify.js';
+export { EXPLAIN_REPORT_SCHEMA_PATH } from './process/explain/schema.js';
 export { parseSmaps, type Mapping } from './process/explain/smaps.js';
 export { renderExplainText } from './report/explain-text.js';
 export { renderExplainSvg } from './report/explain-svg.js';
