@@ -126,12 +126,17 @@ export function parseGlibcVersion(text: string): GlibcVersion | null {
 }
 
 /**
- * The CPU count glibc's arena cap uses: arena_get2 calls __get_nprocs_sched()
- * (sched_getaffinity of the calling thread) since 2.35, and in 2.34 __get_nprocs()
- * itself counted the affinity mask; before 2.34 __get_nprocs() read the online CPUs.
+ * The CPU count glibc's arena cap uses (arena_get2: narenas_limit = 8 × n, computed
+ * once more than arena_test arenas exist). Up to 2.33, __get_nprocs(): the online
+ * CPUs. The 2.34 and later releases counted the CPUs in the calling thread's
+ * affinity mask (2.34's __get_nprocs, then __get_nprocs_sched), until BZ 30945
+ * (October 2023) went back to the online CPUs in 2.39 and on the 2.34–2.38 release
+ * branches; distributions that follow those branches (Debian 12's 2.36 does,
+ * measured) count online CPUs. So for 2.34–2.38 the version alone cannot say.
  */
-export function arenaCapCpuRule(version: GlibcVersion | null): 'affinity' | 'online' {
-  return version !== null && !atLeast(version, 2, 34) ? 'online' : 'affinity';
+export function arenaCapCpuRule(version: GlibcVersion | null): 'online' | 'online-or-affinity' {
+  if (version === null) return 'online-or-affinity';
+  return atLeast(version, 2, 34) && !atLeast(version, 2, 39) ? 'online-or-affinity' : 'online';
 }
 
 /** NARENAS_FROM_NCORES on 64-bit. */

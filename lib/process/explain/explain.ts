@@ -98,8 +98,9 @@ function settingsReport(settings: AllocatorSettings | null): ExplainReport['sett
 
 function arenaCap(
   settings: AllocatorSettings | null,
-  rule: 'affinity' | 'online',
-  cpus: { online: number | null; affinity: number | null },
+  rule: 'online' | 'online-or-affinity',
+  cpus: { online: number | null; affinity: number | null; quota: { cpus: number } | null },
+  arenas: number | null,
 ): ArenaCap {
   const arenaTest = settings?.glibc.arena_test.value ?? 8;
   const setting = settings?.glibc.arena_max;
@@ -113,17 +114,48 @@ function arenaCap(
       note: `set by ${setting.source === 'env' ? 'MALLOC_ARENA_MAX' : 'GLIBC_TUNABLES glibc.malloc.arena_max'}=${setting.raw}`,
     };
   }
-  const counted = rule === 'affinity' ? cpus.affinity : cpus.online;
-  const value = counted === null ? null : Math.max(ARENAS_PER_CPU * counted, arenaTest + 1);
+  // The cap is computed only once arena_test arenas exist, so it is never below arena_test + 1.
+  const capOf = (count: number) => Math.max(ARENAS_PER_CPU * count, arenaTest + 1);
+  const tail = `, computed once ${arenaTest + 1} arenas exist (glibc.malloc.arena_test = ${arenaTest}); a CPU quota does not lower it`;
+  const { online, affinity } = cpus;
+  let counted: number | null = online;
+  let decided: 'online' | null = rule === 'online' ? 'online' : null;
+  let why = '';
+  if (decided === null && online !== null && affinity !== null) {
+    if (online === affinity) {
+      decided = 'online';
+      why = ' (the affinity mask holds them all, so the two rules glibc 2.34–2.38 builds follow agree)';
+    } else if (arenas !== null && arenas > capOf(affinity)) {
+      decided = 'online';
+      why = ` (${arenas} arenas exist, more than 8 × the ${affinity} CPUs of the affinity mask allow: this glibc counts online CPUs)`;
+    }
+  }
+  if (decided === null) {
+    counted = null;
+    return {
+      value: null,
+      source: 'cpus',
+      cpusCounted: null,
+      cpuRule: 'online-or-affinity',
+      arenaTest,
+      note:
+        `8 × ${online ?? '?'} online CPUs = ${online === null ? '?' : capOf(online)} in glibc builds with the October 2023 fix (BZ 30945), ` +
+        `8 × ${affinity ?? '?'} CPUs in the affinity mask = ${affinity === null ? '?' : capOf(affinity)} in those without it` +
+        `; the ${arenas ?? '?'} arenas there are now do not tell which${tail}`,
+    };
+  }
+  // The container trap: a quota of 2 CPUs on a 64-CPU machine still leaves 512 arenas.
+  const trap =
+    cpus.quota !== null && counted !== null && cpus.quota.cpus < counted
+      ? `: its cgroup allows ${cpus.quota.cpus} CPUs' worth of time, yet glibc allows ${capOf(counted)} arenas`
+      : '';
   return {
-    value,
+    value: counted === null ? null : capOf(counted),
     source: 'cpus',
     cpusCounted: counted,
-    cpuRule: rule,
+    cpuRule: decided,
     arenaTest,
-    note:
-      `8 × ${counted ?? '?'} ${rule === 'affinity' ? 'CPUs in its affinity mask (sched_getaffinity: glibc 2.34 and later)' : 'online CPUs (glibc before 2.34)'}` +
-      `, computed once ${arenaTest + 1} arenas exist (glibc.malloc.arena_test = ${arenaTest}); a CPU quota does not lower it`,
+    note: `8 × ${counted ?? '?'} online CPUs${why}${tail}${trap}`,
   };
 }
 
@@ -413,7 +445,16 @@ export async function explainProcess(pid?: number, options: ExplainOptions = {})
           parameters,
           libcPathOf(mappings)!,
           version?.text ?? null,
-          arenaCap(settings, arenaCapCpuRule(version), cpus),
+          arenaCap(
+            settings,
+            arenaCapCpuRule(version),
+            cpus,
+            mallocInfo !== null
+              ? mallocInfo.arenas.length
+              : heaps.counted === 'heap_info'
+                ? heaps.arenas.length + 1
+                : null,
+          ),
           detection.allocator,
         )
       : null;

@@ -89,9 +89,10 @@ export interface ArenaCap {
   value: number | null;
   /** Where it comes from: a setting, or 8 × the CPUs glibc counts. */
   source: 'GLIBC_TUNABLES' | 'env' | 'cpus';
-  /** The CPUs glibc counts for it (affinity from glibc 2.34, online CPUs before). */
+  /** The CPUs glibc counts for it; null when this glibc's rule cannot be told (see arenaCapCpuRule). */
   cpusCounted: number | null;
-  cpuRule: 'affinity' | 'online';
+  /** online CPUs, or either those or the affinity mask's (a 2.34–2.38 build whose patch level the counts do not reveal). */
+  cpuRule: 'online' | 'online-or-affinity';
   /** glibc.malloc.arena_test: arenas made freely before the cap is computed at all. */
   arenaTest: number;
   note: string;
