@@ -118,7 +118,7 @@ function arenaCap(
   const capOf = (count: number) => Math.max(ARENAS_PER_CPU * count, arenaTest + 1);
   const tail = `, computed once ${arenaTest + 1} arenas exist (glibc.malloc.arena_test = ${arenaTest}); a CPU quota does not lower it`;
   const { online, affinity } = cpus;
-  let counted: number | null = online;
+  const counted = online;
   let decided: 'online' | null = rule === 'online' ? 'online' : null;
   let why = '';
   if (decided === null && online !== null && affinity !== null) {
@@ -131,7 +131,6 @@ function arenaCap(
     }
   }
   if (decided === null) {
-    counted = null;
     return {
       value: null,
       source: 'cpus',
