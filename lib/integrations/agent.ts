@@ -240,8 +240,3 @@ export function startAgent(options: AgentOptions = {}): Agent {
   holder[GLOBAL] = agent;
   return agent;
 }
-
-/** The running agent of this process, if any. */
-export function runningAgent(): Agent | undefined {
-  return (globalThis as Holder)[GLOBAL];
-}

@@ -189,10 +189,6 @@ function agentArenas(info: MallocInfo, pageSize: number, topPad: number): AgentA
   });
 }
 
-function emptyStatusClasses(): ExplainReport['classes'] {
-  return [];
-}
-
 function exitedWhileRead(pid: number): MallocLabError {
   return new MallocLabError(`explain: pid ${pid} exited while its memory was being read`, 'ESRCH');
 }
@@ -687,7 +683,7 @@ function deniedReport(
     partialReason: null,
     access,
     totals: { residentBytes: status.VmRSS, rollupRssBytes: null, reservedBytes: status.VmSize, mappings: 0, status },
-    classes: emptyStatusClasses(),
+    classes: [],
     allocator: {
       name: 'unknown',
       libc: 'unknown',

@@ -10,6 +10,7 @@
  * inferred from the layout alone, and this says so.
  */
 import {
+  DEFAULT_MMAP_THRESHOLD_MAX,
   HEAP_MAX_SIZE,
   IS_MMAPPED,
   MALLOC_STATE,
@@ -87,20 +88,6 @@ function anonymousWritable(mapping: Mapping): boolean {
 
 function reserve(mapping: Mapping): boolean {
   return mapping.perms === '---p' && mapping.inode === 0 && mapping.path === '';
-}
-
-/** The mapping index holding address, by binary search over sorted mappings. */
-export function mappingAt(mappings: Mapping[], address: number): number {
-  let low = 0;
-  let high = mappings.length - 1;
-  while (low <= high) {
-    const middle = (low + high) >> 1;
-    const mapping = mappings[middle]!;
-    if (address < mapping.start) high = middle - 1;
-    else if (address >= mapping.end) low = middle + 1;
-    else return middle;
-  }
-  return -1;
 }
 
 /**
@@ -341,7 +328,7 @@ export function readMallocParameters(
         parameters.mmappedChunks >= 0 &&
         parameters.mmappedChunks <= int(layout.maxNMmaps) &&
         parameters.mmappedBytes <= parameters.maxMmappedBytes &&
-        parameters.mmapThreshold <= 32 * 1024 * 1024 &&
+        parameters.mmapThreshold <= DEFAULT_MMAP_THRESHOLD_MAX &&
         parameters.arenaTest >= 1 &&
         parameters.arenaTest < 1 << 20 &&
         word(layout.tcacheBins) <= 64;

@@ -341,13 +341,3 @@ export function parseSmaps(text: string | Uint8Array): Mapping[] {
   parser.push(bytes);
   return parser.end();
 }
-
-/** Private to the process: no other process maps these pages shared. */
-export function isShared(mapping: Mapping): boolean {
-  return mapping.perms.charCodeAt(3) === 115; // 's'
-}
-
-/** No file behind it ([heap], [stack] and other bracketed names count as anonymous). */
-export function isAnonymous(mapping: Mapping): boolean {
-  return mapping.inode === 0 && (mapping.path === '' || mapping.path.startsWith('['));
-}

@@ -73,17 +73,3 @@ export function listThreads(pid: number): ThreadList {
   });
   return { threads, syscallDenied };
 }
-
-/** RLIMIT_STACK's soft limit from /proc/<pid>/limits, in bytes (Infinity: unlimited; null: unreadable). */
-export function stackLimitOf(pid: number): number | null {
-  try {
-    const line = readFileSync(procPath(pid, 'limits'), 'latin1')
-      .split('\n')
-      .find((candidate) => candidate.startsWith('Max stack size'));
-    const soft = line?.slice('Max stack size'.length).trim().split(/\s+/)[0];
-    if (soft === undefined) return null;
-    return soft === 'unlimited' ? Infinity : Number(soft);
-  } catch {
-    return null;
-  }
-}
