@@ -207,7 +207,16 @@ export async function exportCommand(
   warn: (line: string) => void,
 ): Promise<number> {
   const command = parseExportArguments(argv);
-  if (command.match !== undefined) return exportFleet(command, print, warn);
+  if (command.match !== undefined) {
+    const fleet = new FleetCollector(command.match, { classesEveryMs: command.classesEverySeconds * 1000 });
+    return serveUntilStopped(
+      command,
+      { describe: `the processes matching ${command.match}`, collect: () => fleet.scrape() },
+      (url) => `serving every process matching ${command.match} (${fleet.matches().length} now) at ${url}`,
+      print,
+      warn,
+    );
+  }
   const pid = resolveProcess(command.target!, 'export');
   if (pid === process.pid) throw usageError('that is this CLI process; give another pid');
   if (!hasAddressSpace(readStatusOf(pid, 'export'))) {
@@ -216,8 +225,39 @@ export async function exportCommand(
       'ESRCH',
     );
   }
+  // Stop with the process: its pid may be reused, and metrics of a stranger would mislead.
+  const exited = () => {
+    try {
+      if (hasAddressSpace(readStatusOfPid(pid))) return null;
+    } catch (error) {
+      if (!isGone(error)) return null;
+    }
+    return `export: pid ${pid} exited, stopping`;
+  };
+  return serveUntilStopped(
+    command,
+    pid,
+    (url) => `serving the memory of pid ${pid} (${commandLine(identify(pid), 80)}) at ${url}`,
+    print,
+    warn,
+    exited,
+  );
+}
+
+/**
+ * Serves until SIGINT or SIGTERM (or until `stopWhen`, checked every second, gives
+ * a reason): the URL on stdout, notes on stderr, each unreadable figure said once.
+ */
+async function serveUntilStopped(
+  command: ExportCommand,
+  source: Parameters<typeof serveMetrics>[0],
+  banner: (url: string) => string,
+  print: (line: string) => void,
+  warn: (line: string) => void,
+  stopWhen?: () => string | null,
+): Promise<number> {
   const reported = new Set<string>();
-  const served = await serveMetrics(pid, {
+  const served = await serveMetrics(source, {
     port: command.port,
     host: command.host,
     // Once each: every scrape would repeat it.
@@ -228,7 +268,7 @@ export async function exportCommand(
     },
   });
   print(served.url);
-  warn(`export: serving the memory of pid ${pid} (${commandLine(identify(pid), 80)}) at ${served.url}; Ctrl-C stops`);
+  warn(`export: ${banner(served.url)}; Ctrl-C stops`);
   if (!isLoopback(command.host))
     warn(`export: listening on ${command.host}: anyone who can reach it can read these metrics`);
 
@@ -237,60 +277,20 @@ export async function exportCommand(
     const finish = (line: string) => {
       if (done) return;
       done = true;
-      clearInterval(watchdog);
+      if (watchdog !== undefined) clearInterval(watchdog);
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
       warn(line);
       void served.close().then(() => resolve(0));
     };
     const onSignal = (signal: NodeJS.Signals) => finish(`export: ${signal}, stopping`);
-    // Stop with the process: its pid may be reused, and metrics of a stranger would mislead.
-    const watchdog = setInterval(() => {
-      try {
-        if (hasAddressSpace(readStatusOfPid(pid))) return;
-      } catch (error) {
-        if (!isGone(error)) return;
-      }
-      finish(`export: pid ${pid} exited, stopping`);
-    }, 1000);
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  });
-}
-
-/** `export --match`: every matching process at each scrape, until SIGINT/SIGTERM. */
-async function exportFleet(
-  command: ExportCommand,
-  print: (line: string) => void,
-  warn: (line: string) => void,
-): Promise<number> {
-  const fleet = new FleetCollector(command.match!, { classesEveryMs: command.classesEverySeconds * 1000 });
-  const reported = new Set<string>();
-  const served = await serveMetrics(
-    { describe: `the processes matching ${command.match}`, collect: () => fleet.scrape() },
-    {
-      port: command.port,
-      host: command.host,
-      onProblem: (problem) => {
-        if (reported.has(problem)) return;
-        reported.add(problem);
-        warn(`export: ${problem} (left out of /metrics)`);
-      },
-    },
-  );
-  print(served.url);
-  warn(
-    `export: serving every process matching ${command.match} (${fleet.matches().length} now) at ${served.url}; Ctrl-C stops`,
-  );
-  if (!isLoopback(command.host))
-    warn(`export: listening on ${command.host}: anyone who can reach it can read these metrics`);
-  return new Promise<number>((resolve) => {
-    const onSignal = (signal: NodeJS.Signals) => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-      warn(`export: ${signal}, stopping`);
-      void served.close().then(() => resolve(0));
-    };
+    const watchdog =
+      stopWhen === undefined
+        ? undefined
+        : setInterval(() => {
+            const reason = stopWhen();
+            if (reason !== null) finish(reason);
+          }, 1000);
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
   });

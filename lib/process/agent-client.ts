@@ -7,26 +7,13 @@
  */
 import { connect, type Socket } from 'node:net';
 
+import type { Mallinfo2 } from '../bridge/heap.js';
 import type { MallocInfo } from '../glibc/malloc-info.js';
 import { parseMallocInfo } from '../glibc/malloc-info.js';
 import { ErrorCodes, MallocLabError } from '../infra/errors.js';
 import { type AgentLocation, AGENT_PROTOCOL, findAgentSocket } from './agent-socket.js';
 import type { AllocatorSettings } from './allocator-settings.js';
 import type { Status } from './proc-files.js';
-
-/** mallinfo2's fields, in bytes (counts for ordblks, smblks, hblks). */
-export interface AgentMallinfo {
-  arena: number;
-  ordblks: number;
-  smblks: number;
-  hblks: number;
-  hblkhd: number;
-  usmblks: number;
-  fsmblks: number;
-  uordblks: number;
-  fordblks: number;
-  keepcost: number;
-}
 
 /** The glibc figures: malloc_info's XML (parseMallocInfo reads it). */
 export interface AgentMalloc {
@@ -44,7 +31,7 @@ export interface AgentV8 {
 /** Everything the agent reports in one answer. */
 export interface AgentStats extends AgentMalloc {
   /** mallinfo2(), taken right after malloc_info. */
-  mallinfo: AgentMallinfo;
+  mallinfo: Mallinfo2;
   protocol: number;
   node: string;
   /** process.memoryUsage(): rss, heapTotal, heapUsed, external, arrayBuffers. */

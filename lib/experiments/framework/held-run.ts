@@ -8,7 +8,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 
 import { MallocLabError } from '../../infra/errors.js';
 import * as check from '../../infra/validate.js';
-import { type HostName, type HostRun, type HostRunOptions, hostLaunch } from './hosts.js';
+import { type HostName, type HostRun, type HostRunOptions, hostLaunch, hostRunOf } from './hosts.js';
 import { parseRecords, StepProgram, type ParsedRun } from './program.js';
 
 /** The descriptor a held run's child reads its go-ahead from: give it to StepBuilder.pause(). */
@@ -61,16 +61,7 @@ export function startHeldRun(program: StepProgram, host: HostName, options: Held
       clearTimeout(timer);
       exited = true;
       for (const wake of [...waiters]) wake();
-      resolve({
-        ...parsed(),
-        host,
-        allocator,
-        env: runEnv,
-        exitCode,
-        signal,
-        stderr: Buffer.concat(stderr).toString('utf8'),
-        durationMs: performance.now() - started,
-      });
+      resolve(hostRunOf(parsed(), host, { allocator, runEnv }, exitCode, signal, stderr, started));
     });
   });
   child.stdin!.on('error', () => {});

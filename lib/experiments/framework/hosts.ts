@@ -125,6 +125,28 @@ export function hostLaunch(host: HostName, options: HostRunOptions, fn: string):
   return { command: command!, args, env, runEnv, allocator, timeoutMs: options.timeoutMs ?? 120_000 };
 }
 
+/** What a finished child ran: its records parsed, how it ended, and its stderr. */
+export function hostRunOf(
+  parsed: ParsedRun,
+  host: HostName,
+  launch: Pick<HostLaunch, 'allocator' | 'runEnv'>,
+  exitCode: number | null,
+  signal: NodeJS.Signals | null,
+  stderr: Buffer[],
+  started: number,
+): HostRun {
+  return {
+    ...parsed,
+    host,
+    allocator: launch.allocator,
+    env: launch.runEnv,
+    exitCode,
+    signal,
+    stderr: Buffer.concat(stderr).toString('utf8'),
+    durationMs: performance.now() - started,
+  };
+}
+
 export function runOnHost(program: StepProgram, host: HostName, options: HostRunOptions = {}): Promise<HostRun> {
   if (!(program instanceof StepProgram)) throw check.typeError('runOnHost', 'program', 'a StepProgram', program);
   const { command, args, env, runEnv, allocator, timeoutMs } = hostLaunch(host, options, 'runOnHost');
@@ -143,17 +165,17 @@ export function runOnHost(program: StepProgram, host: HostName, options: HostRun
     });
     child.on('close', (exitCode, signal) => {
       clearTimeout(timer);
-      const parsed = parseRecords(program, Buffer.concat(records));
-      resolve({
-        ...parsed,
-        host,
-        allocator,
-        env: runEnv,
-        exitCode,
-        signal,
-        stderr: Buffer.concat(stderr).toString('utf8'),
-        durationMs: performance.now() - started,
-      });
+      resolve(
+        hostRunOf(
+          parseRecords(program, Buffer.concat(records)),
+          host,
+          { allocator, runEnv },
+          exitCode,
+          signal,
+          stderr,
+          started,
+        ),
+      );
     });
     child.stdin!.on('error', () => {}); // a child that dies early closes its stdin
     child.stdin!.end(Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength));
