@@ -28,8 +28,14 @@ export const SIZE_BITS = 7;
 /** sizeof(struct malloc_chunk): mtrim leaves this much of a free chunk before its first whole page. */
 export const MALLOC_CHUNK_HEADER = 48;
 
+/** malloc_state.flags: set once sbrk failed and the main arena went on in mmapped regions (sysmalloc_mmap_fallback). */
+export const NONCONTIGUOUS_BIT = 2;
+/** The smallest region the main arena maps when sbrk fails. */
+export const MMAP_AS_MORECORE_SIZE = 1024 * 1024;
+
 /** Byte offsets in struct malloc_state (glibc 2.27–2.42, 64-bit). */
 export const MALLOC_STATE = {
+  flags: 4,
   top: 96,
   next: 2160,
   nextFree: 2168,

@@ -14,6 +14,7 @@ import { ErrorCodes, MallocLabError } from '../infra/errors.js';
 import { type AgentLocation, AGENT_PROTOCOL, findAgentSocket } from './agent-socket.js';
 import type { AllocatorSettings } from './allocator-settings.js';
 import type { Status } from './proc-files.js';
+import { readStatusOf } from './target.js';
 
 /** The glibc figures: malloc_info's XML (parseMallocInfo reads it). */
 export interface AgentMalloc {
@@ -200,8 +201,9 @@ export class AgentClient {
   }
 }
 
-/** Connects to pid's agent and checks it is one; ERR_NO_AGENT when it has none. */
+/** Connects to pid's agent and checks it is one; ENOENT when there is no such process, ERR_NO_AGENT when it has no agent. */
 export async function connectToAgent(pid: number, command: string, timeoutMs = 2000): Promise<AgentClient> {
+  readStatusOf(pid, command); // a gone pid is that, not a missing agent
   const looked: string[] = [];
   const location = findAgentSocket(pid, looked);
   if (location === null) throw noAgentError(pid, command, looked);

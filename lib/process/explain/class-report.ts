@@ -60,6 +60,11 @@ function evidenceFor(
     case 'glibc-main-heap':
       if (own.length === 0) sentences.push('no [heap] mapping: nothing in this process has grown the program break');
       else sentences.push("the [heap] mapping: the program break's heap, which glibc's main arena grows with sbrk");
+      if (count('mmap-fallback') > 0) {
+        sentences.push(
+          `${plural(count('mmap-fallback'), 'region')} (${resident('mmap-fallback')} resident) the main arena mapped itself because sbrk could not grow [heap] (something is mapped above it): its malloc_state is marked non-contiguous, and each region starts with one of its chunks`,
+        );
+      }
       if (context.allocator !== 'glibc' && own.length > 0) {
         sentences.push(
           `${context.allocator} serves malloc, so only callers that reach glibc's own malloc (or sbrk) use it`,

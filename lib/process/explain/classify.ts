@@ -46,6 +46,8 @@ export interface ClassifyInput {
   pid: number;
   mappings: Mapping[];
   heaps: ArenaHeap[];
+  /** Regions glibc's main arena mapped when sbrk failed. */
+  mainRegions: { start: number; end: number }[];
   threads: ThreadInfo[];
   /** mmapped chunks found in a mapping (reads chunk headers); null when memory cannot be read. */
   chunksIn: ((start: number, end: number) => MmappedChunk[]) | null;
@@ -158,6 +160,9 @@ export function classify(input: ClassifyInput): Classification {
       claim({ start: mapping.start, end: mapping.end, class: 'glibc-main-heap', kind: 'brk' });
   }
   for (const heap of input.heaps) claim({ start: heap.start, end: heap.end, class: 'glibc-arenas', kind: 'heap' });
+  for (const region of input.mainRegions) {
+    claim({ start: region.start, end: region.end, class: 'glibc-main-heap', kind: 'mmap-fallback' });
+  }
 
   // Stacks: the mapping a thread's stack pointer is in, and the guard below it.
   const stackOfTid = new Map<number, number>();

@@ -176,6 +176,11 @@ function agentArenas(info: MallocInfo, pageSize: number, topPad: number): AgentA
   return info.arenas.map((arena) => {
     const binsTotal = arena.sizes.reduce((sum, bin) => sum + bin.total, 0) - arena.fast.bytes;
     const topBytes = Math.max(0, arena.rest.bytes - binsTotal);
+    // Free bytes trim leaves: chunks too small for a whole page, about a page around each larger
+    // chunk's header and end, and a thread arena's top (malloc_trim trims only the main arena's).
+    let keptBytes = arena.main ? 0 : topBytes;
+    for (const bin of arena.sizes)
+      keptBytes += bin.to <= pageSize + MALLOC_CHUNK_HEADER ? bin.total : bin.count * pageSize;
     return {
       index: arena.index,
       main: arena.main,
@@ -184,6 +189,7 @@ function agentArenas(info: MallocInfo, pageSize: number, topPad: number): AgentA
       fastBytes: arena.fast.bytes,
       topBytes,
       trimmableBytes: trimmableOf(arena, topBytes, pageSize, topPad),
+      keptBytes,
       heaps: arena.subheaps,
     };
   });
@@ -305,7 +311,7 @@ export async function explainProcess(pid?: number, options: ExplainOptions = {})
     const glibcSide = libcPath !== null && detection.libc !== 'musl';
     const heaps: GlibcHeaps = glibcSide
       ? readGlibcHeaps(mappings, memory, version, libcPath)
-      : { heaps: [], arenas: [], main: null, counted: 'layout', problems: [] };
+      : { heaps: [], arenas: [], main: null, mainRegions: [], counted: 'layout', problems: [] };
     problems.push(...heaps.problems);
     const brk = mappings.find((mapping) => mapping.path === '[heap]') ?? null;
     const parameters =
@@ -325,6 +331,7 @@ export async function explainProcess(pid?: number, options: ExplainOptions = {})
     const classification: Classification = classify({
       mappings,
       heaps: heaps.heaps,
+      mainRegions: heaps.mainRegions,
       threads: threads.threads,
       pid: targetPid,
       chunksIn: memory === null ? null : (start, end) => mmappedChunksIn(memory, start, end),
@@ -563,6 +570,15 @@ function glibcReport(
       .reduce((sum, piece) => sum + piece.residentBytes, 0);
   const agentArena = (index: number | null) =>
     index === null ? undefined : agent?.arenas.find((arena) => arena.index === index);
+  // Whole free pages malloc_trim would give back that are still resident: at most the bins' whole pages,
+  // and at most the arena's resident bytes less what is in use (counted as resident) and what trim keeps.
+  const stillResident = (fromAgent: AgentArena | undefined, resident: number) =>
+    fromAgent === undefined
+      ? null
+      : Math.min(
+          fromAgent.trimmableBytes,
+          Math.max(0, resident - (fromAgent.systemBytes - fromAgent.freeBytes) - fromAgent.keptBytes),
+        );
   const list: ArenaReport[] = [];
   const brk = mappings.find((mapping) => mapping.path === '[heap]');
   const mainResident = brk?.rss ?? 0;
@@ -579,7 +595,7 @@ function glibcReport(
       topBytes: heaps.main?.topBytes ?? fromAgent?.topBytes ?? null,
       attachedThreads: heaps.main?.attachedThreads ?? null,
       freeBytes: fromAgent?.freeBytes ?? null,
-      trimmableBytes: fromAgent?.trimmableBytes ?? null,
+      trimmableBytes: stillResident(fromAgent, mainResident),
     });
   }
   const heapReport = (heap: GlibcHeaps['heaps'][number]) => ({
@@ -594,18 +610,19 @@ function glibcReport(
     for (const arena of heaps.arenas) {
       const fromAgent = agentArena(arena.index);
       const own = arena.heaps.map(heapReport);
+      const residentBytes = own.reduce((sum, heap) => sum + heap.residentBytes, 0);
       list.push({
         index: arena.index,
         main: false,
         address: hex(arena.address),
         heaps: own,
         reservedBytes: own.reduce((sum, heap) => sum + heap.reservedBytes, 0),
-        residentBytes: own.reduce((sum, heap) => sum + heap.residentBytes, 0),
+        residentBytes,
         systemBytes: arena.systemBytes,
         topBytes: arena.topBytes,
         attachedThreads: arena.attachedThreads,
         freeBytes: fromAgent?.freeBytes ?? null,
-        trimmableBytes: fromAgent?.trimmableBytes ?? null,
+        trimmableBytes: stillResident(fromAgent, residentBytes),
       });
     }
   } else {

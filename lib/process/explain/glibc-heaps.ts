@@ -14,6 +14,8 @@ import {
   HEAP_MAX_SIZE,
   IS_MMAPPED,
   MALLOC_STATE,
+  MMAP_AS_MORECORE_SIZE,
+  NONCONTIGUOUS_BIT,
   NON_MAIN_ARENA,
   PREV_INUSE,
   SIZE_BITS,
@@ -52,6 +54,8 @@ export interface ArenaState {
   topBytes: number | null;
   /** Threads attached to the arena (0: it is on the free list, its threads exited). */
   attachedThreads: number | null;
+  /** The main arena went on in mmapped regions when sbrk failed (NONCONTIGUOUS_BIT in its flags). */
+  noncontiguous: boolean;
 }
 
 export interface GlibcHeaps {
@@ -59,6 +63,8 @@ export interface GlibcHeaps {
   /** Non-main arenas, grouped by heap_info (empty when mem could not be read). */
   arenas: ArenaState[];
   main: ArenaState | null;
+  /** Regions the main arena mapped when sbrk failed, each starting with one of its chunks. */
+  mainRegions: { start: number; end: number }[];
   /** How the arena count was reached. */
   counted: 'heap_info' | 'layout';
   problems: string[];
@@ -151,6 +157,7 @@ function stateOf(
     systemBytes: null,
     topBytes: null,
     attachedThreads: null,
+    noncontiguous: false,
   };
   const words = readArenaState(memory, address);
   if (words === null) {
@@ -162,14 +169,21 @@ function stateOf(
   const systemBytes = at(MALLOC_STATE.systemMem);
   const attached = at(MALLOC_STATE.attachedThreads);
   const heapBytes = heaps.reduce((sum, heap) => sum + (heap.size ?? 0), 0);
-  // The main arena's top is in [heap] (or, before its first malloc, its own unsorted bin: initial_top).
+  // flags is the int after the mutex: the high half of the first word.
+  const noncontiguous = (Math.floor(words[0]! / 2 ** 32) & NONCONTIGUOUS_BIT) !== 0;
+  // The main arena's top is in [heap] (or, before its first malloc, its own unsorted bin: initial_top; or,
+  // once sbrk failed, in a region it mapped).
   const initialTop = address + MALLOC_STATE.top;
   const topInside =
-    main === false ? within(heaps, top) : top === initialTop || (main !== null && top >= main.start && top < main.end);
+    main === false
+      ? within(heaps, top)
+      : top === initialTop || noncontiguous || (main !== null && top >= main.start && top < main.end);
   // A non-main arena's system_mem is the sum of its heaps' sizes: the check that the layout is right.
   const consistent =
     topInside &&
-    (main === false ? systemBytes === heapBytes : main === null || systemBytes <= main.end - main.start) &&
+    (main === false
+      ? systemBytes === heapBytes
+      : noncontiguous || main === null || systemBytes <= main.end - main.start) &&
     attached < 1 << 24;
   if (!consistent) {
     problems.push(
@@ -179,6 +193,7 @@ function stateOf(
   }
   state.systemBytes = systemBytes;
   state.attachedThreads = attached;
+  state.noncontiguous = main !== false && noncontiguous;
   // Before its first malloc the main arena's top is its own unsorted bin (initial_top): no top chunk yet.
   state.topBytes = top === initialTop ? 0 : chunkSize(memory, top);
   return { state, next: at(MALLOC_STATE.next) };
@@ -227,7 +242,14 @@ export function readGlibcHeaps(
 ): GlibcHeaps {
   const problems: string[] = [];
   if (memory === null) {
-    return { heaps: heapCandidates(mappings, heapMax, true), arenas: [], main: null, counted: 'layout', problems };
+    return {
+      heaps: heapCandidates(mappings, heapMax, true),
+      arenas: [],
+      main: null,
+      mainRegions: [],
+      counted: 'layout',
+      problems,
+    };
   }
   const candidates = heapCandidates(mappings, heapMax, false);
 
@@ -287,7 +309,47 @@ export function readGlibcHeaps(
     problems.push("the main arena's malloc_state was not found in libc's data");
   }
   arenas.sort((a, b) => (a.index ?? Infinity) - (b.index ?? Infinity) || a.address - b.address);
-  return { heaps, arenas, main, counted: 'heap_info', problems };
+  const mainRegions = main?.noncontiguous ? mainArenaRegions(memory, mappings, heaps, main, problems) : [];
+  return { heaps, arenas, main, mainRegions, counted: 'heap_info', problems };
+}
+
+/**
+ * When sbrk failed (something was mapped above [heap]), glibc's main arena went on in
+ * regions it mapped itself, each at least MMAP_AS_MORECORE_SIZE and starting with a
+ * chunk of its own: prev_size 0, PREV_INUSE set, neither IS_MMAPPED nor NON_MAIN_ARENA.
+ * Found by that header, and checked against the arena's system_mem, which counts
+ * [heap] and these regions alike.
+ */
+function mainArenaRegions(
+  memory: ProcessMemory,
+  mappings: Mapping[],
+  heaps: ArenaHeap[],
+  main: ArenaState,
+  problems: string[],
+): { start: number; end: number }[] {
+  const regions: { start: number; end: number }[] = [];
+  const inHeap = (mapping: Mapping) => heaps.some((heap) => mapping.start < heap.end && mapping.end > heap.start);
+  for (const mapping of mappings) {
+    if (!anonymousWritable(mapping) || mapping.end - mapping.start < MMAP_AS_MORECORE_SIZE || inHeap(mapping)) continue;
+    const words = memory.words(mapping.start, 2);
+    if (words === null) continue;
+    const [previous, field] = words as [number, number];
+    const size = field - (field % (SIZE_BITS + 1));
+    if (previous === 0 && field % (SIZE_BITS + 1) === PREV_INUSE && size >= 32 && size <= mapping.end - mapping.start) {
+      regions.push({ start: mapping.start, end: mapping.end });
+    }
+  }
+  const brk = mappings.find((mapping) => mapping.path === '[heap]');
+  const found = regions.reduce(
+    (sum, region) => sum + region.end - region.start,
+    brk === undefined ? 0 : brk.end - brk.start,
+  );
+  if (main.systemBytes !== null && Math.abs(found - main.systemBytes) > 64 * 1024) {
+    problems.push(
+      `the main arena has ${main.systemBytes} bytes from the system, [heap] and the ${regions.length} regions found by their first chunk ${found}: some of its memory shares a mapping with other memory`,
+    );
+  }
+  return regions;
 }
 
 /** mp_, found in libc's data by its sbrk_base (the start of [heap]) and checked field by field. */

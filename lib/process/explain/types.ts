@@ -80,7 +80,10 @@ export interface ArenaReport {
   attachedThreads: number | null;
   /** From the agent's malloc_info: free bytes in the arena (bins, fastbins, top). */
   freeBytes: number | null;
-  /** From the agent: free whole pages malloc_trim could give back (an upper bound). */
+  /**
+   * From the agent and the residency read outside: free whole pages malloc_trim would give back that are
+   * still resident (at most the bins' whole pages, and at most resident less in use).
+   */
   trimmableBytes: number | null;
 }
 
@@ -159,8 +162,13 @@ export interface AgentArena {
   freeBytes: number;
   fastBytes: number;
   topBytes: number;
-  /** Whole free pages in free chunks that malloc_trim would madvise (an upper bound), plus the main arena's releasable top. */
+  /**
+   * Whole free pages in free chunks that malloc_trim would madvise, plus the main arena's releasable top:
+   * an upper bound (malloc_info cannot tell pages already given back).
+   */
   trimmableBytes: number;
+  /** Free bytes malloc_trim leaves (about): chunks under a page, a page per larger chunk, a thread arena's top. */
+  keptBytes: number;
   heaps: number;
 }
 

@@ -95,7 +95,7 @@ export function judge(input: VerdictInput): Verdict {
           (large === null
             ? '; whether such blocks sit free in the heaps now needs the agent'
             : pinned
-              ? `: ${formatBytes(large)} of free chunks of 128 KiB or more sit in the arenas`
+              ? `: ${formatBytes(large)} of free chunks of 128 KiB or more sit in the arenas (such blocks freed, or smaller free neighbours merged)`
               : ': none of them sits free in the heaps now (no free chunk of 128 KiB or more)')
         : parameters.dynamicThreshold
           ? `the mmap threshold is still ${formatBytes(parameters.mmapThresholdBytes)} (mp_.mmap_threshold): it has not risen`
@@ -106,7 +106,7 @@ export function judge(input: VerdictInput): Verdict {
         ...(large === null ? {} : { largeFreeChunkBytes: large }),
       },
     });
-    if (rose && large !== 0) {
+    if (rose && large !== null && large > 0) {
       recommendations.push({
         action: `MALLOC_MMAP_THRESHOLD_=${DEFAULT_MMAP_THRESHOLD}`,
         expectedBytes: large,
@@ -202,12 +202,20 @@ export function judge(input: VerdictInput): Verdict {
       });
     }
 
-    const trimmable = arenas.reduce((sum, arena) => sum + arena.trimmableBytes, 0);
+    // Per arena where heap_info matched arenas to heaps; else for all the heaps together.
+    const listed = glibc?.arenas.list.filter((arena) => arena.trimmableBytes !== null) ?? [];
+    const trimmable =
+      listed.length > 0
+        ? listed.reduce((sum, arena) => sum + arena.trimmableBytes!, 0)
+        : Math.min(
+            arenas.reduce((sum, arena) => sum + arena.trimmableBytes, 0),
+            Math.max(0, heaps - inUse),
+          );
     if (trimmable > 0) {
       recommendations.unshift({
         action: 'malloc_trim(0)',
         expectedBytes: trimmable,
-        text: `malloc_trim(0) can give back up to ${formatBytes(trimmable)} (the free memory in whole pages, in all arenas; pages already given back count again): \`malloc-lab trim <pid>\` runs it through the agent`,
+        text: `malloc_trim(0) can give back about ${formatBytes(trimmable)} (the free memory in whole pages still resident, in all arenas): \`malloc-lab trim <pid>\` runs it through the agent`,
       });
     }
 
@@ -231,7 +239,7 @@ export function judge(input: VerdictInput): Verdict {
       `RSS ${formatBytes(rss)}: the largest part is ${largest.part} (${formatBytes(largest.bytes)}, ${percent(largest.bytes, rss)}); ` +
       `glibc keeps ${formatBytes(freeResident)} free but resident` +
       (holding.length > 0 ? `; the numbers show ${holding.join(', ')}` : '; no retention mechanism stands out') +
-      (trimmable > 0 ? `; malloc_trim(0) can give back up to ${formatBytes(trimmable)}` : '');
+      (trimmable > 0 ? `; malloc_trim(0) can give back about ${formatBytes(trimmable)}` : '');
   } else {
     const arenaCount = glibc?.arenas.count ?? null;
     if (input.allocator === 'glibc') {
