@@ -581,7 +581,9 @@ function glibcReport(
         );
   const list: ArenaReport[] = [];
   const brk = mappings.find((mapping) => mapping.path === '[heap]');
-  const mainResident = brk?.rss ?? 0;
+  // [heap], and the regions the main arena mapped when sbrk failed.
+  const mainPieces = classification.pieces.filter((piece: Piece) => piece.class === 'glibc-main-heap');
+  const mainResident = mainPieces.reduce((sum, piece) => sum + piece.residentBytes, 0);
   if (heaps.main !== null || mallocInfo !== null || brk !== undefined) {
     const fromAgent = agentArena(0);
     list.push({
@@ -589,7 +591,7 @@ function glibcReport(
       main: true,
       address: heaps.main === null ? null : hex(heaps.main.address),
       heaps: [],
-      reservedBytes: brk === undefined ? 0 : brk.end - brk.start,
+      reservedBytes: mainPieces.reduce((sum, piece) => sum + piece.end - piece.start, 0),
       residentBytes: mainResident,
       systemBytes: heaps.main?.systemBytes ?? fromAgent?.systemBytes ?? null,
       topBytes: heaps.main?.topBytes ?? fromAgent?.topBytes ?? null,

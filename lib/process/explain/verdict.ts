@@ -89,13 +89,15 @@ export function judge(input: VerdictInput): Verdict {
     const pinned = large !== null && large > 0;
     mechanisms.push({
       id: 'mmap-threshold-rose',
-      holds: rose ? (large === null ? null : pinned) : false,
+      // A free chunk of 128 KiB or more is a large block freed, or small free neighbours merged: malloc_info
+      // cannot tell which, so this view does not claim it.
+      holds: rose ? (pinned || large === null ? null : false) : false,
       because: rose
         ? `glibc raised its mmap threshold from ${formatBytes(DEFAULT_MMAP_THRESHOLD)} to ${formatBytes(parameters.mmapThresholdBytes)} (mp_.mmap_threshold, read from the process) when a mapped block that size was freed, so blocks below that size now come from the heaps and stay there when freed` +
           (large === null
             ? '; whether such blocks sit free in the heaps now needs the agent'
             : pinned
-              ? `: ${formatBytes(large)} of free chunks of 128 KiB or more sit in the arenas (such blocks freed, or smaller free neighbours merged)`
+              ? `; ${formatBytes(large)} of free chunks of 128 KiB or more sit in the arenas, but malloc_info cannot tell such blocks freed from smaller free neighbours merged`
               : ': none of them sits free in the heaps now (no free chunk of 128 KiB or more)')
         : parameters.dynamicThreshold
           ? `the mmap threshold is still ${formatBytes(parameters.mmapThresholdBytes)} (mp_.mmap_threshold): it has not risen`
@@ -156,35 +158,45 @@ export function judge(input: VerdictInput): Verdict {
 
     const arenas = agent.arenas;
     const threadArenas = arenas.filter((arena) => !arena.main);
-    const threadFree = threadArenas.reduce((sum, arena) => sum + arena.freeBytes, 0);
-    const proliferation = threadArenas.length >= 2 && threadFree >= Math.max(MiB, 0.25 * free);
+    // Free memory only costs RSS while resident: per arena, at least resident less in use (outside's
+    // residency, the agent's counts), at most its free bytes. Where heap_info did not match arenas to
+    // heaps, the free bytes stand (an upper bound) and the text says so.
+    const residentFree = (index: number, freeBytes: number): number => {
+      const listed = glibc?.arenas.list.find((arena) => arena.index === index);
+      if (listed?.systemBytes == null || listed.freeBytes === null) return freeBytes;
+      return Math.min(freeBytes, Math.max(0, listed.residentBytes - (listed.systemBytes - listed.freeBytes)));
+    };
+    const measuredPerArena = glibc?.arenas.list.some((arena) => !arena.main && arena.freeBytes !== null) ?? false;
+    const keptWord = measuredPerArena ? 'free and resident' : 'free';
+    const threadFree = threadArenas.reduce((sum, arena) => sum + residentFree(arena.index, arena.freeBytes), 0);
+    const proliferation = threadArenas.length >= 2 && threadFree >= Math.max(MiB, 0.25 * freeResident);
     mechanisms.push({
       id: 'arena-proliferation',
       holds: proliferation,
       because: proliferation
-        ? `${threadArenas.length} thread arenas hold ${formatBytes(threadFree)} free (${percent(threadFree, free)} of glibc's free memory): each new thread's first malloc gets an arena of its own until there are ${glibc?.cap.value ?? '8 × CPUs'} (the cap), and freed memory stays in the arena it came from`
+        ? `${threadArenas.length} thread arenas hold ${formatBytes(threadFree)} ${keptWord} (${percent(threadFree, freeResident)} of what glibc keeps resident): each new thread's first malloc gets an arena of its own until there are ${glibc?.cap.value ?? '8 × CPUs'} (the cap), and freed memory stays in the arena it came from`
         : threadArenas.length < 2
           ? `${threadArenas.length} thread arena${threadArenas.length === 1 ? '' : 's'}: too few to matter`
-          : `${threadArenas.length} thread arenas hold ${formatBytes(threadFree)} free, ${percent(threadFree, free)} of glibc's free memory: not where it is kept`,
-      figures: { threadArenas: threadArenas.length, threadArenaFreeBytes: threadFree, freeBytes: free },
+          : `${threadArenas.length} thread arenas hold ${formatBytes(threadFree)} ${keptWord}: not where glibc keeps its resident free memory`,
+      figures: { threadArenas: threadArenas.length, threadArenaFreeResidentBytes: threadFree, freeBytes: free },
     });
     if (proliferation) {
       // The ring lists the newest arena first: a cap of 2 keeps the oldest thread arena only.
       const oldest = Math.max(...threadArenas.map((arena) => arena.index));
       const avoided = threadArenas.filter((arena) => arena.index !== oldest);
-      const avoidedFree = avoided.reduce((sum, arena) => sum + arena.freeBytes, 0);
+      const avoidedFree = avoided.reduce((sum, arena) => sum + residentFree(arena.index, arena.freeBytes), 0);
       recommendations.push({
         action: 'MALLOC_ARENA_MAX=2',
         expectedBytes: avoidedFree,
-        text: `arenas ${ranges(avoided.map((arena) => arena.index))} hold ${formatBytes(avoidedFree)} free; a cap of 2 (MALLOC_ARENA_MAX=2 at start-up) would have kept them from being made, their threads sharing the main arena and arena ${oldest} (more lock contention on malloc)`,
+        text: `arenas ${ranges(avoided.map((arena) => arena.index))} hold ${formatBytes(avoidedFree)} ${keptWord}; a cap of 2 (MALLOC_ARENA_MAX=2 at start-up) would have kept them from being made, their threads sharing the main arena and arena ${oldest} (more lock contention on malloc)`,
       });
     }
 
     const main = arenas.find((arena) => arena.main);
     if (main !== undefined) {
       const below = main.freeBytes - main.topBytes;
-      const fragmented =
-        main.freeBytes >= Math.max(MiB, 0.25 * main.systemBytes) && main.topBytes < 0.25 * main.freeBytes;
+      const mainKept = residentFree(0, main.freeBytes);
+      const fragmented = mainKept >= Math.max(MiB, 0.25 * main.systemBytes) && main.topBytes < 0.25 * main.freeBytes;
       mechanisms.push({
         id: 'main-heap-fragmentation',
         holds: fragmented,
