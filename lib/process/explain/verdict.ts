@@ -169,7 +169,9 @@ export function judge(input: VerdictInput): Verdict {
     const measuredPerArena = glibc?.arenas.list.some((arena) => !arena.main && arena.freeBytes !== null) ?? false;
     const keptWord = measuredPerArena ? 'free and resident' : 'free';
     const threadFree = threadArenas.reduce((sum, arena) => sum + residentFree(arena.index, arena.freeBytes), 0);
-    const proliferation = threadArenas.length >= 2 && threadFree >= Math.max(MiB, 0.25 * freeResident);
+    // What matters: at least 1 MiB, a quarter of what glibc keeps resident, and 5 % of RSS.
+    const matters = (bytes: number) => bytes >= Math.max(MiB, 0.25 * freeResident, 0.05 * rss);
+    const proliferation = threadArenas.length >= 2 && matters(threadFree);
     mechanisms.push({
       id: 'arena-proliferation',
       holds: proliferation,
@@ -196,20 +198,21 @@ export function judge(input: VerdictInput): Verdict {
     if (main !== undefined) {
       const below = main.freeBytes - main.topBytes;
       const mainKept = residentFree(0, main.freeBytes);
-      const fragmented = mainKept >= Math.max(MiB, 0.25 * main.systemBytes) && main.topBytes < 0.25 * main.freeBytes;
+      const fragmented = matters(mainKept) && main.topBytes < 0.25 * main.freeBytes;
       mechanisms.push({
         id: 'main-heap-fragmentation',
         holds: fragmented,
         because: fragmented
-          ? `the main heap has ${formatBytes(main.freeBytes)} free of ${formatBytes(main.systemBytes)}, but only ${formatBytes(main.topBytes)} of it in the top chunk: ${formatBytes(below)} is in free chunks pinned below live ones, which free() cannot hand back (it only trims the top)`
-          : main.freeBytes < Math.max(MiB, 0.25 * main.systemBytes)
-            ? `the main heap has ${formatBytes(main.freeBytes)} free of ${formatBytes(main.systemBytes)}: little to give back`
+          ? `the main heap has ${formatBytes(main.freeBytes)} free of ${formatBytes(main.systemBytes)} (${formatBytes(mainKept)} of it resident), but only ${formatBytes(main.topBytes)} in the top chunk: ${formatBytes(below)} is in free chunks pinned below live ones, which free() cannot hand back (it only trims the top)`
+          : !matters(mainKept)
+            ? `the main heap has ${formatBytes(main.freeBytes)} free of ${formatBytes(main.systemBytes)}, ${formatBytes(mainKept)} of it resident: too little to matter`
             : `most of the main heap's ${formatBytes(main.freeBytes)} free is its top chunk (${formatBytes(main.topBytes)}), which trimming releases`,
         figures: {
           freeBytes: main.freeBytes,
           topBytes: main.topBytes,
           systemBytes: main.systemBytes,
           pinnedBytes: below,
+          freeResidentBytes: mainKept,
         },
       });
     }
