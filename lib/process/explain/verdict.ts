@@ -108,7 +108,8 @@ export function judge(input: VerdictInput): Verdict {
         ...(large === null ? {} : { largeFreeChunkBytes: large }),
       },
     });
-    if (rose && large !== null && large > 0) {
+    // Only what the numbers show is recommended: large free chunks alone do not (see above).
+    if (rose && large !== null && large > 0 && mechanisms.at(-1)!.holds === true) {
       recommendations.push({
         action: `MALLOC_MMAP_THRESHOLD_=${DEFAULT_MMAP_THRESHOLD}`,
         expectedBytes: large,
@@ -179,7 +180,7 @@ export function judge(input: VerdictInput): Verdict {
         ? `${threadArenas.length} thread arenas hold ${formatBytes(threadFree)} ${keptWord} (${percent(threadFree, freeResident)} of what glibc keeps resident): each new thread's first malloc gets an arena of its own until there are ${glibc?.cap.value ?? '8 × CPUs'} (the cap), and freed memory stays in the arena it came from`
         : threadArenas.length < 2
           ? `${threadArenas.length} thread arena${threadArenas.length === 1 ? '' : 's'}: too few to matter`
-          : `${threadArenas.length} thread arenas hold ${formatBytes(threadFree)} ${keptWord}: not where glibc keeps its resident free memory`,
+          : `${threadArenas.length} thread arenas hold ${formatBytes(threadFree)} ${keptWord}: ${threadFree >= Math.max(MiB, 0.05 * rss) ? `less than a quarter of the ${formatBytes(freeResident)} glibc keeps resident` : 'too little to matter'}`,
       figures: { threadArenas: threadArenas.length, threadArenaFreeResidentBytes: threadFree, freeBytes: free },
     });
     if (proliferation) {
@@ -205,7 +206,7 @@ export function judge(input: VerdictInput): Verdict {
         because: fragmented
           ? `the main heap has ${formatBytes(main.freeBytes)} free of ${formatBytes(main.systemBytes)} (${formatBytes(mainKept)} of it resident), but only ${formatBytes(main.topBytes)} in the top chunk: ${formatBytes(below)} is in free chunks pinned below live ones, which free() cannot hand back (it only trims the top)`
           : !matters(mainKept)
-            ? `the main heap has ${formatBytes(main.freeBytes)} free of ${formatBytes(main.systemBytes)}, ${formatBytes(mainKept)} of it resident: too little to matter`
+            ? `the main heap has ${formatBytes(main.freeBytes)} free of ${formatBytes(main.systemBytes)}, ${formatBytes(mainKept)} of it resident: ${mainKept >= Math.max(MiB, 0.05 * rss) ? `less than a quarter of the ${formatBytes(freeResident)} glibc keeps resident` : 'too little to matter'}`
             : `most of the main heap's ${formatBytes(main.freeBytes)} free is its top chunk (${formatBytes(main.topBytes)}), which trimming releases`,
         figures: {
           freeBytes: main.freeBytes,
