@@ -16,7 +16,7 @@ import { containerIdOf, cgroupsOf } from './explain/cpus.js';
 import { explainProcess } from './explain/explain.js';
 import type { ExplainReport } from './explain/types.js';
 import { collectProcfsMetrics, escapeHelp, escapeLabel, formatValue, type MetricSample } from './metrics.js';
-import { readProcText } from './proc-files.js';
+import { parseSmapsRollup, parseStatus, ProcFile } from './proc-files.js';
 import { identify, isGone, selfAndAncestors, type ProcessIdentity } from './target.js';
 
 export interface FleetOptions {
@@ -51,6 +51,8 @@ export function processMatcher(spec: string): (identity: ProcessIdentity) => boo
 
 interface Known {
   identity: ProcessIdentity;
+  /** status and smaps_rollup, kept open while the process lives. */
+  files: { status: ProcFile; rollup: ProcFile } | null;
   labels: Record<string, string>;
   classes: ExplainReport | null;
   classesAt: number;
@@ -65,15 +67,8 @@ const CLASS_HELP: [string, string][] = [
   ['explain_class_reserved_bytes', 'Address space per explain class, from smaps.'],
 ];
 
-/** Field 22 of /proc/<pid>/stat: when the process started, which tells a reused pid from the process seen before. */
-function starttimeOf(pid: number): string | null {
-  try {
-    const stat = readProcText(pid, 'stat');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
-  } catch {
-    return null;
-  }
-}
+/** Processes whose status and smaps_rollup stay open between scrapes (two descriptors each); more are opened per scrape. */
+const KEPT_OPEN = 400;
 
 export class FleetCollector {
   readonly #match: (identity: ProcessIdentity) => boolean;
@@ -81,8 +76,9 @@ export class FleetCollector {
   readonly #agentTimeoutMs: number;
   readonly #prefix: string;
   readonly #excluded: Set<number>;
-  /** Every pid seen in /proc, with its identity and (for matches) its state; keyed by pid and start time. */
-  readonly #seen = new Map<number, { birth: string | null; known: Known | null }>();
+  /** Every pid seen in /proc, with (for matches) its state. */
+  readonly #seen = new Map<number, { known: Known | null }>();
+  #open = 0;
 
   constructor(match: string, options: FleetOptions = {}, excluded: Set<number> = selfAndAncestors()) {
     this.#match = processMatcher(match);
@@ -103,16 +99,12 @@ export class FleetCollector {
       if (this.#excluded.has(pid)) continue;
       alive.add(pid);
       let seen = this.#seen.get(pid);
-      // A matched pid whose start time changed is another process now (the pid was reused).
-      if (seen?.known != null && starttimeOf(pid) !== seen.birth) seen = undefined;
       if (seen === undefined) {
         const identity = identify(pid);
         if (identity === null) continue;
         const matched = this.#match(identity);
-        const birth = matched ? starttimeOf(pid) : null;
         const container = matched ? containerIdOf(cgroupsOf(pid)) : null;
         seen = {
-          birth,
           known: matched
             ? {
                 identity,
@@ -124,15 +116,35 @@ export class FleetCollector {
                 classes: null,
                 classesAt: 0,
                 refreshing: false,
+                files: null,
               }
             : null,
         };
+        if (seen.known !== null && this.#open < KEPT_OPEN) {
+          // Kept open, they also tell a reused pid: the old process's files fail, and it is forgotten.
+          try {
+            seen.known.files = { status: new ProcFile(pid, 'status'), rollup: new ProcFile(pid, 'smaps_rollup') };
+            this.#open++;
+          } catch {
+            // Gone already, or not ours to read: the scrape reads (or reports) it the usual way.
+          }
+        }
         this.#seen.set(pid, seen);
       }
       if (seen.known !== null) found.push(seen.known);
     }
-    for (const pid of this.#seen.keys()) if (!alive.has(pid)) this.#seen.delete(pid);
+    for (const pid of this.#seen.keys()) if (!alive.has(pid)) this.#forget(pid);
     return found;
+  }
+
+  #forget(pid: number): void {
+    const files = this.#seen.get(pid)?.known?.files;
+    if (files != null) {
+      files.status.close();
+      files.rollup.close();
+      this.#open--;
+    }
+    this.#seen.delete(pid);
   }
 
   #refresh(known: Known): Promise<void> {
@@ -174,11 +186,23 @@ export class FleetCollector {
       const pid = Number(known.labels['pid']);
       let samples: MetricSample[];
       try {
-        const collected = collectProcfsMetrics(pid, { prefix: this.#prefix });
+        const files = known.files;
+        const readers =
+          files === null
+            ? undefined
+            : {
+                status: () => parseStatus(files.status.text()),
+                smapsRollup: () => parseSmapsRollup(files.rollup.text()),
+              };
+        const collected = collectProcfsMetrics(pid, { prefix: this.#prefix }, readers);
         samples = collected.metrics;
         problems.push(...collected.problems);
       } catch (error) {
-        if (isGone(error)) continue; // exited since the listing: it vanishes from this scrape
+        // Exited since the listing (or its pid now names another process): it vanishes from this scrape.
+        if (isGone(error)) {
+          this.#forget(pid);
+          continue;
+        }
         throw error;
       }
       for (const sample of samples) add(sample.name, sample.help, known.labels, sample.value, true);

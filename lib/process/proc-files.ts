@@ -158,14 +158,66 @@ export function parseKbFields<K extends string>(text: string, names: readonly K[
   return result;
 }
 
+export function parseStatus(text: string): Status {
+  return parseKbFields(text, STATUS_FIELDS);
+}
+
+export function parseSmapsRollup(text: string): SmapsRollup {
+  const rollup = parseKbFields(text, SMAPS_ROLLUP_FIELDS) as SmapsRollup;
+  rollup.USS = rollup.Private_Clean + rollup.Private_Dirty;
+  return rollup;
+}
+
 export function readStatusOfPid(pid: number): Status {
-  return parseKbFields(readProcText(pid, 'status'), STATUS_FIELDS);
+  return parseStatus(readProcText(pid, 'status'));
 }
 
 export function readSmapsRollupOfPid(pid: number): SmapsRollup {
-  const rollup = parseKbFields(readProcText(pid, 'smaps_rollup'), SMAPS_ROLLUP_FIELDS) as SmapsRollup;
-  rollup.USS = rollup.Private_Clean + rollup.Private_Dirty;
-  return rollup;
+  return parseSmapsRollup(readProcText(pid, 'smaps_rollup'));
+}
+
+/**
+ * A /proc file kept open and read again from the start at each call (pread): no open
+ * and close per reading, and once the process is gone every read fails (ESRCH), even
+ * if its pid has been given to another process since.
+ */
+export class ProcFile {
+  readonly #fd: number;
+  readonly #pid: number;
+  readonly #file: string;
+
+  constructor(pid: number, file: string) {
+    this.#pid = pid;
+    this.#file = file;
+    try {
+      this.#fd = openSync(procPath(pid, file), 'r');
+    } catch (error) {
+      throw procError(error, 'open', pid, file);
+    }
+  }
+
+  text(): string {
+    try {
+      let length = 0;
+      for (;;) {
+        if (length === scratch.length) {
+          const larger = Buffer.allocUnsafe(scratch.length * 2);
+          scratch.copy(larger);
+          scratch = larger;
+        }
+        const got = readSync(this.#fd, scratch, length, scratch.length - length, length);
+        if (got === 0) break;
+        length += got;
+      }
+      return scratch.toString('latin1', 0, length);
+    } catch (error) {
+      throw procError(error, 'read', this.#pid, this.#file);
+    }
+  }
+
+  close(): void {
+    closeSync(this.#fd);
+  }
 }
 
 /** Writes 5 to /proc/<pid>/clear_refs: VmHWM restarts from the current RSS. */

@@ -29,6 +29,23 @@ function viewLine(report: ExplainReport): string {
   return `view: outside only (no agent; \`${AGENT_IMPORT_LINE}\` in the service adds glibc's free bytes${report.classes.some((entry) => entry.name === 'v8-heap') ? " and V8's heap" : ''})`;
 }
 
+/** The allocator settings in force at start-up: those set, by where they came from. */
+function settingsLine(report: ExplainReport): string {
+  const settings = report.settings;
+  if (settings === null) return `settings: not read (${report.access.environ.reason ?? 'environ unreadable'})`;
+  const set = Object.entries(settings.glibc)
+    .filter(([, setting]) => setting !== undefined && setting.source !== 'default')
+    .map(
+      ([name, setting]) =>
+        `glibc.malloc.${name}=${setting!.raw ?? setting!.value} (${setting!.source === 'env' ? 'environment' : 'GLIBC_TUNABLES'})`,
+    );
+  const others = Object.entries(settings.env)
+    .filter(([name]) => !/^(MALLOC_(ARENA|TRIM|MMAP|TOP|PERTURB|CHECK)|GLIBC_TUNABLES$)/.test(name))
+    .map(([name, value]) => `${name}=${value}`);
+  const all = [...set, ...others];
+  return `settings in force (start-up environment): ${all.length === 0 ? "none set: glibc's defaults" : all.join(', ')}`;
+}
+
 export function renderExplainText(report: ExplainReport): string {
   if (
     report === null ||
@@ -55,6 +72,7 @@ export function renderExplainText(report: ExplainReport): string {
   lines.push(
     `allocator: ${report.allocator.name}${report.allocator.name === 'glibc' ? version : ''} (${report.allocator.evidence})`,
   );
+  lines.push(settingsLine(report));
   if (report.outcome === 'partial') lines.push(`PARTIAL: ${report.partialReason}`);
   const { totals } = report;
   const rollup =
