@@ -6,7 +6,7 @@
 import { formatBytes } from '../infra/units.js';
 import * as check from '../infra/validate.js';
 import type { ExplainReport } from '../process/explain/types.js';
-import { escapeXml, n, svgDocument } from './svg-document.js';
+import { escapeXml, n, svgDocument, text } from './svg-toolkit.js';
 
 const WIDTH = 900;
 const MARGIN = 24;
@@ -29,8 +29,8 @@ const COLOURS: Record<string, string> = {
   other: '#d1d5db',
 };
 
-function label(x: number, y: number, content: string, size = 12, weight = 'normal'): string {
-  return `<text x="${n(x)}" y="${n(y)}" font-size="${size}" font-weight="${weight}" fill="#111827">${escapeXml(content)}</text>`;
+function label(x: number, y: number, content: string, size = 12, weight: 'normal' | 'bold' = 'normal'): string {
+  return text(x, y, content, { size, weight });
 }
 
 function stackedBar(

@@ -5,45 +5,18 @@
  * report/svg.ts; output depends only on the result (no dates beyond the
  * result's own, no random ids).
  */
-import { formatBytes } from '../infra/units.js';
 import type { WatchResult, WatchSample } from '../process/watch.js';
-import { escapeXml, n, svgDocument } from './svg-document.js';
+import * as svg from './svg-toolkit.js';
 
 const WIDTH = 900;
 const MARGIN = 24;
 const AXIS_WIDTH = 70;
 
-interface Line {
+interface Series {
   field: keyof WatchSample;
   label: string;
   colour: string;
   dash?: string;
-}
-
-function text(x: number, y: number, content: string, attributes: Record<string, string | number> = {}): string {
-  const merged: Record<string, string | number> = { 'font-size': 11, fill: '#111827', ...attributes };
-  const rendered = Object.entries(merged)
-    .map(([key, value]) => `${key}="${typeof value === 'number' ? n(value) : escapeXml(value)}"`)
-    .join(' ');
-  return `<text x="${n(x)}" y="${n(y)}" ${rendered}>${escapeXml(content)}</text>`;
-}
-
-/** Byte ticks on powers of two of a unit (1, 2, 4 … 512 KiB/MiB/GiB). */
-const BYTE_STEPS = [1, 1024, 1024 ** 2, 1024 ** 3, 1024 ** 4].flatMap((unit) =>
-  [1, 2, 4, 8, 16, 32, 64, 128, 256, 512].map((k) => unit * k),
-);
-
-function byteScale(values: number[], fromZero: boolean): { lo: number; hi: number; step: number } {
-  let lo = values.length ? Math.min(...values) : 0;
-  let hi = values.length ? Math.max(...values) : 1024;
-  if (fromZero) lo = Math.min(0, lo);
-  if (hi === lo) {
-    const pad = Math.max(Math.abs(hi) * 0.05, 4096);
-    hi += pad;
-    if (!fromZero) lo -= pad;
-  }
-  const step = BYTE_STEPS.find((candidate) => Math.ceil(hi / candidate) - Math.floor(lo / candidate) <= 5) ?? hi - lo;
-  return { lo: Math.floor(lo / step) * step, hi: Math.ceil(hi / step) * step, step };
 }
 
 /** 1, 2, 5 × 10^k seconds, at most about 8 intervals. */
@@ -57,17 +30,9 @@ function timeStep(seconds: number): number {
   return seconds;
 }
 
-function byteLabel(value: number): string {
-  if (value === 0) return '0';
-  const unit = formatBytes(value).split(' ')[1] ?? 'B';
-  const power = ['B', 'KiB', 'MiB', 'GiB', 'TiB'].indexOf(unit);
-  const exact = value / 1024 ** Math.max(0, power);
-  return `${Number(exact.toFixed(2))} ${unit}`;
-}
-
 function panel(
   samples: WatchSample[],
-  lines: Line[],
+  lines: Series[],
   title: string,
   note: string,
   top: number,
@@ -75,71 +40,54 @@ function panel(
   seconds: number,
   fromZero: boolean,
 ): { svg: string; height: number } {
-  const parts: string[] = [];
-  parts.push(
-    `<text x="${n(MARGIN)}" y="${n(top + 12)}" font-size="12" xml:space="preserve"><tspan font-weight="bold" fill="#111827">${escapeXml(title)}</tspan><tspan font-size="10" fill="#6b7280">  ${escapeXml(note)}</tspan></text>`,
-  );
+  const parts: string[] = [svg.heading(MARGIN, top, title, note)];
   const plot = { x: MARGIN + AXIS_WIDTH, y: top + 22, width: WIDTH - 2 * MARGIN - AXIS_WIDTH, height: plotHeight };
-  parts.push(
-    `<rect x="${n(plot.x)}" y="${n(plot.y)}" width="${n(plot.width)}" height="${n(plot.height)}" fill="#fafafa" stroke="#d1d5db"/>`,
-  );
-  const values = lines.flatMap((line) => samples.map((sample) => sample[line.field]).filter(Number.isFinite));
+  parts.push(svg.plotArea(plot));
+  const values = lines.flatMap((series) => samples.map((sample) => sample[series.field]).filter(Number.isFinite));
   const xOf = (t: number) => plot.x + (seconds > 0 ? (t / 1000 / seconds) * plot.width : plot.width / 2);
   const step = timeStep(seconds);
   for (let tick = 0; tick <= seconds + step * 1e-9; tick += step) {
     const x = xOf(tick * 1000);
     parts.push(
-      `<line x1="${n(x)}" y1="${n(plot.y)}" x2="${n(x)}" y2="${n(plot.y + plot.height)}" stroke="#eeeeee"/>`,
-      text(x, plot.y + plot.height + 14, `${Number(tick.toFixed(2))} s`, {
-        'font-size': 10,
-        fill: '#4b5563',
-        'text-anchor': 'middle',
+      svg.line(x, plot.y, x, plot.y + plot.height, '#eeeeee'),
+      svg.text(x, plot.y + plot.height + 14, `${Number(tick.toFixed(2))} s`, {
+        size: 10,
+        fill: svg.INK.label,
+        anchor: 'middle',
       }),
     );
   }
   if (values.length === 0) {
     parts.push(
-      text(plot.x + plot.width / 2, plot.y + plot.height / 2, 'no samples', {
-        fill: '#6b7280',
-        'text-anchor': 'middle',
+      svg.text(plot.x + plot.width / 2, plot.y + plot.height / 2, 'no samples', {
+        fill: svg.INK.note,
+        anchor: 'middle',
       }),
     );
     return { svg: parts.join('\n'), height: 22 + plotHeight + 22 };
   }
-  const scale = byteScale(values, fromZero);
-  const inner = { y: plot.y + 4, height: plot.height - 8 };
-  const yOf = (value: number) => inner.y + inner.height - ((value - scale.lo) / (scale.hi - scale.lo)) * inner.height;
-  for (let tick = scale.lo; tick <= scale.hi + scale.step / 2; tick += scale.step) {
-    const y = yOf(tick);
-    parts.push(
-      `<line x1="${n(plot.x)}" y1="${n(y)}" x2="${n(plot.x + plot.width)}" y2="${n(y)}" stroke="#e5e7eb"/>`,
-      text(plot.x - 6, y + 3.5, byteLabel(tick), { 'font-size': 10, fill: '#4b5563', 'text-anchor': 'end' }),
+  const axis = svg.byteAxis(
+    { x: plot.x, y: plot.y + 4, width: plot.width, height: plot.height - 8 },
+    svg.byteScale(values, 5, fromZero),
+  );
+  parts.push(...axis.svg);
+  for (const series of lines) {
+    const title = `<title>${svg.escapeXml(series.label)}</title>`;
+    const broken = svg.brokenLine(
+      samples.map((sample) => {
+        const value = sample[series.field];
+        return Number.isFinite(value) ? `${svg.n(xOf(sample.t))},${svg.n(axis.y(value))}` : null;
+      }),
     );
-  }
-  for (const line of lines) {
-    let run: string[] = [];
-    const flush = () => {
-      if (run.length > 1) {
-        parts.push(
-          `<polyline points="${run.join(' ')}" fill="none" stroke="${line.colour}" stroke-width="${line.dash ? 1.5 : 2}" stroke-linejoin="round"${line.dash ? ` stroke-dasharray="${line.dash}"` : ''}><title>${escapeXml(line.label)}</title></polyline>`,
-        );
-      } else if (run.length === 1) {
-        const [x, y] = run[0]!.split(',');
-        parts.push(
-          `<circle cx="${x}" cy="${y}" r="2.5" fill="${line.colour}"><title>${escapeXml(line.label)}</title></circle>`,
-        );
-      }
-      run = [];
-    };
-    for (const sample of samples) {
-      const value = sample[line.field];
-      if (!Number.isFinite(value)) {
-        flush();
-        continue;
-      }
-      run.push(`${n(xOf(sample.t))},${n(yOf(value))}`);
+    for (const run of broken.lines) {
+      parts.push(
+        `<polyline points="${run.join(' ')}" fill="none" stroke="${series.colour}" stroke-width="${series.dash ? 1.5 : 2}" stroke-linejoin="round"${series.dash ? ` stroke-dasharray="${series.dash}"` : ''}>${title}</polyline>`,
+      );
     }
-    flush();
+    for (const point of broken.single) {
+      const [x, y] = point.split(',');
+      parts.push(`<circle cx="${x}" cy="${y}" r="2.5" fill="${series.colour}">${title}</circle>`);
+    }
   }
   return { svg: parts.join('\n'), height: 22 + plotHeight + 24 };
 }
@@ -151,15 +99,10 @@ export function renderWatchSvg(result: WatchResult): string {
   let y = 30;
   const command =
     result.cmdline && result.cmdline.length > 0 ? result.cmdline.join(' ') : result.comm ? `[${result.comm}]` : '';
-  body.push(text(MARGIN, y, `malloc-lab watch — pid ${result.pid}`, { 'font-size': 17, 'font-weight': 'bold' }));
+  body.push(svg.text(MARGIN, y, `malloc-lab watch — pid ${result.pid}`, { size: 17, weight: 'bold' }));
   y += 18;
   if (command) {
-    body.push(
-      text(MARGIN, y, command.length > 130 ? `${command.slice(0, 129)}…` : command, {
-        'font-size': 11,
-        fill: '#374151',
-      }),
-    );
+    body.push(svg.text(MARGIN, y, svg.truncate(command, 130), { size: 11, fill: '#374151' }));
     y += 16;
   }
   const stop =
@@ -169,14 +112,14 @@ export function renderWatchSvg(result: WatchResult): string {
         ? `stopped after ${(result.elapsedMs / 1000).toFixed(1)} s`
         : `interrupted after ${(result.elapsedMs / 1000).toFixed(1)} s`;
   body.push(
-    text(MARGIN, y, `${samples.length} samples every ${result.intervalMs} ms from ${result.startedAt}; ${stop}`, {
-      'font-size': 11,
-      fill: '#6b7280',
+    svg.text(MARGIN, y, `${samples.length} samples every ${result.intervalMs} ms from ${result.startedAt}; ${stop}`, {
+      size: 11,
+      fill: svg.INK.note,
     }),
   );
   y += 14;
 
-  const resident: Line[] = [
+  const resident: Series[] = [
     { field: 'VmRSS', label: 'VmRSS', colour: '#2563eb' },
     { field: 'RssAnon', label: 'RssAnon', colour: '#ea580c' },
     { field: 'RssFile', label: 'RssFile', colour: '#16a34a' },
@@ -190,12 +133,19 @@ export function renderWatchSvg(result: WatchResult): string {
   // Legend.
   y += 10;
   let x = MARGIN;
-  for (const line of resident) {
+  for (const series of resident) {
     body.push(
-      `<line x1="${n(x)}" y1="${n(y - 4)}" x2="${n(x + 26)}" y2="${n(y - 4)}" stroke="${line.colour}" stroke-width="2"${line.dash ? ` stroke-dasharray="${line.dash}"` : ''}/>`,
-      text(x + 32, y, line.label, { 'font-size': 11, fill: '#374151' }),
+      svg.line(
+        x,
+        y - 4,
+        x + 26,
+        y - 4,
+        series.colour,
+        ` stroke-width="2"${series.dash ? ` stroke-dasharray="${series.dash}"` : ''}`,
+      ),
+      svg.text(x + 32, y, series.label, { size: 11, fill: '#374151' }),
     );
-    x += 40 + line.label.length * 6.2 + 18;
+    x += 40 + series.label.length * 6.2 + 18;
   }
   y += 12;
 
@@ -216,11 +166,9 @@ export function renderWatchSvg(result: WatchResult): string {
   y += bottom.height;
 
   if (result.stopped === 'exited') {
-    body.push(
-      text(WIDTH - MARGIN, y, `pid ${result.pid} exited`, { 'font-size': 11, fill: '#b91c1c', 'text-anchor': 'end' }),
-    );
+    body.push(svg.text(WIDTH - MARGIN, y, `pid ${result.pid} exited`, { size: 11, fill: '#b91c1c', anchor: 'end' }));
     y += 6;
   }
   const height = Math.ceil(y + 12);
-  return svgDocument(WIDTH, height, body);
+  return svg.svgDocument(WIDTH, height, body);
 }
