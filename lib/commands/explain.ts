@@ -6,10 +6,9 @@
 import { writeFileSync } from 'node:fs';
 
 import { explainProcess } from '../process/explain/explain.js';
-import { resolveProcess } from '../process/target.js';
 import { renderExplainSvg } from '../report/explain-svg.js';
 import { renderExplainText } from '../report/explain-text.js';
-import { eachArgument, usageError as usageErrorOf } from './arguments.js';
+import { eachArgument, targetProcess, usageError as usageErrorOf } from './arguments.js';
 
 const usageError = (message: string) => usageErrorOf('explain', message);
 
@@ -44,8 +43,7 @@ export async function explainCommand(
   warn: (line: string) => void,
 ): Promise<number> {
   const command = parseExplainArguments(argv);
-  const pid = resolveProcess(command.target, 'explain');
-  if (pid === process.pid) throw usageError('that is this CLI process; give another pid');
+  const pid = targetProcess('explain', command.target);
   const report = await explainProcess(pid, { agent: command.agent ? 'auto' : false });
   if (command.svg !== null) {
     writeFileSync(command.svg, renderExplainSvg(report));

@@ -5,8 +5,7 @@
  */
 import { formatBytes } from '../infra/units.js';
 import { connectToAgent } from '../process/agent-client.js';
-import { resolveProcess } from '../process/target.js';
-import { eachArgument, usageError as usageErrorOf } from './arguments.js';
+import { eachArgument, targetProcess, usageError as usageErrorOf } from './arguments.js';
 
 const usageError = (message: string) => usageErrorOf('trim', message);
 
@@ -37,8 +36,7 @@ export async function trimCommand(
   warn: (line: string) => void,
 ): Promise<number> {
   const command = parseTrimArguments(argv);
-  const pid = resolveProcess(command.target, 'trim');
-  if (pid === process.pid) throw usageError('that is this CLI process; give another pid');
+  const pid = targetProcess('trim', command.target);
   const client = await connectToAgent(pid, 'trim');
   try {
     const result = await client.trim(command.pad);
