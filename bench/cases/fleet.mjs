@@ -8,6 +8,7 @@
  * usage: node fleet.mjs SMAPS_BINARY; prints one JSON object on stdout.
  */
 import { spawn } from 'node:child_process';
+import http from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -50,14 +51,23 @@ try {
   exporter = spawn(process.execPath, exporterArgs, { stdio: ['ignore', 'pipe', 'pipe'] });
   exporter.stderr.resume();
   const url = await ready(exporter);
-  const scrape = async () => {
-    const start = nowNs();
-    const response = await fetch(url);
-    const text = await response.text();
-    const ns = elapsedNs(start);
-    if (response.status !== 200) throw new Error(`scrape: HTTP ${response.status}`);
-    return { ns, text };
-  };
+  // A plain keep-alive HTTP client, as Prometheus keeps its connections: fetch() would add its own weight.
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const scrape = () =>
+    new Promise((resolve, reject) => {
+      const start = nowNs();
+      http
+        .get(url, { agent }, (response) => {
+          const chunks = [];
+          response.on('data', (chunk) => chunks.push(chunk));
+          response.on('end', () => {
+            const ns = elapsedNs(start);
+            if (response.statusCode !== 200) reject(new Error(`scrape: HTTP ${response.statusCode}`));
+            else resolve({ ns, text: Buffer.concat(chunks).toString('utf8') });
+          });
+        })
+        .on('error', reject);
+    });
   const first = await scrape();
   const served = new Set(
     [...first.text.matchAll(/malloclab_process_resident_bytes\{pid="(\d+)"/g)].map((match) => match[1]),
