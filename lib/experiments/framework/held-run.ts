@@ -35,7 +35,7 @@ export interface HeldRun {
 export function startHeldRun(program: StepProgram, host: HostName, options: HeldRunOptions = {}): HeldRun {
   if (!(program instanceof StepProgram)) throw check.typeError('startHeldRun', 'program', 'a StepProgram', program);
   const { prefix = [], ...hostOptions } = check.options<HeldRunOptions>(options, 'startHeldRun');
-  const { command, args, env, runEnv, allocator, timeoutMs } = hostLaunch(host, hostOptions, 'startHeldRun');
+  const { command, args, env, runEnv, allocator, timeoutMs, collect } = hostLaunch(host, hostOptions, 'startHeldRun');
   const argv = [...prefix, command, ...args];
   const started = performance.now();
   const child = spawn(argv[0]!, argv.slice(1), { env, stdio: ['pipe', 'ignore', 'pipe', 'pipe', 'pipe'] });
@@ -55,13 +55,14 @@ export function startHeldRun(program: StepProgram, host: HostName, options: Held
   const finished = new Promise<HostRun>((resolve, reject) => {
     child.on('error', (error) => {
       clearTimeout(timer);
+      collect();
       reject(error);
     });
     child.on('close', (exitCode, signal) => {
       clearTimeout(timer);
       exited = true;
       for (const wake of [...waiters]) wake();
-      resolve(hostRunOf(parsed(), host, { allocator, runEnv }, exitCode, signal, stderr, started));
+      resolve(hostRunOf(parsed(), host, { allocator, runEnv }, exitCode, signal, stderr, collect(), started));
     });
   });
   child.stdin!.on('error', () => {});
