@@ -99,6 +99,22 @@ export function procError(error: unknown, syscall: string, pid: number, file: st
 // fewer calls, which counts when an exporter reads two files of each of 50 processes per scrape.
 let scratch = Buffer.allocUnsafe(64 * 1024);
 
+/** Everything fd has to read, from where it stands or (fromStart) by pread from offset 0, as latin1 text. */
+function readAll(fd: number, fromStart: boolean): string {
+  let length = 0;
+  for (;;) {
+    if (length === scratch.length) {
+      const larger = Buffer.allocUnsafe(scratch.length * 2);
+      scratch.copy(larger);
+      scratch = larger;
+    }
+    const got = readSync(fd, scratch, length, scratch.length - length, fromStart ? length : null);
+    if (got === 0) break;
+    length += got;
+  }
+  return scratch.toString('latin1', 0, length);
+}
+
 /** A /proc file's text; a failure is a typed error (ENOENT when the process is gone). */
 export function readProcText(pid: number, file: string): string {
   let fd: number;
@@ -108,18 +124,7 @@ export function readProcText(pid: number, file: string): string {
     throw procError(error, 'open', pid, file);
   }
   try {
-    let length = 0;
-    for (;;) {
-      if (length === scratch.length) {
-        const larger = Buffer.allocUnsafe(scratch.length * 2);
-        scratch.copy(larger);
-        scratch = larger;
-      }
-      const got = readSync(fd, scratch, length, scratch.length - length, null);
-      if (got === 0) break;
-      length += got;
-    }
-    return scratch.toString('latin1', 0, length);
+    return readAll(fd, false);
   } catch (error) {
     throw procError(error, 'read', pid, file);
   } finally {
@@ -198,18 +203,7 @@ export class ProcFile {
 
   text(): string {
     try {
-      let length = 0;
-      for (;;) {
-        if (length === scratch.length) {
-          const larger = Buffer.allocUnsafe(scratch.length * 2);
-          scratch.copy(larger);
-          scratch = larger;
-        }
-        const got = readSync(this.#fd, scratch, length, scratch.length - length, length);
-        if (got === 0) break;
-        length += got;
-      }
-      return scratch.toString('latin1', 0, length);
+      return readAll(this.#fd, true);
     } catch (error) {
       throw procError(error, 'read', this.#pid, this.#file);
     }
