@@ -19,6 +19,13 @@ commands:
   export --pid <pid|name> --port N [--host 127.0.0.1]
                              serve Prometheus text for a process at http://HOST:PORT/metrics;
                              --port 0 picks a free port (the URL is printed on stdout)
+  compare [options] -- <command> [args…]
+                             run a command under each allocator configuration (glibc, its
+                             tunables, jemalloc, tcmalloc, mimalloc), check each applied, and
+                             compare RSS (peak, final, mean), CPU and wall time
+      [--config NAME[,NAME…] | name:TOKEN,…]… [--baseline NAME] [--list] [--tree]
+      [--interval ms] [--repeat N] [--duration s] [--grace s] [--load "cmd"]
+      [--ready-line REGEX] [--ready-delay s] [--linger s] [--json] [--svg FILE] [--show-output]
   help                       this text`;
 
 async function main(argv: string[]): Promise<number> {
@@ -55,6 +62,12 @@ async function main(argv: string[]): Promise<number> {
     case 'export': {
       const { exportCommand } = await import('./commands/export.js');
       return exportCommand(rest, print, warn);
+    }
+    case 'compare': {
+      const { compareCommand } = await import('./commands/compare.js');
+      const code = await compareCommand(rest, print, warn, progress);
+      if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
+      return code;
     }
     case undefined:
     case 'help':

@@ -156,3 +156,24 @@ export { rssToHeapRatio, type HeapRatio } from './service/heap-ratio.js';
 export { statusReport } from './bridge/status-report.js';
 export { renderStatusReport, type StatusReport } from './process/status.js';
 export { watchProcess, type WatchResult, type WatchSample } from './process/watch.js';
+export { compareAllocators, type CompareOptions, type CompareProgress } from './compare/compare.js';
+export {
+  defaultConfigurations,
+  MATRIX_NAMES,
+  type Configuration,
+  type ConfigurationSpec,
+} from './compare/configurations.js';
+export type {
+  CompareResult,
+  CompareRun,
+  ConfigurationSummary,
+  CpuTime,
+  RunExit,
+  Series,
+  SeriesSummary,
+  Spread,
+} from './compare/types.js';
+export type { RunVerification, ProcessCheck } from './compare/verification.js';
+export { COMPARE_RESULT_SCHEMA_PATH } from './compare/schema.js';
+export { renderCompareTable } from './report/compare-table.js';
+export { renderCompareSvg } from './report/compare-svg.js';

@@ -5,8 +5,8 @@
  * report/svg.ts; output depends only on the result (no dates beyond the
  * result's own, no random ids).
  */
-import { formatBytes } from '../infra/units.js';
 import type { WatchResult, WatchSample } from '../process/watch.js';
+import { byteLabel, byteScale, text, timeStep } from './chart-axes.js';
 import { escapeXml, n, svgDocument } from './svg-document.js';
 
 const WIDTH = 900;
@@ -18,51 +18,6 @@ interface Line {
   label: string;
   colour: string;
   dash?: string;
-}
-
-function text(x: number, y: number, content: string, attributes: Record<string, string | number> = {}): string {
-  const merged: Record<string, string | number> = { 'font-size': 11, fill: '#111827', ...attributes };
-  const rendered = Object.entries(merged)
-    .map(([key, value]) => `${key}="${typeof value === 'number' ? n(value) : escapeXml(value)}"`)
-    .join(' ');
-  return `<text x="${n(x)}" y="${n(y)}" ${rendered}>${escapeXml(content)}</text>`;
-}
-
-/** Byte ticks on powers of two of a unit (1, 2, 4 … 512 KiB/MiB/GiB). */
-const BYTE_STEPS = [1, 1024, 1024 ** 2, 1024 ** 3, 1024 ** 4].flatMap((unit) =>
-  [1, 2, 4, 8, 16, 32, 64, 128, 256, 512].map((k) => unit * k),
-);
-
-function byteScale(values: number[], fromZero: boolean): { lo: number; hi: number; step: number } {
-  let lo = values.length ? Math.min(...values) : 0;
-  let hi = values.length ? Math.max(...values) : 1024;
-  if (fromZero) lo = Math.min(0, lo);
-  if (hi === lo) {
-    const pad = Math.max(Math.abs(hi) * 0.05, 4096);
-    hi += pad;
-    if (!fromZero) lo -= pad;
-  }
-  const step = BYTE_STEPS.find((candidate) => Math.ceil(hi / candidate) - Math.floor(lo / candidate) <= 5) ?? hi - lo;
-  return { lo: Math.floor(lo / step) * step, hi: Math.ceil(hi / step) * step, step };
-}
-
-/** 1, 2, 5 × 10^k seconds, at most about 8 intervals. */
-function timeStep(seconds: number): number {
-  for (let power = -2; power < 7; power++) {
-    for (const base of [1, 2, 5]) {
-      const step = base * 10 ** power;
-      if (seconds / step <= 8) return step;
-    }
-  }
-  return seconds;
-}
-
-function byteLabel(value: number): string {
-  if (value === 0) return '0';
-  const unit = formatBytes(value).split(' ')[1] ?? 'B';
-  const power = ['B', 'KiB', 'MiB', 'GiB', 'TiB'].indexOf(unit);
-  const exact = value / 1024 ** Math.max(0, power);
-  return `${Number(exact.toFixed(2))} ${unit}`;
 }
 
 function panel(

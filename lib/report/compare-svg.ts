@@ -1,0 +1,200 @@
+/**
+ * A comparison as an SVG line chart: RSS over time with one line per
+ * configuration (its run with the median final RSS), and RssAnon in a second
+ * panel. Each allocator has a colour, each configuration of it a dash pattern.
+ * Configurations without numbers (not applied, missing) are named, not drawn.
+ * Output depends only on the result (no random ids, no clock).
+ */
+import type { CompareResult, CompareRun } from '../compare/types.js';
+import { formatBytes } from '../infra/units.js';
+import { typeError } from '../infra/validate.js';
+import { byteLabel, byteScale, text, timeStep } from './chart-axes.js';
+import { escapeXml, n, svgDocument } from './svg-document.js';
+
+const WIDTH = 900;
+const MARGIN = 24;
+const AXIS_WIDTH = 70;
+const PLOT_HEIGHT = 230;
+
+const COLOURS: Record<string, string> = {
+  glibc: '#2563eb',
+  jemalloc: '#dc2626',
+  tcmalloc: '#16a34a',
+  mimalloc: '#9333ea',
+  other: '#ea580c',
+};
+const DASHES = ['', '7 4', '2 3', '10 3 2 3'];
+
+interface Line {
+  name: string;
+  colour: string;
+  dash: string;
+  run: CompareRun;
+}
+
+/** The run of a configuration whose final RSS is the median one (the lower middle for an even count). */
+export function representativeRun(result: CompareResult, configuration: string): CompareRun | undefined {
+  const runs = result.runs
+    .filter((run) => run.configuration === configuration && run.rss !== null)
+    .sort((a, b) => a.rss!.final - b.rss!.final);
+  return runs[Math.floor((runs.length - 1) / 2)];
+}
+
+function panel(
+  lines: Line[],
+  field: 'rss' | 'rssAnon',
+  title: string,
+  note: string,
+  top: number,
+  seconds: number,
+): { svg: string; height: number } {
+  const parts: string[] = [];
+  parts.push(
+    `<text x="${n(MARGIN)}" y="${n(top + 12)}" font-size="12" xml:space="preserve"><tspan font-weight="bold" fill="#111827">${escapeXml(title)}</tspan><tspan font-size="10" fill="#6b7280">  ${escapeXml(note)}</tspan></text>`,
+  );
+  const plot = { x: MARGIN + AXIS_WIDTH, y: top + 22, width: WIDTH - 2 * MARGIN - AXIS_WIDTH, height: PLOT_HEIGHT };
+  parts.push(
+    `<rect x="${n(plot.x)}" y="${n(plot.y)}" width="${n(plot.width)}" height="${n(plot.height)}" fill="#fafafa" stroke="#d1d5db"/>`,
+  );
+  const xOf = (t: number) => plot.x + (seconds > 0 ? (t / 1000 / seconds) * plot.width : 0);
+  const step = timeStep(seconds);
+  for (let tick = 0; tick <= seconds + step * 1e-9; tick += step) {
+    const x = xOf(tick * 1000);
+    parts.push(
+      `<line x1="${n(x)}" y1="${n(plot.y)}" x2="${n(x)}" y2="${n(plot.y + plot.height)}" stroke="#eeeeee"/>`,
+      text(x, plot.y + plot.height + 14, `${Number(tick.toFixed(2))} s`, {
+        'font-size': 10,
+        fill: '#4b5563',
+        'text-anchor': 'middle',
+      }),
+    );
+  }
+  const values = lines.flatMap((line) => line.run.series[field]);
+  if (values.length === 0) {
+    parts.push(
+      text(plot.x + plot.width / 2, plot.y + plot.height / 2, 'no samples', {
+        fill: '#6b7280',
+        'text-anchor': 'middle',
+      }),
+    );
+    return { svg: parts.join('\n'), height: 22 + PLOT_HEIGHT + 24 };
+  }
+  const scale = byteScale(values, true);
+  const inner = { y: plot.y + 4, height: plot.height - 8 };
+  const yOf = (value: number) => inner.y + inner.height - ((value - scale.lo) / (scale.hi - scale.lo)) * inner.height;
+  for (let tick = scale.lo; tick <= scale.hi + scale.step / 2; tick += scale.step) {
+    const y = yOf(tick);
+    parts.push(
+      `<line x1="${n(plot.x)}" y1="${n(y)}" x2="${n(plot.x + plot.width)}" y2="${n(y)}" stroke="#e5e7eb"/>`,
+      text(plot.x - 6, y + 3.5, byteLabel(tick), { 'font-size': 10, fill: '#4b5563', 'text-anchor': 'end' }),
+    );
+  }
+  for (const line of lines) {
+    const { t } = line.run.series;
+    const points = line.run.series[field].map((value, index) => `${n(xOf(t[index]!))},${n(yOf(value))}`);
+    if (points.length === 0) continue;
+    const title = `<title>${escapeXml(`${line.name}: final ${formatBytes(line.run.series[field].at(-1)!)}`)}</title>`;
+    if (points.length === 1) {
+      const [x, y] = points[0]!.split(',');
+      parts.push(`<circle cx="${x}" cy="${y}" r="2.5" fill="${line.colour}">${title}</circle>`);
+    } else {
+      parts.push(
+        `<polyline points="${points.join(' ')}" fill="none" stroke="${line.colour}" stroke-width="1.8" stroke-linejoin="round"${line.dash ? ` stroke-dasharray="${line.dash}"` : ''}>${title}</polyline>`,
+      );
+    }
+  }
+  return { svg: parts.join('\n'), height: 22 + PLOT_HEIGHT + 24 };
+}
+
+function isResult(value: unknown): value is CompareResult {
+  return (
+    value !== null &&
+    typeof value === 'object' &&
+    Array.isArray((value as CompareResult).summary) &&
+    Array.isArray((value as CompareResult).runs) &&
+    Array.isArray((value as CompareResult).configurations)
+  );
+}
+
+export function renderCompareSvg(result: CompareResult): string {
+  if (!isResult(result)) throw typeError('renderCompareSvg', 'result', 'the result of compareAllocators()', result);
+  const lines: Line[] = [];
+  const absent: string[] = [];
+  const perFamily = new Map<string, number>();
+  for (const summary of result.summary) {
+    const configuration = result.configurations.find((candidate) => candidate.name === summary.configuration);
+    const run = summary.rss !== null ? representativeRun(result, summary.configuration) : undefined;
+    if (configuration === undefined || run === undefined) {
+      absent.push(`${summary.configuration} (${summary.status.replace('-', ' ')})`);
+      continue;
+    }
+    const family = configuration.allocator;
+    const index = perFamily.get(family) ?? 0;
+    perFamily.set(family, index + 1);
+    lines.push({
+      name: summary.configuration,
+      colour: COLOURS[family] ?? COLOURS['other']!,
+      dash: DASHES[index % DASHES.length]!,
+      run,
+    });
+  }
+  const seconds = Math.max(1, ...lines.map((line) => line.run.series.t.at(-1) ?? 0)) / 1000;
+
+  const body: string[] = [];
+  let y = 30;
+  const command = result.command.join(' ');
+  body.push(
+    text(MARGIN, y, `malloc-lab compare — ${command.length > 90 ? `${command.slice(0, 89)}…` : command}`, {
+      'font-size': 17,
+      'font-weight': 'bold',
+    }),
+  );
+  y += 18;
+  const repeat = result.options.repeat;
+  body.push(
+    text(
+      MARGIN,
+      y,
+      `one line per configuration${repeat > 1 ? `: its run with the median final RSS of ${repeat}` : ''}; sampled every ${result.options.intervalMs} ms${result.options.tree ? ', process tree summed' : ''}; ${result.startedAt}`,
+      { 'font-size': 11, fill: '#6b7280' },
+    ),
+  );
+  y += 14;
+  if (absent.length > 0) {
+    body.push(text(MARGIN, y, `not drawn: ${absent.join(', ')}`, { 'font-size': 11, fill: '#b91c1c' }));
+    y += 14;
+  }
+
+  // Legend: swatch, name, final RSS; as many per row as fit.
+  y += 12;
+  let x = MARGIN;
+  for (const line of lines) {
+    const label = `${line.name} ${formatBytes(line.run.rss?.final ?? NaN)}`;
+    const width = 34 + label.length * 6.2 + 16;
+    if (x + width > WIDTH - MARGIN && x > MARGIN) {
+      x = MARGIN;
+      y += 16;
+    }
+    body.push(
+      `<line x1="${n(x)}" y1="${n(y - 4)}" x2="${n(x + 26)}" y2="${n(y - 4)}" stroke="${line.colour}" stroke-width="2"${line.dash ? ` stroke-dasharray="${line.dash}"` : ''}/>`,
+      text(x + 32, y, label, { 'font-size': 11, fill: '#374151' }),
+    );
+    x += width;
+  }
+  y += 12;
+
+  const top = panel(lines, 'rss', 'RSS', 'resident set: /proc/<pid>/statm', y, seconds);
+  body.push(top.svg);
+  y += top.height + 8;
+  const bottom = panel(
+    lines,
+    'rssAnon',
+    'RssAnon',
+    'anonymous resident memory: the heaps, malloc and mmap',
+    y,
+    seconds,
+  );
+  body.push(bottom.svg);
+  y += bottom.height;
+  return svgDocument(WIDTH, Math.ceil(y + 12), body);
+}
