@@ -275,7 +275,7 @@ export async function runConfiguration(
     });
     const record: StartedLoad = {
       command: plan.load!,
-      startedAtMs: elapsed(),
+      startedAtMs: Math.round(elapsed()),
       endedAtMs: null,
       code: null,
       signal: null,
@@ -290,11 +290,11 @@ export async function runConfiguration(
     lines(loadChild.stderr!, loadOutput, onLoadLine);
     loadChild.once('error', (error) => {
       loadOutput.push(`could not start /bin/sh: ${error.message}`);
-      record.endedAtMs = elapsed();
+      record.endedAtMs = Math.round(elapsed());
       wake();
     });
     loadChild.once('exit', (code, signal) => {
-      record.endedAtMs = elapsed();
+      record.endedAtMs = Math.round(elapsed());
       record.code = code;
       record.signal = signal;
       if (exited === null && !isReaped(pid)) {

@@ -33,10 +33,10 @@ function exitHook(): void {
   open.clear();
 }
 
-/** Adds a process the run owns that may have left the session (seen in the process tree). */
+/** Adds a process the run owns (seen in its process tree): it may leave the session later (setsid). */
 export function claim(session: Session, pid: number): void {
   const stat = statOf(pid);
-  if (stat !== null && stat.session !== session.leader) session.extra.set(pid, stat.starttime);
+  if (stat !== null) session.extra.set(pid, stat.starttime);
 }
 
 /** Registers a session leader that compare just spawned. */
