@@ -84,9 +84,9 @@ export function bestSentence(result: CompareResult): string {
     sentence += ` (${percent(best.finalVsBaseline)} against ${result.baseline}'s ${formatBytes(base.rss.final.median)})`;
   }
   if (best.cpuVsBaseline !== null && base?.cpuMs) {
-    sentence += `; it costs ${percent(best.cpuVsBaseline)} CPU (${seconds(best.cpuMs)} against ${seconds(base.cpuMs.median)})`;
+    sentence += `, for ${seconds(best.cpuMs)} of CPU against ${seconds(base.cpuMs.median)} (${percent(best.cpuVsBaseline)})`;
   } else if (best.cpuMs !== null) {
-    sentence += `; CPU ${seconds(best.cpuMs)}`;
+    sentence += `, for ${seconds(best.cpuMs)} of CPU`;
   }
   return `${sentence}.`;
 }
