@@ -40,7 +40,7 @@ function random() {
 const WORDS = 'lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt'.split(' ');
 const text = (bytes) => {
   const parts = [];
-  for (let length = 0; length < bytes; ) {
+  for (let length = 0; length < bytes;) {
     const word = WORDS[Math.floor(random() * WORDS.length)];
     parts.push(word);
     length += word.length + 1;
@@ -59,7 +59,8 @@ function nextRequest(index) {
     }));
     return { kind: 'orders', path: '/orders', body: JSON.stringify({ id: index, customer: `c${index % 97}`, items }) };
   }
-  if (pick < 0.85) return { kind: 'archives', path: '/archive', body: text(16384 + Math.floor(random() ** 2 * 1032192)) };
+  if (pick < 0.85)
+    return { kind: 'archives', path: '/archive', body: text(16384 + Math.floor(random() ** 2 * 1032192)) };
   return { kind: 'logins', path: '/login', body: JSON.stringify({ user: `u${index % 50}`, password: text(24) }) };
 }
 

@@ -24,7 +24,11 @@ import { brotliCompress, constants, gzip } from 'node:zlib';
 
 const deflate = promisify(gzip);
 const brotli = promisify(brotliCompress);
-const deriveKey = promisify(scrypt);
+/** scrypt with its cost parameters (promisify types only the overload without them). */
+const deriveKey = (password, salt, length, options) =>
+  new Promise((resolve, reject) =>
+    scrypt(password, salt, length, options, (error, key) => (error ? reject(error) : resolve(key))),
+  );
 
 /** @param {import('node:http').IncomingMessage} request */
 async function body(request) {
