@@ -17,14 +17,15 @@
  * generator is a child too; its share is taken out when it ends first (read at its
  * exit), and when both are reaped at once the sampled figure is used instead.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { spawn } from 'node:child_process';
 
 import { ALLOCATOR_ENV } from '../experiments/framework/hosts.js';
 import { readSmapsRollupOfPid, SMAPS_ROLLUP_FIELDS, type SmapsRollup } from '../process/proc-files.js';
 import { CLOCK_TICKS_PER_SECOND, readProcStat } from '../process/proc-stat.js';
 import type { Configuration } from './configurations.js';
-import { claim, endSession, openSession, type Session } from './sessions.js';
+import { LoadGenerator } from './load-generator.js';
+import { lines } from './output-lines.js';
+import { claim, endSession, openSession } from './sessions.js';
 import { summarizeSeries } from './statistics.js';
 import { type Ticks, ProcessTreeSampler } from './tree-sampler.js';
 import type { CompareRun, CpuTime, LoadRun, RunEnd, RunExit, RunRollup, Series } from './types.js';
@@ -53,7 +54,6 @@ export interface RunPlan {
   onSample?: (t: number, rss: number, processes: number) => void;
 }
 
-const OUTPUT_LINES = 20;
 const TICK_MS = 1000 / CLOCK_TICKS_PER_SECOND;
 
 /** The environment of a run: the parent's without its allocator variables, the plan's, the configuration's. */
@@ -67,32 +67,6 @@ export function runEnvironment(configuration: Configuration, extra: Record<strin
     env['LD_PRELOAD'] = [configuration.library, configuration.env['LD_PRELOAD']].filter(Boolean).join(':');
   }
   return env;
-}
-
-/** Lines of a stream, the last `keep` kept, each handed to onLine. */
-function lines(stream: NodeJS.ReadableStream, keep: string[], onLine: (line: string) => void): void {
-  let pending = '';
-  const push = (line: string) => {
-    keep.push(line.length > 2000 ? `${line.slice(0, 2000)}…` : line);
-    if (keep.length > OUTPUT_LINES) keep.shift();
-    onLine(line);
-  };
-  stream.setEncoding?.('utf8');
-  stream.on('data', (chunk: string) => {
-    pending += chunk;
-    for (let newline = pending.indexOf('\n'); newline >= 0; newline = pending.indexOf('\n')) {
-      push(pending.slice(0, newline).replace(/\r$/, ''));
-      pending = pending.slice(newline + 1);
-    }
-    // A line without an end that grows without bound is cut, not kept whole.
-    if (pending.length > 65536) {
-      push(pending);
-      pending = '';
-    }
-  });
-  stream.on('end', () => {
-    if (pending !== '') push(pending);
-  });
 }
 
 function waitedTicks(): Ticks {
@@ -148,9 +122,6 @@ function describeExit(
   }
 }
 
-/** A load generator while it runs: its process, session, and CPU share when it ended before the command. */
-type StartedLoad = LoadRun & { child: ChildProcess; session: Session | null; share: Ticks | null };
-
 interface Exited {
   code: number | null;
   signal: string | null;
@@ -158,6 +129,34 @@ interface Exited {
   waited: Ticks;
   /** The load generator was reaped in the same batch: the waited figure includes it. */
   ambiguous: boolean;
+}
+
+/**
+ * The command's CPU time: the waited-for account (exact) unless the load
+ * generator's reaping muddles it; with --tree, the sampled sum when it is larger
+ * (descendants orphaned by the stop are reaped by init, not by the command).
+ */
+function commandCpu(
+  tree: boolean,
+  waitedBefore: Ticks,
+  finished: Exited | null,
+  load: LoadGenerator | null,
+  sampled: Ticks | null,
+): CpuTime | null {
+  if (finished !== null && !finished.ambiguous) {
+    const loadMuddled =
+      load !== null && load.record.endedAtMs !== null && load.record.endedAtMs < finished.atMs && load.share === null;
+    if (!loadMuddled) {
+      const share = load?.share ?? { user: 0, system: 0 };
+      const waited = {
+        user: finished.waited.user - waitedBefore.user - share.user,
+        system: finished.waited.system - waitedBefore.system - share.system,
+      };
+      const useSampled = tree && sampled !== null && sampled.user + sampled.system > waited.user + waited.system;
+      return useSampled ? toCpu(sampled!, 'sampled') : toCpu(waited, 'waited');
+    }
+  }
+  return sampled !== null ? toCpu(sampled, 'sampled') : null;
 }
 
 /** Runs the command once under the configuration. Never throws for the command's own failures. */
@@ -228,15 +227,15 @@ export async function runConfiguration(
     });
   plan.signal?.addEventListener('abort', wake, { once: true });
 
-  let load: StartedLoad | null = null;
+  let load: LoadGenerator | null = null;
   let lastWaited = waitedBefore;
   let exited: Exited | null = null;
   const exitedPromise = new Promise<void>((resolve) => {
     child.once('exit', (code, signal) => {
       const waited = waitedTicks();
       // Reaped together with the load generator, whose exit has not been seen yet?
-      const ambiguous =
-        load !== null && load.endedAtMs === null && load.child.pid !== undefined && isReaped(load.child.pid);
+      const running = load as LoadGenerator | null;
+      const ambiguous = running !== null && !running.ended && running.pid !== undefined && isReaped(running.pid);
       exited = { code, signal, atMs: elapsed(), waited, ambiguous };
       resolve();
       wake();
@@ -261,50 +260,23 @@ export async function runConfiguration(
   lines(child.stderr!, output.stderr, onLine('stderr'));
 
   const startLoad = () => {
-    const loadOutput: string[] = [];
-    const loadChild = spawn('/bin/sh', ['-c', plan.load!], {
-      cwd: plan.cwd,
-      env: {
-        ...process.env,
-        ...readyEnv,
-        MALLOC_LAB_PID: String(pid),
-        MALLOC_LAB_CONFIGURATION: configuration.name,
-      },
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const record: StartedLoad = {
+    load = new LoadGenerator({
       command: plan.load!,
-      startedAtMs: Math.round(elapsed()),
-      endedAtMs: null,
-      code: null,
-      signal: null,
-      stoppedByCompare: false,
-      output: loadOutput,
-      child: loadChild,
-      session: loadChild.pid !== undefined ? openSession(loadChild.pid) : null,
-      share: null,
-    };
-    const onLoadLine = (line: string) => plan.onOutput?.(line, 'load');
-    lines(loadChild.stdout!, loadOutput, onLoadLine);
-    lines(loadChild.stderr!, loadOutput, onLoadLine);
-    loadChild.once('error', (error) => {
-      loadOutput.push(`could not start /bin/sh: ${error.message}`);
-      record.endedAtMs = Math.round(elapsed());
-      wake();
-    });
-    loadChild.once('exit', (code, signal) => {
-      record.endedAtMs = Math.round(elapsed());
-      record.code = code;
-      record.signal = signal;
-      if (exited === null && !isReaped(pid)) {
+      cwd: plan.cwd,
+      env: { ...readyEnv, MALLOC_LAB_PID: String(pid), MALLOC_LAB_CONFIGURATION: configuration.name },
+      atMs: elapsed(),
+      elapsed,
+      onLine: (line) => plan.onOutput?.(line, 'load'),
+      onExit: () => {
+        // Told apart from the command only while the command has not been reaped.
+        if (exited !== null || isReaped(pid)) return null;
         const now = waitedTicks();
-        record.share = { user: now.user - lastWaited.user, system: now.system - lastWaited.system };
+        const share = { user: now.user - lastWaited.user, system: now.system - lastWaited.system };
         lastWaited = now;
-      }
-      wake();
+        return share;
+      },
     });
-    load = record;
+    load.whenEnded(wake);
   };
 
   const sampler = new ProcessTreeSampler(pid, { tree: plan.tree });
@@ -334,78 +306,88 @@ export async function runConfiguration(
       : { ...sumRollups(rollups), atMs: Math.round(elapsed()), processes: rollups.length, when };
   };
 
-  for (let tick = 0; ;) {
-    if (exited !== null) break;
-    if (plan.signal?.aborted) {
-      stopReason = 'interrupted';
-      break;
-    }
-    const now = elapsed();
-    if (now >= tick * plan.intervalMs) {
-      const reading = sampler.read();
-      if ((load as StartedLoad | null)?.endedAtMs === null) lastWaited = waitedTicks();
-      const t = Math.round(now);
-      if (reading.processes > 0) {
-        series.t.push(t);
-        series.rss.push(reading.rss);
-        series.rssAnon.push(reading.rssAnon);
-        series.processes.push(reading.processes);
-        maxProcesses = Math.max(maxProcesses, reading.processes);
-        plan.onSample?.(t, reading.rss, reading.processes);
-      }
-      for (const added of reading.added) {
-        claim(session, added);
-        schedule.set(added, { next: now + plan.intervalMs, step: plan.intervalMs });
-      }
-      if (tick === 0) schedule.set(pid, { next: now + plan.intervalMs, step: plan.intervalMs });
-      const live = new Set(sampler.pids());
-      for (const [target, when] of schedule) {
-        if (!live.has(target)) {
-          if (!checks.has(target)) uncheckedExits.add(target);
-          schedule.delete(target);
-        } else if (now >= when.next) {
-          check(target);
-          when.step = Math.min(when.step * 2, 60_000);
-          when.next = now + when.step;
-        }
-      }
-      if (now >= nextRollup) {
-        lastRollup = rollupOf([pid], 'latest') ?? lastRollup;
-        nextRollup = now + plan.rollupEveryMs;
-      }
-      tick = Math.max(tick + 1, Math.floor(elapsed() / plan.intervalMs) + 1);
-    }
-
-    // The load generator starts once the command is ready (or after the delay).
-    const readyBase = plan.readyLine !== null ? readyAtMs : 0;
-    if (plan.load !== null && load === null && readyBase !== null && elapsed() >= readyBase + plan.readyDelayMs) {
-      startLoad();
-    }
-    const loadEnded = (load as LoadRun | null)?.endedAtMs ?? null;
-    if (plan.durationMs !== null && elapsed() >= plan.durationMs) {
-      stopReason = 'duration';
-      break;
-    }
-    if (plan.lingerMs !== null && loadEnded !== null && elapsed() >= loadEnded + plan.lingerMs) {
-      stopReason = 'linger';
-      break;
-    }
-    const deadlines = [tick * plan.intervalMs];
-    if (plan.durationMs !== null) deadlines.push(plan.durationMs);
-    if (plan.lingerMs !== null && loadEnded !== null) deadlines.push(loadEnded + plan.lingerMs);
-    if (plan.load !== null && load === null && readyBase !== null) deadlines.push(readyBase + plan.readyDelayMs);
-    await pause(Math.min(...deadlines) - elapsed());
-  }
-  plan.signal?.removeEventListener('abort', wake);
-
   let stoppedAtMs: number | null = null;
-  let smapsRollup = lastRollup;
-  if (stopReason !== null) {
-    // The state compare stops it in: a last check of every live process, the exact rollup.
-    for (const target of sampler.pids()) check(target);
-    smapsRollup = rollupOf(plan.tree ? sampler.pids() : [pid], 'stop') ?? lastRollup;
-    stoppedAtMs = Math.round(elapsed());
+  let smapsRollup: RunRollup | null = null;
+  try {
+    for (let tick = 0; ;) {
+      if (exited !== null) break;
+      if (plan.signal?.aborted) {
+        stopReason = 'interrupted';
+        break;
+      }
+      const now = elapsed();
+      if (now >= tick * plan.intervalMs) {
+        const reading = sampler.read();
+        if ((load as LoadGenerator | null)?.ended === false) lastWaited = waitedTicks();
+        const t = Math.round(now);
+        if (reading.processes > 0) {
+          series.t.push(t);
+          series.rss.push(reading.rss);
+          series.rssAnon.push(reading.rssAnon);
+          series.processes.push(reading.processes);
+          maxProcesses = Math.max(maxProcesses, reading.processes);
+          plan.onSample?.(t, reading.rss, reading.processes);
+        }
+        for (const added of reading.added) {
+          claim(session, added);
+          schedule.set(added, { next: now + plan.intervalMs, step: plan.intervalMs });
+        }
+        if (tick === 0) schedule.set(pid, { next: now + plan.intervalMs, step: plan.intervalMs });
+        const live = new Set(sampler.pids());
+        for (const [target, when] of schedule) {
+          if (!live.has(target)) {
+            if (!checks.has(target)) uncheckedExits.add(target);
+            schedule.delete(target);
+          } else if (now >= when.next) {
+            check(target);
+            when.step = Math.min(when.step * 2, 60_000);
+            when.next = now + when.step;
+          }
+        }
+        if (now >= nextRollup) {
+          lastRollup = rollupOf([pid], 'latest') ?? lastRollup;
+          nextRollup = now + plan.rollupEveryMs;
+        }
+        tick = Math.max(tick + 1, Math.floor(elapsed() / plan.intervalMs) + 1);
+      }
+
+      // The load generator starts once the command is ready (or after the delay).
+      const readyBase = plan.readyLine !== null ? readyAtMs : 0;
+      if (plan.load !== null && load === null && readyBase !== null && elapsed() >= readyBase + plan.readyDelayMs) {
+        startLoad();
+      }
+      const loadEnded = (load as LoadGenerator | null)?.record.endedAtMs ?? null;
+      if (plan.durationMs !== null && elapsed() >= plan.durationMs) {
+        stopReason = 'duration';
+        break;
+      }
+      if (plan.lingerMs !== null && loadEnded !== null && elapsed() >= loadEnded + plan.lingerMs) {
+        stopReason = 'linger';
+        break;
+      }
+      const deadlines = [tick * plan.intervalMs];
+      if (plan.durationMs !== null) deadlines.push(plan.durationMs);
+      if (plan.lingerMs !== null && loadEnded !== null) deadlines.push(loadEnded + plan.lingerMs);
+      if (plan.load !== null && load === null && readyBase !== null) deadlines.push(readyBase + plan.readyDelayMs);
+      await pause(Math.min(...deadlines) - elapsed());
+    }
+
+    if (stopReason !== null) {
+      // The state compare stops it in: a last check of every live process, the exact rollup.
+      for (const target of sampler.pids()) check(target);
+      smapsRollup = rollupOf(plan.tree ? sampler.pids() : [pid], 'stop');
+      stoppedAtMs = Math.round(elapsed());
+    }
+  } catch (error) {
+    // A fault of compare's own: nothing it started may outlive it.
+    sampler.close();
+    await endSession(session, 0, exitedPromise);
+    await (load as LoadGenerator | null)?.stop(0);
+    throw error;
+  } finally {
+    plan.signal?.removeEventListener('abort', wake);
   }
+  smapsRollup ??= lastRollup;
   for (const target of schedule.keys()) if (!checks.has(target)) uncheckedExits.add(target);
   const ended = await endSession(session, plan.graceMs, exitedPromise);
   sampler.close();
@@ -418,29 +400,11 @@ export async function runConfiguration(
 
   // The load generator ends with the run.
   let loadRecord: LoadRun | null = null;
-  const started = load as StartedLoad | null;
+  const started = load as LoadGenerator | null;
   if (started !== null) {
-    const loadExit = new Promise<void>((resolve) =>
-      started.endedAtMs !== null || started.child.exitCode !== null || started.child.signalCode !== null
-        ? resolve()
-        : started.child.once('exit', () => resolve()),
-    );
-    if (started.session !== null) {
-      const loadEnd = await endSession(started.session, plan.graceMs, loadExit);
-      if (loadEnd.signalled > 0) started.stoppedByCompare = true;
-    }
-    await Promise.race([loadExit, sleep(2000)]);
-    loadRecord = {
-      command: started.command,
-      startedAtMs: started.startedAtMs,
-      endedAtMs: started.endedAtMs,
-      code: started.code,
-      signal: started.signal,
-      stoppedByCompare: started.stoppedByCompare,
-      output: [...started.output],
-    };
-    if (!started.stoppedByCompare && (started.code ?? 0) !== 0) {
-      problems.push(`the load generator exited with ${started.signal ?? `status ${started.code}`}`);
+    loadRecord = await started.stop(plan.graceMs);
+    if (!loadRecord.stoppedByCompare && (loadRecord.code ?? 0) !== 0) {
+      problems.push(`the load generator exited with ${loadRecord.signal ?? `status ${loadRecord.code}`}`);
     }
   } else if (plan.load !== null) {
     loadRecord = {
@@ -459,8 +423,6 @@ export async function runConfiguration(
     );
   }
 
-  // CPU: the waited-for account unless the load generator muddles it.
-  let cpu: CpuTime | null = null;
   const sampledRoot = sampler.rootTicks();
   const sampled: Ticks | null = plan.tree
     ? sampler.treeOwnTicks()
@@ -470,20 +432,7 @@ export async function runConfiguration(
           system: sampledRoot.own.system + sampledRoot.waited.system,
         }
       : null;
-  if (finished !== null && !finished.ambiguous) {
-    const share = started?.share ?? { user: 0, system: 0 };
-    const loadMuddled =
-      started !== null && started.endedAtMs !== null && started.endedAtMs < finished.atMs && started.share === null;
-    if (!loadMuddled) {
-      const waited = {
-        user: finished.waited.user - waitedBefore.user - share.user,
-        system: finished.waited.system - waitedBefore.system - share.system,
-      };
-      const useSampled = plan.tree && sampled !== null && sampled.user + sampled.system > waited.user + waited.system;
-      cpu = useSampled ? toCpu(sampled!, 'sampled') : toCpu(waited, 'waited');
-    }
-  }
-  if (cpu === null && sampled !== null) cpu = toCpu(sampled, 'sampled');
+  const cpu = commandCpu(plan.tree, waitedBefore, finished, started, sampled);
 
   const exitBase = {
     end: stopReason ?? ('exited' as RunEnd),
