@@ -72,6 +72,8 @@ function optionalFunction<T>(value: unknown, name: string): T | undefined {
 
 interface Validated {
   command: string[];
+  /** --ready-line as given. */
+  readyLineText: string | null;
   executable: string;
   configurations: Configuration[];
   baseline: string;
@@ -192,6 +194,7 @@ function validate(options: unknown): Validated {
 
   return {
     command: [...command],
+    readyLineText: readyLine === null ? null : typeof given.readyLine === 'string' ? given.readyLine : readyLine.source,
     executable,
     configurations,
     baseline: given.baseline ?? configurations[0]!.name,
@@ -279,7 +282,7 @@ export async function compareAllocators(options: CompareOptions): Promise<Compar
       durationMs: plan.durationMs,
       graceMs: plan.graceMs,
       load: plan.load,
-      readyLine: plan.readyLine?.source ?? null,
+      readyLine: valid.readyLineText,
       readyDelayMs: plan.readyDelayMs,
       lingerMs: plan.lingerMs,
       cwd: plan.cwd,
