@@ -58,7 +58,7 @@ describe('malloc-lab compare', () => {
 
     const missing = await cli(['compare', '--', 'malloc-lab-no-such-command', '--flag']);
     expect(missing.code).toBe(1);
-    expect(missing.stderr).toMatch(/command not found: malloc-lab-no-such-command .*\[ENOENT\]/);
+    expect(missing.stderr).toMatch(/^malloc-lab: compare: command not found: malloc-lab-no-such-command .*\[ENOENT\]/);
     expect(missing.stdout).toBe('');
 
     const directory = await cli(['compare', '--', scratch]);

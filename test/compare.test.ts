@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compareAllocators } from '../lib/compare/compare.js';
 import type { CompareResult, ConfigurationSummary } from '../lib/compare/types.js';
 import { MiB } from '../lib/infra/units.js';
+import { mappedFiles } from '../lib/process/allocator-detection.js';
 import { renderCompareSvg } from '../lib/report/compare-svg.js';
 import { renderCompareTable } from '../lib/report/compare-table.js';
 import { buildWorkload, DROP_PRELOAD, runningWith, schemaErrors } from './fixtures/compare-harness.js';
@@ -156,6 +157,19 @@ describe('compareAllocators', () => {
     expect(row(result, 'gone').note).toContain('/nonexistent/libjemalloc.so.2 does not exist');
     expect(result.runs.map((run) => run.configuration)).toEqual(['glibc']);
     expect(renderCompareTable(result)).toMatch(/gone: missing: \/nonexistent/);
+  });
+
+  it("a configuration's own LD_PRELOAD follows the allocator's library, and both are checked", async () => {
+    // A library this process has mapped anyway: Node links libm.
+    const libm = mappedFiles(0).find((file) => /\/libm\.so/.test(file))!;
+    const result = await compareAllocators({
+      command: [workload, 'fragments', '16', '400'],
+      configurations: [`both:jemalloc,LD_PRELOAD=${libm}`, `stray:glibc,LD_PRELOAD=${libm}`],
+    });
+    expectValid(result);
+    expect(row(result, 'both').status, row(result, 'both').note ?? '').toBe('ok');
+    expect(result.runs[0]!.verification.processes[0]!.allocator).toBe('jemalloc');
+    expect(row(result, 'stray').status, row(result, 'stray').note ?? '').toBe('ok');
   });
 
   it('with tree, the forked children are measured and checked; without, only the command', async () => {

@@ -213,6 +213,13 @@ export async function compareCommand(
           `${message}${/configuration/.test(message) ? ` (compare --list shows the matrix: ${MATRIX_NAMES.join(', ')})` : ''}`,
         );
       }
+      // A command that cannot run: the same error, named after the command rather than the function.
+      if (error instanceof MallocLabError && error.message.startsWith('compareAllocators: ')) {
+        const renamed = new MallocLabError(error.message.replace(/^compareAllocators: /, 'compare: '), error.code);
+        if (error.errno !== undefined) renamed.errno = error.errno;
+        if (error.syscall !== undefined) renamed.syscall = error.syscall;
+        throw renamed;
+      }
       throw error;
     }
     if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');

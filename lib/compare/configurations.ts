@@ -40,7 +40,7 @@ export interface Configuration {
   allocator: AllocatorName | 'other';
   /** The shared object preloaded through LD_PRELOAD; null for glibc. */
   library: string | null;
-  /** The variables the configuration sets, LD_PRELOAD not included. */
+  /** The variables the configuration sets; its library is preloaded before any LD_PRELOAD given here. */
   env: Record<string, string>;
   source: 'matrix' | 'custom';
   /** Why it cannot run (the library is not installed, the path does not exist); null when it can. */

@@ -108,7 +108,13 @@ export function checkProcess(pid: number, configuration: Configuration, atMs: nu
 
   for (const [name, value] of Object.entries(configuration.env)) {
     if (environment[name] === undefined) problems.push(`${name} is not in ${who}'s start-up environment`);
-    else if (environment[name] !== value) problems.push(`${name} is ${environment[name]} in ${who}, not ${value}`);
+    else if (name === 'LD_PRELOAD') {
+      // Preloads of its own come after the allocator's library: each must still be there.
+      const present = parsePreload(environment[name]).map(realpath);
+      for (const entry of parsePreload(value)) {
+        if (!present.includes(realpath(entry))) problems.push(`${entry} is not in ${who}'s LD_PRELOAD`);
+      }
+    } else if (environment[name] !== value) problems.push(`${name} is ${environment[name]} in ${who}, not ${value}`);
   }
   // A setting that is present but ignored (a tunable glibc does not know, a value that is no number).
   const set = Object.entries(configuration.env).flatMap(([name, value]) => [
