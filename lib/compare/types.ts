@@ -186,3 +186,17 @@ export interface CompareResult {
   /** compare was interrupted (Ctrl-C, SIGTERM, the abort signal): later runs did not happen. */
   interrupted: boolean;
 }
+
+/** Has the shape of a CompareResult (what the renderers check before drawing it). */
+export function isCompareResult(value: unknown): value is CompareResult {
+  if (value === null || typeof value !== 'object') return false;
+  const result = value as CompareResult;
+  return (
+    Array.isArray(result.command) &&
+    Array.isArray(result.configurations) &&
+    Array.isArray(result.runs) &&
+    Array.isArray(result.summary) &&
+    typeof result.options === 'object' &&
+    result.options !== null
+  );
+}

@@ -5,10 +5,10 @@
  * Configurations without numbers (not applied, missing) are named, not drawn.
  * Output depends only on the result (no random ids, no clock).
  */
-import type { CompareResult, CompareRun } from '../compare/types.js';
+import { type CompareResult, type CompareRun, isCompareResult } from '../compare/types.js';
 import { formatBytes } from '../infra/units.js';
 import { typeError } from '../infra/validate.js';
-import { byteLabel, byteScale, text, timeStep } from './chart-axes.js';
+import { byteGrid, text, timePanel } from './chart-axes.js';
 import { escapeXml, n, svgDocument } from './svg-document.js';
 
 const WIDTH = 900;
@@ -48,47 +48,22 @@ function panel(
   top: number,
   seconds: number,
 ): { svg: string; height: number } {
-  const parts: string[] = [];
-  parts.push(
-    `<text x="${n(MARGIN)}" y="${n(top + 12)}" font-size="12" xml:space="preserve"><tspan font-weight="bold" fill="#111827">${escapeXml(title)}</tspan><tspan font-size="10" fill="#6b7280">  ${escapeXml(note)}</tspan></text>`,
+  const panelParts = timePanel(
+    { left: MARGIN, top, width: WIDTH - 2 * MARGIN, axisWidth: AXIS_WIDTH, plotHeight: PLOT_HEIGHT },
+    title,
+    note,
+    seconds,
   );
-  const plot = { x: MARGIN + AXIS_WIDTH, y: top + 22, width: WIDTH - 2 * MARGIN - AXIS_WIDTH, height: PLOT_HEIGHT };
-  parts.push(
-    `<rect x="${n(plot.x)}" y="${n(plot.y)}" width="${n(plot.width)}" height="${n(plot.height)}" fill="#fafafa" stroke="#d1d5db"/>`,
+  const { plot, xOf } = panelParts;
+  const parts = panelParts.parts;
+  const grid = byteGrid(
+    plot,
+    lines.flatMap((line) => line.run.series[field]),
+    true,
   );
-  const xOf = (t: number) => plot.x + (seconds > 0 ? (t / 1000 / seconds) * plot.width : 0);
-  const step = timeStep(seconds);
-  for (let tick = 0; tick <= seconds + step * 1e-9; tick += step) {
-    const x = xOf(tick * 1000);
-    parts.push(
-      `<line x1="${n(x)}" y1="${n(plot.y)}" x2="${n(x)}" y2="${n(plot.y + plot.height)}" stroke="#eeeeee"/>`,
-      text(x, plot.y + plot.height + 14, `${Number(tick.toFixed(2))} s`, {
-        'font-size': 10,
-        fill: '#4b5563',
-        'text-anchor': 'middle',
-      }),
-    );
-  }
-  const values = lines.flatMap((line) => line.run.series[field]);
-  if (values.length === 0) {
-    parts.push(
-      text(plot.x + plot.width / 2, plot.y + plot.height / 2, 'no samples', {
-        fill: '#6b7280',
-        'text-anchor': 'middle',
-      }),
-    );
-    return { svg: parts.join('\n'), height: 22 + PLOT_HEIGHT + 24 };
-  }
-  const scale = byteScale(values, true);
-  const inner = { y: plot.y + 4, height: plot.height - 8 };
-  const yOf = (value: number) => inner.y + inner.height - ((value - scale.lo) / (scale.hi - scale.lo)) * inner.height;
-  for (let tick = scale.lo; tick <= scale.hi + scale.step / 2; tick += scale.step) {
-    const y = yOf(tick);
-    parts.push(
-      `<line x1="${n(plot.x)}" y1="${n(y)}" x2="${n(plot.x + plot.width)}" y2="${n(y)}" stroke="#e5e7eb"/>`,
-      text(plot.x - 6, y + 3.5, byteLabel(tick), { 'font-size': 10, fill: '#4b5563', 'text-anchor': 'end' }),
-    );
-  }
+  parts.push(...grid.parts);
+  const yOf = grid.yOf;
+  if (yOf === null) return { svg: parts.join('\n'), height: 22 + PLOT_HEIGHT + 24 };
   for (const line of lines) {
     const { t } = line.run.series;
     const points = line.run.series[field].map((value, index) => `${n(xOf(t[index]!))},${n(yOf(value))}`);
@@ -106,18 +81,9 @@ function panel(
   return { svg: parts.join('\n'), height: 22 + PLOT_HEIGHT + 24 };
 }
 
-function isResult(value: unknown): value is CompareResult {
-  return (
-    value !== null &&
-    typeof value === 'object' &&
-    Array.isArray((value as CompareResult).summary) &&
-    Array.isArray((value as CompareResult).runs) &&
-    Array.isArray((value as CompareResult).configurations)
-  );
-}
-
 export function renderCompareSvg(result: CompareResult): string {
-  if (!isResult(result)) throw typeError('renderCompareSvg', 'result', 'the result of compareAllocators()', result);
+  if (!isCompareResult(result))
+    throw typeError('renderCompareSvg', 'result', 'the result of compareAllocators()', result);
   const lines: Line[] = [];
   const absent: string[] = [];
   const perFamily = new Map<string, number>();

@@ -4,7 +4,7 @@
  * the verdict: which configuration ends lowest by final RSS and what it costs in
  * CPU against the baseline. Renders compareAllocators()'s result and nothing else.
  */
-import type { CompareResult, ConfigurationSummary } from '../compare/types.js';
+import { type CompareResult, type ConfigurationSummary, isCompareResult } from '../compare/types.js';
 import { formatBytes } from '../infra/units.js';
 import { typeError } from '../infra/validate.js';
 import { renderTable } from './table.js';
@@ -91,19 +91,10 @@ export function bestSentence(result: CompareResult): string {
   return `${sentence}.`;
 }
 
-function isResult(value: unknown): value is CompareResult {
-  return (
-    value !== null &&
-    typeof value === 'object' &&
-    Array.isArray((value as CompareResult).summary) &&
-    Array.isArray((value as CompareResult).runs) &&
-    Array.isArray((value as CompareResult).command)
-  );
-}
-
 /** The whole comparison as text for a terminal or a log. */
 export function renderCompareTable(result: CompareResult): string {
-  if (!isResult(result)) throw typeError('renderCompareTable', 'result', 'the result of compareAllocators()', result);
+  if (!isCompareResult(result))
+    throw typeError('renderCompareTable', 'result', 'the result of compareAllocators()', result);
   const repeated = result.options.repeat > 1;
   const lines: string[] = [];
   lines.push(`malloc-lab compare: ${result.command.join(' ')}`);
