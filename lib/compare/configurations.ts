@@ -189,8 +189,8 @@ export function resolveSpec(spec: ConfigurationSpec, fn: string, where: string):
         'glibc',
       );
     }
-    if (!existsSync(library)) missing = `${library} does not exist`;
-    else if (!statSync(library).isFile()) missing = `${library} is not a file`;
+    if (!existsSync(library)) missing = `${library} cannot be preloaded: it does not exist`;
+    else if (!statSync(library).isFile()) missing = `${library} cannot be preloaded: it is not a file`;
   } else if (allocator !== 'glibc') {
     const found = allocatorLibrary(allocator);
     library = found.path ?? null;
