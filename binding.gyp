@@ -2,8 +2,8 @@
   # The default build (npm install). native/CMakeLists.txt mirrors these sources,
   # defines and flags for the cmake-js build.
   "variables": {
+    # The checked API (throws core Errors, keeps the registry): the addon builds it.
     "core_sources": [
-      "native/core/plain.cc",
       "native/core/errors.cc",
       "native/core/outside_heap.cc",
       "native/core/registry.cc",
@@ -12,8 +12,20 @@
       "native/core/pages.cc",
       "native/core/procfs.cc",
       "native/core/batches.cc",
-      "native/core/program.cc",
       "native/core/threads.cc"
+    ],
+    # The plain layer (no exceptions, no C++ runtime): the addon and the fresh host both build it.
+    "plain_sources": [
+      "native/core/plain.cc",
+      "native/core/plain_pages.cc",
+      "native/core/plain_mallopt.cc",
+      "native/core/plain_stats.cc",
+      "native/core/plain_break.cc",
+      "native/core/plain_thread.cc",
+      "native/core/program_format.cc",
+      "native/core/program_validate.cc",
+      "native/core/program_execute.cc",
+      "native/core/program_run.cc"
     ]
   },
   "target_defaults": {
@@ -26,6 +38,7 @@
     {
       "target_name": "malloc_lab",
       "sources": [
+        "<@(plain_sources)",
         "<@(core_sources)",
         "native/addon/skin.cc",
         "native/addon/allocations_skin.cc",
@@ -44,7 +57,7 @@
       # The fresh host: the plain layer only, no C++ runtime (see native/fresh/main.cc).
       "target_name": "malloc-lab-fresh",
       "type": "executable",
-      "sources": ["native/core/plain.cc", "native/core/program.cc", "native/fresh/main.cc"],
+      "sources": ["<@(plain_sources)", "native/fresh/main.cc"],
       "cflags_cc!": ["-fexceptions"],
       "cflags_cc": ["-fno-exceptions", "-fno-rtti", "-fno-threadsafe-statics"],
       "ldflags": ["-Wl,--as-needed"],

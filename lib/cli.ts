@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /** The malloc-lab command line. */
-import { MallocLabError } from './infra/errors.js';
+import { ErrorCodes, MallocLabError } from './infra/errors.js';
 
 const USAGE = `usage: malloc-lab <command>
 
@@ -89,6 +89,6 @@ main(process.argv.slice(2)).then(
     const message =
       error instanceof MallocLabError ? `${error.message} [${error.code}]` : String((error as Error)?.stack ?? error);
     process.stderr.write(`malloc-lab: ${message}\n`);
-    process.exitCode = error instanceof MallocLabError && error.code === 'ERR_USAGE' ? 2 : 1;
+    process.exitCode = error instanceof MallocLabError && error.code === ErrorCodes.USAGE ? 2 : 1;
   },
 );

@@ -20,6 +20,9 @@ import {
 } from '../lib/experiments/framework/program.js';
 import * as lab from '../lib/index.js';
 import { native } from '../lib/infra/native.js';
+import * as prometheusEntry from '../lib/integrations/prometheus.js';
+import * as vitestEntry from '../lib/integrations/vitest.js';
+import * as probeEntry from '../lib/probe.js';
 
 // ---------------------------------------------------------------------------
 // Codes (the README's table) and fixtures.
@@ -239,6 +242,50 @@ function tryFree(ptr: bigint): void {
 const freeResult = (result: unknown) => {
   if (typeof result === 'bigint' && result !== 0n) lab.free(result);
 };
+
+/** What the size matchers take instead of a measurement. */
+const NOT_A_MEASUREMENT: Bad[] = [
+  bad('a number', 42, TYPE),
+  bad('null', null, TYPE),
+  bad('undefined (missing)', undefined, TYPE),
+  bad('a string', 'measurement', TYPE),
+  bad('before and after that are not snapshots', { before: 1, after: 2 }, TYPE),
+];
+/** A measurement in which nothing changed. */
+function unchanged(): { before: lab.Sample; after: lab.Sample } {
+  const now = lab.sample();
+  return { before: now, after: now };
+}
+/** A measurement in which the break moved up a page. */
+function breakMoved(): { before: lab.Sample; after: lab.Sample } {
+  const now = lab.sample();
+  return { before: now, after: { ...now, brk: now.brk + 4096n } };
+}
+/** An experiment run (as runExperiment returns it) with one judged claim. */
+function judgedRun(): lab.ExperimentRun {
+  return {
+    experiment: 'example',
+    host: 'fresh',
+    allocator: 'glibc',
+    claims: [{ id: 'claim', claim: 'what the seed says', verdict: 'confirmed', evidence: 'the numbers' }],
+  } as unknown as lab.ExperimentRun;
+}
+/** A metric sample with some fields replaced. */
+function sampleWith(fields: Record<string, unknown>): Record<string, unknown> {
+  return { name: 'example_bytes', help: 'An example.', type: 'gauge', value: 1, ...fields };
+}
+/** The parts of prom-client registerMallocLabMetrics uses. */
+function fakeRegistry(): prometheusEntry.PromRegistryLike {
+  return { removeSingleMetric: () => {} };
+}
+function fakeClient(): prometheusEntry.PromClientLike {
+  return {
+    Gauge: class {
+      set(): void {}
+    } as unknown as prometheusEntry.PromClientLike['Gauge'],
+    register: fakeRegistry(),
+  };
+}
 
 const FUNCTIONS: FunctionSpec[] = [
   // Allocation
@@ -815,14 +862,14 @@ const FUNCTIONS: FunctionSpec[] = [
     call: lab.allocatorSettings,
   },
   {
-    area: 'commands',
+    area: 'process',
     fn: 'statusReport',
     params: [['pid', PID.map((b) => ({ ...b, errno: undefined }))]],
     valid: () => ({ args: [0] }),
     call: lab.statusReport,
   },
   {
-    area: 'commands',
+    area: 'process',
     fn: 'renderStatusReport',
     params: [
       [
@@ -839,7 +886,7 @@ const FUNCTIONS: FunctionSpec[] = [
     call: lab.renderStatusReport,
   },
   {
-    area: 'commands',
+    area: 'process',
     fn: 'watchProcess',
     params: [
       [
@@ -990,7 +1037,17 @@ const FUNCTIONS: FunctionSpec[] = [
     area: 'experiments',
     fn: 'allocatorLibrary',
     params: [
-      ['allocator', [bad('an unknown name', 'ptmalloc9', RANGE), bad('a number', 1, RANGE), bad('null', null, RANGE)]],
+      [
+        'allocator',
+        [
+          bad('an unknown name', 'ptmalloc9', RANGE),
+          bad('a number', 1, RANGE),
+          bad('null', null, RANGE),
+          bad('a bigint (-1n)', -1n, RANGE),
+          bad('a name every object has ("toString")', 'toString', RANGE),
+          bad('"__proto__"', '__proto__', RANGE),
+        ],
+      ],
     ],
     valid: () => ({ args: ['glibc'] }),
     call: lab.allocatorLibrary,
@@ -1005,6 +1062,7 @@ const FUNCTIONS: FunctionSpec[] = [
           bad('an unknown id', 'nope', 'ERR_UNKNOWN_EXPERIMENT'),
           bad('a number', 1, 'ERR_UNKNOWN_EXPERIMENT'),
           bad('undefined (missing)', undefined, 'ERR_UNKNOWN_EXPERIMENT'),
+          bad('a bigint (-1n)', -1n, 'ERR_UNKNOWN_EXPERIMENT'),
         ],
       ],
     ],
@@ -1062,7 +1120,388 @@ const FUNCTIONS: FunctionSpec[] = [
     valid: () => ({ args: [[]] }),
     call: lab[fn],
   })),
+  // Helpers
+  {
+    area: 'helpers',
+    fn: 'formatBytes',
+    params: [
+      [
+        'bytes',
+        [
+          bad('a string', '10', TYPE),
+          bad('a bigint', 10n, TYPE),
+          bad('null', null, TYPE),
+          bad('undefined (missing)', undefined, TYPE),
+          bad('an object', { bytes: 10 }, TYPE),
+        ],
+      ],
+      ['options', [...OPTIONS, bad('signed: a string', { signed: 'yes' }, TYPE)]],
+    ],
+    valid: () => ({ args: [1024, { signed: true }] }),
+    call: lab.formatBytes,
+  },
+  {
+    area: 'helpers',
+    fn: 'formatAddress',
+    params: [
+      [
+        'address',
+        [
+          bad('undefined (missing)', undefined, TYPE),
+          bad('null', null, TYPE),
+          bad('a string', '0x1000', TYPE),
+          bad('negative (-1n)', -1n, RANGE),
+          bad('2^64', 1n << 64n, RANGE),
+          bad('a negative number', -1, RANGE),
+          bad('a fraction', 1.5, RANGE),
+        ],
+      ],
+    ],
+    valid: () => ({ args: [0x1000n] }),
+    call: lab.formatAddress,
+  },
+  {
+    area: 'helpers',
+    fn: 'deltaOf',
+    params: (['before', 'after'] as const).map((name): [string, Bad[]] => [
+      name,
+      [
+        bad('undefined (missing)', undefined, TYPE),
+        bad('null', null, TYPE),
+        bad('a string', 'sample', TYPE),
+        bad('an empty object', {}, TYPE),
+        bad('a status snapshot instead of a sample', lab.status(), TYPE),
+      ],
+    ]),
+    valid: () => ({ args: [lab.sample(), lab.sample()] }),
+    call: lab.deltaOf,
+  },
+  // Classes: the handles and builders the package exports.
+  {
+    area: 'classes',
+    fn: 'new BlockSet',
+    params: [
+      [
+        'id',
+        [bad('a string', '1', TYPE), bad('zero', 0, RANGE), bad('negative', -1, RANGE), bad('a fraction', 1.5, RANGE)],
+      ],
+      ['blocks', [bad('a string', '1', TYPE), bad('negative', -1, RANGE), bad('NaN', NaN, RANGE)]],
+    ],
+    valid: () => ({ args: [1, 1] }),
+    call: (id, blocks) => new lab.BlockSet(id, blocks),
+  },
+  {
+    area: 'classes',
+    fn: 'new AllocatorThread',
+    params: [['id', [bad('a string', '1', TYPE), bad('zero', 0, RANGE), bad('2^32', 2 ** 32, RANGE)]]],
+    valid: () => ({ args: [1] }),
+    call: (id) => new lab.AllocatorThread(id),
+  },
+  {
+    area: 'classes',
+    fn: 'new StepProgram',
+    params: [
+      [
+        'options',
+        [...OPTIONS, bad('unsafe: a string', { unsafe: 'yes' }, TYPE), bad('keep: a number', { keep: 1 }, TYPE)],
+      ],
+    ],
+    valid: () => ({ args: [{ keep: true }] }),
+    call: (options) => new StepProgram(options),
+  },
+  {
+    area: 'classes',
+    fn: 'new StepBuilder',
+    params: [
+      ['program', [bad('null', null, TYPE), bad('an encoded program', new Float64Array(6), TYPE)]],
+      ['step', [bad('a string', '0', TYPE), bad('negative', -1, RANGE)]],
+    ],
+    valid: () => ({ args: [new StepProgram(), 0] }),
+    call: (program, step) => new lab.StepBuilder(program, step),
+  },
+  {
+    area: 'classes',
+    fn: 'StepProgram.step',
+    params: [
+      ['label', [bad('a number', 1, TYPE), bad('null', null, TYPE), bad('undefined (missing)', undefined, TYPE)]],
+      ['build', [bad('a string', 'malloc', TYPE), bad('an object', {}, TYPE)]],
+    ],
+    valid: () => ({ args: ['x', (step: StepBuilder) => step.malloc('a', 8)] }),
+    call: (label, build) => new StepProgram().step(label, build),
+  },
+  ...(['slot', 'set'] as const).map((method): FunctionSpec => ({
+    area: 'classes',
+    fn: `StepProgram.${method}`,
+    params: [
+      ['name', [bad('a number', 1, TYPE), bad('null', null, TYPE), bad('undefined (missing)', undefined, TYPE)]],
+    ],
+    valid: () => ({ args: ['a'] }),
+    call: (name) => new StepProgram()[method](name),
+  })),
+  {
+    area: 'classes',
+    fn: 'StepProgram.addOp',
+    params: [
+      [
+        'op',
+        [
+          bad('null', null, TYPE),
+          bad('a name alone', 'malloc', TYPE),
+          bad('an unknown op', { op: 'explode', args: [], step: 0 }, TYPE),
+          bad('no args', { op: 'malloc', step: 0 }, TYPE),
+          bad('"toString" as an op', { op: 'toString', args: [], step: 0 }, TYPE),
+        ],
+      ],
+    ],
+    valid: () => ({ args: [{ op: 'malloc_trim', args: [0], step: 0 }] }),
+    call: (op) => new StepProgram().addOp(op),
+  },
+  {
+    area: 'classes',
+    fn: 'StepProgram.withThread',
+    params: [
+      ['thread', []],
+      ['build', [bad('a string', 'build', TYPE), bad('undefined (missing)', undefined, TYPE)]],
+    ],
+    valid: () => ({ args: [0, () => {}] }),
+    call: (thread, build) => new StepProgram().withThread(thread, build),
+  },
+  // malloc-lab/vitest
+  {
+    area: 'vitest',
+    fn: 'installMatchers',
+    params: [
+      [
+        'expect',
+        [
+          bad('null', null, TYPE),
+          bad('a number', 1, TYPE),
+          bad('an object without extend', {}, TYPE),
+          bad('a string', 'expect', TYPE),
+        ],
+      ],
+    ],
+    valid: () => ({ args: [{ extend: () => {} }] }),
+    call: vitestEntry.installMatchers,
+  },
+  ...(
+    [
+      'toGrowRssAnonBy',
+      'toShrinkRssAnonBy',
+      'toGrowRssBy',
+      'toShrinkRssBy',
+      'toGrowVmSizeBy',
+      'toShrinkVmSizeBy',
+    ] as const
+  ).map((matcher): FunctionSpec => ({
+    area: 'vitest',
+    fn: matcher,
+    params: [
+      ['received', NOT_A_MEASUREMENT],
+      [
+        'bounds',
+        [
+          bad('undefined (missing)', undefined, TYPE),
+          bad('null', null, TYPE),
+          bad('a number', 1024, TYPE),
+          bad('no bound', {}, TYPE),
+          bad('atLeast: negative', { atLeast: -1 }, RANGE),
+          bad('atLeast: a string', { atLeast: '1' }, RANGE),
+          bad('atMost: NaN', { atMost: NaN }, RANGE),
+          bad('atLeast above atMost', { atLeast: 2, atMost: 1 }, RANGE),
+        ],
+      ],
+    ],
+    // No change at all is "by at most 1 byte" in either direction.
+    valid: () => ({ args: [unchanged(), { atMost: 1 }] }),
+    call: (received, bounds) => expect(received)[matcher](bounds),
+  })),
+  {
+    area: 'vitest',
+    fn: 'toMoveBreak',
+    params: [
+      [
+        'received',
+        [
+          ...NOT_A_MEASUREMENT,
+          bad(
+            'measurement: one without a break (as trim() returns)',
+            { before: lab.status(), after: lab.status() },
+            TYPE,
+          ),
+        ],
+      ],
+      [
+        'bounds',
+        [
+          bad('a number', 1024, TYPE),
+          bad('direction: sideways', { direction: 'sideways' }, RANGE),
+          bad('atLeast: negative', { atLeast: -1 }, RANGE),
+        ],
+      ],
+    ],
+    valid: () => ({ args: [breakMoved(), { direction: 'up', atLeast: 4096 }] }),
+    call: (received, bounds) => expect(received).toMoveBreak(bounds),
+  },
+  {
+    area: 'vitest',
+    fn: 'toHaveClaim',
+    params: [
+      [
+        'received',
+        [
+          bad('a number', 42, TYPE),
+          bad('null', null, TYPE),
+          bad('an empty array', [], TYPE),
+          bad('an array with something else in it', [judgedRun(), {}], TYPE),
+        ],
+      ],
+      [
+        'id',
+        [
+          bad('a number', 1, TYPE),
+          bad('the empty string', '', TYPE),
+          bad('a claim the run does not have', 'nope', RANGE),
+        ],
+      ],
+      ['verdict', [bad('an unknown verdict', 'maybe', RANGE), bad('null', null, RANGE)]],
+      [
+        'options',
+        [
+          bad('null', null, TYPE),
+          bad('a host name alone', 'fresh', TYPE),
+          bad('a host with no run', { host: 'node' }, RANGE),
+        ],
+      ],
+    ],
+    valid: () => ({ args: [judgedRun(), 'claim', 'confirmed', { host: 'fresh' }] }),
+    call: (received, id, verdict, options) => expect(received).toHaveClaim(id, verdict, options),
+  },
+  // malloc-lab/prometheus
+  {
+    area: 'prometheus',
+    fn: 'collectProcessMetrics',
+    params: [
+      ['pid', PID],
+      [
+        'options',
+        [
+          ...OPTIONS,
+          bad('prefix: a number', { prefix: 1 }, TYPE),
+          bad('prefix: not a metric name', { prefix: 'my app_' }, TYPE),
+          bad('glibc: a string', { glibc: 'no' }, TYPE),
+          bad('smapsRollup: a number', { smapsRollup: 0 }, TYPE),
+          bad('arenas: null', { arenas: null }, TYPE),
+        ],
+      ],
+    ],
+    valid: () => ({ args: [0, { arenas: false }] }),
+    call: prometheusEntry.collectProcessMetrics,
+  },
+  {
+    area: 'prometheus',
+    fn: 'renderPrometheusText',
+    params: [
+      [
+        'values',
+        [
+          bad('null', null, TYPE),
+          bad('a string', 'metrics', TYPE),
+          bad('an object without metrics', {}, TYPE),
+          bad('an empty sample', [{}], TYPE),
+          bad('a sample whose name has a space', [sampleWith({ name: 'a b' })], TYPE),
+          bad('a sample whose help is a number', [sampleWith({ help: 1 })], TYPE),
+          bad('a sample of another type', [sampleWith({ type: 'histogram' })], TYPE),
+          bad('a sample whose value is a string', [sampleWith({ value: '1' })], TYPE),
+        ],
+      ],
+      [
+        'options',
+        [
+          ...OPTIONS,
+          bad('labels: a number', { labels: 1 }, TYPE),
+          bad('labels: a name with a space', { labels: { 'a b': 'x' } }, TYPE),
+          bad('labels: a reserved name', { labels: { __name__: 'x' } }, TYPE),
+          bad('labels: a value that is not a string', { labels: { service: 1 } }, TYPE),
+        ],
+      ],
+    ],
+    valid: () => ({ args: [[sampleWith({})], { labels: { service: 'api' } }] }),
+    call: prometheusEntry.renderPrometheusText,
+  },
+  {
+    area: 'prometheus',
+    fn: 'registerMallocLabMetrics',
+    params: [
+      [
+        'client',
+        [
+          bad('null', null, TYPE),
+          bad('a string', 'prom-client', TYPE),
+          bad('an object without Gauge', { register: fakeRegistry() }, TYPE),
+        ],
+      ],
+      [
+        'options',
+        [
+          ...OPTIONS,
+          bad('registry: a number', { registry: 1 }, TYPE),
+          bad('labels: a number', { labels: 1 }, TYPE),
+          bad('pid: negative', { pid: -1 }, RANGE),
+          bad('prefix: a number', { prefix: 1 }, TYPE),
+        ],
+      ],
+    ],
+    valid: () => ({
+      args: [fakeClient(), { arenas: false }],
+      dispose: (metrics) => (metrics as prometheusEntry.MallocLabMetrics | undefined)?.unregister(),
+    }),
+    call: prometheusEntry.registerMallocLabMetrics,
+  },
 ];
+
+/** StepBuilder's methods only encode: the interpreter refuses what they were given before anything runs. */
+const BUILDER_CASES: [method: string, input: string, build: (s: StepBuilder) => unknown][] = [
+  ['malloc', 'size: a string', (s) => s.malloc('a', 'x' as never)],
+  ['calloc', 'nmemb: a string', (s) => s.calloc('a', 'x' as never, 8)],
+  ['realloc', 'size: negative', (s) => s.realloc('a', -1)],
+  ['free', 'a slot never allocated', (s) => s.free('a')],
+  ['memalign', 'alignment: a string', (s) => s.memalign('a', 'x' as never, 8)],
+  ['posix_memalign', 'size: NaN', (s) => s.posix_memalign('a', 64, NaN)],
+  ['aligned_alloc', 'size: negative', (s) => s.aligned_alloc('a', 64, -1)],
+  ['valloc', 'size: Infinity', (s) => s.valloc('a', Infinity)],
+  ['fill', 'byte: 256', (s) => s.malloc('a', 8).fill('a', 256)],
+  ['touch', 'a slot never allocated', (s) => s.touch('a')],
+  ['batchAlloc', 'count: a string', (s) => s.batchAlloc('set', 'x' as never, [{ size: 8 }])],
+  ['batchFree', 'a set never allocated', (s) => s.batchFree('set')],
+  ['sbrk', 'increment: a fraction', (s) => s.sbrk(0.5)],
+  ['mallopt', 'param: unknown', (s) => s.mallopt(42, 1)],
+  ['malloc_trim', 'pad: negative', (s) => s.malloc_trim(-1)],
+  ['mincore', 'a slot never allocated', (s) => s.mincore('a')],
+  ['mlock', 'a slot never allocated', (s) => s.mlock('a')],
+  ['munlock', 'a slot never allocated', (s) => s.munlock('a')],
+  ['mmap', 'length: negative', (s) => s.mmap('a', -1)],
+  ['munmap', 'a malloc block', (s) => s.malloc('a', 8).munmap('a')],
+  ['madvise', 'advice: unknown', (s) => s.mmap('a', 4096).madvise('a', 100)],
+  ['malloc_usable_size', 'a slot never allocated', (s) => s.malloc_usable_size('a')],
+  ['sleep', 'milliseconds: negative', (s) => s.sleep(-1)],
+  ['threadStart', 'thread 1024', (s) => s.threadStart(1024)],
+  ['threadStop', 'a thread not running', (s) => s.threadStop(0)],
+  ['onThread', 'a thread never started', (s) => s.onThread(0, (t) => t.malloc('a', 8))],
+  ['unsafeFree', 'without the unsafe flag', (s) => s.malloc('a', 8).unsafeFree('a')],
+  ['unsafeWrite', 'without the unsafe flag', (s) => s.malloc('a', 8).unsafeWrite('a', 0, 8, 1)],
+  ['freeForeign', 'without the unsafe flag', (s) => s.malloc('a', 8).freeForeign('a', 0)],
+];
+
+function builderRows(): Row[] {
+  return BUILDER_CASES.map(([method, input, build]) => ({
+    area: 'step programs',
+    fn: `StepBuilder.${method}`,
+    input,
+    code: BAD_PROGRAM,
+    call: () => native.validateProgram(new StepProgram().step('x', (s) => void build(s)).encode()),
+  }));
+}
 
 /** The rows the function table generates: one per (function, parameter, bad value). */
 function generatedRows(): Row[] {
@@ -1595,7 +2034,35 @@ function programRows(): Row[] {
 
 // ---------------------------------------------------------------------------
 
-const MATRIX: Row[] = [...generatedRows(), ...scenarioRows(), ...programRows()];
+const MATRIX: Row[] = [...generatedRows(), ...scenarioRows(), ...programRows(), ...builderRows()];
+
+/** The package's entry points (package.json "exports"), as a user imports them. */
+const ENTRY_POINTS: Record<string, object> = {
+  'malloc-lab': lab,
+  'malloc-lab/probe': probeEntry,
+  'malloc-lab/vitest': vitestEntry,
+  'malloc-lab/prometheus': prometheusEntry,
+};
+/** MallocLabError is the error type itself: it holds whatever message and code it is given. */
+const EXEMPT_CLASSES = new Set(['MallocLabError']);
+
+/** A function's parameter names, from its source (a default value still makes a parameter). */
+function parameters(fn: unknown): string[] {
+  const source = Function.prototype.toString.call(fn);
+  const body = source.startsWith('class')
+    ? (/constructor\s*\(([^)]*)\)/.exec(source)?.[1] ?? '')
+    : (/^[^(]*\(([^)]*)\)/.exec(source)?.[1] ?? '');
+  return body
+    .split(',')
+    .map(
+      (part) =>
+        part
+          .trim()
+          .replace(/^\.\.\./, '')
+          .split(/[\s=:]/)[0]!,
+    )
+    .filter((name) => name !== '');
+}
 
 /** Under a sanitizer's allocator (scripts/asan.sh), rows about what glibc itself answers do not apply. */
 const SANITIZED = process.env['MALLOC_LAB_SANITIZER'] !== undefined;
@@ -1620,40 +2087,40 @@ async function failure(call: () => unknown): Promise<Error & { code?: string; er
 for (const row of MATRIX) if (row.input === 'not a Float64Array') row.code = TYPE;
 
 describe('the bad-input matrix', () => {
-  it('covers every exported function that takes arguments, and every step op', () => {
+  it('covers every export of every entry point that takes arguments, and every step op', () => {
     const covered = new Set(MATRIX.map((row) => row.fn));
-    const noArguments = new Set([
-      'registryStats',
-      'programBreak',
-      'mallinfo2',
-      'malloc_info',
-      'malloc_stats',
-      'gnu_get_libc_version',
-      'pageSize',
-      'sample',
-      'liveThreads',
-      'arenaCensus',
-      'stackLimits',
-      'onlineCpus',
-      'supported',
-      'probe',
-      'startThread',
-      // Formatting and arithmetic helpers, total over their inputs by design.
-      'formatBytes',
-      'formatAddress',
-      'deltaOf',
-      'rssToHeapRatio',
-      // The default matrix, looked up on this machine.
-      'defaultConfigurations',
-    ]);
-    const functions = Object.entries(lab)
-      .filter(([name, value]) => typeof value === 'function' && !/^[A-Z]/.test(name))
-      .map(([name]) => name);
-    const missing = functions.filter((name) => !covered.has(name) && !noArguments.has(name));
+    const missing: string[] = [];
+    for (const [entry, exports] of Object.entries(ENTRY_POINTS)) {
+      for (const [name, value] of Object.entries(exports)) {
+        if (typeof value === 'function' && /^[A-Z]/.test(name)) {
+          // A class: its constructor and every method that takes arguments.
+          if (EXEMPT_CLASSES.has(name)) continue;
+          if (parameters(value).length > 0 && !covered.has(`new ${name}`)) missing.push(`${entry}: new ${name}`);
+          for (const method of Object.getOwnPropertyNames(value.prototype)) {
+            const member = Object.getOwnPropertyDescriptor(value.prototype, method)!.value as unknown;
+            if (method === 'constructor' || typeof member !== 'function' || parameters(member).length === 0) continue;
+            if (!covered.has(`${name}.${method}`)) missing.push(`${entry}: ${name}.${method}`);
+          }
+        } else if (typeof value === 'function') {
+          if (parameters(value).length > 0 && !covered.has(name)) missing.push(`${entry}: ${name}`);
+        } else if (name === 'mallocLabMatchers') {
+          for (const matcher of Object.keys(value as object))
+            if (!covered.has(matcher)) missing.push(`${entry}: ${name}.${matcher}`);
+        }
+      }
+    }
     expect(missing).toEqual([]);
     const ops = Object.keys(OPS).filter((op) => !['end', 'snapshot', 'on_thread'].includes(op));
     expect(ops.filter((op) => !(op in VALID_STEPS))).toEqual([]);
-    expect(MATRIX.length).toBeGreaterThan(700);
+    expect(MATRIX.length).toBeGreaterThan(900);
+  });
+
+  it('finds the parameters it checks coverage by (so a function without rows cannot hide as parameterless)', () => {
+    expect(parameters(lab.malloc)).toEqual(['size']);
+    expect(parameters(lab.malloc_trim)).toEqual(['pad']);
+    expect(parameters(lab.formatBytes)).toEqual(['bytes', 'options']);
+    expect(parameters(lab.registryStats)).toEqual([]);
+    expect(parameters(lab.BlockSet)).toEqual(['id', 'blocks']);
   });
 
   it("every function spec's valid call succeeds (so each case fails because of the one bad value)", async () => {

@@ -7,7 +7,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 
 import { ALLOCATOR_ENV, allocatorLibrary, type AllocatorName } from '../lib/experiments/framework/hosts.js';
 import { allocBatch, free, malloc, touch, type BlockSet } from '../lib/index.js';
@@ -107,88 +107,109 @@ describe('startPeriodicTrimmer()', () => {
   let trimmer: PeriodicTrimmer | undefined;
   afterEach(() => trimmer?.stop());
 
-  function until(events: TrimEvent[], predicate: (event: TrimEvent) => boolean, ms = 5000): Promise<TrimEvent> {
-    return new Promise((resolve, reject) => {
-      const started = Date.now();
-      const poll = setInterval(() => {
+  describe('on a fake clock (the trims are real; only the timer is faked)', () => {
+    beforeEach(() => {
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
+    });
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+
+    /** Fires the trimmer's ticks one at a time until an event matches. */
+    function tickUntil(events: TrimEvent[], predicate: (event: TrimEvent) => boolean, most = 20): TrimEvent {
+      for (let fired = 0; fired <= most; fired++) {
         const found = events.find(predicate);
-        if (found !== undefined || Date.now() - started > ms) {
-          clearInterval(poll);
-          if (found) resolve(found);
-          else
-            reject(
-              new Error(
-                `no matching trim event in ${ms} ms; events: ${events.map((event) => event.message).join(' | ')}`,
-              ),
-            );
-        }
-      }, 5);
-    });
-  }
-
-  it('trims a fragmented heap on its own, then backs off while trims gain less than the minimum', async () => {
-    const { set, freedBytes } = fragmentedHeap(1024);
-    const events: TrimEvent[] = [];
-    try {
-      trimmer = startPeriodicTrimmer({ intervalMs: 20, minGainBytes: 4 * MiB, onTrim: (event) => events.push(event) });
-      expect(trimmer.enabled).toBe(true);
-      expect(trimmer.reason).toBe('');
-      const trimmed = await until(events, (event) => event.outcome === 'trimmed');
-      expect(trimmed.reclaimedBytes).toBeGreaterThanOrEqual(0.8 * freedBytes);
-      expect(trimmed.result!.released).toBe(true);
-      expect(trimmed.nextIntervalMs).toBe(20);
-      expect(trimmed.message).toMatch(
-        /^trimmed: malloc_trim gave back \d+\.\d MiB of RssAnon in [\d.]+ ms \(minimum 4\.0 MiB/,
+        if (found !== undefined) return found;
+        vi.advanceTimersToNextTimer();
+      }
+      throw new Error(
+        `no matching trim event in ${most} ticks; events: ${events.map((event) => event.message).join(' | ')}`,
       );
-
-      // Nothing left: the next ticks gain < 4 MiB and the interval doubles each time.
-      const third = await until(events, (event) => event.tick === trimmed.tick + 2);
-      const second = events.find((event) => event.tick === trimmed.tick + 1)!;
-      for (const event of [second, third]) expect(['below-min-gain', 'skipped']).toContain(event.outcome);
-      expect(second.nextIntervalMs).toBe(40);
-      expect(third.nextIntervalMs).toBe(80);
-      expect(trimmer.currentIntervalMs).toBeGreaterThanOrEqual(80);
-      const stats = trimmer.stats();
-      expect(stats.ticks).toBeGreaterThanOrEqual(trimmed.tick + 2);
-      expect(stats.reclaimedBytes).toBeGreaterThanOrEqual(trimmed.reclaimedBytes);
-    } finally {
-      set.release();
     }
-  });
 
-  it('caps the back-off at maxIntervalMs and stops for good', async () => {
-    const events: TrimEvent[] = [];
-    trimmer = startPeriodicTrimmer({
-      intervalMs: 5,
-      maxIntervalMs: 12,
-      minGainBytes: 1024 * MiB,
-      onTrim: (event) => events.push(event),
-    });
-    await until(events, (event) => event.tick === 4);
-    expect(events.slice(0, 4).map((event) => event.nextIntervalMs)).toEqual([10, 12, 12, 12]);
-    expect(events[0]!.outcome).toBe('skipped'); // less than 1 GiB free: malloc_trim was not even called
-    expect(events[0]!.message).toMatch(
-      /^skipped: glibc's arenas hold .* free, less than the minimum gain of 1\.0 GiB; next tick in 10 ms$/,
-    );
-    trimmer.stop();
-    const seen = events.length;
-    await new Promise((resolve) => setTimeout(resolve, 60));
-    expect(events.length).toBe(seen);
-    expect(trimmer.stopped).toBe(true);
-  });
+    /** The next tick comes exactly ms after the last one: not a millisecond sooner. */
+    function expectNextTickAfter(events: TrimEvent[], ms: number): void {
+      const seen = events.length;
+      vi.advanceTimersByTime(ms - 1);
+      expect(events.length).toBe(seen);
+      vi.advanceTimersByTime(1);
+      expect(events.length).toBe(seen + 1);
+    }
 
-  it('MALLOC_LAB_TRIM=off (injected) disables it and says why', async () => {
-    const events: TrimEvent[] = [];
-    trimmer = startPeriodicTrimmer({
-      intervalMs: 5,
-      env: { MALLOC_LAB_TRIM: 'off' },
-      onTrim: (event) => events.push(event),
+    it('trims a fragmented heap on its own, then backs off while trims gain less than the minimum', () => {
+      const { set, freedBytes } = fragmentedHeap(1024);
+      const events: TrimEvent[] = [];
+      try {
+        trimmer = startPeriodicTrimmer({
+          intervalMs: 20,
+          minGainBytes: 4 * MiB,
+          onTrim: (event) => events.push(event),
+        });
+        expect(trimmer.enabled).toBe(true);
+        expect(trimmer.reason).toBe('');
+        const trimmed = tickUntil(events, (event) => event.outcome === 'trimmed');
+        expect(trimmed.reclaimedBytes).toBeGreaterThanOrEqual(0.8 * freedBytes);
+        expect(trimmed.result!.released).toBe(true);
+        expect(trimmed.nextIntervalMs).toBe(20);
+        expect(trimmed.message).toMatch(
+          /^trimmed: malloc_trim gave back \d+\.\d MiB of RssAnon in [\d.]+ ms \(minimum 4\.0 MiB/,
+        );
+
+        // Nothing left: the next ticks gain < 4 MiB and the interval doubles each time.
+        expectNextTickAfter(events, 20);
+        expectNextTickAfter(events, 40);
+        const third = tickUntil(events, (event) => event.tick === trimmed.tick + 2);
+        const second = events.find((event) => event.tick === trimmed.tick + 1)!;
+        for (const event of [second, third]) expect(['below-min-gain', 'skipped']).toContain(event.outcome);
+        expect(second.nextIntervalMs).toBe(40);
+        expect(third.nextIntervalMs).toBe(80);
+        expect(trimmer.currentIntervalMs).toBeGreaterThanOrEqual(80);
+        const stats = trimmer.stats();
+        expect(stats.ticks).toBeGreaterThanOrEqual(trimmed.tick + 2);
+        expect(stats.reclaimedBytes).toBeGreaterThanOrEqual(trimmed.reclaimedBytes);
+      } finally {
+        set.release();
+      }
     });
-    await new Promise((resolve) => setTimeout(resolve, 60));
-    expect(trimmer.enabled).toBe(false);
-    expect(trimmer.reason).toBe('MALLOC_LAB_TRIM=off: periodic trimming is disabled');
-    expect(events).toEqual([]);
-    expect(trimmer.stats().ticks).toBe(0);
+
+    it('caps the back-off at maxIntervalMs and stops for good', () => {
+      const events: TrimEvent[] = [];
+      trimmer = startPeriodicTrimmer({
+        intervalMs: 5,
+        maxIntervalMs: 12,
+        minGainBytes: 1024 * MiB,
+        onTrim: (event) => events.push(event),
+      });
+      expectNextTickAfter(events, 5);
+      expectNextTickAfter(events, 10);
+      tickUntil(events, (event) => event.tick === 4);
+      expect(events.slice(0, 4).map((event) => event.nextIntervalMs)).toEqual([10, 12, 12, 12]);
+      expect(events[0]!.outcome).toBe('skipped'); // less than 1 GiB free: malloc_trim was not even called
+      expect(events[0]!.message).toMatch(
+        /^skipped: glibc's arenas hold .* free, less than the minimum gain of 1\.0 GiB; next tick in 10 ms$/,
+      );
+      trimmer.stop();
+      const seen = events.length;
+      vi.advanceTimersByTime(60);
+      expect(events.length).toBe(seen);
+      expect(vi.getTimerCount()).toBe(0);
+      expect(trimmer.stopped).toBe(true);
+    });
+
+    it('MALLOC_LAB_TRIM=off (injected) disables it and says why', () => {
+      const events: TrimEvent[] = [];
+      trimmer = startPeriodicTrimmer({
+        intervalMs: 5,
+        env: { MALLOC_LAB_TRIM: 'off' },
+        onTrim: (event) => events.push(event),
+      });
+      vi.advanceTimersByTime(60);
+      expect(vi.getTimerCount()).toBe(0);
+      expect(trimmer.enabled).toBe(false);
+      expect(trimmer.reason).toBe('MALLOC_LAB_TRIM=off: periodic trimming is disabled');
+      expect(events).toEqual([]);
+      expect(trimmer.stats().ticks).toBe(0);
+    });
   });
 
   const script = (env: string) => `

@@ -34,14 +34,17 @@ export interface FreeRule {
 }
 
 export const MAX_BATCH_BLOCKS: number = native.maxBatchBlocks;
+/** The most entries a batch's pattern may have. */
+const MAX_PATTERN_LENGTH: number = native.maxPatternLength;
 
 export class BlockSet {
   readonly id: number;
   readonly blocks: number;
 
+  /** allocBatch makes these; a set id comes from the addon. */
   constructor(id: number, blocks: number) {
-    this.id = id;
-    this.blocks = blocks;
+    this.id = check.integer(id, 'BlockSet', 'id', 1, 0xffffffff);
+    this.blocks = check.size(blocks, 'BlockSet', 'blocks');
   }
 
   /** Frees by the rule (default: all). Blocks already freed are skipped. Returns how many it freed. */
@@ -81,9 +84,9 @@ export function allocBatch(spec: BatchSpec): BlockSet {
   const pattern: PatternEntry[] = options.pattern ?? [
     { size: options.size!, ...(options.fill === undefined ? {} : { fill: options.fill }) },
   ];
-  if (!Array.isArray(pattern) || pattern.length === 0 || pattern.length > 64) {
+  if (!Array.isArray(pattern) || pattern.length === 0 || pattern.length > MAX_PATTERN_LENGTH) {
     throw new MallocLabError(
-      `allocBatch: spec.pattern must be an array of 1 to 64 entries, received ${check.describe(pattern)}`,
+      `allocBatch: spec.pattern must be an array of 1 to ${MAX_PATTERN_LENGTH} entries, received ${check.describe(pattern)}`,
       ErrorCodes.LIMIT_EXCEEDED,
     );
   }

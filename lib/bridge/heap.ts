@@ -88,6 +88,8 @@ export interface Mallinfo2 {
 
 export const MALLINFO_FIELDS = native.mallinfoFields as (keyof Mallinfo2)[];
 
+// Allocated once, not per call: a Float64Array of 10 doubles is past V8's on-heap limit
+// (64 bytes), so its backing store would be calloc'd on the glibc heap being observed.
 const mallinfoBuffer = new Float64Array(MALLINFO_FIELDS.length);
 
 export function mallinfoFrom(values: Float64Array, start = 0): Mallinfo2 {

@@ -31,7 +31,27 @@ function subtract<T extends object>(after: T, before: T): T {
   return result as T;
 }
 
+/** A sample() result: status and mallinfo objects and a bigint break. */
+function checkSample(value: unknown, param: string): Sample {
+  const candidate = value as Partial<Sample> | null;
+  if (
+    candidate === null ||
+    typeof candidate !== 'object' ||
+    candidate.status === null ||
+    typeof candidate.status !== 'object' ||
+    candidate.mallinfo === null ||
+    typeof candidate.mallinfo !== 'object' ||
+    typeof candidate.brk !== 'bigint'
+  ) {
+    throw check.typeError('deltaOf', param, 'a Sample (from sample() or measure())', value);
+  }
+  return candidate as Sample;
+}
+
+/** after - before, field by field, of two samples. */
 export function deltaOf(before: Sample, after: Sample): Delta {
+  checkSample(before, 'before');
+  checkSample(after, 'after');
   return {
     status: subtract(after.status, before.status),
     brk: after.brk - before.brk,

@@ -14,7 +14,7 @@ import {
   type SmapsRollup,
   type Statm,
 } from '../process/proc-files.js';
-import { type Mallinfo2, MALLINFO_FIELDS, mallinfoFrom } from './heap.js';
+import { type Mallinfo2, MALLINFO_FIELDS, mallinfo2, mallinfoFrom } from './heap.js';
 
 export {
   STATUS_FIELDS,
@@ -47,9 +47,6 @@ const statusBuffer = new Float64Array(STATUS_FIELDS.length);
 const sampleBuffer = new Float64Array(STATUS_FIELDS.length + 1 + MALLINFO_FIELDS.length);
 const smapsBuffer = new Float64Array(SMAPS_ROLLUP_FIELDS.length);
 const statmBuffer = new Float64Array(STATM_FIELDS.length);
-// Not a new Float64Array per call: one of 10 doubles is past V8's on-heap limit
-// (64 bytes), so its backing store would be calloc'd on the glibc heap being observed.
-const mallinfoBuffer = new Float64Array(MALLINFO_FIELDS.length);
 
 function record<K extends string>(names: readonly K[], values: Float64Array, start = 0): Record<K, number> {
   const result = {} as Record<K, number>;
@@ -152,10 +149,7 @@ export function snapshot(pid?: number, options?: SnapshotOptions): Snapshot {
   }
   const result: Snapshot = { pid: self ? process.pid : target, status: status(target) };
   if (wanted.brk) result.brk = native.programBreak();
-  if (wanted.mallinfo) {
-    native.mallinfo2(mallinfoBuffer);
-    result.mallinfo = mallinfoFrom(mallinfoBuffer);
-  }
+  if (wanted.mallinfo) result.mallinfo = mallinfo2();
   if (wanted.smapsRollup) result.smapsRollup = smapsRollup(target);
   if (wanted.statm) result.statm = statm(target);
   return result;

@@ -13,7 +13,8 @@ import { ErrorCodes, MallocLabError } from '../infra/errors.js';
 import { native } from '../infra/native.js';
 import * as check from '../infra/validate.js';
 
-const CALL = {
+/** The calls a thread runs, numbered as native/core/threads.h's ThreadCall (the parity test checks). */
+export const THREAD_CALLS = {
   malloc: 0,
   calloc: 1,
   realloc: 2,
@@ -28,22 +29,23 @@ export class AllocatorThread {
   readonly id: number;
   #closed = false;
 
+  /** startThread makes these; a thread id comes from the addon. */
   constructor(id: number) {
-    this.id = id;
+    this.id = check.integer(id, 'AllocatorThread', 'id', 1, 0xffffffff);
   }
 
   get closed(): boolean {
     return this.#closed;
   }
 
-  #call(name: keyof typeof CALL, a?: bigint | number, b?: bigint | number): bigint | number {
+  #call(name: keyof typeof THREAD_CALLS, a?: bigint | number, b?: bigint | number): bigint | number {
     if (this.#closed) {
       throw new MallocLabError(
         `AllocatorThread.${name}: thread ${this.id} is closed (expected an open thread)`,
         ErrorCodes.OUT_OF_RANGE,
       );
     }
-    return native.threadCall(this.id, CALL[name], a, b);
+    return native.threadCall(this.id, THREAD_CALLS[name], a, b);
   }
 
   malloc(size: number): bigint {

@@ -1,9 +1,10 @@
-/** Command-line argument reading shared by the commands: usage errors and option values. */
-import { MallocLabError } from '../infra/errors.js';
+/** Command-line argument reading shared by the commands: usage errors, option values and the target process. */
+import { ErrorCodes, MallocLabError } from '../infra/errors.js';
+import { resolveProcess } from '../process/target.js';
 
 /** A usage error of `command` (the CLI exits 2 on these). */
 export function usageError(command: string, message: string): MallocLabError {
-  return new MallocLabError(`${command}: ${message}`, 'ERR_USAGE');
+  return new MallocLabError(`${command}: ${message}`, ErrorCodes.USAGE);
 }
 
 /**
@@ -23,4 +24,11 @@ export function eachArgument(
       return value;
     });
   }
+}
+
+/** The process a command looks at (a pid or a name); the CLI itself is refused: it would only describe itself. */
+export function targetProcess(command: string, spec: string): number {
+  const pid = resolveProcess(spec, command);
+  if (pid === process.pid) throw usageError(command, 'that is this CLI process; give another pid');
+  return pid;
 }

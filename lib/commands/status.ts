@@ -8,11 +8,7 @@
  * can read. Needs no addon.
  */
 import { processStatusReport, renderStatusReport } from '../process/status.js';
-import { resolveProcess } from '../process/target.js';
-import { usageError as usageErrorOf } from './arguments.js';
-
-// ---------------------------------------------------------------------------
-// The command.
+import { targetProcess, usageError as usageErrorOf } from './arguments.js';
 
 const usageError = (message: string) => usageErrorOf('status', message);
 
@@ -32,8 +28,7 @@ export function statusCommand(argv: string[], print: (line: string) => void, war
   }
   if (positional.length > 1)
     throw usageError(`takes one process, received ${positional.length}: ${positional.join(' ')}`);
-  const pid = resolveProcess(positional[0]!, 'status');
-  if (pid === process.pid) throw usageError('that is this CLI process; give another pid');
+  const pid = targetProcess('status', positional[0]!);
   const report = processStatusReport(pid, 'status');
   if (json) {
     print(JSON.stringify(report, null, 2));

@@ -12,15 +12,12 @@
  */
 import { writeFileSync } from 'node:fs';
 
-import { formatBytes } from '../infra/units.js';
-import { commandLine, identify, resolveProcess } from '../process/target.js';
-import { watchProcess, type WatchResult, type WatchSample } from '../process/watch.js';
+import { commandLine, identify } from '../process/target.js';
+import { watchProcess, type WatchResult } from '../process/watch.js';
 import { liveLine } from '../report/sparkline.js';
 import { renderWatchSvg } from '../report/watch-svg.js';
-import { eachArgument, usageError as usageErrorOf } from './arguments.js';
-
-// ---------------------------------------------------------------------------
-// The command.
+import { plainLine, summarizeWatch } from '../report/watch-text.js';
+import { eachArgument, targetProcess, usageError as usageErrorOf } from './arguments.js';
 
 const usageError = (message: string) => usageErrorOf('watch', message);
 
@@ -86,57 +83,13 @@ export function parseWatchArguments(argv: string[]): WatchCommand {
   return { ...command, target: positional[0]! };
 }
 
-function plainLine(sample: WatchSample, peaks: boolean): string {
-  const cell = (name: string, value: number) => `${name} ${formatBytes(value).padStart(9)}`;
-  return [
-    `${(sample.t / 1000).toFixed(2).padStart(7)} s`,
-    cell('VmRSS', sample.VmRSS),
-    cell('RssAnon', sample.RssAnon),
-    cell('VmSize', sample.VmSize),
-    cell(peaks ? 'VmHWM(since last)' : 'VmHWM', sample.VmHWM),
-    `Threads ${sample.Threads}`,
-  ].join('  ');
-}
-
-function extent(values: number[]): { min: number; max: number } {
-  const finite = values.filter(Number.isFinite);
-  return finite.length === 0 ? { min: NaN, max: NaN } : { min: Math.min(...finite), max: Math.max(...finite) };
-}
-
-export function summarize(result: WatchResult): string[] {
-  const seconds = (result.elapsedMs / 1000).toFixed(1);
-  const how =
-    result.stopped === 'exited'
-      ? `pid ${result.pid} exited; watched for ${seconds} s`
-      : result.stopped === 'duration'
-        ? `stopped after ${seconds} s (--duration)`
-        : `interrupted after ${seconds} s`;
-  const lines = [how];
-  if (result.samples.length === 0) {
-    lines.push('no samples');
-    return lines;
-  }
-  const anon = extent(result.samples.map((sample) => sample.RssAnon));
-  const rss = extent(result.samples.map((sample) => sample.VmRSS));
-  const hwm = extent(result.samples.map((sample) => sample.VmHWM));
-  const first = result.samples[0]!;
-  const last = result.samples.at(-1)!;
-  lines.push(
-    `${result.samples.length} samples every ${result.intervalMs} ms; ` +
-      `RssAnon ${formatBytes(first.RssAnon)} → ${formatBytes(last.RssAnon)} (min ${formatBytes(anon.min)}, max ${formatBytes(anon.max)}); ` +
-      `VmRSS max ${formatBytes(rss.max)}; VmHWM max ${formatBytes(hwm.max)}${result.peaks ? ' (reset at each sample)' : ''}`,
-  );
-  return lines;
-}
-
 export async function watchCommand(
   argv: string[],
   print: (line: string) => void,
   warn: (line: string) => void,
 ): Promise<number> {
   const command = parseWatchArguments(argv);
-  const pid = resolveProcess(command.target, 'watch');
-  if (pid === process.pid) throw usageError('that is this CLI process; give another pid');
+  const pid = targetProcess('watch', command.target);
 
   // Live display: stdout when it carries nothing else and is a terminal; stderr's terminal under --json.
   const live = command.json
@@ -195,7 +148,7 @@ export async function watchCommand(
   }
 
   if (command.svg !== undefined) writeFileSync(command.svg, renderWatchSvg(result));
-  const summary = summarize(result);
+  const summary = summarizeWatch(result);
   if (command.json) {
     print(JSON.stringify(result, null, 2));
     for (const line of summary) warn(`watch: ${line}`);

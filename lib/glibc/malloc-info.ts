@@ -10,7 +10,7 @@
  *   <sizes> list still reports rest.count >= 1.
  * - The process-wide system/aspace totals are the sums of the per-arena values.
  */
-import { MallocLabError } from '../infra/errors.js';
+import { ErrorCodes, MallocLabError } from '../infra/errors.js';
 
 export interface MallocInfoBin {
   from: number;
@@ -61,7 +61,7 @@ export interface MallocInfo {
   xml: string;
 }
 
-const CODE = 'ERR_BAD_MALLOC_INFO';
+const CODE = ErrorCodes.BAD_MALLOC_INFO;
 
 function fail(expected: string, got: string): never {
   throw new MallocLabError(`malloc_info: expected ${expected}, got ${got}`, CODE);

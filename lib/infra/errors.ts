@@ -36,6 +36,8 @@ export const ErrorCodes = {
   USAGE: 'ERR_USAGE',
   NO_SUCH_PROCESS: 'ERR_NO_SUCH_PROCESS',
   AMBIGUOUS_PROCESS: 'ERR_AMBIGUOUS_PROCESS',
+  /** export could not listen, and the system gave no errno name. */
+  LISTEN_FAILED: 'ERR_LISTEN',
   UNSUPPORTED_PLATFORM: 'ERR_UNSUPPORTED_PLATFORM',
   ADDON_NOT_BUILT: 'ERR_ADDON_NOT_BUILT',
 } as const;

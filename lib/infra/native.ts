@@ -12,6 +12,8 @@ export interface NativeAddon {
   configure(errorClass: new (message: string, code: string) => Error): void;
   owner(): number;
   noop(): void;
+  /** Every code the addon raises besides errno names. */
+  errorCodes: string[];
 
   malloc(size: number): bigint;
   calloc(nmemb: number, size: number): bigint;
@@ -37,6 +39,7 @@ export interface NativeAddon {
   malloc_stats(): string;
   gnu_get_libc_version(): string;
   mallinfoFields: string[];
+  malloptParams: Record<string, number>;
 
   pageSize(): number;
   mincore(addr: bigint, length: number, vec: Uint8Array): number;
@@ -45,6 +48,7 @@ export interface NativeAddon {
   munlock(addr: bigint, length: number): void;
   mmap(length: number, populate: boolean): bigint;
   munmap(addr: bigint, length: number): void;
+  madviseAdvice: Record<string, number>;
 
   readStatus(pid: number, out: Float64Array): void;
   readSample(out: Float64Array): void;
@@ -61,10 +65,11 @@ export interface NativeAddon {
   batchInfo(set: number): { blocks: number; live: number; liveBytes: number };
   batchAddress(set: number, index: number): bigint;
   maxBatchBlocks: number;
+  maxPatternLength: number;
 
   validateProgram(program: Float64Array): void;
   runProgram(program: Float64Array, fd: number): number;
-  recordWidth: number;
+  programFormat: ProgramFormat;
 
   startThread(): number;
   closeThread(thread: number): void;
@@ -73,6 +78,19 @@ export interface NativeAddon {
   blockArena(ptr: bigint): 'main' | 'thread' | 'mmap';
   stackLimits(): { soft: number; hard: number; defaultThreadStack: number };
   onlineCpus(): number;
+  threadCalls: Record<string, number>;
+}
+
+/** The step program format as the addon's interpreter reads and writes it (native/core/program.h). */
+export interface ProgramFormat {
+  magic: number;
+  version: number;
+  header: Record<string, number>;
+  flags: Record<string, number>;
+  record: Record<string, number>;
+  sample: Record<string, number>;
+  ops: Record<string, number>;
+  refusals: Record<string, string>;
 }
 
 function load(): { addon: NativeAddon; path: string } {

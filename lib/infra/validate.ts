@@ -86,6 +86,19 @@ export function options<T extends object>(value: unknown, fn: string, param = 'o
   return value as Partial<T>;
 }
 
+/** Something that has a method called name (a module, a registry, vitest's expect). */
+export function withMethod<T>(value: unknown, name: string, fn: string, param: string, expected: string): T {
+  const candidate = value as Record<string, unknown> | null;
+  if (
+    candidate === null ||
+    (typeof candidate !== 'object' && typeof candidate !== 'function') ||
+    typeof candidate[name] !== 'function'
+  ) {
+    throw typeError(fn, param, expected, value);
+  }
+  return value as T;
+}
+
 /** The longest Uint8Array this Node can make (2^32 on 64-bit Node 20). */
 export const MAX_BYTE_ARRAY = constants.MAX_LENGTH;
 

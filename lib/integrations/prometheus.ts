@@ -14,6 +14,7 @@ import { smapsRollup, status } from '../bridge/procfs.js';
 import * as check from '../infra/validate.js';
 import {
   collectProcfsMetrics,
+  labelsOf,
   prefixOf,
   type CollectOptions,
   type Family,
@@ -126,21 +127,27 @@ export function registerMallocLabMetrics<R extends PromRegistryLike>(
   client: PromClientLike<R>,
   options: MallocLabMetricsOptions<R> = {},
 ): MallocLabMetrics {
-  if (client === null || typeof client !== 'object' || typeof client.Gauge !== 'function') {
-    throw check.typeError(
-      'registerMallocLabMetrics',
-      'client',
-      "the prom-client module (import client from 'prom-client')",
-      client,
-    );
-  }
+  check.withMethod(
+    client,
+    'Gauge',
+    'registerMallocLabMetrics',
+    'client',
+    "the prom-client module (import client from 'prom-client')",
+  );
   const {
     registry = client.register,
     pid,
     labels = {},
     ...collect
   } = check.options<MallocLabMetricsOptions<R>>(options, 'registerMallocLabMetrics');
-  const labelNames = Object.keys(labels);
+  check.withMethod(
+    registry,
+    'removeSingleMetric',
+    'registerMallocLabMetrics',
+    'options.registry',
+    'a prom-client Registry (client.register, or new client.Registry())',
+  );
+  const labelNames = Object.keys(labelsOf(labels, 'registerMallocLabMetrics'));
   let cached: Map<string, number> | undefined;
   const read = (): Map<string, number> => {
     if (cached === undefined) {

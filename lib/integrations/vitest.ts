@@ -18,7 +18,9 @@ import type { Status } from '../bridge/procfs.js';
 import type { HostName } from '../experiments/framework/hosts.js';
 import type { ExperimentRun } from '../experiments/framework/runner.js';
 import type { Verdict } from '../experiments/framework/types.js';
+import { ErrorCodes, MallocLabError } from '../infra/errors.js';
 import { formatAddress, formatBytes } from '../infra/units.js';
+import * as check from '../infra/validate.js';
 
 /**
  * A size range in bytes, inclusive; give one bound or both. The amount is signed in
@@ -114,8 +116,9 @@ function sidesOf(received: unknown, matcher: string): Sides {
   const before = statusOf(value?.before);
   const after = statusOf(value?.after);
   if (value === null || typeof value !== 'object' || before === undefined || after === undefined) {
-    throw new TypeError(
+    throw new MallocLabError(
       `${matcher}: expected a measurement — measure()'s result, trim()'s result, or { before, after } snapshots — but received ${describeValue(received)}`,
+      ErrorCodes.INVALID_ARG_TYPE,
     );
   }
   const sides: Sides = { before, after };
@@ -132,8 +135,9 @@ function sidesOf(received: unknown, matcher: string): Sides {
 function checkBounds(bounds: unknown, matcher: string, required: boolean): ByteBounds & { direction?: 'up' | 'down' } {
   if (bounds === undefined && !required) return {};
   if (bounds === null || typeof bounds !== 'object' || Array.isArray(bounds)) {
-    throw new TypeError(
+    throw new MallocLabError(
       `${matcher}: bounds must be an object such as { atLeast: 9 * MiB }, received ${describeValue(bounds)}`,
+      ErrorCodes.INVALID_ARG_TYPE,
     );
   }
   const { atLeast, atMost, direction } = bounds as BreakBounds;
@@ -142,21 +146,29 @@ function checkBounds(bounds: unknown, matcher: string, required: boolean): ByteB
     ['atMost', atMost],
   ] as const) {
     if (bound !== undefined && (typeof bound !== 'number' || !Number.isFinite(bound) || bound < 0)) {
-      throw new TypeError(
+      throw new MallocLabError(
         `${matcher}: bounds.${name} must be a non-negative number of bytes, received ${describeValue(bound)}`,
+        ErrorCodes.OUT_OF_RANGE,
       );
     }
   }
   if (required && atLeast === undefined && atMost === undefined) {
-    throw new TypeError(`${matcher}: give bounds.atLeast, bounds.atMost or both (bytes)`);
+    throw new MallocLabError(
+      `${matcher}: give bounds.atLeast, bounds.atMost or both (bytes)`,
+      ErrorCodes.INVALID_ARG_TYPE,
+    );
   }
   if (atLeast !== undefined && atMost !== undefined && atLeast > atMost) {
-    throw new TypeError(
+    throw new MallocLabError(
       `${matcher}: bounds.atLeast (${formatBytes(atLeast)}) is more than bounds.atMost (${formatBytes(atMost)})`,
+      ErrorCodes.OUT_OF_RANGE,
     );
   }
   if (direction !== undefined && direction !== 'up' && direction !== 'down') {
-    throw new TypeError(`${matcher}: bounds.direction must be 'up' or 'down', received ${describeValue(direction)}`);
+    throw new MallocLabError(
+      `${matcher}: bounds.direction must be 'up' or 'down', received ${describeValue(direction)}`,
+      ErrorCodes.OUT_OF_RANGE,
+    );
   }
   return bounds as BreakBounds;
 }
@@ -203,8 +215,9 @@ function toMoveBreak(this: MatcherContext, received: unknown, bounds?: BreakBoun
   const sides = sidesOf(received, 'toMoveBreak');
   const limits = checkBounds(bounds, 'toMoveBreak', false);
   if (sides.brkBefore === undefined || sides.brkAfter === undefined) {
-    throw new TypeError(
+    throw new MallocLabError(
       'toMoveBreak: the measurement has no program break (before.brk / after.brk); measure the operation with measure(), whose samples include sbrk(0)',
+      ErrorCodes.INVALID_ARG_TYPE,
     );
   }
   const moved = Number(sides.brkAfter - sides.brkBefore);
@@ -246,20 +259,31 @@ function toHaveClaim(
 ): MatcherResult {
   const all = Array.isArray(received) ? received : [received];
   if (all.length === 0 || !all.every(isRun)) {
-    throw new TypeError(
+    throw new MallocLabError(
       `toHaveClaim: expected an ExperimentRun or an array of them (runExperiment's result), received ${describeValue(received)}`,
+      ErrorCodes.INVALID_ARG_TYPE,
     );
   }
   if (typeof id !== 'string' || id === '')
-    throw new TypeError(`toHaveClaim: id must be a claim id string, received ${describeValue(id)}`);
-  if (!VERDICTS.includes(verdict))
-    throw new TypeError(
-      `toHaveClaim: verdict must be one of ${VERDICTS.join(', ')}, received ${describeValue(verdict)}`,
+    throw new MallocLabError(
+      `toHaveClaim: id must be a claim id string, received ${describeValue(id)}`,
+      ErrorCodes.INVALID_ARG_TYPE,
     );
-  const runs = options?.host === undefined ? all : all.filter((run) => run.host === options.host);
+  if (!VERDICTS.includes(verdict))
+    throw new MallocLabError(
+      `toHaveClaim: verdict must be one of ${VERDICTS.join(', ')}, received ${describeValue(verdict)}`,
+      ErrorCodes.OUT_OF_RANGE,
+    );
+  if (options === null || typeof options !== 'object' || Array.isArray(options))
+    throw new MallocLabError(
+      `toHaveClaim: options must be an object such as { host: 'fresh' }, received ${describeValue(options)}`,
+      ErrorCodes.INVALID_ARG_TYPE,
+    );
+  const runs = options.host === undefined ? all : all.filter((run) => run.host === options.host);
   if (runs.length === 0) {
-    throw new TypeError(
+    throw new MallocLabError(
       `toHaveClaim: no run on host ${options.host} (runs given: ${all.map((run) => run.host).join(', ')})`,
+      ErrorCodes.OUT_OF_RANGE,
     );
   }
   const lines: string[] = [];
@@ -267,11 +291,15 @@ function toHaveClaim(
   for (const run of runs) {
     const where = `${run.experiment} on ${run.host}${run.allocator !== 'glibc' ? ` with ${run.allocator}` : ''}`;
     if (run.skipped !== undefined)
-      throw new TypeError(`toHaveClaim: ${where} did not run, so claim ${id} was not judged: ${run.skipped}`);
+      throw new MallocLabError(
+        `toHaveClaim: ${where} did not run, so claim ${id} was not judged: ${run.skipped}`,
+        ErrorCodes.OUT_OF_RANGE,
+      );
     const claim = run.claims.find((candidate) => candidate.id === id);
     if (claim === undefined) {
-      throw new TypeError(
+      throw new MallocLabError(
         `toHaveClaim: ${where} has no claim ${JSON.stringify(id)} (its claims: ${run.claims.map((c) => c.id).join(', ') || 'none'})`,
+        ErrorCodes.OUT_OF_RANGE,
       );
     }
     if (claim.verdict !== verdict) pass = false;
@@ -300,6 +328,13 @@ export const mallocLabMatchers = {
 
 /** Registers the matchers with vitest's expect (or the one given). Importing this module already did it for vitest's. */
 export function installMatchers(expect: { extend(matchers: object): void } = vitestExpect): void {
+  check.withMethod(
+    expect,
+    'extend',
+    'installMatchers',
+    'expect',
+    "an expect with an extend method (vitest's, or your own)",
+  );
   expect.extend(mallocLabMatchers);
 }
 

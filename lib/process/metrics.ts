@@ -78,6 +78,29 @@ export function prefixOf(value: unknown, fn: string): string {
   return value;
 }
 
+/** Constant labels: an object of label names ([a-zA-Z_][a-zA-Z0-9_]*, not starting with __) to strings. */
+export function labelsOf(value: unknown, fn: string): Record<string, string> {
+  const labels = check.options<Record<string, string>>(value, fn, 'options.labels') as Record<string, unknown>;
+  for (const [name, text] of Object.entries(labels)) {
+    if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(name) || name.startsWith('__')) {
+      throw check.typeError(
+        fn,
+        `options.labels name ${JSON.stringify(name)}`,
+        'a label name ([a-zA-Z_][a-zA-Z0-9_]*, not starting with __)',
+        name,
+      );
+    }
+    if (typeof text !== 'string') throw check.typeError(fn, `options.labels.${name}`, 'a string', text);
+  }
+  return labels as Record<string, string>;
+}
+
+/** An on/off option: undefined (the default) or a boolean. */
+function flag(value: unknown, fn: string, param: string): boolean | undefined {
+  if (value !== undefined && typeof value !== 'boolean') throw check.typeError(fn, param, 'a boolean', value);
+  return value;
+}
+
 /** How the /proc files are read: plain fs by default; the calling process may pass its allocation-free readers. */
 export interface ProcReaders {
   status(pid: number): Status;
@@ -101,6 +124,7 @@ export function collectProcfsMetrics(
   const target = check.pid(pid, fn);
   const wanted = check.options<CollectOptions>(options, fn);
   const prefix = prefixOf(wanted.prefix, fn);
+  for (const name of ['smapsRollup', 'glibc', 'arenas'] as const) flag(wanted[name], fn, `options.${name}`);
   const self = target === 0 || target === process.pid;
   const metrics: MetricSample[] = [];
   const problems: string[] = [];
@@ -146,6 +170,18 @@ export interface RenderOptions {
   labels?: Record<string, string>;
 }
 
+/** One metric to render: a valid name, help text, the gauge type and a number. */
+function checkSample(value: unknown, param: string): void {
+  const metric = value as Partial<MetricSample> | null;
+  const fn = 'renderPrometheusText';
+  if (metric === null || typeof metric !== 'object') throw check.typeError(fn, param, 'a metric sample', value);
+  if (typeof metric.name !== 'string' || !/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(metric.name))
+    throw check.typeError(fn, `${param}.name`, 'a metric name ([a-zA-Z_:][a-zA-Z0-9_:]*)', metric.name);
+  if (typeof metric.help !== 'string') throw check.typeError(fn, `${param}.help`, 'a string', metric.help);
+  if (metric.type !== 'gauge') throw check.typeError(fn, `${param}.type`, "'gauge'", metric.type);
+  if (typeof metric.value !== 'number') throw check.typeError(fn, `${param}.value`, 'a number', metric.value);
+}
+
 /** The Prometheus text exposition format (version 0.0.4): HELP, TYPE and one sample per metric. */
 export function renderPrometheusText(values: ProcessMetrics | MetricSample[], options: RenderOptions = {}): string {
   const metrics = Array.isArray(values) ? values : values?.metrics;
@@ -156,20 +192,13 @@ export function renderPrometheusText(values: ProcessMetrics | MetricSample[], op
       'collectProcessMetrics() result or an array of metrics',
       values,
     );
-  const { labels = {} } = check.options<RenderOptions>(options, 'renderPrometheusText');
-  const pairs = Object.entries(labels).map(([name, value]) => {
-    if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(name) || name.startsWith('__')) {
-      throw check.typeError(
-        'renderPrometheusText',
-        `options.labels name ${JSON.stringify(name)}`,
-        'a label name ([a-zA-Z_][a-zA-Z0-9_]*, not starting with __)',
-        name,
-      );
-    }
-    return `${name}="${escapeLabel(String(value))}"`;
-  });
+  const { labels } = check.options<RenderOptions>(options, 'renderPrometheusText');
+  const pairs = Object.entries(labelsOf(labels, 'renderPrometheusText')).map(
+    ([name, value]) => `${name}="${escapeLabel(value)}"`,
+  );
   const suffix = pairs.length > 0 ? `{${pairs.join(',')}}` : '';
   let text = '';
+  metrics.forEach((metric: unknown, index) => checkSample(metric, `values[${index}]`));
   for (const metric of metrics) {
     text += `# HELP ${metric.name} ${escapeHelp(metric.help)}\n`;
     text += `# TYPE ${metric.name} ${metric.type}\n`;

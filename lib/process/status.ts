@@ -11,8 +11,8 @@ import type { Mallinfo2 } from '../bridge/heap.js';
 import { MallocLabError } from '../infra/errors.js';
 import { formatBytes } from '../infra/units.js';
 import * as check from '../infra/validate.js';
-import { type SmapsRollup, type Status, readSmapsRollupOfPid, readStatusOfPid } from './proc-files.js';
-import { commandLine, goneError, hasAddressSpace, identify, isGone, readStatusOf } from './target.js';
+import { type SmapsRollup, type Status, readSmapsRollupOfPid } from './proc-files.js';
+import { commandLine, hasAddressSpace, identify, isGone, readStatusOf } from './target.js';
 
 // ---------------------------------------------------------------------------
 // The report.
@@ -92,14 +92,7 @@ export function processStatusReport(pid?: number, fn = 'statusReport'): StatusRe
         };
       } else if (isGone(error)) {
         // Gone between the two reads, or it lost its address space (exit in progress).
-        let again: Status;
-        try {
-          again = readStatusOfPid(target);
-        } catch (second) {
-          if (isGone(second)) throw goneError('status', target);
-          throw second;
-        }
-        if (hasAddressSpace(again)) throw error;
+        if (hasAddressSpace(readStatusOf(target, 'status'))) throw error;
         report.smapsRollupError = {
           code: error.code,
           reason: 'no-address-space',

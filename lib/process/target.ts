@@ -6,7 +6,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { basename } from 'node:path';
 
-import { MallocLabError } from '../infra/errors.js';
+import { ErrorCodes, MallocLabError } from '../infra/errors.js';
 import { type Status, readStatusOfPid } from './proc-files.js';
 
 export interface ProcessIdentity {
@@ -91,14 +91,14 @@ export function resolveProcess(spec: string, command: string): number {
   if (/^\d+$/.test(spec)) {
     const pid = Number(spec);
     if (pid < 1 || pid > 0x7fffffff) {
-      throw new MallocLabError(`${command}: pid must be from 1 to 2147483647, received ${spec}`, 'ERR_USAGE');
+      throw new MallocLabError(`${command}: pid must be from 1 to 2147483647, received ${spec}`, ErrorCodes.USAGE);
     }
     return pid;
   }
   if (spec === '' || spec.startsWith('-')) {
     throw new MallocLabError(
       `${command}: expected a pid or a process name, received ${JSON.stringify(spec)}`,
-      'ERR_USAGE',
+      ErrorCodes.USAGE,
     );
   }
   const matches = findProcesses(spec);
@@ -106,7 +106,7 @@ export function resolveProcess(spec: string, command: string): number {
   if (matches.length === 0) {
     throw new MallocLabError(
       `${command}: no process named ${JSON.stringify(spec)} (compared with /proc/<pid>/comm and the words of each command line); give a pid`,
-      'ERR_NO_SUCH_PROCESS',
+      ErrorCodes.NO_SUCH_PROCESS,
     );
   }
   const shown = matches
@@ -115,7 +115,7 @@ export function resolveProcess(spec: string, command: string): number {
   if (matches.length > shown.length) shown.push(`  … and ${matches.length - shown.length} more`);
   throw new MallocLabError(
     `${command}: ${matches.length} processes match ${JSON.stringify(spec)}:\n${shown.join('\n')}\ngive one of these pids instead of the name`,
-    'ERR_AMBIGUOUS_PROCESS',
+    ErrorCodes.AMBIGUOUS_PROCESS,
   );
 }
 

@@ -6,10 +6,10 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { MallocLabError } from '../infra/errors.js';
+import { ErrorCodes, MallocLabError } from '../infra/errors.js';
 import * as check from '../infra/validate.js';
 import { type Status, type StatusField, STATUS_FIELDS, readStatusOfPid, resetPeakRssOfPid } from './proc-files.js';
-import { goneError, hasAddressSpace, identify, isGone } from './target.js';
+import { hasAddressSpace, identify, isGone, readStatusOf } from './target.js';
 
 /** One reading: t in milliseconds since the first, then every status field in bytes (Threads a count; NaN/null where absent). */
 export type WatchSample = { t: number } & Record<StatusField, number>;
@@ -58,24 +58,18 @@ export async function watchProcess(pid: number, options: WatchOptions): Promise<
   if (options === null || typeof options !== 'object') {
     throw new MallocLabError(
       `watch: options must be an object with intervalMs, received ${options === null ? 'null' : typeof options}`,
-      'ERR_INVALID_ARG_TYPE',
+      ErrorCodes.INVALID_ARG_TYPE,
     );
   }
   const { intervalMs, durationMs, signal } = options;
   if (!Number.isFinite(intervalMs) || intervalMs <= 0) {
     throw new MallocLabError(
       `watch: intervalMs must be a positive number, received ${String(intervalMs)}`,
-      'ERR_OUT_OF_RANGE',
+      ErrorCodes.OUT_OF_RANGE,
     );
   }
   const identity = identify(pid);
-  let first: Status;
-  try {
-    first = readStatusOfPid(pid);
-  } catch (error) {
-    if (isGone(error)) throw goneError('watch', pid);
-    throw error;
-  }
+  const first = readStatusOf(pid, 'watch');
   if (!hasAddressSpace(first)) {
     throw new MallocLabError(
       `watch: pid ${pid} has no address space (a kernel thread, or a zombie): nothing to watch`,

@@ -8,8 +8,7 @@
 import { type CompareResult, type CompareRun, isCompareResult } from '../compare/types.js';
 import { formatBytes } from '../infra/units.js';
 import { typeError } from '../infra/validate.js';
-import { byteGrid, text, timePanel } from './chart-axes.js';
-import { escapeXml, n, svgDocument } from './svg-document.js';
+import * as svg from './svg-toolkit.js';
 
 const WIDTH = 900;
 const MARGIN = 24;
@@ -48,34 +47,39 @@ function panel(
   top: number,
   seconds: number,
 ): { svg: string; height: number } {
-  const panelParts = timePanel(
-    { left: MARGIN, top, width: WIDTH - 2 * MARGIN, axisWidth: AXIS_WIDTH, plotHeight: PLOT_HEIGHT },
-    title,
-    note,
-    seconds,
+  const parts: string[] = [svg.heading(MARGIN, top, title, note)];
+  const plot = { x: MARGIN + AXIS_WIDTH, y: top + 22, width: WIDTH - 2 * MARGIN - AXIS_WIDTH, height: PLOT_HEIGHT };
+  parts.push(svg.plotArea(plot));
+  const time = svg.timeAxis(plot, seconds);
+  parts.push(...time.svg);
+  const values = lines.flatMap((line) => line.run.series[field]);
+  if (values.length === 0) {
+    parts.push(
+      svg.text(plot.x + plot.width / 2, plot.y + plot.height / 2, 'no samples', {
+        fill: svg.INK.note,
+        anchor: 'middle',
+      }),
+    );
+    return { svg: parts.join('\n'), height: 22 + PLOT_HEIGHT + 24 };
+  }
+  const axis = svg.byteAxis(
+    { x: plot.x, y: plot.y + 4, width: plot.width, height: plot.height - 8 },
+    svg.byteScale(values, 5, true),
   );
-  const { plot, xOf } = panelParts;
-  const parts = panelParts.parts;
-  const grid = byteGrid(
-    plot,
-    lines.flatMap((line) => line.run.series[field]),
-    true,
-  );
-  parts.push(...grid.parts);
-  const yOf = grid.yOf;
-  if (yOf === null) return { svg: parts.join('\n'), height: 22 + PLOT_HEIGHT + 24 };
+  parts.push(...axis.svg);
   for (const line of lines) {
     const { t } = line.run.series;
-    const points = line.run.series[field].map((value, index) => `${n(xOf(t[index]!))},${n(yOf(value))}`);
-    if (points.length === 0) continue;
-    const title = `<title>${escapeXml(`${line.name}: final ${formatBytes(line.run.series[field].at(-1)!)}`)}</title>`;
-    if (points.length === 1) {
-      const [x, y] = points[0]!.split(',');
-      parts.push(`<circle cx="${x}" cy="${y}" r="2.5" fill="${line.colour}">${title}</circle>`);
-    } else {
+    const samples = line.run.series[field];
+    const title = `<title>${svg.escapeXml(`${line.name}: final ${formatBytes(samples.at(-1) ?? NaN)}`)}</title>`;
+    const broken = svg.brokenLine(samples.map((value, index) => `${svg.n(time.x(t[index]!))},${svg.n(axis.y(value))}`));
+    for (const run of broken.lines) {
       parts.push(
-        `<polyline points="${points.join(' ')}" fill="none" stroke="${line.colour}" stroke-width="1.8" stroke-linejoin="round"${line.dash ? ` stroke-dasharray="${line.dash}"` : ''}>${title}</polyline>`,
+        `<polyline points="${run.join(' ')}" fill="none" stroke="${line.colour}" stroke-width="1.8" stroke-linejoin="round"${line.dash ? ` stroke-dasharray="${line.dash}"` : ''}>${title}</polyline>`,
       );
+    }
+    for (const point of broken.single) {
+      const [x, y] = point.split(',');
+      parts.push(`<circle cx="${x}" cy="${y}" r="2.5" fill="${line.colour}">${title}</circle>`);
     }
   }
   return { svg: parts.join('\n'), height: 22 + PLOT_HEIGHT + 24 };
@@ -109,25 +113,20 @@ export function renderCompareSvg(result: CompareResult): string {
   const body: string[] = [];
   let y = 30;
   const command = result.command.join(' ');
-  body.push(
-    text(MARGIN, y, `malloc-lab compare — ${command.length > 90 ? `${command.slice(0, 89)}…` : command}`, {
-      'font-size': 17,
-      'font-weight': 'bold',
-    }),
-  );
+  body.push(svg.text(MARGIN, y, `malloc-lab compare — ${svg.truncate(command, 90)}`, { size: 17, weight: 'bold' }));
   y += 18;
   const repeat = result.options.repeat;
   body.push(
-    text(
+    svg.text(
       MARGIN,
       y,
       `one line per configuration${repeat > 1 ? `: its run with the median final RSS of ${repeat}` : ''}; sampled every ${result.options.intervalMs} ms${result.options.tree ? ', process tree summed' : ''}; ${result.startedAt}`,
-      { 'font-size': 11, fill: '#6b7280' },
+      { size: 11, fill: svg.INK.note },
     ),
   );
   y += 14;
   if (absent.length > 0) {
-    body.push(text(MARGIN, y, `not drawn: ${absent.join(', ')}`, { 'font-size': 11, fill: '#b91c1c' }));
+    body.push(svg.text(MARGIN, y, `not drawn: ${absent.join(', ')}`, { size: 11, fill: '#b91c1c' }));
     y += 14;
   }
 
@@ -142,8 +141,15 @@ export function renderCompareSvg(result: CompareResult): string {
       y += 16;
     }
     body.push(
-      `<line x1="${n(x)}" y1="${n(y - 4)}" x2="${n(x + 26)}" y2="${n(y - 4)}" stroke="${line.colour}" stroke-width="2"${line.dash ? ` stroke-dasharray="${line.dash}"` : ''}/>`,
-      text(x + 32, y, label, { 'font-size': 11, fill: '#374151' }),
+      svg.line(
+        x,
+        y - 4,
+        x + 26,
+        y - 4,
+        line.colour,
+        ` stroke-width="2"${line.dash ? ` stroke-dasharray="${line.dash}"` : ''}`,
+      ),
+      svg.text(x + 32, y, label, { size: 11, fill: '#374151' }),
     );
     x += width;
   }
@@ -162,5 +168,5 @@ export function renderCompareSvg(result: CompareResult): string {
   );
   body.push(bottom.svg);
   y += bottom.height;
-  return svgDocument(WIDTH, Math.ceil(y + 12), body);
+  return svg.svgDocument(WIDTH, Math.ceil(y + 12), body);
 }

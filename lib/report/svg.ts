@@ -11,7 +11,22 @@ import type { ExperimentRun, StepRecord } from '../experiments/framework/runner.
 import type { Verdict } from '../experiments/framework/types.js';
 import { formatBytes } from '../infra/units.js';
 import { typeError } from '../infra/validate.js';
-import { escapeXml, n, svgDocument } from './svg-document.js';
+import {
+  brokenLine,
+  byteAxis,
+  byteScale,
+  escapeXml,
+  heading,
+  INK,
+  line,
+  n,
+  plotArea,
+  spans,
+  svgDocument,
+  text,
+  truncate,
+  wrapWords,
+} from './svg-toolkit.js';
 
 const WIDTH = 1000;
 const MARGIN = 24;
@@ -59,114 +74,6 @@ const MEASURES: Measure[] = [
   },
 ];
 
-function truncate(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, Math.max(1, max - 1))}…`;
-}
-
-function wrap(text: string, maxChars: number): string[] {
-  const lines: string[] = [];
-  let line = '';
-  for (const word of text.split(/\s+/).filter(Boolean)) {
-    if (line && line.length + 1 + word.length > maxChars) {
-      lines.push(line);
-      line = word;
-    } else {
-      line = line ? `${line} ${word}` : word;
-    }
-  }
-  if (line) lines.push(line);
-  return lines.length ? lines : [''];
-}
-
-interface TextOptions {
-  size?: number;
-  weight?: 'bold' | 'normal';
-  fill?: string;
-  anchor?: 'start' | 'middle' | 'end';
-  style?: 'italic';
-  transform?: string;
-  title?: string;
-}
-
-function text(x: number, y: number, content: string, options: TextOptions = {}): string {
-  const attributes = [
-    `x="${n(x)}"`,
-    `y="${n(y)}"`,
-    `font-size="${options.size ?? 11}"`,
-    options.weight === 'bold' ? 'font-weight="bold"' : '',
-    `fill="${options.fill ?? '#111827'}"`,
-    options.anchor && options.anchor !== 'start' ? `text-anchor="${options.anchor}"` : '',
-    options.style ? `font-style="${options.style}"` : '',
-    options.transform ? `transform="${options.transform}"` : '',
-  ].filter(Boolean);
-  const tooltip = options.title !== undefined ? `<title>${escapeXml(options.title)}</title>` : '';
-  return `<text ${attributes.join(' ')}>${tooltip}${escapeXml(content)}</text>`;
-}
-
-interface Span {
-  content: string;
-  size?: number;
-  weight?: 'bold';
-  fill?: string;
-}
-
-/** Runs of differently styled text on one line; the renderer places each after the last, so no widths are guessed. */
-function spans(x: number, y: number, runs: Span[], title?: string): string {
-  const tooltip = title !== undefined ? `<title>${escapeXml(title)}</title>` : '';
-  const inner = runs
-    .map((run) => {
-      const attributes = [
-        run.size !== undefined ? `font-size="${run.size}"` : '',
-        run.weight === 'bold' ? 'font-weight="bold"' : '',
-        `fill="${run.fill ?? '#111827'}"`,
-      ].filter(Boolean);
-      return `<tspan ${attributes.join(' ')}>${escapeXml(run.content)}</tspan>`;
-    })
-    .join('');
-  return `<text x="${n(x)}" y="${n(y)}" font-size="11" xml:space="preserve">${tooltip}${inner}</text>`;
-}
-
-const BYTE_UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-
-/** A tick value in formatBytes's unit, with as many decimals as it needs (1.25 MiB, not 1.3 MiB). */
-function tickLabel(value: number, signed: boolean): string {
-  const unit = formatBytes(value).split(' ')[1] ?? 'B';
-  const exact = Math.abs(value) / 1024 ** Math.max(0, BYTE_UNITS.indexOf(unit));
-  let digits = 0;
-  while (digits < 3 && Math.abs(Number(exact.toFixed(digits)) - exact) > exact * 1e-9) digits++;
-  const sign = value < 0 ? '-' : signed && value > 0 ? '+' : '';
-  return `${sign}${exact.toFixed(digits)} ${unit}`;
-}
-
-/** Powers of two of each byte unit: ticks land on round binary sizes. */
-const STEPS = [1, 1024, 1024 ** 2, 1024 ** 3, 1024 ** 4].flatMap((unit) =>
-  [1, 2, 4, 8, 16, 32, 64, 128, 256, 512].map((multiple) => unit * multiple),
-);
-
-interface Scale {
-  lo: number;
-  hi: number;
-  step: number;
-}
-
-function niceScale(values: number[], maxIntervals: number, includeZero: boolean): Scale {
-  let lo = Math.min(...values);
-  let hi = Math.max(...values);
-  if (values.length === 0) [lo, hi] = [0, 1024];
-  if (hi === lo) {
-    const pad = Math.max(Math.abs(lo) * 0.05, 4096);
-    lo -= pad;
-    hi += pad;
-  }
-  // Start from zero when zero is near anyway; a far baseline would flatten the line.
-  if (includeZero || (lo > 0 && lo <= hi / 2)) lo = Math.min(lo, 0);
-  if (includeZero || (hi < 0 && hi >= lo / 2)) hi = Math.max(hi, 0);
-  const span = hi - lo;
-  const step =
-    STEPS.find((candidate) => Math.ceil(hi / candidate) - Math.floor(lo / candidate) <= maxIntervals) ?? span;
-  return { lo: Math.floor(lo / step) * step, hi: Math.ceil(hi / step) * step, step };
-}
-
 interface Series {
   host: HostName;
   values: (number | null)[];
@@ -177,7 +84,7 @@ function needsLanes(series: Series[], includeZero: boolean): boolean {
   if (series.length < 2) return false;
   const all = series.flatMap((one) => one.values.filter((value): value is number => value !== null));
   if (all.length === 0) return false;
-  const shared = niceScale(all, 5, includeZero);
+  const shared = byteScale(all, 5, includeZero);
   return series.some((one) => {
     const own = one.values.filter((value): value is number => value !== null);
     if (own.length < 2) return false;
@@ -189,25 +96,16 @@ function needsLanes(series: Series[], includeZero: boolean): boolean {
 function drawSeries(one: Series, xs: number[], y: (value: number) => number, label: (index: number) => string): string {
   const style = HOST_STYLE[one.host];
   const parts: string[] = [];
-  let run: string[] = [];
-  const flush = () => {
-    if (run.length > 1) {
-      parts.push(
-        `<polyline points="${run.join(' ')}" fill="none" stroke="${style.colour}" stroke-width="2" stroke-linejoin="round"` +
-          (style.dash ? ` stroke-dasharray="${style.dash}"` : '') +
-          '/>',
-      );
-    }
-    run = [];
-  };
-  one.values.forEach((value, index) => {
-    if (value === null) {
-      flush();
-      return;
-    }
-    run.push(`${n(xs[index]!)},${n(y(value))}`);
-  });
-  flush();
+  const { lines } = brokenLine(
+    one.values.map((value, index) => (value === null ? null : `${n(xs[index]!)},${n(y(value))}`)),
+  );
+  for (const run of lines) {
+    parts.push(
+      `<polyline points="${run.join(' ')}" fill="none" stroke="${style.colour}" stroke-width="2" stroke-linejoin="round"` +
+        (style.dash ? ` stroke-dasharray="${style.dash}"` : '') +
+        '/>',
+    );
+  }
   one.values.forEach((value, index) => {
     if (value === null) return;
     const cx = xs[index]!;
@@ -234,21 +132,12 @@ function drawLane(
   const values = series.flatMap((one) => one.values.filter((value): value is number => value !== null));
   const parts: string[] = [];
   if (values.length === 0) {
-    parts.push(
-      text(box.x + box.width / 2, box.y + box.height / 2, 'no samples', { anchor: 'middle', fill: '#6b7280' }),
-    );
+    parts.push(text(box.x + box.width / 2, box.y + box.height / 2, 'no samples', { anchor: 'middle', fill: INK.note }));
     return parts.join('');
   }
-  const scale = niceScale(values, tag === undefined ? 5 : 2, measure.signed);
-  const y = (value: number) => box.y + box.height - ((value - scale.lo) / (scale.hi - scale.lo)) * box.height;
-  for (let tick = scale.lo; tick <= scale.hi + scale.step / 2; tick += scale.step) {
-    const ty = y(tick);
-    const zero = measure.signed && tick === 0;
-    parts.push(
-      `<line x1="${n(box.x)}" y1="${n(ty)}" x2="${n(box.x + box.width)}" y2="${n(ty)}" stroke="${zero ? '#9ca3af' : '#e5e7eb'}" stroke-width="1"/>`,
-      text(box.x - 6, ty + 3.5, tickLabel(tick, measure.signed), { anchor: 'end', size: 10, fill: '#4b5563' }),
-    );
-  }
+  const axis = byteAxis(box, byteScale(values, tag === undefined ? 5 : 2, measure.signed), measure.signed);
+  const y = axis.y;
+  parts.push(...axis.svg);
   if (tag !== undefined) {
     parts.push(text(box.x + 4, box.y + 10, tag, { size: 10, weight: 'bold', fill: HOST_STYLE[tag].colour }));
   }
@@ -278,24 +167,13 @@ function drawPanel(
   width: number,
 ): string {
   const parts: string[] = [];
-  parts.push(
-    spans(x, y + 11, [
-      { content: measure.title, size: 12, weight: 'bold' },
-      { content: `  ${measure.note}`, size: 10, fill: '#6b7280' },
-    ]),
-  );
+  parts.push(heading(x, y, measure.title, measure.note));
   const plot = { x: x + AXIS_WIDTH, y: y + 22, width: width - AXIS_WIDTH - 8, height: PLOT_HEIGHT };
   const count = stepLabels.length;
   const slot = plot.width / Math.max(1, count);
   const xs = stepLabels.map((_, index) => plot.x + slot * (index + 0.5));
-  parts.push(
-    `<rect x="${n(plot.x)}" y="${n(plot.y)}" width="${n(plot.width)}" height="${n(plot.height)}" fill="#fafafa" stroke="#d1d5db"/>`,
-  );
-  for (const sx of xs) {
-    parts.push(
-      `<line x1="${n(sx)}" y1="${n(plot.y)}" x2="${n(sx)}" y2="${n(plot.y + plot.height)}" stroke="#f0f0f0"/>`,
-    );
-  }
+  parts.push(plotArea(plot));
+  for (const sx of xs) parts.push(line(sx, plot.y, sx, plot.y + plot.height, '#f0f0f0'));
   if (needsLanes(series, measure.signed)) {
     const pad = 8;
     const gap = 22;
@@ -304,9 +182,7 @@ function drawPanel(
       const laneY = plot.y + pad + index * (laneHeight + gap);
       if (index > 0) {
         const divider = laneY - gap / 2;
-        parts.push(
-          `<line x1="${n(plot.x)}" y1="${n(divider)}" x2="${n(plot.x + plot.width)}" y2="${n(divider)}" stroke="#9ca3af" stroke-dasharray="2 3"/>`,
-        );
+        parts.push(line(plot.x, divider, plot.x + plot.width, divider, '#9ca3af', ' stroke-dasharray="2 3"'));
       }
       parts.push(
         drawLane(
@@ -329,7 +205,7 @@ function drawPanel(
     const lx = xs[index]! + 3;
     const ly = plot.y + plot.height + 12;
     parts.push(
-      `<line x1="${n(xs[index]!)}" y1="${n(plot.y + plot.height)}" x2="${n(xs[index]!)}" y2="${n(plot.y + plot.height + 4)}" stroke="#6b7280"/>`,
+      line(xs[index]!, plot.y + plot.height, xs[index]!, plot.y + plot.height + 4, INK.note),
       text(lx, ly, truncate(label, MAX_LABEL), {
         size: 10,
         anchor: 'end',
@@ -362,10 +238,10 @@ function renderGroup(runs: ExperimentRun[], top: number): { svg: string; height:
   const first = runs[0]!;
   const parts: string[] = [];
   let y = top;
-  const heading = `${first.experiment} · glibc ${first.glibc} · allocator ${first.allocator}`;
-  parts.push(`<line x1="${MARGIN}" y1="${n(y)}" x2="${WIDTH - MARGIN}" y2="${n(y)}" stroke="#d1d5db"/>`);
+  const title = `${first.experiment} · glibc ${first.glibc} · allocator ${first.allocator}`;
+  parts.push(line(MARGIN, y, WIDTH - MARGIN, y, INK.frame));
   y += 24;
-  parts.push(text(MARGIN, y, heading, { size: 16, weight: 'bold' }));
+  parts.push(text(MARGIN, y, title, { size: 16, weight: 'bold' }));
   y += 18;
   const details = [
     first.title,
@@ -374,8 +250,8 @@ function renderGroup(runs: ExperimentRun[], top: number): { svg: string; height:
     ...Object.entries(first.parameters).map(([key, value]) => `${key}=${value}`),
     ...Object.entries(first.env).map(([key, value]) => `${key}=${value}`),
   ].join(' · ');
-  for (const line of wrap(details, Math.floor((WIDTH - 2 * MARGIN) / CHAR))) {
-    parts.push(text(MARGIN, y, line, { size: 11, fill: '#4b5563' }));
+  for (const row of wrapWords(details, Math.floor((WIDTH - 2 * MARGIN) / CHAR))) {
+    parts.push(text(MARGIN, y, row, { size: 11, fill: INK.label }));
     y += 15;
   }
 
@@ -383,8 +259,8 @@ function renderGroup(runs: ExperimentRun[], top: number): { svg: string; height:
     .filter((run) => run.skipped === undefined)
     .sort((a, b) => HOST_ORDER.indexOf(a.host) - HOST_ORDER.indexOf(b.host));
   for (const run of runs.filter((candidate) => candidate.skipped !== undefined)) {
-    for (const line of wrap(`${run.host}: skipped — ${run.skipped}`, Math.floor((WIDTH - 2 * MARGIN) / CHAR))) {
-      parts.push(text(MARGIN, y, line, { size: 11, fill: '#92400e', style: 'italic' }));
+    for (const row of wrapWords(`${run.host}: skipped — ${run.skipped}`, Math.floor((WIDTH - 2 * MARGIN) / CHAR))) {
+      parts.push(text(MARGIN, y, row, { size: 11, fill: '#92400e', style: 'italic' }));
       y += 15;
     }
   }
@@ -402,7 +278,7 @@ function renderGroup(runs: ExperimentRun[], top: number): { svg: string; height:
         y,
         [
           { content: `variant ${variant}`, size: 13, weight: 'bold' },
-          { content: description ? `   ${truncate(description, 110)}` : '', fill: '#4b5563' },
+          { content: description ? `   ${truncate(description, 110)}` : '', fill: INK.label },
         ],
         description,
       ),
@@ -484,7 +360,7 @@ function renderGroup(runs: ExperimentRun[], top: number): { svg: string; height:
         );
         x += 160;
       }
-      parts.push(text(x + 10, y, truncate(claim.claim, 66), { size: 10, fill: '#6b7280', title: claim.claim }));
+      parts.push(text(x + 10, y, truncate(claim.claim, 66), { size: 10, fill: INK.note, title: claim.claim }));
     }
     y += 8;
   }
@@ -497,15 +373,20 @@ function legend(y: number): string {
   for (const host of HOST_ORDER) {
     const style = HOST_STYLE[host];
     parts.push(
-      `<line x1="${n(x)}" y1="${n(y - 4)}" x2="${n(x + 34)}" y2="${n(y - 4)}" stroke="${style.colour}" stroke-width="2"` +
-        (style.dash ? ` stroke-dasharray="${style.dash}"` : '') +
-        '/>',
+      line(
+        x,
+        y - 4,
+        x + 34,
+        y - 4,
+        style.colour,
+        ` stroke-width="2"${style.dash ? ` stroke-dasharray="${style.dash}"` : ''}`,
+      ),
       host === 'node'
         ? `<circle cx="${n(x + 17)}" cy="${n(y - 4)}" r="3.5" fill="${style.colour}"/>`
         : `<rect x="${n(x + 13.5)}" y="${n(y - 7.5)}" width="7" height="7" fill="#fff" stroke="${style.colour}" stroke-width="2"/>`,
       spans(x + 42, y, [
         { content: host, size: 12, weight: 'bold', fill: style.colour },
-        { content: `  (${style.what})`, fill: '#4b5563' },
+        { content: `  (${style.what})`, fill: INK.label },
       ]),
     );
     x += 300;
@@ -529,7 +410,7 @@ export function renderSvg(runs: ExperimentRun[]): string {
       'Hosts share an axis where their values are comparable; otherwise a panel splits into one lane per host, each with its own axis.',
       {
         size: 10,
-        fill: '#6b7280',
+        fill: INK.note,
       },
     ),
   );
@@ -543,7 +424,7 @@ export function renderSvg(runs: ExperimentRun[]): string {
   }
   if (groups.size === 0) {
     y += 20;
-    body.push(text(MARGIN, y, 'no runs', { size: 12, fill: '#6b7280' }));
+    body.push(text(MARGIN, y, 'no runs', { size: 12, fill: INK.note }));
     y += 10;
   }
   for (const group of groups.values()) {
@@ -555,4 +436,4 @@ export function renderSvg(runs: ExperimentRun[]): string {
   return svgDocument(WIDTH, height, body);
 }
 
-export { escapeXml } from './svg-document.js';
+export { escapeXml } from './svg-toolkit.js';

@@ -6,14 +6,13 @@
  * result's own, no random ids).
  */
 import type { WatchResult, WatchSample } from '../process/watch.js';
-import { byteGrid, text, timePanel } from './chart-axes.js';
-import { escapeXml, n, svgDocument } from './svg-document.js';
+import * as svg from './svg-toolkit.js';
 
 const WIDTH = 900;
 const MARGIN = 24;
 const AXIS_WIDTH = 70;
 
-interface Line {
+interface Series {
   field: keyof WatchSample;
   label: string;
   colour: string;
@@ -22,7 +21,7 @@ interface Line {
 
 function panel(
   samples: WatchSample[],
-  lines: Line[],
+  lines: Series[],
   title: string,
   note: string,
   top: number,
@@ -30,43 +29,44 @@ function panel(
   seconds: number,
   fromZero: boolean,
 ): { svg: string; height: number } {
-  const panelParts = timePanel(
-    { left: MARGIN, top, width: WIDTH - 2 * MARGIN, axisWidth: AXIS_WIDTH, plotHeight },
-    title,
-    note,
-    seconds,
+  const parts: string[] = [svg.heading(MARGIN, top, title, note)];
+  const plot = { x: MARGIN + AXIS_WIDTH, y: top + 22, width: WIDTH - 2 * MARGIN - AXIS_WIDTH, height: plotHeight };
+  parts.push(svg.plotArea(plot));
+  const values = lines.flatMap((series) => samples.map((sample) => sample[series.field]).filter(Number.isFinite));
+  const time = svg.timeAxis(plot, seconds);
+  const xOf = time.x;
+  parts.push(...time.svg);
+  if (values.length === 0) {
+    parts.push(
+      svg.text(plot.x + plot.width / 2, plot.y + plot.height / 2, 'no samples', {
+        fill: svg.INK.note,
+        anchor: 'middle',
+      }),
+    );
+    return { svg: parts.join('\n'), height: 22 + plotHeight + 22 };
+  }
+  const axis = svg.byteAxis(
+    { x: plot.x, y: plot.y + 4, width: plot.width, height: plot.height - 8 },
+    svg.byteScale(values, 5, fromZero),
   );
-  const { plot, xOf } = panelParts;
-  const parts = panelParts.parts;
-  const values = lines.flatMap((line) => samples.map((sample) => sample[line.field]).filter(Number.isFinite));
-  const grid = byteGrid(plot, values, fromZero);
-  parts.push(...grid.parts);
-  const yOf = grid.yOf;
-  if (yOf === null) return { svg: parts.join('\n'), height: 22 + plotHeight + 22 };
-  for (const line of lines) {
-    let run: string[] = [];
-    const flush = () => {
-      if (run.length > 1) {
-        parts.push(
-          `<polyline points="${run.join(' ')}" fill="none" stroke="${line.colour}" stroke-width="${line.dash ? 1.5 : 2}" stroke-linejoin="round"${line.dash ? ` stroke-dasharray="${line.dash}"` : ''}><title>${escapeXml(line.label)}</title></polyline>`,
-        );
-      } else if (run.length === 1) {
-        const [x, y] = run[0]!.split(',');
-        parts.push(
-          `<circle cx="${x}" cy="${y}" r="2.5" fill="${line.colour}"><title>${escapeXml(line.label)}</title></circle>`,
-        );
-      }
-      run = [];
-    };
-    for (const sample of samples) {
-      const value = sample[line.field];
-      if (!Number.isFinite(value)) {
-        flush();
-        continue;
-      }
-      run.push(`${n(xOf(sample.t))},${n(yOf(value))}`);
+  parts.push(...axis.svg);
+  for (const series of lines) {
+    const title = `<title>${svg.escapeXml(series.label)}</title>`;
+    const broken = svg.brokenLine(
+      samples.map((sample) => {
+        const value = sample[series.field];
+        return Number.isFinite(value) ? `${svg.n(xOf(sample.t))},${svg.n(axis.y(value))}` : null;
+      }),
+    );
+    for (const run of broken.lines) {
+      parts.push(
+        `<polyline points="${run.join(' ')}" fill="none" stroke="${series.colour}" stroke-width="${series.dash ? 1.5 : 2}" stroke-linejoin="round"${series.dash ? ` stroke-dasharray="${series.dash}"` : ''}>${title}</polyline>`,
+      );
     }
-    flush();
+    for (const point of broken.single) {
+      const [x, y] = point.split(',');
+      parts.push(`<circle cx="${x}" cy="${y}" r="2.5" fill="${series.colour}">${title}</circle>`);
+    }
   }
   return { svg: parts.join('\n'), height: 22 + plotHeight + 24 };
 }
@@ -78,15 +78,10 @@ export function renderWatchSvg(result: WatchResult): string {
   let y = 30;
   const command =
     result.cmdline && result.cmdline.length > 0 ? result.cmdline.join(' ') : result.comm ? `[${result.comm}]` : '';
-  body.push(text(MARGIN, y, `malloc-lab watch — pid ${result.pid}`, { 'font-size': 17, 'font-weight': 'bold' }));
+  body.push(svg.text(MARGIN, y, `malloc-lab watch — pid ${result.pid}`, { size: 17, weight: 'bold' }));
   y += 18;
   if (command) {
-    body.push(
-      text(MARGIN, y, command.length > 130 ? `${command.slice(0, 129)}…` : command, {
-        'font-size': 11,
-        fill: '#374151',
-      }),
-    );
+    body.push(svg.text(MARGIN, y, svg.truncate(command, 130), { size: 11, fill: '#374151' }));
     y += 16;
   }
   const stop =
@@ -96,14 +91,14 @@ export function renderWatchSvg(result: WatchResult): string {
         ? `stopped after ${(result.elapsedMs / 1000).toFixed(1)} s`
         : `interrupted after ${(result.elapsedMs / 1000).toFixed(1)} s`;
   body.push(
-    text(MARGIN, y, `${samples.length} samples every ${result.intervalMs} ms from ${result.startedAt}; ${stop}`, {
-      'font-size': 11,
-      fill: '#6b7280',
+    svg.text(MARGIN, y, `${samples.length} samples every ${result.intervalMs} ms from ${result.startedAt}; ${stop}`, {
+      size: 11,
+      fill: svg.INK.note,
     }),
   );
   y += 14;
 
-  const resident: Line[] = [
+  const resident: Series[] = [
     { field: 'VmRSS', label: 'VmRSS', colour: '#2563eb' },
     { field: 'RssAnon', label: 'RssAnon', colour: '#ea580c' },
     { field: 'RssFile', label: 'RssFile', colour: '#16a34a' },
@@ -117,12 +112,19 @@ export function renderWatchSvg(result: WatchResult): string {
   // Legend.
   y += 10;
   let x = MARGIN;
-  for (const line of resident) {
+  for (const series of resident) {
     body.push(
-      `<line x1="${n(x)}" y1="${n(y - 4)}" x2="${n(x + 26)}" y2="${n(y - 4)}" stroke="${line.colour}" stroke-width="2"${line.dash ? ` stroke-dasharray="${line.dash}"` : ''}/>`,
-      text(x + 32, y, line.label, { 'font-size': 11, fill: '#374151' }),
+      svg.line(
+        x,
+        y - 4,
+        x + 26,
+        y - 4,
+        series.colour,
+        ` stroke-width="2"${series.dash ? ` stroke-dasharray="${series.dash}"` : ''}`,
+      ),
+      svg.text(x + 32, y, series.label, { size: 11, fill: '#374151' }),
     );
-    x += 40 + line.label.length * 6.2 + 18;
+    x += 40 + series.label.length * 6.2 + 18;
   }
   y += 12;
 
@@ -143,11 +145,9 @@ export function renderWatchSvg(result: WatchResult): string {
   y += bottom.height;
 
   if (result.stopped === 'exited') {
-    body.push(
-      text(WIDTH - MARGIN, y, `pid ${result.pid} exited`, { 'font-size': 11, fill: '#b91c1c', 'text-anchor': 'end' }),
-    );
+    body.push(svg.text(WIDTH - MARGIN, y, `pid ${result.pid} exited`, { size: 11, fill: '#b91c1c', anchor: 'end' }));
     y += 6;
   }
   const height = Math.ceil(y + 12);
-  return svgDocument(WIDTH, height, body);
+  return svg.svgDocument(WIDTH, height, body);
 }

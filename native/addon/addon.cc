@@ -42,9 +42,10 @@ Napi::Value Noop(const Napi::CallbackInfo& info) { return info.Env().Undefined()
 static Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   using namespace malloclab;
   env.SetInstanceData<AddonState, release_environment>(new AddonState{next_owner++, {}});
-  exports.Set("configure", Napi::Function::New(env, Configure, "configure"));
-  exports.Set("owner", Napi::Function::New(env, Owner, "owner"));
-  exports.Set("noop", Napi::Function::New(env, Noop, "noop"));
+  export_functions(env, exports, {{"configure", Configure}, {"owner", Owner}, {"noop", Noop}});
+  Napi::Array codes = Napi::Array::New(env);
+  for (const char* each : code::kAll) codes.Set(codes.Length(), each);
+  exports.Set("errorCodes", codes);
   register_allocations(env, exports);
   register_heap(env, exports);
   register_pages(env, exports);

@@ -1,4 +1,5 @@
 #include "../core/allocations.h"
+#include "../core/plain_bounds.h"
 #include "skin.h"
 
 namespace malloclab {
@@ -119,15 +120,13 @@ Napi::Value Write(const Napi::CallbackInfo& info) {
 // CallbackInfo (which fetches six arguments). Anything unusual (a wrong type, a
 // value out of range, a missing argument) goes to the general callback above, so
 // every error is exactly the one it always was. The registry check stays.
-constexpr double kMaxSize = 9007199254740991.0;  // 2^53 - 1, as size_arg
-
 napi_value FastMalloc(napi_env env, napi_callback_info cbinfo) {
   size_t argc = 1;
   napi_value arg;
   void* data = nullptr;
   double size = -1;
   if (napi_get_cb_info(env, cbinfo, &argc, &arg, nullptr, &data) != napi_ok ||
-      napi_get_value_double(env, arg, &size) != napi_ok || !(size >= 0 && size <= kMaxSize) ||
+      napi_get_value_double(env, arg, &size) != napi_ok || !(size >= 0 && size <= kMaxExact) ||
       static_cast<double>(static_cast<uint64_t>(size)) != size) {
     return Malloc(Napi::CallbackInfo(env, cbinfo));
   }
@@ -182,19 +181,19 @@ Napi::Value RegistryStats(const Napi::CallbackInfo& info) {
 
 void register_allocations(Napi::Env env, Napi::Object exports) {
   exports.Set("malloc", raw_function(env, "malloc", FastMalloc));
-  exports.Set("calloc", Napi::Function::New(env, Calloc, "calloc"));
-  exports.Set("realloc", Napi::Function::New(env, Realloc, "realloc"));
+  export_functions(env, exports, {{"calloc", Calloc}, {"realloc", Realloc}});
   exports.Set("free", raw_function(env, "free", FastFree));
-  exports.Set("posix_memalign", Napi::Function::New(env, PosixMemalign, "posix_memalign"));
-  exports.Set("aligned_alloc", Napi::Function::New(env, AlignedAlloc, "aligned_alloc"));
-  exports.Set("memalign", Napi::Function::New(env, Memalign, "memalign"));
-  exports.Set("valloc", Napi::Function::New(env, Valloc, "valloc"));
-  exports.Set("malloc_usable_size", Napi::Function::New(env, UsableSize, "malloc_usable_size"));
-  exports.Set("fill", Napi::Function::New(env, Fill, "fill"));
-  exports.Set("touch", Napi::Function::New(env, Touch, "touch"));
-  exports.Set("read", Napi::Function::New(env, Read, "read"));
-  exports.Set("write", Napi::Function::New(env, Write, "write"));
-  exports.Set("registryStats", Napi::Function::New(env, RegistryStats, "registryStats"));
+  export_functions(env, exports,
+                   {{"posix_memalign", PosixMemalign},
+                    {"aligned_alloc", AlignedAlloc},
+                    {"memalign", Memalign},
+                    {"valloc", Valloc},
+                    {"malloc_usable_size", UsableSize},
+                    {"fill", Fill},
+                    {"touch", Touch},
+                    {"read", Read},
+                    {"write", Write},
+                    {"registryStats", RegistryStats}});
 }
 
 }  // namespace malloclab

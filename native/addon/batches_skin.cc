@@ -24,7 +24,7 @@ Napi::Value AllocBatch(const Napi::CallbackInfo& info) {
     PatternEntry pattern[kMaxPatternLength];
     for (size_t k = 0; k < length; ++k) {
       // Checked before the casts: NaN or an out-of-range double is undefined behaviour there.
-      if (!(sizes[k] >= 0 && sizes[k] <= 9007199254740991.0) || std::trunc(sizes[k]) != sizes[k] ||
+      if (!(sizes[k] >= 0 && sizes[k] <= kMaxExact) || std::trunc(sizes[k]) != sizes[k] ||
           !(fills[k] >= -1 && fills[k] <= 255) || std::trunc(fills[k]) != fills[k]) {
         throw Error(code::kOutOfRange, "allocBatch: pattern entry " + std::to_string(k) +
                                            " needs an integer size from 0 to 2^53 - 1 and a fill "
@@ -80,12 +80,14 @@ Napi::Value BatchAddress(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void register_batches(Napi::Env env, Napi::Object exports) {
-  exports.Set("allocBatch", Napi::Function::New(env, AllocBatch, "allocBatch"));
-  exports.Set("freeBatch", Napi::Function::New(env, FreeBatch, "freeBatch"));
-  exports.Set("releaseBatch", Napi::Function::New(env, ReleaseBatch, "releaseBatch"));
-  exports.Set("batchInfo", Napi::Function::New(env, BatchInfo, "batchInfo"));
-  exports.Set("batchAddress", Napi::Function::New(env, BatchAddress, "batchAddress"));
+  export_functions(env, exports,
+                   {{"allocBatch", AllocBatch},
+                    {"freeBatch", FreeBatch},
+                    {"releaseBatch", ReleaseBatch},
+                    {"batchInfo", BatchInfo},
+                    {"batchAddress", BatchAddress}});
   exports.Set("maxBatchBlocks", Napi::Number::New(env, static_cast<double>(kMaxBatchBlocks)));
+  exports.Set("maxPatternLength", Napi::Number::New(env, static_cast<double>(kMaxPatternLength)));
 }
 
 }  // namespace malloclab

@@ -1,4 +1,6 @@
 #include "../core/heap.h"
+#include "../core/plain_bounds.h"
+#include "../core/plain_mallopt.h"
 #include "skin.h"
 
 namespace malloclab {
@@ -12,7 +14,7 @@ Napi::Value ProgramBreak(const Napi::CallbackInfo& info) {
 Napi::Value Sbrk(const Napi::CallbackInfo& info) {
   return guarded(info, [&] {
     int64_t increment =
-        integer_arg(info, 0, "sbrk", "increment", -(int64_t{1} << 53) + 1, (int64_t{1} << 53) - 1);
+        integer_arg(info, 0, "sbrk", "increment", -kMaxExactInteger, kMaxExactInteger);
     return address_value(
         info.Env(), checked_sbrk(static_cast<intptr_t>(increment), state_of(info.Env()).owner));
   });
@@ -61,18 +63,19 @@ Napi::Value LibcVersion(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void register_heap(Napi::Env env, Napi::Object exports) {
-  exports.Set("programBreak", Napi::Function::New(env, ProgramBreak, "programBreak"));
-  exports.Set("sbrk", Napi::Function::New(env, Sbrk, "sbrk"));
-  exports.Set("mallopt", Napi::Function::New(env, Mallopt, "mallopt"));
-  exports.Set("malloc_trim", Napi::Function::New(env, MallocTrim, "malloc_trim"));
-  exports.Set("mallinfo2", Napi::Function::New(env, Mallinfo2, "mallinfo2"));
-  exports.Set("malloc_info", Napi::Function::New(env, MallocInfo, "malloc_info"));
-  exports.Set("malloc_stats", Napi::Function::New(env, MallocStats, "malloc_stats"));
-  exports.Set("gnu_get_libc_version",
-              Napi::Function::New(env, LibcVersion, "gnu_get_libc_version"));
+  export_functions(env, exports,
+                   {{"programBreak", ProgramBreak},
+                    {"sbrk", Sbrk},
+                    {"mallopt", Mallopt},
+                    {"malloc_trim", MallocTrim},
+                    {"mallinfo2", Mallinfo2},
+                    {"malloc_info", MallocInfo},
+                    {"malloc_stats", MallocStats},
+                    {"gnu_get_libc_version", LibcVersion}});
   Napi::Array names = Napi::Array::New(env, kMallinfoFields);
   for (int i = 0; i < kMallinfoFields; ++i) names.Set(i, kMallinfoFieldNames[i]);
   exports.Set("mallinfoFields", names);
+  exports.Set("malloptParams", named_values(env, kMalloptParams));
 }
 
 }  // namespace malloclab

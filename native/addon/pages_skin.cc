@@ -60,13 +60,15 @@ Napi::Value Munmap(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void register_pages(Napi::Env env, Napi::Object exports) {
-  exports.Set("pageSize", Napi::Function::New(env, PageSize, "pageSize"));
-  exports.Set("mincore", Napi::Function::New(env, Mincore, "mincore"));
-  exports.Set("madvise", Napi::Function::New(env, Madvise, "madvise"));
-  exports.Set("mlock", Napi::Function::New(env, Mlock, "mlock"));
-  exports.Set("munlock", Napi::Function::New(env, Munlock, "munlock"));
-  exports.Set("mmap", Napi::Function::New(env, Mmap, "mmap"));
-  exports.Set("munmap", Napi::Function::New(env, Munmap, "munmap"));
+  export_functions(env, exports,
+                   {{"pageSize", PageSize},
+                    {"mincore", Mincore},
+                    {"madvise", Madvise},
+                    {"mlock", Mlock},
+                    {"munlock", Munlock},
+                    {"mmap", Mmap},
+                    {"munmap", Munmap}});
+  exports.Set("madviseAdvice", named_values(env, kMadviseAdvice));
 }
 
 }  // namespace malloclab

@@ -1,4 +1,3 @@
-#include "../core/heap.h"
 #include "../core/procfs.h"
 #include "skin.h"
 
@@ -21,11 +20,7 @@ Napi::Value ReadStatus(const Napi::CallbackInfo& info) {
 // status, then the break and mallinfo2 of this process, in one call.
 Napi::Value ReadSample(const Napi::CallbackInfo& info) {
   return guarded(info, [&] {
-    double* out =
-        float64_arg(info, 0, "readSample", "out", kStatusFields.count + 1 + kMallinfoFields);
-    read_status(0, out);
-    out[kStatusFields.count] = static_cast<double>(program_break());
-    read_mallinfo2(out + kStatusFields.count + 1);
+    read_self_sample(float64_arg(info, 0, "readSample", "out", kSampleWidth));
     return info.Env().Undefined();
   });
 }
@@ -62,11 +57,12 @@ Napi::Array names(Napi::Env env, const FieldTable& table) {
 }  // namespace
 
 void register_procfs(Napi::Env env, Napi::Object exports) {
-  exports.Set("readStatus", Napi::Function::New(env, ReadStatus, "readStatus"));
-  exports.Set("readSample", Napi::Function::New(env, ReadSample, "readSample"));
-  exports.Set("readSmapsRollup", Napi::Function::New(env, ReadSmapsRollup, "readSmapsRollup"));
-  exports.Set("readStatm", Napi::Function::New(env, ReadStatm, "readStatm"));
-  exports.Set("resetPeakRss", Napi::Function::New(env, ResetPeak, "resetPeakRss"));
+  export_functions(env, exports,
+                   {{"readStatus", ReadStatus},
+                    {"readSample", ReadSample},
+                    {"readSmapsRollup", ReadSmapsRollup},
+                    {"readStatm", ReadStatm},
+                    {"resetPeakRss", ResetPeak}});
   exports.Set("statusFields", names(env, kStatusFields));
   exports.Set("smapsRollupFields", names(env, kSmapsRollupFields));
   exports.Set("statmFields", names(env, kStatmFields));

@@ -1,3 +1,5 @@
+#include <string>
+
 #include "../core/program.h"
 #include "skin.h"
 
@@ -39,12 +41,34 @@ Napi::Value RunProgram(const Napi::CallbackInfo& info) {
   });
 }
 
+// The format as lib/experiments/framework/program.ts must speak it (the parity test compares).
+Napi::Object program_format(Napi::Env env) {
+  Napi::Object ops = Napi::Object::New(env);
+  ops.Set("end", static_cast<int>(kEnd));
+  for (int i = 0; i < kOpCount; ++i) ops.Set(kOps[i].name, kOps[i].op);
+  // lib keys refusals by status: { "-1": "ERR_SBRK_REFUSED" }.
+  Napi::Object refusals = Napi::Object::New(env);
+  for (int i = 0; i < kRefusals.count; ++i)
+    refusals.Set(std::to_string(kRefusals.entries[i].value), kRefusals.entries[i].name);
+
+  Napi::Object format = Napi::Object::New(env);
+  format.Set("magic", kProgramMagic);
+  format.Set("version", kProgramVersion);
+  format.Set("header", named_values(env, kHeaderLayout));
+  format.Set("flags", named_values(env, kFlagValues));
+  format.Set("record", named_values(env, kRecordLayout));
+  format.Set("sample", named_values(env, kSampleLayout));
+  format.Set("ops", ops);
+  format.Set("refusals", refusals);
+  return format;
+}
+
 }  // namespace
 
 void register_program(Napi::Env env, Napi::Object exports) {
-  exports.Set("validateProgram", Napi::Function::New(env, ValidateProgram, "validateProgram"));
-  exports.Set("runProgram", Napi::Function::New(env, RunProgram, "runProgram"));
-  exports.Set("recordWidth", Napi::Number::New(env, kRecordWidth));
+  export_functions(env, exports,
+                   {{"validateProgram", ValidateProgram}, {"runProgram", RunProgram}});
+  exports.Set("programFormat", program_format(env));
 }
 
 }  // namespace malloclab

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <string>
 
+#include "../core/plain_bounds.h"
+
 namespace malloclab {
 
 AddonState& state_of(Napi::Env env) { return *env.GetInstanceData<AddonState>(); }
@@ -54,8 +56,7 @@ uintptr_t address_arg(const Napi::CallbackInfo& info, size_t index, const char* 
 
 size_t size_arg(const Napi::CallbackInfo& info, size_t index, const char* function,
                 const char* parameter) {
-  return static_cast<size_t>(
-      integer_arg(info, index, function, parameter, 0, (int64_t{1} << 53) - 1));
+  return static_cast<size_t>(integer_arg(info, index, function, parameter, 0, kMaxExactInteger));
 }
 
 int64_t integer_arg(const Napi::CallbackInfo& info, size_t index, const char* function,
@@ -103,6 +104,18 @@ Napi::Uint8Array bytes_arg(const Napi::CallbackInfo& info, size_t index, const c
     wrong_type(function, parameter, "a Uint8Array", value);
   }
   return value.As<Napi::Uint8Array>();
+}
+
+void export_functions(Napi::Env env, Napi::Object exports,
+                      std::initializer_list<Export> functions) {
+  for (const Export& each : functions)
+    exports.Set(each.name, Napi::Function::New(env, each.callback, each.name));
+}
+
+Napi::Object named_values(Napi::Env env, const NamedValues& table) {
+  Napi::Object object = Napi::Object::New(env);
+  for (int i = 0; i < table.count; ++i) object.Set(table.entries[i].name, table.entries[i].value);
+  return object;
 }
 
 }  // namespace malloclab

@@ -5,8 +5,10 @@
 #include <napi.h>
 
 #include <cstdint>
+#include <initializer_list>
 
 #include "../core/errors.h"
+#include "../core/plain.h"
 
 namespace malloclab {
 
@@ -52,6 +54,16 @@ double* float64_arg(const Napi::CallbackInfo& info, size_t index, const char* fu
                     const char* parameter, size_t count);
 Napi::Uint8Array bytes_arg(const Napi::CallbackInfo& info, size_t index, const char* function,
                            const char* parameter);
+
+// Sets each function on exports under its name (the JS function's name too).
+struct Export {
+  const char* name;
+  Napi::Value (*callback)(const Napi::CallbackInfo&);
+};
+void export_functions(Napi::Env env, Napi::Object exports, std::initializer_list<Export> functions);
+
+// {name: value} of a plain-layer table (mallopt parameters, madvise advice, ...), for lib/.
+Napi::Object named_values(Napi::Env env, const NamedValues& table);
 
 inline Napi::Value address_value(Napi::Env env, uintptr_t address) {
   return Napi::BigInt::New(env, static_cast<uint64_t>(address));

@@ -28,7 +28,8 @@ Napi::Value CloseThread(const Napi::CallbackInfo& info) {
 Napi::Value ThreadCallFn(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     uint32_t id = thread_arg(info, "threadCall");
-    int call = static_cast<int>(integer_arg(info, 1, "threadCall", "call", 0, 7));
+    int call =
+        static_cast<int>(integer_arg(info, 1, "threadCall", "call", 0, kThreadCallCount - 1));
     auto operand = [&](size_t index, const char* name) -> uint64_t {
       if (info[index].IsBigInt()) return address_arg(info, index, "threadCall", name);
       if (info[index].IsUndefined()) return 0;
@@ -80,13 +81,17 @@ Napi::Value OnlineCpus(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void register_threads(Napi::Env env, Napi::Object exports) {
-  exports.Set("startThread", Napi::Function::New(env, StartThread, "startThread"));
-  exports.Set("closeThread", Napi::Function::New(env, CloseThread, "closeThread"));
-  exports.Set("threadCall", Napi::Function::New(env, ThreadCallFn, "threadCall"));
-  exports.Set("liveThreads", Napi::Function::New(env, LiveThreads, "liveThreads"));
-  exports.Set("blockArena", Napi::Function::New(env, BlockArena, "blockArena"));
-  exports.Set("stackLimits", Napi::Function::New(env, StackLimits, "stackLimits"));
-  exports.Set("onlineCpus", Napi::Function::New(env, OnlineCpus, "onlineCpus"));
+  export_functions(env, exports,
+                   {{"startThread", StartThread},
+                    {"closeThread", CloseThread},
+                    {"threadCall", ThreadCallFn},
+                    {"liveThreads", LiveThreads},
+                    {"blockArena", BlockArena},
+                    {"stackLimits", StackLimits},
+                    {"onlineCpus", OnlineCpus}});
+  Napi::Object calls = Napi::Object::New(env);
+  for (int i = 0; i < kThreadCallCount; ++i) calls.Set(kThreadCallNames[i], i);
+  exports.Set("threadCalls", calls);
 }
 
 }  // namespace malloclab

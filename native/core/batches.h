@@ -7,14 +7,9 @@
 #include <cstdint>
 
 #include "plain.h"
+#include "plain_bounds.h"
 
 namespace malloclab {
-
-// Bounds that turn an absurd request into an error instead of an OOM kill or a
-// hang. 2^28 blocks is the seed's 1 GiB of 4-byte mallocs.
-inline constexpr size_t kMaxBatchBlocks = size_t{1} << 28;
-inline constexpr size_t kMaxPatternLength = 64;
-inline constexpr size_t kMaxSets = 4096;
 
 void validate_pattern(const PatternEntry* pattern, size_t pattern_length, size_t count);
 void validate_rule(size_t total, size_t step, size_t min, size_t max);

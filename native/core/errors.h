@@ -7,26 +7,9 @@
 #include <exception>
 #include <string>
 
-namespace malloclab {
+#include "plain_codes.h"
 
-// Stable codes: part of the public interface (README lists them).
-namespace code {
-inline constexpr const char* kInvalidArgType = "ERR_INVALID_ARG_TYPE";
-inline constexpr const char* kOutOfRange = "ERR_OUT_OF_RANGE";
-inline constexpr const char* kUnknownPointer = "ERR_UNKNOWN_POINTER";
-inline constexpr const char* kFreedPointer = "ERR_FREED_POINTER";
-inline constexpr const char* kInteriorPointer = "ERR_INTERIOR_POINTER";
-inline constexpr const char* kOutOfBounds = "ERR_OUT_OF_BOUNDS";
-inline constexpr const char* kNotOwned = "ERR_NOT_OWNED";
-inline constexpr const char* kUnaligned = "ERR_UNALIGNED";
-inline constexpr const char* kUnknownMalloptParam = "ERR_UNKNOWN_MALLOPT_PARAM";
-inline constexpr const char* kMalloptRejected = "ERR_MALLOPT_REJECTED";
-inline constexpr const char* kSbrkRefused = "ERR_SBRK_REFUSED";
-inline constexpr const char* kLimitExceeded = "ERR_LIMIT_EXCEEDED";
-inline constexpr const char* kUnknownSet = "ERR_UNKNOWN_SET";
-inline constexpr const char* kBadProgram = "ERR_BAD_PROGRAM";
-inline constexpr const char* kProcfs = "ERR_PROCFS";
-}  // namespace code
+namespace malloclab {
 
 class Error : public std::exception {
  public:

@@ -2,7 +2,6 @@
 
 #include <gnu/libc-version.h>
 #include <malloc.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -12,6 +11,9 @@
 
 #include "errors.h"
 #include "outside_heap.h"
+#include "plain_break.h"
+#include "plain_mallopt.h"
+#include "plain_stats.h"
 #include "registry.h"
 
 namespace malloclab {
@@ -19,14 +21,34 @@ namespace malloclab {
 namespace {
 
 // The segments this library took with sbrk, most recent last.
-struct BreakSegment {
-  uintptr_t start;
-  size_t size;
-};
 OutsideVector<BreakSegment>& break_ledger() {
   static OutsideVector<BreakSegment>* ledger =
       new (map_private(sizeof(OutsideVector<BreakSegment>))) OutsideVector<BreakSegment>();
   return *ledger;
+}
+
+[[noreturn]] void refuse_shrink(BreakRefusal refusal, intptr_t increment, const BreakSegment* top,
+                                uintptr_t current) {
+  switch (refusal) {
+    case BreakRefusal::kNothingTaken:
+      throw Error(code::kSbrkRefused,
+                  "sbrk: increment " + std::to_string(increment) +
+                      " would cut into the allocator's heap (expected a negative "
+                      "increment only to give back memory an earlier sbrk of malloc-lab "
+                      "took; it took none)");
+    case BreakRefusal::kBreakMoved:
+      throw Error(code::kSbrkRefused,
+                  "sbrk: the break moved from " + hex(top->start + top->size) + " to " +
+                      hex(current) +
+                      " since malloc-lab's last sbrk, so shrinking it would cut into "
+                      "memory malloc now uses (expected the break to be where sbrk left it)");
+    default:
+      throw Error(code::kSbrkRefused,
+                  "sbrk: increment " + std::to_string(increment) + " gives back more than the " +
+                      std::to_string(top->size) +
+                      " bytes malloc-lab's last sbrk took (expected a value >= -" +
+                      std::to_string(top->size) + ")");
+  }
 }
 
 }  // namespace
@@ -50,68 +72,35 @@ uintptr_t checked_sbrk(intptr_t increment, uint32_t owner) {
     return start;
   }
   uintptr_t current = program_break();
-  size_t give_back = static_cast<size_t>(-(increment + 1)) + 1;
-  if (ledger.size() == 0) {
-    throw Error(code::kSbrkRefused,
-                "sbrk: increment " + std::to_string(increment) +
-                    " would cut into the allocator's heap (expected a negative "
-                    "increment only to give back memory an earlier sbrk of malloc-lab "
-                    "took; it took none)");
-  }
-  BreakSegment& top = ledger[ledger.size() - 1];
-  if (top.start + top.size != current) {
-    throw Error(code::kSbrkRefused,
-                "sbrk: the break moved from " + hex(top.start + top.size) + " to " + hex(current) +
-                    " since malloc-lab's last sbrk, so shrinking it would cut into "
-                    "memory malloc now uses (expected the break to be where sbrk left it)");
-  }
-  if (give_back > top.size) {
-    throw Error(code::kSbrkRefused,
-                "sbrk: increment " + std::to_string(increment) + " gives back more than the " +
-                    std::to_string(top.size) +
-                    " bytes malloc-lab's last sbrk took (expected a value >= -" +
-                    std::to_string(top.size) + ")");
-  }
+  size_t give_back = give_back_of(increment);
+  BreakSegment* top = ledger.size() == 0 ? nullptr : &ledger[ledger.size() - 1];
+  BreakRefusal refusal = check_break_shrink(top, current, give_back);
+  if (refusal != BreakRefusal::kNone) refuse_shrink(refusal, increment, top, current);
   errno = 0;
   void* previous = sbrk(increment);
   if (previous == reinterpret_cast<void*>(-1)) {
     throw_errno("sbrk", errno == 0 ? ENOMEM : errno, "increment " + std::to_string(increment));
   }
-  Region* region = registry.find_live(top.start);
-  top.size -= give_back;
-  if (top.size == 0) {
+  Region* region = registry.find_live(top->start);
+  if (shrink_segment(top, give_back)) {
     if (region != nullptr) registry.mark_freed(region);
     ledger.resize(ledger.size() - 1);
   } else if (region != nullptr) {
-    registry.move(region, top.start, top.size);
+    registry.move(region, top->start, top->size);
   }
   return reinterpret_cast<uintptr_t>(previous);
 }
 
-bool is_known_mallopt_parameter(int parameter) {
-  switch (parameter) {
-    case M_MXFAST:
-    case M_TRIM_THRESHOLD:
-    case M_TOP_PAD:
-    case M_MMAP_THRESHOLD:
-    case M_MMAP_MAX:
-    case M_CHECK_ACTION:
-    case M_PERTURB:
-    case M_ARENA_TEST:
-    case M_ARENA_MAX:
-      return true;
-    default:
-      return false;
-  }
-}
-
 void checked_mallopt(int parameter, int value) {
   if (!is_known_mallopt_parameter(parameter)) {
+    std::string known;
+    for (int i = 0; i < kMalloptParams.count; ++i) {
+      const NamedValue& entry = kMalloptParams.entries[i];
+      known += (i == 0 ? "" : ", ") + std::string(entry.name) + " " + std::to_string(entry.value);
+    }
     throw Error(code::kUnknownMalloptParam,
                 "mallopt: param " + std::to_string(parameter) +
-                    " is not a parameter glibc acts on (expected one of M_MXFAST 1, "
-                    "M_TRIM_THRESHOLD -1, M_TOP_PAD -2, M_MMAP_THRESHOLD -3, M_MMAP_MAX "
-                    "-4, M_CHECK_ACTION -5, M_PERTURB -6, M_ARENA_TEST -7, M_ARENA_MAX -8)");
+                    " is not a parameter glibc acts on (expected one of " + known + ")");
   }
   if (mallopt(parameter, value) == 0) {
     throw Error(code::kMalloptRejected,
@@ -139,22 +128,9 @@ std::string capture_malloc_info() {
 }
 
 std::string capture_malloc_stats() {
-  static std::mutex stderr_mutex;
-  std::lock_guard<std::mutex> lock(stderr_mutex);
-  int memfd = memfd_create("malloc-lab-stats", MFD_CLOEXEC);
-  if (memfd < 0) throw_errno("memfd_create", errno, "malloc_stats capture");
-  fflush(stderr);
-  int saved_stderr = dup(STDERR_FILENO);
-  if (saved_stderr < 0 || dup2(memfd, STDERR_FILENO) < 0) {
-    int err = errno;
-    if (saved_stderr >= 0) close(saved_stderr);
-    close(memfd);
-    throw_errno("dup2", err, "malloc_stats capture");
-  }
-  malloc_stats();
-  fflush(stderr);
-  dup2(saved_stderr, STDERR_FILENO);
-  close(saved_stderr);
+  const char* failed_call = "";
+  int memfd = capture_malloc_stats_fd(&failed_call);
+  if (memfd < 0) throw_errno(failed_call, -memfd, "malloc_stats capture");
   std::string text;
   char buffer[4096];
   off_t offset = 0;

@@ -19,7 +19,6 @@ uintptr_t checked_sbrk(intptr_t increment, uint32_t owner);
 // (glibc itself silently returns 1 for those), ERR_MALLOPT_REJECTED when glibc
 // returns 0.
 void checked_mallopt(int parameter, int value);
-bool is_known_mallopt_parameter(int parameter);
 // Returns 1 if memory was released to the system, 0 otherwise (as glibc does).
 int trim(size_t pad);
 

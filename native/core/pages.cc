@@ -10,6 +10,7 @@
 #include "allocations.h"
 #include "errors.h"
 #include "plain.h"
+#include "plain_pages.h"
 #include "registry.h"
 
 namespace malloclab {
@@ -17,11 +18,6 @@ namespace malloclab {
 namespace {
 
 using Lock = std::lock_guard<std::mutex>;
-
-size_t round_up_to_page(size_t length) {
-  size_t page = page_size();
-  return (length + page - 1) & ~(page - 1);
-}
 
 void require_page_aligned(uintptr_t address, const char* function) {
   if ((address & (page_size() - 1)) != 0) {
@@ -58,11 +54,6 @@ Region& require_owned_range(Registry& registry, uintptr_t address, size_t length
 
 }  // namespace
 
-size_t page_size() {
-  static const size_t size = static_cast<size_t>(sysconf(_SC_PAGESIZE));
-  return size;
-}
-
 size_t checked_mincore(uintptr_t address, size_t length, uint8_t* vector, size_t vector_length) {
   require_page_aligned(address, "mincore");
   size_t pages = round_up_to_page(length) / page_size();
@@ -72,15 +63,14 @@ size_t checked_mincore(uintptr_t address, size_t length, uint8_t* vector, size_t
                                        ")");
   }
   if (length == 0) return 0;
-  if (mincore(reinterpret_cast<void*>(address), length, vector) != 0) {
-    int err = errno;
+  size_t resident = 0;
+  int err = count_resident(address, length, vector, vector_length, &resident);
+  if (err != 0) {
     throw_errno("mincore", err,
                 err == ENOMEM ? "part of [" + hex(address) + ", +" + std::to_string(length) +
                                     ") is not mapped"
                               : "");
   }
-  size_t resident = 0;
-  for (size_t i = 0; i < pages; ++i) resident += vector[i] & 1;
   return resident;
 }
 

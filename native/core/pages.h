@@ -4,9 +4,9 @@
 #include <cstddef>
 #include <cstdint>
 
-namespace malloclab {
+#include "plain_pages.h"
 
-size_t page_size();
+namespace malloclab {
 
 // mincore(2) over any range (it only reads residency). address must be
 // page-aligned; vector receives one byte per page (bit 0: resident).

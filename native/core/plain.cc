@@ -10,6 +10,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "plain_pages.h"
+
 namespace malloclab {
 
 namespace {
@@ -41,7 +43,8 @@ const char* const kSmapsRollupNames[] = {"Rss",
 const char* const kStatmNames[] = {"size", "resident", "shared", "text", "lib", "data", "dt"};
 }  // namespace
 
-const FieldTable kStatusFields = {kStatusNames, 17};
+static_assert(sizeof kStatusNames / sizeof *kStatusNames == kStatusFieldCount);
+const FieldTable kStatusFields = {kStatusNames, kStatusFieldCount};
 const FieldTable kSmapsRollupFields = {kSmapsRollupNames, 22};
 const FieldTable kStatmFields = {kStatmNames, 7};
 
@@ -141,9 +144,9 @@ void read_mallinfo2(double* out) {
 }
 
 int read_sample(double* out) {
-  int err = read_status_plain(0, out);
-  out[17] = static_cast<double>(reinterpret_cast<uintptr_t>(sbrk(0)));
-  read_mallinfo2(out + 18);
+  int err = read_status_plain(0, out + kSampleStatus);
+  out[kSampleBreak] = static_cast<double>(reinterpret_cast<uintptr_t>(sbrk(0)));
+  read_mallinfo2(out + kSampleMallinfo);
   return err;
 }
 
@@ -159,7 +162,7 @@ namespace {
 void prefault(uintptr_t* blocks, size_t entries) {
   const size_t bytes = entries * sizeof *blocks;
   if (bytes < (size_t{64} << 10)) return;
-  const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  const uintptr_t page = page_size();
   const uintptr_t start = reinterpret_cast<uintptr_t>(blocks) & ~(page - 1);
   const uintptr_t end = reinterpret_cast<uintptr_t>(blocks) + bytes;
   const int saved = errno;
@@ -206,33 +209,40 @@ size_t free_by_rule(uintptr_t* blocks, size_t total, size_t step, size_t min, si
   return freed;
 }
 
-bool is_known_madvise_advice(int advice) {
-  switch (advice) {
-    case MADV_NORMAL:
-    case MADV_RANDOM:
-    case MADV_SEQUENTIAL:
-    case MADV_WILLNEED:
-    case MADV_DONTNEED:
-    case MADV_FREE:
-    case MADV_DONTFORK:
-    case MADV_DOFORK:
-    case MADV_MERGEABLE:
-    case MADV_UNMERGEABLE:
-    case MADV_HUGEPAGE:
-    case MADV_NOHUGEPAGE:
-    case MADV_DONTDUMP:
-    case MADV_DODUMP:
-    case MADV_WIPEONFORK:
-    case MADV_KEEPONFORK:
-    case MADV_COLD:
-    case MADV_PAGEOUT:
-    case MADV_POPULATE_READ:
-    case MADV_POPULATE_WRITE:
-      return true;
-    default:
-      return false;
-  }
+namespace {
+const NamedValue kAdviceEntries[] = {
+    {"MADV_NORMAL", MADV_NORMAL},
+    {"MADV_RANDOM", MADV_RANDOM},
+    {"MADV_SEQUENTIAL", MADV_SEQUENTIAL},
+    {"MADV_WILLNEED", MADV_WILLNEED},
+    {"MADV_DONTNEED", MADV_DONTNEED},
+    {"MADV_FREE", MADV_FREE},
+    {"MADV_DONTFORK", MADV_DONTFORK},
+    {"MADV_DOFORK", MADV_DOFORK},
+    {"MADV_MERGEABLE", MADV_MERGEABLE},
+    {"MADV_UNMERGEABLE", MADV_UNMERGEABLE},
+    {"MADV_HUGEPAGE", MADV_HUGEPAGE},
+    {"MADV_NOHUGEPAGE", MADV_NOHUGEPAGE},
+    {"MADV_DONTDUMP", MADV_DONTDUMP},
+    {"MADV_DODUMP", MADV_DODUMP},
+    {"MADV_WIPEONFORK", MADV_WIPEONFORK},
+    {"MADV_KEEPONFORK", MADV_KEEPONFORK},
+    {"MADV_COLD", MADV_COLD},
+    {"MADV_PAGEOUT", MADV_PAGEOUT},
+    {"MADV_POPULATE_READ", MADV_POPULATE_READ},
+    {"MADV_POPULATE_WRITE", MADV_POPULATE_WRITE},
+};
+}  // namespace
+
+const NamedValues kMadviseAdvice = named_table(kAdviceEntries);
+
+const NamedValue* find_value(const NamedValues& table, int value) {
+  for (int i = 0; i < table.count; ++i)
+    if (table.entries[i].value == value) return &table.entries[i];
+  return nullptr;
 }
+
+bool is_known_madvise_advice(int advice) { return find_value(kMadviseAdvice, advice) != nullptr; }
 
 void* map_plain(size_t bytes) {
   if (bytes == 0) bytes = 1;

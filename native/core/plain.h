@@ -15,7 +15,26 @@ struct FieldTable {
   int count;
 };
 
+// A name for each of a set of C constants (mallopt parameters, madvise advice, ...):
+// the table the plain layer checks against, and the one the addon exports to lib/.
+struct NamedValue {
+  const char* name;
+  int value;
+};
+struct NamedValues {
+  const NamedValue* entries;
+  int count;
+};
+// The table of a static array of entries.
+template <size_t N>
+constexpr NamedValues named_table(const NamedValue (&entries)[N]) {
+  return NamedValues{entries, static_cast<int>(N)};
+}
+// The entry whose value is value, or nullptr.
+const NamedValue* find_value(const NamedValues& table, int value);
+
 // /proc/<pid>/status fields in bytes ("kB" converted), then Threads.
+inline constexpr int kStatusFieldCount = 17;
 extern const FieldTable kStatusFields;
 extern const FieldTable kSmapsRollupFields;
 extern const FieldTable kStatmFields;
@@ -31,8 +50,11 @@ inline constexpr int kMallinfoFields = 10;
 extern const char* const kMallinfoFieldNames[kMallinfoFields];
 void read_mallinfo2(double* out);
 
-// status, then sbrk(0), then mallinfo2: what every snapshot records.
-inline constexpr int kSampleWidth = 17 + 1 + kMallinfoFields;
+// What every snapshot records, in this order: status, sbrk(0), mallinfo2.
+inline constexpr int kSampleStatus = 0;
+inline constexpr int kSampleBreak = kSampleStatus + kStatusFieldCount;
+inline constexpr int kSampleMallinfo = kSampleBreak + 1;
+inline constexpr int kSampleWidth = kSampleMallinfo + kMallinfoFields;
 int read_sample(double* out);
 
 // Batch loops shared by block sets and the step interpreter.
@@ -50,6 +72,7 @@ size_t allocate_pattern(uintptr_t* blocks, const PatternEntry* pattern, size_t p
 size_t free_by_rule(uintptr_t* blocks, size_t total, size_t step, size_t min, size_t max);
 
 // The madvise advice values malloc-lab passes on (no MADV_HWPOISON and friends).
+extern const NamedValues kMadviseAdvice;
 bool is_known_madvise_advice(int advice);
 
 // Anonymous memory outside the glibc heap; nullptr on failure (errno set).

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "errors.h"
+#include "plain_pages.h"
 
 namespace malloclab {
 
@@ -42,6 +43,11 @@ void read_status(pid_t pid, double* out) {
   parse_fields(buffer, length, kStatusFields, out);
 }
 
+void read_self_sample(double* out) {
+  int err = read_sample(out);
+  if (err != 0) throw_proc_error("read", err, 0, "status");
+}
+
 void read_smaps_rollup(pid_t pid, double* out) {
   char buffer[kMaxProcFile];
   size_t length = read_whole(pid, "smaps_rollup", buffer, sizeof buffer);
@@ -62,7 +68,7 @@ void read_statm(pid_t pid, double* out) {
     length = read_whole(pid, "statm", buffer, sizeof buffer - 1);
   }
   buffer[length] = '\0';
-  const double page = static_cast<double>(sysconf(_SC_PAGESIZE));
+  const double page = static_cast<double>(page_size());
   const char* p = buffer;
   for (int i = 0; i < kStatmFields.count; ++i) {
     char* next = nullptr;

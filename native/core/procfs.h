@@ -15,6 +15,9 @@ namespace malloclab {
 void read_status(pid_t pid, double* out);
 void read_smaps_rollup(pid_t pid, double* out);
 void read_statm(pid_t pid, double* out);
+// This process's status, sbrk(0) and mallinfo2 in one read (plain.h's sample
+// layout, kSampleWidth values); throws as read_status does.
+void read_self_sample(double* out);
 // Resets VmHWM (writes 5 to /proc/<pid>/clear_refs).
 void reset_peak_rss(pid_t pid);
 

@@ -3,33 +3,68 @@
 // between two steps but the steps. Part of the plain layer: no exceptions, no
 // malloc of its own (slots, sets and records live in mmap'd memory).
 //
-// A program is an array of doubles:
-//   header: kMagic, kVersion, slot_count, set_count, flags, step_count
-//   steps:  op, argc, args...
-// Each step writes one record of kRecordWidth doubles to out_fd as it completes:
-//   step index, op, status (0 or an errno), value, value2, nanoseconds since the
-//   run started, then a sample (status fields, break, mallinfo2) for kSnapshot
-//   steps, NaN otherwise. A final record with op kEnd closes a run that finished.
+// This header is the format lib/ speaks (lib/experiments/framework/program.ts keeps
+// its own copy, so a parent process can build and parse programs without loading
+// the addon; the addon exports these tables and test/native-parity.test.ts checks
+// that the two agree). The interpreter itself is split by concern:
+// program_format.cc (the op and refusal tables, the header), program_steps.h (the
+// walk over steps), program_validate.cc (checks before anything runs),
+// program_execute.cc (one step), program_run.cc (the run: memory, threads, records).
 #pragma once
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "plain.h"
+
 namespace malloclab {
 
+// A program is an array of doubles: a header, then steps (op, argc, args...).
 inline constexpr double kProgramMagic = 1296846897;  // "MLP1"
 inline constexpr double kProgramVersion = 1;
-inline constexpr int kHeaderLength = 6;
-inline constexpr int kRecordWidth = 6 + 28;
+enum HeaderField : int {
+  kHeaderMagic = 0,
+  kHeaderVersion = 1,
+  kHeaderSlots = 2,  // blocks the program names (slot indices 0 to slots - 1)
+  kHeaderSets = 3,   // batches it names
+  kHeaderFlags = 4,
+  kHeaderSteps = 5,
+  kHeaderLength = 6,
+};
 inline constexpr size_t kMaxSlots = 65536;
 inline constexpr size_t kMaxProgramSets = 256;
 inline constexpr size_t kMaxSteps = 100000;
-inline constexpr size_t kMaxThreads = 1024;
 
 enum ProgramFlags : uint32_t {
   kFlagUnsafe = 1,  // allow the heap-corruption ops (child processes only)
   kFlagKeep = 2,    // leave live blocks allocated at the end, as a C program exiting
 };
+
+// Each step writes one record of kRecordWidth doubles to the output as it completes:
+// these fields, then a sample (plain.h's sample layout) for snapshot steps, NaN
+// otherwise. A final record with op kEnd closes a run that finished.
+enum RecordField : int {
+  kRecordStep = 0,         // the step's index in the program
+  kRecordOp = 1,           //
+  kRecordStatus = 2,       // 0, an errno, or a refusal (below)
+  kRecordValue = 3,        // what the op returned (an address, a count, ...)
+  kRecordValue2 = 4,       // a second result; the thread for a step run on one
+  kRecordNanoseconds = 5,  // since the run started
+  kRecordSample = 6,
+};
+inline constexpr int kRecordWidth = kRecordSample + kSampleWidth;
+
+// The layouts above by the names lib/ gives them (the addon exports them as programFormat).
+extern const NamedValues kHeaderLayout;
+extern const NamedValues kFlagValues;
+extern const NamedValues kRecordLayout;
+extern const NamedValues kSampleLayout;
+
+// Statuses that are refusals rather than errnos.
+inline constexpr int kRefusedSbrk = -1;      // would cut into malloc's heap (plain_break.h)
+inline constexpr int kMalloptRejected = -2;  // glibc's mallopt returned 0
+// Each refusal's stable code (plain_codes.h), for the addon to export.
+extern const NamedValues kRefusals;
 
 enum Op : int {
   kEnd = 0,
@@ -66,6 +101,18 @@ enum Op : int {
   kFreeForeign = 42,   // slot, offset: free(block + offset), a pointer malloc never returned
 };
 
+struct OpInfo {
+  int op;
+  const char* name;
+  int argc;  // -1: variable (batch_alloc)
+  bool slot_first;
+};
+// Every op but kEnd, in code order.
+extern const OpInfo kOps[];
+extern const int kOpCount;
+const OpInfo* find_op(int op);
+const char* op_name(int op);
+
 struct ProgramError {
   long step;  // -1: the header
   char message[320];
@@ -77,9 +124,7 @@ struct ProgramError {
 bool validate_program(const double* program, size_t length, ProgramError* error);
 
 // Runs a validated program, writing records to out_fd. Returns 0 when every step
-// ran, else the errno of the failing step (records stop there).
+// ran, else the status of the failing step (records stop there).
 int run_program(const double* program, size_t length, int out_fd);
-
-const char* op_name(int op);
 
 }  // namespace malloclab

@@ -3,7 +3,6 @@
 #include <pthread.h>
 #include <sys/resource.h>
 
-#include <condition_variable>
 #include <cstring>
 #include <exception>
 #include <mutex>
@@ -14,28 +13,26 @@
 #include "errors.h"
 #include "heap.h"
 #include "outside_heap.h"
+#include "plain_bounds.h"
+#include "plain_thread.h"
 
 namespace malloclab {
+
+const char* const kThreadCallNames[kThreadCallCount] = {
+    "malloc", "calloc", "realloc", "free", "malloc_trim", "fill", "touch", "malloc_usable_size"};
 
 namespace {
 
 struct AllocatorThread {
   uint32_t id = 0;  // 0: unused slot
   uint32_t owner = 0;
-  pthread_t handle{};
-  std::mutex mutex;
-  std::condition_variable wake;
-  bool stop = false;
-  bool has_work = false;
-  ThreadCall call{};
-  uint64_t a = 0, b = 0, c = 0, result = 0;
-  std::exception_ptr error;
+  ParkedThread thread{};
 };
 
 struct ThreadTable {
   std::mutex mutex;  // guards id/owner of slots and next_id
   uint32_t next_id = 1;
-  AllocatorThread threads[kMaxAllocatorThreads];
+  AllocatorThread threads[kMaxThreads];
 };
 
 ThreadTable& table() {
@@ -43,46 +40,48 @@ ThreadTable& table() {
   return *threads;
 }
 
-uint64_t execute(AllocatorThread& thread) {
-  switch (thread.call) {
+// One call, handed to the thread: its arguments, and its result or error.
+struct Call {
+  ThreadCall call;
+  uint32_t owner;
+  uint64_t a, b, c;
+  uint64_t result;
+  std::exception_ptr error;
+};
+
+uint64_t execute(const Call& call) {
+  switch (call.call) {
     case ThreadCall::kMalloc:
-      return checked_malloc(thread.a, thread.owner);
+      return checked_malloc(call.a, call.owner);
     case ThreadCall::kCalloc:
-      return checked_calloc(thread.a, thread.b, thread.owner);
+      return checked_calloc(call.a, call.b, call.owner);
     case ThreadCall::kRealloc:
-      return checked_realloc(thread.a, thread.b, thread.owner);
+      return checked_realloc(call.a, call.b, call.owner);
     case ThreadCall::kFree:
-      checked_free(thread.a);
+      checked_free(call.a);
       return 0;
     case ThreadCall::kTrim:
-      return static_cast<uint64_t>(trim(thread.a));
+      return static_cast<uint64_t>(trim(call.a));
     case ThreadCall::kFill:
-      fill_bytes(thread.a, 0, kToEnd, static_cast<uint8_t>(thread.b));
+      fill_bytes(call.a, 0, kToEnd, static_cast<uint8_t>(call.b));
       return 0;
     case ThreadCall::kTouch:
-      touch_pages(thread.a, 0, kToEnd);
+      touch_pages(call.a, 0, kToEnd);
       return 0;
     case ThreadCall::kUsableSize:
-      return checked_usable_size(thread.a);
+      return checked_usable_size(call.a);
   }
   return 0;
 }
 
-void* thread_main(void* argument) {
-  AllocatorThread& thread = *static_cast<AllocatorThread*>(argument);
-  std::unique_lock<std::mutex> lock(thread.mutex);
-  for (;;) {
-    thread.wake.wait(lock, [&] { return thread.has_work || thread.stop; });
-    if (!thread.has_work) break;
-    try {
-      thread.result = execute(thread);
-    } catch (...) {
-      thread.error = std::current_exception();
-    }
-    thread.has_work = false;
-    thread.wake.notify_all();
+// Runs on the parked thread: no exception may leave it (the plain layer is below).
+void execute_call(void* context) {
+  Call& call = *static_cast<Call*>(context);
+  try {
+    call.result = execute(call);
+  } catch (...) {
+    call.error = std::current_exception();
   }
-  return nullptr;
 }
 
 AllocatorThread& find(ThreadTable& threads, uint32_t id, const char* function) {
@@ -94,12 +93,7 @@ AllocatorThread& find(ThreadTable& threads, uint32_t id, const char* function) {
 }
 
 void join(AllocatorThread& thread) {
-  {
-    std::lock_guard<std::mutex> lock(thread.mutex);
-    thread.stop = true;
-  }
-  thread.wake.notify_all();
-  pthread_join(thread.handle, nullptr);
+  parked_thread_stop(&thread.thread);
   thread.id = 0;
 }
 
@@ -117,14 +111,11 @@ uint32_t thread_start(uint32_t owner) {
   }
   if (slot == nullptr) {
     throw Error(code::kLimitExceeded,
-                "startThread: " + std::to_string(kMaxAllocatorThreads) +
+                "startThread: " + std::to_string(kMaxThreads) +
                     " allocator threads are running (expected fewer; close some)");
   }
   slot->owner = owner;
-  slot->stop = false;
-  slot->has_work = false;
-  slot->error = nullptr;
-  int err = pthread_create(&slot->handle, nullptr, thread_main, slot);
+  int err = parked_thread_start(&slot->thread);
   if (err != 0) throw_errno("pthread_create", err, "starting an allocator thread");
   slot->id = threads.next_id++;
   return slot->id;
@@ -137,22 +128,10 @@ uint64_t thread_call(uint32_t id, ThreadCall call, uint64_t a, uint64_t b, uint6
     std::lock_guard<std::mutex> lock(threads.mutex);
     thread = &find(threads, id, "thread call");
   }
-  std::unique_lock<std::mutex> lock(thread->mutex);
-  thread->wake.wait(lock, [&] { return !thread->has_work; });  // another caller's call first
-  thread->call = call;
-  thread->a = a;
-  thread->b = b;
-  thread->c = c;
-  thread->error = nullptr;
-  thread->has_work = true;
-  thread->wake.notify_all();
-  thread->wake.wait(lock, [&] { return !thread->has_work; });
-  if (thread->error) {
-    std::exception_ptr error = thread->error;
-    thread->error = nullptr;
-    std::rethrow_exception(error);
-  }
-  return thread->result;
+  Call work{call, thread->owner, a, b, c, 0, nullptr};
+  parked_thread_run(&thread->thread, execute_call, &work);
+  if (work.error) std::rethrow_exception(work.error);
+  return work.result;
 }
 
 void thread_stop(uint32_t id) {

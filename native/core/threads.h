@@ -9,11 +9,13 @@
 
 namespace malloclab {
 
-inline constexpr size_t kMaxAllocatorThreads = 1024;
-
+// What a thread can be asked to run (lib/bridge/threads.ts numbers them the same way).
 enum class ThreadCall { kMalloc, kCalloc, kRealloc, kFree, kTrim, kFill, kTouch, kUsableSize };
+inline constexpr int kThreadCallCount = 8;
+// Each call's name, indexed by ThreadCall, for the addon to export.
+extern const char* const kThreadCallNames[kThreadCallCount];
 
-// Returns a thread id; throws Error(ERR_LIMIT_EXCEEDED) past kMaxAllocatorThreads
+// Returns a thread id; throws Error(ERR_LIMIT_EXCEEDED) past kMaxThreads (plain_bounds.h)
 // and the errno of pthread_create (EAGAIN) when the system refuses.
 uint32_t thread_start(uint32_t owner);
 // Runs one call on thread id and returns its result (an address, a count or 0);

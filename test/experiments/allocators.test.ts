@@ -4,26 +4,21 @@ import { beforeAll, describe, expect, it } from 'vitest';
 
 import { afterLabel, allocators, timePoints } from '../../lib/experiments/catalogue/allocators.js';
 import { allocatorLibrary } from '../../lib/experiments/framework/hosts.js';
-import { runExperiment, type ExperimentRun } from '../../lib/experiments/framework/runner.js';
+import { runExperiment } from '../../lib/experiments/framework/runner.js';
+import { experimentRuns, HOSTS } from './helpers.js';
 
-let runs: ExperimentRun[];
-const hostRun = (host: string) => runs.find((r) => r.host === host)!;
-const claim = (host: string, id: string) => hostRun(host).claims.find((c) => c.id === id)!;
-const rss = (host: string, variant: string, label: string) =>
-  hostRun(host).steps.find((s) => s.variant === variant && s.label === label)!.status['RssAnon']!;
+const lab = experimentRuns();
 /** RssAnon held at label, against before malloc. */
 const held = (host: string, variant: string, label: string) =>
-  rss(host, variant, label) - rss(host, variant, 'before malloc');
+  lab.change(host, 'before malloc', label, 'RssAnon', variant);
 
 const workload = 1024 * (10240 + 1);
 const last = afterLabel(timePoints(5000).at(-1)!);
 
-beforeAll(async () => {
-  runs = await runExperiment(allocators);
-}, 240_000);
+beforeAll(async () => lab.load(await runExperiment(allocators)), 240_000);
 
 describe('allocators', () => {
-  for (const host of ['fresh', 'node']) {
+  for (const host of HOSTS) {
     it(`${host}: glibc keeps the freed memory for the whole watch`, () => {
       expect(held(host, 'glibc', 'malloc OK')).toBeGreaterThanOrEqual(0.9 * workload);
       expect(held(host, 'glibc', last)).toBeGreaterThanOrEqual(0.9 * workload);
@@ -32,24 +27,23 @@ describe('allocators', () => {
     for (const allocator of ['jemalloc', 'tcmalloc', 'mimalloc'] as const) {
       if (allocatorLibrary(allocator).missing !== undefined) {
         it(`${host}: ${allocator} is not installed, so its claim is inconclusive`, () => {
-          expect(claim(host, `${allocator}-returns`).verdict).toBe('inconclusive');
-          expect(claim(host, `${allocator}-returns`).evidence).toMatch(/not installed/);
+          expect(lab.runs).toHaveClaim(`${allocator}-returns`, 'inconclusive', { host });
+          expect(lab.claim(host, `${allocator}-returns`).evidence).toMatch(/not installed/);
         });
         continue;
       }
 
       it(`${host}: ${allocator} with its defaults keeps the memory too in an idle process (refuted)`, () => {
-        expect(claim(host, `${allocator}-returns`).verdict).toBe('refuted');
+        expect(lab.runs).toHaveClaim(`${allocator}-returns`, 'refuted', { host });
         expect(held(host, allocator, last)).toBeGreaterThanOrEqual(0.5 * workload);
         // The run really had the library preloaded.
-        const variant = hostRun(host).variants.find((v) => v.name === allocator)!;
-        expect(variant.env['LD_PRELOAD']).toBe(allocatorLibrary(allocator).path);
+        expect(lab.variant(host, allocator).env['LD_PRELOAD']).toBe(allocatorLibrary(allocator).path);
       });
 
       it(`${host}: ${allocator} with its documented knob gives most of it back`, () => {
         expect(held(host, `${allocator}-tuned`, 'malloc OK')).toBeGreaterThanOrEqual(0.9 * workload);
         expect(held(host, `${allocator}-tuned`, last)).toBeLessThan(0.5 * workload);
-        expect(claim(host, `${allocator}-returns`).evidence).toContain('With ');
+        expect(lab.claim(host, `${allocator}-returns`).evidence).toContain('With ');
       });
     }
   }

@@ -7,34 +7,24 @@ import {
   freeAndSbrkArguments,
   FREE_AND_SBRK_LABELS,
 } from '../../lib/experiments/catalogue/free-and-sbrk.js';
-import {
-  resolveParameters,
-  runExperiment,
-  type ExperimentRun,
-  type StepRecord,
-} from '../../lib/experiments/framework/runner.js';
+import { resolveParameters, runExperiment } from '../../lib/experiments/framework/runner.js';
 import { MallocLabError } from '../../lib/infra/errors.js';
-import { KiB } from '../../lib/infra/units.js';
+import { brkOf, experimentRuns, type ExperimentRuns, HOSTS, KiB } from './helpers.js';
 
 const TOP_PAD = 128 * KiB;
 const PRESETS = ['every-second', 'all-but-last', 'top-half'] as const;
 
-const runs: Record<string, ExperimentRun[]> = {};
-const runOn = (preset: string, host: string) => runs[preset]!.find((r) => r.host === host)!;
-const verdict = (preset: string, host: string, id: string) =>
-  runOn(preset, host).claims.find((c) => c.id === id)!.verdict;
-const step = (preset: string, host: string, label: string): StepRecord =>
-  runOn(preset, host).steps.find((s) => s.label === label)!;
-const brk = (record: StepRecord) => Number(BigInt(record.brk));
+const runs = Object.fromEntries(PRESETS.map((preset) => [preset, experimentRuns()])) as Record<string, ExperimentRuns>;
+const step = (preset: string, host: string, label: string) => runs[preset]!.step(host, label);
 const allocating = (preset: string) =>
   FREE_AND_SBRK_LABELS.allocating(freeAndSbrkArguments(resolveParameters(freeAndSbrk, freeAndSbrk.presets![preset])));
 /** How far free() lowered the break. */
 const dropped = (preset: string, host: string) =>
-  brk(step(preset, host, allocating(preset))) - brk(step(preset, host, FREE_AND_SBRK_LABELS.freed));
+  runs[preset]!.change(host, FREE_AND_SBRK_LABELS.freed, allocating(preset), 'brk');
 
 beforeAll(async () => {
   for (const preset of PRESETS)
-    runs[preset] = await runExperiment(freeAndSbrk, { parameters: freeAndSbrk.presets![preset] });
+    runs[preset]!.load(await runExperiment(freeAndSbrk, { parameters: freeAndSbrk.presets![preset] }));
 }, 180_000);
 
 describe('free-and-sbrk arguments', () => {
@@ -67,27 +57,27 @@ describe('free-and-sbrk arguments', () => {
 });
 
 describe("free-and-sbrk: the book's three invocations", () => {
-  for (const host of ['fresh', 'node']) {
+  for (const host of HOSTS) {
     it(`${host}: all three runs complete and the mallocs raise the break by at least numAllocs × blockSize − the top pad`, () => {
       for (const preset of PRESETS) {
-        expect(runOn(preset, host).variants.every((variant) => variant.completed)).toBe(true);
+        expect(runs[preset]!.run(host).variants.every((variant) => variant.completed)).toBe(true);
         const grown =
-          brk(step(preset, host, allocating(preset))) - brk(step(preset, host, FREE_AND_SBRK_LABELS.initial));
+          brkOf(step(preset, host, allocating(preset))) - brkOf(step(preset, host, FREE_AND_SBRK_LABELS.initial));
         expect(grown).toBeGreaterThanOrEqual(1000 * 10240 - TOP_PAD);
       }
     });
 
     for (const preset of ['every-second', 'all-but-last']) {
       it(`${host}: ${preset} leaves the break where it was (free() keeps the break; the top claim does not apply)`, () => {
-        expect(verdict(preset, host, 'free-keeps-break')).toBe('confirmed');
-        expect(verdict(preset, host, 'top-lowers-break')).toBe('inconclusive');
+        expect(runs[preset]!.runs).toHaveClaim('free-keeps-break', 'confirmed', { host });
+        expect(runs[preset]!.runs).toHaveClaim('top-lowers-break', 'inconclusive', { host });
         expect(dropped(preset, host)).toBe(0);
       });
     }
 
     it(`${host}: top-half lowers the break by at least the freed bytes beyond the top pad`, () => {
-      expect(verdict('top-half', host, 'top-lowers-break')).toBe('confirmed');
-      expect(verdict('top-half', host, 'free-keeps-break')).toBe('inconclusive');
+      expect(runs['top-half']!.runs).toHaveClaim('top-lowers-break', 'confirmed', { host });
+      expect(runs['top-half']!.runs).toHaveClaim('free-keeps-break', 'inconclusive', { host });
       const freed = (1000 - 500 + 1) * 10240;
       expect(dropped('top-half', host)).toBeGreaterThanOrEqual(freed - TOP_PAD);
       // It cannot give back more than the freed chunks and the top chunk they joined.

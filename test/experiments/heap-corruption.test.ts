@@ -5,22 +5,18 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { chunkSize, DUP_STEP, heapCorruption } from '../../lib/experiments/catalogue/heap-corruption.js';
 import { runOnHost } from '../../lib/experiments/framework/hosts.js';
 import { StepProgram } from '../../lib/experiments/framework/program.js';
-import { runExperiment, type ExperimentRun } from '../../lib/experiments/framework/runner.js';
+import { runExperiment } from '../../lib/experiments/framework/runner.js';
+import { experimentRuns, HOSTS } from './helpers.js';
 
-let runs: ExperimentRun[];
-const hostRun = (host: string) => runs.find((r) => r.host === host)!;
-const claim = (host: string, id: string) => hostRun(host).claims.find((c) => c.id === id)!;
-const variant = (host: string, name: string) => hostRun(host).variants.find((v) => v.name === name)!;
-const steps = (host: string, name: string) => hostRun(host).steps.filter((s) => s.variant === name);
+const lab = experimentRuns();
+const { variant, steps } = lab;
 
-beforeAll(async () => {
-  runs = await runExperiment(heapCorruption);
-}, 120_000);
+beforeAll(async () => lab.load(await runExperiment(heapCorruption)), 120_000);
 
 describe('heap-corruption', () => {
-  for (const host of ['fresh', 'node']) {
+  for (const host of HOSTS) {
     it(`${host}: writing past a's end into b's size field aborts only at free(b) (confirmed)`, () => {
-      expect(claim(host, 'write-past-end').verdict).toBe('confirmed');
+      expect(lab.runs).toHaveClaim('write-past-end', 'confirmed', { host });
       expect(variant(host, 'overwrite-header').signal).toBe('SIGABRT');
       expect(variant(host, 'overwrite-header').stderr).toContain('double free or corruption (out)');
       // b is right after a, and the write itself left a snapshot behind: it went unnoticed.
@@ -33,16 +29,16 @@ describe('heap-corruption', () => {
     });
 
     it(`${host}: free(a) twice is caught by the tcache check (confirmed)`, () => {
-      expect(claim(host, 'double-free').verdict).toBe('confirmed');
+      expect(lab.runs).toHaveClaim('double-free', 'confirmed', { host });
       expect(variant(host, 'double-free').signal).toBe('SIGABRT');
       expect(variant(host, 'double-free').stderr).toContain('free(): double free detected in tcache 2');
-      expect(claim(host, 'double-free').evidence).toContain('free(): double free detected in tcache 2');
+      expect(lab.claim(host, 'double-free').evidence).toContain('free(): double free detected in tcache 2');
       // The steps before the crash are kept.
       expect(steps(host, 'double-free').map((s) => s.label)).toEqual(['thread started', 'malloc(a)', 'free(a)']);
     });
 
     it(`${host}: with the tcache bin full, free(a) twice is caught by the fastbin top check (confirmed)`, () => {
-      expect(claim(host, 'double-free-fastbin').verdict).toBe('confirmed');
+      expect(lab.runs).toHaveClaim('double-free-fastbin', 'confirmed', { host });
       expect(variant(host, 'fastbin-double-free').stderr).toContain('double free or corruption (fasttop)');
       // a went to a fastbin: one chunk of a's size there before the second free.
       const before = steps(host, 'fastbin-double-free').find((s) => s.label === 'free(a)')!;
@@ -50,7 +46,7 @@ describe('heap-corruption', () => {
     });
 
     it(`${host}: free(a); free(b); free(a) goes undetected and malloc hands a out twice (refuted)`, () => {
-      expect(claim(host, 'double-free-fastbin-dup').verdict).toBe('refuted');
+      expect(lab.runs).toHaveClaim('double-free-fastbin-dup', 'refuted', { host });
       expect(variant(host, 'fastbin-dup').signal).toBeNull();
       expect(variant(host, 'fastbin-dup').exitCode).toBe(0);
       const mallocs = steps(host, 'fastbin-dup')
@@ -62,17 +58,17 @@ describe('heap-corruption', () => {
     });
 
     it(`${host}: free() of a pointer inside a block aborts (confirmed)`, () => {
-      expect(claim(host, 'free-foreign').verdict).toBe('confirmed');
+      expect(lab.runs).toHaveClaim('free-foreign', 'confirmed', { host });
       expect(variant(host, 'free-foreign').signal).toBe('SIGABRT');
       expect(variant(host, 'free-foreign').stderr).toContain('free(): invalid pointer');
     });
   }
 
   it('the crashes stay in the children: this process goes on running step programs', async () => {
-    const aborted = runs.flatMap((r) => r.variants).filter((v) => v.signal === 'SIGABRT');
+    const aborted = lab.runs.flatMap((r) => r.variants).filter((v) => v.signal === 'SIGABRT');
     expect(aborted.length).toBe(8);
     const program = new StepProgram().step('malloc and free', (s) => s.malloc('a', 4096).fill('a', 1).free('a'));
-    for (const host of ['fresh', 'node'] as const) {
+    for (const host of HOSTS) {
       const after = await runOnHost(program, host);
       expect(after.completed).toBe(true);
       expect(after.signal).toBeNull();

@@ -2,29 +2,23 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 
 import { lazyResidency } from '../../lib/experiments/catalogue/lazy-residency.js';
-import { runExperiment, type ExperimentRun, type StepRecord } from '../../lib/experiments/framework/runner.js';
+import { runExperiment } from '../../lib/experiments/framework/runner.js';
+import { experimentRuns, HOSTS, MiB } from './helpers.js';
 
-const size = 64 * 1024 * 1024;
+const size = 64 * MiB;
 const half = size / 2;
 
-let runs: ExperimentRun[];
-const hostRun = (host: string) => runs.find((r) => r.host === host)!;
-const claim = (host: string, id: string) => hostRun(host).claims.find((c) => c.id === id)!;
-const step = (host: string, label: string): StepRecord => hostRun(host).steps.find((s) => s.label === label)!;
-const change = (host: string, from: string, to: string, field: string) =>
-  step(host, to).status[field]! - step(host, from).status[field]!;
-const mincore = (host: string, label: string, index = 0) =>
-  step(host, label).ops.filter((o) => o.op === 'mincore')[index]!;
+const lab = experimentRuns();
+const { step, change } = lab;
+const mincore = (host: string, label: string, index = 0) => lab.ops(host, label, 'mincore')[index]!;
 
-beforeAll(async () => {
-  runs = await runExperiment(lazyResidency);
-}, 120_000);
+beforeAll(async () => lab.load(await runExperiment(lazyResidency)), 120_000);
 
 describe('lazy-residency', () => {
-  for (const host of ['fresh', 'node']) {
+  for (const host of HOSTS) {
     it(`${host}: malloc(64 MiB) adds VmSize, not RssAnon, until half of it is written`, () => {
-      expect(claim(host, 'not-until-access').verdict).toBe('confirmed');
-      expect(claim(host, 'vmsize-not-resident').verdict).toBe('confirmed');
+      expect(lab.runs).toHaveClaim('not-until-access', 'confirmed', { host });
+      expect(lab.runs).toHaveClaim('vmsize-not-resident', 'confirmed', { host });
       expect(change(host, 'before malloc', 'malloc(64.0 MiB)', 'VmSize')).toBeGreaterThanOrEqual(size);
       expect(change(host, 'before malloc', 'malloc(64.0 MiB)', 'RssAnon')).toBeLessThan(0.01 * size);
       expect(change(host, 'malloc(64.0 MiB)', 'write the first 32.0 MiB', 'RssAnon')).toBeGreaterThanOrEqual(
@@ -33,7 +27,7 @@ describe('lazy-residency', () => {
     });
 
     it(`${host}: mincore() counts the written half as resident`, () => {
-      expect(claim(host, 'mincore-tells').verdict).toBe('confirmed');
+      expect(lab.runs).toHaveClaim('mincore-tells', 'confirmed', { host });
       const untouched = mincore(host, 'malloc(64.0 MiB)');
       const written = mincore(host, 'write the first 32.0 MiB');
       expect(untouched.value!).toBeLessThanOrEqual(0.01 * untouched.value2!);
@@ -42,7 +36,7 @@ describe('lazy-residency', () => {
     });
 
     it(`${host}: mlock() makes an untouched 64 MiB block resident`, () => {
-      expect(claim(host, 'mlock-ensures').verdict).toBe('confirmed');
+      expect(lab.runs).toHaveClaim('mlock-ensures', 'confirmed', { host });
       const locked = mincore(host, 'malloc(64.0 MiB) + mlock', 1);
       expect(locked.value).toBe(locked.value2);
       expect(change(host, 'write the first 32.0 MiB', 'malloc(64.0 MiB) + mlock', 'VmLck')).toBeGreaterThanOrEqual(

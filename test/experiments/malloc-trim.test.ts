@@ -2,30 +2,26 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 
 import { mallocTrim } from '../../lib/experiments/catalogue/malloc-trim.js';
-import { runExperiment, type ExperimentRun } from '../../lib/experiments/framework/runner.js';
+import { runExperiment } from '../../lib/experiments/framework/runner.js';
+import { experimentRuns, HOSTS, KiB } from './helpers.js';
 
 const COUNT = 4096;
-const SIZE = 16 * 1024;
-const PAGE = 4096;
+const SIZE = 16 * KiB;
+const PAGE = 4 * KiB;
 
-let runs: ExperimentRun[];
-const hostRun = (host: string) => runs.find((r) => r.host === host)!;
-const verdict = (host: string, id: string) => hostRun(host).claims.find((c) => c.id === id)!.verdict;
-const step = (host: string, variant: string, label: string) =>
-  hostRun(host).steps.find((s) => s.variant === variant && s.label === label)!;
+const lab = experimentRuns();
+const step = (host: string, variant: string, label: string) => lab.step(host, label, variant);
 
-beforeAll(async () => {
-  runs = await runExperiment(mallocTrim);
-}, 120_000);
+beforeAll(async () => lab.load(await runExperiment(mallocTrim)), 120_000);
 
 describe('malloc-trim', () => {
   it('runs the seed-scaled program by default', () => {
-    expect(hostRun('fresh').parameters).toEqual({ count: COUNT, size: SIZE });
+    expect(lab.run('fresh').parameters).toEqual({ count: COUNT, size: SIZE });
   });
 
-  for (const host of ['fresh', 'node']) {
+  for (const host of HOSTS) {
     it(`${host}: malloc_trim(0) madvises the holes — at least their whole pages leave RssAnon (confirmed)`, () => {
-      expect(verdict(host, 'trim-releases-freed')).toBe('confirmed');
+      expect(lab.runs).toHaveClaim('trim-releases-freed', 'confirmed', { host });
       const released =
         step(host, 'holes', 'freed every other block').status['RssAnon']! -
         step(host, 'holes', 'malloc_trim(0)').status['RssAnon']!;
@@ -34,22 +30,22 @@ describe('malloc-trim', () => {
     });
 
     it(`${host}: VmSize stays while RssAnon falls (confirmed)`, () => {
-      expect(verdict(host, 'madvise-keeps-vsize')).toBe('confirmed');
+      expect(lab.runs).toHaveClaim('madvise-keeps-vsize', 'confirmed', { host });
       const before = step(host, 'holes', 'freed every other block');
       const after = step(host, 'holes', 'malloc_trim(0)');
       expect(before.status['VmSize']! - after.status['VmSize']!).toBeLessThanOrEqual(before.mallinfo['keepcost']!);
     });
 
     it(`${host}: the live blocks' pages stay resident (confirmed)`, () => {
-      expect(verdict(host, 'live-pages-kept')).toBe('confirmed');
+      expect(lab.runs).toHaveClaim('live-pages-kept', 'confirmed', { host });
     });
 
     it(`${host}: malloc_trim returns 1 (confirmed)`, () => {
-      expect(verdict(host, 'trim-returns-1')).toBe('confirmed');
+      expect(lab.runs).toHaveClaim('trim-returns-1', 'confirmed', { host });
     });
 
     it(`${host}: with everything freed malloc_trim lowers the break and VmSize too (confirmed)`, () => {
-      expect(verdict(host, 'all-freed-shrinks-break')).toBe('confirmed');
+      expect(lab.runs).toHaveClaim('all-freed-shrinks-break', 'confirmed', { host });
       const freed = step(host, 'all-freed', 'freed all');
       const trimmed = step(host, 'all-freed', 'malloc_trim(0)');
       // free() alone gave nothing back; the trim gives back nearly all of COUNT × (SIZE + spacer).

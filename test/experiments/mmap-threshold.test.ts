@@ -3,17 +3,11 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 
 import { mmapThreshold } from '../../lib/experiments/catalogue/mmap-threshold.js';
-import { runExperiment, type ExperimentRun, type StepRecord } from '../../lib/experiments/framework/runner.js';
+import { runExperiment } from '../../lib/experiments/framework/runner.js';
 import { formatBytes } from '../../lib/infra/units.js';
+import { brkOf, experimentRuns, HOSTS, KiB, MiB } from './helpers.js';
 
-const KiB = 1024;
-const MiB = 1024 * KiB;
-
-let runs: ExperimentRun[];
-const hostRun = (host: string) => runs.find((r) => r.host === host)!;
-const claim = (host: string, id: string) => hostRun(host).claims.find((c) => c.id === id)!;
-const step = (host: string, variant: string, label: string): StepRecord =>
-  hostRun(host).steps.find((s) => s.variant === variant && s.label === label)!;
+const lab = experimentRuns();
 /** to - from of a field between two steps of one variant. */
 const change = (
   host: string,
@@ -21,36 +15,30 @@ const change = (
   from: string,
   to: string,
   field: 'VmSize' | 'RssAnon' | 'brk' | 'hblks',
-) => {
-  const read = (s: StepRecord) =>
-    field === 'brk' ? Number(BigInt(s.brk)) : field === 'hblks' ? s.mallinfo['hblks']! : s.status[field]!;
-  return read(step(host, variant, to)) - read(step(host, variant, from));
-};
+) => lab.change(host, from, to, field, variant);
 /** Where a step's malloc put its block, by the block's own address: below the break is the heap. */
 const placedIn = (host: string, variant: string, label: string) => {
-  const record = step(host, variant, label);
-  const address = record.ops.find((op) => op.op === 'malloc')!.value!;
-  return address < Number(BigInt(record.brk)) ? 'heap' : 'mapped';
+  const record = lab.step(host, label, variant);
+  const address = lab.ops(host, label, 'malloc', variant)[0]!.value!;
+  return address < brkOf(record) ? 'heap' : 'mapped';
 };
 const malloc = (role: string, size: number, again = false) =>
   `malloc ${role} (${formatBytes(size)})${again ? ' again' : ''}`;
 const free = (role: string, size: number, again = false) =>
   `free ${role} (${formatBytes(size)})${again ? ' again' : ''}`;
 
-beforeAll(async () => {
-  runs = await runExperiment(mmapThreshold);
-}, 180_000);
+beforeAll(async () => lab.load(await runExperiment(mmapThreshold)), 180_000);
 
 describe('mmap-threshold', () => {
-  for (const host of ['fresh', 'node']) {
+  for (const host of HOSTS) {
     it(`${host}: every variant completes`, () => {
-      for (const variant of hostRun(host).variants)
+      for (const variant of lab.run(host).variants)
         expect(variant.completed, `${variant.name}: ${variant.stderr}`).toBe(true);
     });
 
     it(`${host}: an mmap'd block goes back to the OS at free(), a heap block does not`, () => {
-      expect(claim(host, 'mmap-free-returns').verdict).toBe('confirmed');
-      expect(claim(host, 'brk-free-keeps').verdict).toBe('confirmed');
+      expect(lab.runs).toHaveClaim('mmap-free-returns', 'confirmed', { host });
+      expect(lab.runs).toHaveClaim('brk-free-keeps', 'confirmed', { host });
       // The 1 MiB block is mmap'd on both hosts: its free drops VmSize by at least its size.
       expect(change(host, 'default', malloc('large', MiB), free('large', MiB), 'VmSize')).toBeLessThanOrEqual(-MiB);
       // The 64 KiB heap block's free leaves VmSize where it was (within a tenth of the block).
@@ -60,7 +48,7 @@ describe('mmap-threshold', () => {
     });
 
     it(`${host}: after a mapped 1 MiB block is freed, the next 1 MiB comes from the heap`, () => {
-      expect(claim(host, 'dynamic-threshold').verdict).toBe('confirmed');
+      expect(lab.runs).toHaveClaim('dynamic-threshold', 'confirmed', { host });
       // mallinfo's mmap count is process-wide: exact only where no other thread runs.
       if (host === 'fresh') {
         expect(change(host, 'dynamic', 'start', malloc('large', MiB), 'hblks')).toBe(1);
@@ -72,7 +60,7 @@ describe('mmap-threshold', () => {
     });
 
     it(`${host}: mallopt, MALLOC_MMAP_THRESHOLD_ and the tunable agree: 1 MiB from the heap, 4 MiB mmap'd under a 2 MiB threshold`, () => {
-      expect(claim(host, 'settings-agree').verdict).toBe('confirmed');
+      expect(lab.runs).toHaveClaim('settings-agree', 'confirmed', { host });
       for (const variant of ['mallopt', 'env', 'tunable']) {
         const before = variant === 'mallopt' ? 'mallopt(M_MMAP_THRESHOLD, 2.0 MiB)' : 'start';
         expect(change(host, variant, before, malloc('large', MiB), 'brk')).toBeGreaterThanOrEqual(MiB);
@@ -83,7 +71,7 @@ describe('mmap-threshold', () => {
   }
 
   it("fresh: 64 KiB comes from the heap, 256 KiB and 1 MiB are mmap'd, as the 128 KiB default says", () => {
-    expect(claim('fresh', 'brk-below-mmap-above').verdict).toBe('confirmed');
+    expect(lab.runs).toHaveClaim('brk-below-mmap-above', 'confirmed', { host: 'fresh' });
     expect(change('fresh', 'default', malloc('small', 64 * KiB), malloc('medium', 256 * KiB), 'hblks')).toBe(1);
     expect(
       change('fresh', 'default', malloc('small', 64 * KiB), malloc('medium', 256 * KiB), 'VmSize'),
@@ -91,9 +79,8 @@ describe('mmap-threshold', () => {
   });
 
   it("node: 256 KiB comes from the heap because Node already raised the dynamic threshold; fixed at 128 KiB it is mmap'd", () => {
-    const result = claim('node', 'brk-below-mmap-above');
-    expect(result.verdict).toBe('refuted');
-    expect(result.evidence).toMatch(/dynamic threshold/);
+    expect(lab.runs).toHaveClaim('brk-below-mmap-above', 'refuted', { host: 'node' });
+    expect(lab.claim('node', 'brk-below-mmap-above').evidence).toMatch(/dynamic threshold/);
     expect(placedIn('node', 'default', malloc('medium', 256 * KiB))).toBe('heap');
     expect(
       change('node', 'default', malloc('small', 64 * KiB), malloc('medium', 256 * KiB), 'brk'),

@@ -2,29 +2,25 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 
 import { reuseAfterFree } from '../../lib/experiments/catalogue/reuse-after-free.js';
-import { resolveParameters, runExperiment, type ExperimentRun } from '../../lib/experiments/framework/runner.js';
+import { resolveParameters, runExperiment } from '../../lib/experiments/framework/runner.js';
+import { experimentRuns, HOSTS } from './helpers.js';
 
 const COUNT = 4 * 1024 * 1024;
 
-let runs: ExperimentRun[];
-const hostRun = (host: string) => runs.find((r) => r.host === host)!;
-const verdict = (host: string, id: string) => hostRun(host).claims.find((c) => c.id === id)!.verdict;
-const step = (host: string, label: string) => hostRun(host).steps.find((s) => s.label === label)!;
-const firstAddress = (host: string, label: string) =>
-  step(host, label).ops.find((op) => op.op === 'batch_alloc')!.value2!;
+const lab = experimentRuns();
+const { step } = lab;
+const firstAddress = (host: string, label: string) => lab.ops(host, label, 'batch_alloc')[0]!.value2!;
 
-beforeAll(async () => {
-  runs = await runExperiment(reuseAfterFree);
-}, 120_000);
+beforeAll(async () => lab.load(await runExperiment(reuseAfterFree)), 120_000);
 
 describe('reuse-after-free', () => {
   it("--full runs the seed's 2^28 allocations per round", () => {
     expect(resolveParameters(reuseAfterFree, {}, true)).toEqual({ count: 2 ** 28 });
   });
 
-  for (const host of ['fresh', 'node']) {
+  for (const host of HOSTS) {
     it(`${host}: the second round does not grow the heap (confirmed)`, () => {
-      expect(verdict(host, 'second-round-no-growth')).toBe('confirmed');
+      expect(lab.runs).toHaveClaim('second-round-no-growth', 'confirmed', { host });
       expect(step(host, 'allocate again done').brk).toBe(step(host, 'free done').brk);
       // The first round grew the heap by about 32 B a block.
       const grown = Number(BigInt(step(host, 'alloc done').brk) - BigInt(step(host, 'start').brk));
@@ -32,7 +28,7 @@ describe('reuse-after-free', () => {
     });
 
     it(`${host}: the second round's first block is freed memory of the first round (confirmed)`, () => {
-      expect(verdict(host, 'same-memory')).toBe('confirmed');
+      expect(lab.runs).toHaveClaim('same-memory', 'confirmed', { host });
     });
   }
 

@@ -2,40 +2,31 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 
 import { SBRK_16K_LABELS, sbrk16k } from '../../lib/experiments/catalogue/sbrk-16k.js';
-import { runExperiment, type ExperimentRun, type StepRecord } from '../../lib/experiments/framework/runner.js';
-import { KiB } from '../../lib/infra/units.js';
+import { runExperiment } from '../../lib/experiments/framework/runner.js';
+import { brkOf as brk, experimentRuns, HOSTS, KiB } from './helpers.js';
 
 const BLOCK = 16 * KiB;
 const LAST = 18 * KiB;
 const TOP_PAD = 128 * KiB;
 const PAGE = 4 * KiB;
 
-let runs: ExperimentRun[];
-const runOn = (host: string) => runs.find((r) => r.host === host)!;
-const claim = (host: string, id: string) => runOn(host).claims.find((c) => c.id === id)!;
-const step = (host: string, label: string, variant = 'seed'): StepRecord =>
-  runOn(host).steps.find((s) => s.variant === variant && s.label === label)!;
-const brk = (record: StepRecord) => Number(BigInt(record.brk));
-const mallocs = (host: string, label: string) =>
-  step(host, label)
-    .ops.filter((op) => op.op === 'malloc')
-    .map((op) => op.value);
+const lab = experimentRuns();
+const step = (host: string, label: string, variant = 'seed') => lab.step(host, label, variant);
+const mallocs = (host: string, label: string) => lab.ops(host, label, 'malloc', 'seed').map((op) => op.value);
 
-beforeAll(async () => {
-  runs = await runExperiment(sbrk16k);
-}, 120_000);
+beforeAll(async () => lab.load(await runExperiment(sbrk16k)), 120_000);
 
 describe('sbrk-16k', () => {
   it('runs every step on both hosts', () => {
-    for (const host of ['fresh', 'node']) {
-      expect(runOn(host).variants.every((variant) => variant.completed)).toBe(true);
+    for (const host of HOSTS) {
+      expect(lab.run(host).variants.every((variant) => variant.completed)).toBe(true);
     }
   });
 
   it('fresh: 5 × 16 KiB move the break by more than 80 KiB, by the 128 KiB top pad, not by 148 kB (tcache first)', () => {
-    expect(claim('fresh', 'asks-more').verdict).toBe('confirmed');
-    expect(claim('fresh', 'moved-148k').verdict).toBe('refuted');
-    expect(claim('fresh', 'moved-148k').evidence).toMatch(/tcache/);
+    expect(lab.runs).toHaveClaim('asks-more', 'confirmed', { host: 'fresh' });
+    expect(lab.runs).toHaveClaim('moved-148k', 'refuted', { host: 'fresh' });
+    expect(lab.claim('fresh', 'moved-148k').evidence).toMatch(/tcache/);
     const moved = brk(step('fresh', SBRK_16K_LABELS.five(BLOCK))) - brk(step('fresh', SBRK_16K_LABELS.initial));
     expect(moved).toBeGreaterThan(5 * BLOCK);
     // One sbrk: the first chunk (tcache's struct, under 1 KiB) + the top pad, page-rounded.
@@ -44,26 +35,26 @@ describe('sbrk-16k', () => {
   });
 
   it("node: the 80 KiB come from free space Node's heap already had, so the break-size claims are inconclusive", () => {
-    expect(claim('node', 'asks-more').verdict).toBe('inconclusive');
-    expect(claim('node', 'moved-148k').verdict).toBe('inconclusive');
+    expect(lab.runs).toHaveClaim('asks-more', 'inconclusive', { host: 'node' });
+    expect(lab.runs).toHaveClaim('moved-148k', 'inconclusive', { host: 'node' });
     expect(brk(step('node', SBRK_16K_LABELS.five(BLOCK)))).toBe(brk(step('node', SBRK_16K_LABELS.initial)));
     expect(step('node', SBRK_16K_LABELS.initial).mallinfo['fordblks']).toBeGreaterThanOrEqual(5 * BLOCK);
   });
 
-  for (const host of ['fresh', 'node']) {
+  for (const host of HOSTS) {
     it(`${host}: the 6th 16 KiB malloc reuses ptr1's freed chunk and leaves the break alone`, () => {
-      expect(claim(host, 'sixth-fits').verdict).toBe('confirmed');
+      expect(lab.runs).toHaveClaim('sixth-fits', 'confirmed', { host });
       const [ptr5] = mallocs(host, SBRK_16K_LABELS.sixth(BLOCK));
       expect(ptr5).toBe(mallocs(host, SBRK_16K_LABELS.five(BLOCK))[1]);
     });
 
     it(`${host}: freeing the last block does not lower the break`, () => {
-      expect(claim(host, 'free-keeps-break').verdict).toBe('confirmed');
+      expect(lab.runs).toHaveClaim('free-keeps-break', 'confirmed', { host });
       expect(brk(step(host, SBRK_16K_LABELS.freed))).toBe(brk(step(host, SBRK_16K_LABELS.sixth(BLOCK))));
     });
 
     it(`${host}: the new 18 kB malloc does not grow the break on glibc 2.36 (refuted)`, () => {
-      expect(claim(host, 'last-grows').verdict).toBe('refuted');
+      expect(lab.runs).toHaveClaim('last-grows', 'refuted', { host });
       expect(brk(step(host, SBRK_16K_LABELS.last(LAST)))).toBe(brk(step(host, SBRK_16K_LABELS.freed)));
     });
   }

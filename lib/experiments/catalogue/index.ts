@@ -1,5 +1,6 @@
 /** The experiments `malloc-lab list` shows; their ids are part of the interface. */
-import { MallocLabError } from '../../infra/errors.js';
+import { ErrorCodes, MallocLabError } from '../../infra/errors.js';
+import { describe } from '../../infra/validate.js';
 import type { ExperimentDefinition } from '../framework/types.js';
 import { allocators } from './allocators.js';
 import { freeAndSbrk } from './free-and-sbrk.js';
@@ -35,8 +36,8 @@ export function findExperiment(id: string): ExperimentDefinition {
   const found = CATALOGUE.find((definition) => definition.id === id);
   if (found === undefined) {
     throw new MallocLabError(
-      `unknown experiment ${JSON.stringify(id)} (expected one of ${CATALOGUE.map((definition) => definition.id).join(', ')}; see \`malloc-lab list\`)`,
-      'ERR_UNKNOWN_EXPERIMENT',
+      `unknown experiment ${typeof id === 'string' ? JSON.stringify(id) : describe(id)} (expected one of ${CATALOGUE.map((definition) => definition.id).join(', ')}; see \`malloc-lab list\`)`,
+      ErrorCodes.UNKNOWN_EXPERIMENT,
     );
   }
   return found;

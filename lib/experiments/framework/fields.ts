@@ -1,27 +1,13 @@
 /**
  * Field names of the records the interpreter writes. They are fixed by the
  * native plain layer (native/core/plain.cc) and need no loaded addon, so the
- * parent process can parse runs without loading it.
+ * parent process can parse runs without loading it. The status names are the
+ * ones process/proc-files.ts reads; test/native-parity.test.ts checks both lists
+ * against the addon's.
  */
-export const STATUS_FIELD_NAMES = [
-  'VmPeak',
-  'VmSize',
-  'VmLck',
-  'VmPin',
-  'VmHWM',
-  'VmRSS',
-  'RssAnon',
-  'RssFile',
-  'RssShmem',
-  'VmData',
-  'VmStk',
-  'VmExe',
-  'VmLib',
-  'VmPTE',
-  'VmSwap',
-  'HugetlbPages',
-  'Threads',
-] as const;
+import { STATUS_FIELDS } from '../../process/proc-files.js';
+
+export const STATUS_FIELD_NAMES = STATUS_FIELDS;
 
 export const MALLINFO_FIELD_NAMES = [
   'arena',
@@ -36,5 +22,5 @@ export const MALLINFO_FIELD_NAMES = [
   'keepcost',
 ] as const;
 
-export type StatusValues = Record<(typeof STATUS_FIELD_NAMES)[number], number>;
+export type StatusValues = Record<(typeof STATUS_FIELDS)[number], number>;
 export type Mallinfo2Values = Record<(typeof MALLINFO_FIELD_NAMES)[number], number>;

@@ -38,10 +38,14 @@ const LIBRARY_DIRS = [
 /** The library to preload for allocator, or a sentence saying why it cannot be (missing package). */
 export function allocatorLibrary(allocator: AllocatorName): { path?: string; missing?: string } {
   if (allocator === 'glibc') return {};
-  const known = ALLOCATOR_LIBRARIES[allocator];
+  // Own keys only: "toString" or "__proto__" is no allocator either.
+  const known =
+    typeof allocator === 'string' && Object.hasOwn(ALLOCATOR_LIBRARIES, allocator)
+      ? ALLOCATOR_LIBRARIES[allocator as Exclude<AllocatorName, 'glibc'>]
+      : undefined;
   if (known === undefined) {
     throw new MallocLabError(
-      `allocator must be one of ${ALLOCATORS.join(', ')}, received ${JSON.stringify(allocator)}`,
+      `allocator must be one of ${ALLOCATORS.join(', ')}, received ${typeof allocator === 'string' ? JSON.stringify(allocator) : check.describe(allocator)}`,
       ErrorCodes.OUT_OF_RANGE,
     );
   }
@@ -98,7 +102,7 @@ export function runOnHost(program: StepProgram, host: HostName, options: HostRun
   }
   const allocator = options.allocator ?? 'glibc';
   const library = allocatorLibrary(allocator);
-  if (library.missing) throw new MallocLabError(library.missing, 'ERR_ALLOCATOR_MISSING');
+  if (library.missing) throw new MallocLabError(library.missing, ErrorCodes.ALLOCATOR_MISSING);
   const runEnv: Record<string, string> = { ...(options.env ?? {}) };
   if (library.path) runEnv['LD_PRELOAD'] = library.path;
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([key]) => !ALLOCATOR_ENV.test(key)));

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 
-import { MallocLabError } from '../../infra/errors.js';
+import { ErrorCodes, MallocLabError } from '../../infra/errors.js';
 import { native } from '../../infra/native.js';
 
 const input = readFileSync(0);
@@ -15,5 +15,5 @@ try {
   process.exitCode = native.runProgram(program, 3) === 0 ? 0 : 1;
 } catch (error) {
   process.stderr.write(`malloc-lab node host: ${(error as Error).message}\n`);
-  process.exitCode = error instanceof MallocLabError && error.code === 'ERR_BAD_PROGRAM' ? 2 : 3;
+  process.exitCode = error instanceof MallocLabError && error.code === ErrorCodes.BAD_PROGRAM ? 2 : 3;
 }

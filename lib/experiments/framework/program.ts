@@ -10,12 +10,38 @@
 import { constants } from 'node:os';
 
 import { ErrorCodes, MallocLabError } from '../../infra/errors.js';
-import { typeError } from '../../infra/validate.js';
+import * as check from '../../infra/validate.js';
 import { MALLINFO_FIELD_NAMES, type Mallinfo2Values, STATUS_FIELD_NAMES, type StatusValues } from './fields.js';
 
+/*
+ * The format, as native/core/program.h defines it. This is lib's own copy (a parent
+ * process builds and parses programs without loading the addon); the addon exports
+ * its tables as programFormat, and test/native-parity.test.ts fails when they differ.
+ */
 export const PROGRAM_MAGIC = 1296846897;
 export const PROGRAM_VERSION = 1;
-export const RECORD_WIDTH = 6 + 28;
+/** Where each header value sits: a program starts with these, then its steps (op, argc, args…). */
+export const HEADER = { magic: 0, version: 1, slots: 2, sets: 3, flags: 4, steps: 5, length: 6 } as const;
+export const PROGRAM_FLAGS = { unsafe: 1, keep: 2 } as const;
+/** Where a snapshot's values sit in a sample: status fields, then the break, then mallinfo2. */
+export const SAMPLE = {
+  status: 0,
+  brk: STATUS_FIELD_NAMES.length,
+  mallinfo: STATUS_FIELD_NAMES.length + 1,
+  width: STATUS_FIELD_NAMES.length + 1 + MALLINFO_FIELD_NAMES.length,
+} as const;
+/** Where each value of a record sits; a snapshot step's sample follows from `sample` on. */
+export const RECORD = {
+  step: 0,
+  op: 1,
+  status: 2,
+  value: 3,
+  value2: 4,
+  nanoseconds: 5,
+  sample: 6,
+  width: 6 + SAMPLE.width,
+} as const;
+export const RECORD_WIDTH = RECORD.width;
 /** The largest integer a program carries exactly ("free to the end" uses it). */
 export const TO_THE_END = Number.MAX_SAFE_INTEGER;
 
@@ -59,8 +85,8 @@ const OP_NAMES = Object.fromEntries(Object.entries(OPS).map(([name, code]) => [c
 
 /** Statuses that are malloc-lab refusals rather than errnos. */
 export const REFUSALS: Record<number, string> = {
-  [-1]: 'ERR_SBRK_REFUSED',
-  [-2]: 'ERR_MALLOPT_REJECTED',
+  [-1]: ErrorCodes.SBRK_REFUSED,
+  [-2]: ErrorCodes.MALLOPT_REJECTED,
 };
 
 const ERRNO_NAMES: Record<number, string> = Object.fromEntries(
@@ -85,46 +111,51 @@ interface EncodedOp {
 
 /** The ops of one named step, in order; a snapshot follows them. */
 export class StepBuilder {
-  constructor(
-    private readonly program: StepProgram,
-    private readonly step: number,
-  ) {}
+  private readonly program: StepProgram;
+  private readonly step: number;
 
-  private add(op: OpName, args: number[], thread?: number): this {
+  /** StepProgram.step makes these: the ops of its step `step`. */
+  constructor(program: StepProgram, step: number) {
+    if (!(program instanceof StepProgram)) throw check.typeError('StepBuilder', 'program', 'a StepProgram', program);
+    this.program = program;
+    this.step = check.integer(step, 'StepBuilder', 'step', 0, Number.MAX_SAFE_INTEGER);
+  }
+
+  #add(op: OpName, args: number[], thread?: number): this {
     this.program.addOp({ op, args, step: this.step, ...(thread === undefined ? {} : { thread }) });
     return this;
   }
 
   malloc(slot: string, size: number): this {
-    return this.add('malloc', [this.program.slot(slot), size]);
+    return this.#add('malloc', [this.program.slot(slot), size]);
   }
   calloc(slot: string, nmemb: number, size: number): this {
-    return this.add('calloc', [this.program.slot(slot), nmemb, size]);
+    return this.#add('calloc', [this.program.slot(slot), nmemb, size]);
   }
   realloc(slot: string, size: number): this {
-    return this.add('realloc', [this.program.slot(slot), size]);
+    return this.#add('realloc', [this.program.slot(slot), size]);
   }
   free(slot: string): this {
-    return this.add('free', [this.program.slot(slot)]);
+    return this.#add('free', [this.program.slot(slot)]);
   }
   memalign(slot: string, alignment: number, size: number): this {
-    return this.add('memalign', [this.program.slot(slot), alignment, size]);
+    return this.#add('memalign', [this.program.slot(slot), alignment, size]);
   }
   posix_memalign(slot: string, alignment: number, size: number): this {
-    return this.add('posix_memalign', [this.program.slot(slot), alignment, size]);
+    return this.#add('posix_memalign', [this.program.slot(slot), alignment, size]);
   }
   aligned_alloc(slot: string, alignment: number, size: number): this {
-    return this.add('aligned_alloc', [this.program.slot(slot), alignment, size]);
+    return this.#add('aligned_alloc', [this.program.slot(slot), alignment, size]);
   }
   valloc(slot: string, size: number): this {
-    return this.add('valloc', [this.program.slot(slot), size]);
+    return this.#add('valloc', [this.program.slot(slot), size]);
   }
   /** memset(block + offset, byte, length); length omitted: to the block's end. */
   fill(slot: string, byte: number, offset = 0, length = -1): this {
-    return this.add('fill', [this.program.slot(slot), byte, offset, length]);
+    return this.#add('fill', [this.program.slot(slot), byte, offset, length]);
   }
   touch(slot: string): this {
-    return this.add('touch', [this.program.slot(slot)]);
+    return this.#add('touch', [this.program.slot(slot)]);
   }
   /** count rounds of the pattern (entries malloc'd in order, memset with fill when given). */
   batchAlloc(
@@ -135,53 +166,53 @@ export class StepBuilder {
   ): this {
     const args = [this.program.set(set), count, kind === 'calloc' ? 1 : 0];
     for (const entry of pattern) args.push(entry.size, entry.fill ?? -1);
-    return this.add('batch_alloc', args);
+    return this.#add('batch_alloc', args);
   }
   /** TLPI's rule: free blocks min..max (1-based, inclusive) in steps of step; default all. */
   batchFree(set: string, rule: { step?: number; min?: number; max?: number } = {}): this {
-    return this.add('batch_free', [this.program.set(set), rule.step ?? 1, rule.min ?? 1, rule.max ?? TO_THE_END]);
+    return this.#add('batch_free', [this.program.set(set), rule.step ?? 1, rule.min ?? 1, rule.max ?? TO_THE_END]);
   }
   sbrk(increment: number): this {
-    return this.add('sbrk', [increment]);
+    return this.#add('sbrk', [increment]);
   }
   mallopt(param: number, value: number): this {
-    return this.add('mallopt', [param, value]);
+    return this.#add('mallopt', [param, value]);
   }
   malloc_trim(pad = 0): this {
-    return this.add('malloc_trim', [pad]);
+    return this.#add('malloc_trim', [pad]);
   }
   mincore(slot: string): this {
-    return this.add('mincore', [this.program.slot(slot)]);
+    return this.#add('mincore', [this.program.slot(slot)]);
   }
   mlock(slot: string): this {
-    return this.add('mlock', [this.program.slot(slot)]);
+    return this.#add('mlock', [this.program.slot(slot)]);
   }
   munlock(slot: string): this {
-    return this.add('munlock', [this.program.slot(slot)]);
+    return this.#add('munlock', [this.program.slot(slot)]);
   }
   mmap(slot: string, length: number): this {
-    return this.add('mmap', [this.program.slot(slot), length]);
+    return this.#add('mmap', [this.program.slot(slot), length]);
   }
   munmap(slot: string): this {
-    return this.add('munmap', [this.program.slot(slot)]);
+    return this.#add('munmap', [this.program.slot(slot)]);
   }
   madvise(slot: string, advice: number): this {
-    return this.add('madvise', [this.program.slot(slot), advice]);
+    return this.#add('madvise', [this.program.slot(slot), advice]);
   }
   malloc_usable_size(slot: string): this {
-    return this.add('malloc_usable_size', [this.program.slot(slot)]);
+    return this.#add('malloc_usable_size', [this.program.slot(slot)]);
   }
   sleep(milliseconds: number): this {
-    return this.add('sleep', [milliseconds]);
+    return this.#add('sleep', [milliseconds]);
   }
   arenas(): this {
-    return this.add('arenas', []);
+    return this.#add('arenas', []);
   }
   threadStart(thread: number): this {
-    return this.add('thread_start', [thread]);
+    return this.#add('thread_start', [thread]);
   }
   threadStop(thread: number): this {
-    return this.add('thread_stop', [thread]);
+    return this.#add('thread_stop', [thread]);
   }
   /** Runs the ops that build adds on native thread `thread` (started with threadStart). */
   onThread(thread: number, build: (step: StepBuilder) => void): this {
@@ -191,13 +222,13 @@ export class StepBuilder {
   }
   /** Heap corruption (programs built with unsafe: true, run only in child processes). */
   unsafeFree(slot: string): this {
-    return this.add('unsafe_free', [this.program.slot(slot)]);
+    return this.#add('unsafe_free', [this.program.slot(slot)]);
   }
   unsafeWrite(slot: string, offset: number, length: number, byte: number): this {
-    return this.add('unsafe_write', [this.program.slot(slot), offset, length, byte]);
+    return this.#add('unsafe_write', [this.program.slot(slot), offset, length, byte]);
   }
   freeForeign(slot: string, offset: number): this {
-    return this.add('free_foreign', [this.program.slot(slot), offset]);
+    return this.#add('free_foreign', [this.program.slot(slot), offset]);
   }
 }
 
@@ -215,25 +246,43 @@ export class StepProgram {
   private readonly sets = new Map<string, number>();
   private currentThread: number | undefined;
 
-  constructor(readonly options: ProgramOptions = {}) {}
+  readonly options: ProgramOptions;
 
+  constructor(options: ProgramOptions = {}) {
+    const given = check.options<ProgramOptions>(options, 'StepProgram');
+    for (const flag of ['unsafe', 'keep'] as const) {
+      if (given[flag] !== undefined && typeof given[flag] !== 'boolean')
+        throw check.typeError('StepProgram', `options.${flag}`, 'a boolean', given[flag]);
+    }
+    this.options = given;
+  }
+
+  /** The slot a block name stands for (numbered in order of first use). */
   slot(name: string): number {
+    if (typeof name !== 'string') throw check.typeError('StepProgram.slot', 'name', 'a block name (a string)', name);
     if (!this.slots.has(name)) this.slots.set(name, this.slots.size);
     return this.slots.get(name)!;
   }
 
+  /** The set a batch name stands for (numbered in order of first use). */
   set(name: string): number {
+    if (typeof name !== 'string') throw check.typeError('StepProgram.set', 'name', 'a batch name (a string)', name);
     if (!this.sets.has(name)) this.sets.set(name, this.sets.size);
     return this.sets.get(name)!;
   }
 
+  /** Appends an op (StepBuilder's methods call this; the interpreter checks the arguments). */
   addOp(op: EncodedOp): void {
+    if (op === null || typeof op !== 'object' || !Object.hasOwn(OPS, op.op) || !Array.isArray(op.args))
+      throw check.typeError('StepProgram.addOp', 'op', 'an op ({ op: a name in OPS, args: [numbers], step })', op);
     this.ops.push(
       this.currentThread === undefined || op.thread !== undefined ? op : { ...op, thread: this.currentThread },
     );
   }
 
+  /** Runs build with every op it adds marked to run on native thread `thread`. */
   withThread(thread: number, build: () => void): void {
+    if (typeof build !== 'function') throw check.typeError('StepProgram.withThread', 'build', 'a function', build);
     const previous = this.currentThread;
     this.currentThread = thread;
     try {
@@ -245,6 +294,9 @@ export class StepProgram {
 
   /** A named step: its ops, then a snapshot. Labels must be unique. */
   step(label: string, build?: (step: StepBuilder) => void): this {
+    if (typeof label !== 'string') throw check.typeError('StepProgram.step', 'label', 'a string', label);
+    if (build !== undefined && typeof build !== 'function')
+      throw check.typeError('StepProgram.step', 'build', 'a function that adds the ops', build);
     if (this.labels.includes(label)) {
       throw new MallocLabError(
         `StepProgram.step: label ${JSON.stringify(label)} is used twice (expected unique labels)`,
@@ -270,16 +322,15 @@ export class StepProgram {
       values.push(OPS[op.op], op.args.length, ...op.args);
       steps++;
     }
-    const flags = (this.options.unsafe ? 1 : 0) | (this.options.keep ? 2 : 0);
-    return Float64Array.from([
-      PROGRAM_MAGIC,
-      PROGRAM_VERSION,
-      Math.max(this.slots.size, 1),
-      Math.max(this.sets.size, 1),
-      flags,
-      steps,
-      ...values,
-    ]);
+    const header: number[] = [];
+    header[HEADER.magic] = PROGRAM_MAGIC;
+    header[HEADER.version] = PROGRAM_VERSION;
+    header[HEADER.slots] = Math.max(this.slots.size, 1);
+    header[HEADER.sets] = Math.max(this.sets.size, 1);
+    header[HEADER.flags] =
+      (this.options.unsafe ? PROGRAM_FLAGS.unsafe : 0) | (this.options.keep ? PROGRAM_FLAGS.keep : 0);
+    header[HEADER.steps] = steps;
+    return Float64Array.from([...header, ...values]);
   }
 }
 
@@ -317,8 +368,8 @@ export interface ParsedRun {
 
 /** Parses the records a run wrote, against the program that made them. */
 export function parseRecords(program: StepProgram, bytes: Uint8Array): ParsedRun {
-  if (!(program instanceof StepProgram)) throw typeError('parseRecords', 'program', 'a StepProgram', program);
-  if (!(bytes instanceof Uint8Array)) throw typeError('parseRecords', 'bytes', 'a Uint8Array of records', bytes);
+  if (!(program instanceof StepProgram)) throw check.typeError('parseRecords', 'program', 'a StepProgram', program);
+  if (!(bytes instanceof Uint8Array)) throw check.typeError('parseRecords', 'bytes', 'a Uint8Array of records', bytes);
   const copy = new Uint8Array(bytes.byteLength - (bytes.byteLength % (RECORD_WIDTH * 8)));
   copy.set(bytes.subarray(0, copy.byteLength));
   const values = new Float64Array(copy.buffer);
@@ -333,25 +384,34 @@ export function parseRecords(program: StepProgram, bytes: Uint8Array): ParsedRun
   let failure: ParsedRun['failure'];
   for (let offset = 0; offset + RECORD_WIDTH <= values.length; offset += RECORD_WIDTH) {
     const record = values.subarray(offset, offset + RECORD_WIDTH);
-    const opCode = record[1]!;
+    const opCode = record[RECORD.op]!;
     if (opCode === OPS.end) {
       completed = true;
       break;
     }
-    const op = program.ops[encodedToOp[record[0]!] ?? -1];
+    const op = program.ops[encodedToOp[record[RECORD.step]!] ?? -1];
     if (op === undefined) continue;
     const step = steps[op.step]!;
-    const status = record[2]!;
+    const status = record[RECORD.status]!;
     if (op.op === 'snapshot') {
+      const sample = record.subarray(RECORD.sample);
       step.sample = {
-        status: Object.fromEntries(STATUS_FIELD_NAMES.map((name, i) => [name, record[6 + i]!])) as StatusValues,
-        brk: BigInt(record[6 + 17]!),
+        status: Object.fromEntries(
+          STATUS_FIELD_NAMES.map((name, i) => [name, sample[SAMPLE.status + i]!]),
+        ) as StatusValues,
+        brk: BigInt(sample[SAMPLE.brk]!),
         mallinfo: Object.fromEntries(
-          MALLINFO_FIELD_NAMES.map((name, i) => [name, record[6 + 18 + i]!]),
+          MALLINFO_FIELD_NAMES.map((name, i) => [name, sample[SAMPLE.mallinfo + i]!]),
         ) as Mallinfo2Values,
       };
     } else {
-      step.ops.push({ op: OP_NAMES[opCode] ?? op.op, status, value: record[3]!, value2: record[4]!, atNs: record[5]! });
+      step.ops.push({
+        op: OP_NAMES[opCode] ?? op.op,
+        status,
+        value: record[RECORD.value]!,
+        value2: record[RECORD.value2]!,
+        atNs: record[RECORD.nanoseconds]!,
+      });
     }
     if (status !== 0 && failure === undefined) failure = { label: step.label, op: op.op, status };
   }

@@ -1,0 +1,228 @@
+// Validation: the whole program is checked before any step runs, so a run never
+// stops half way on a malformed step (ops, argument counts and ranges, and what
+// each slot, set and thread holds at each step).
+#include "plain_bounds.h"
+#include "plain_mallopt.h"
+#include "program_steps.h"
+
+namespace malloclab {
+
+namespace {
+
+// The advice values the checked madvise accepts (anything else, such as
+// MADV_HWPOISON for root, is refused before the run).
+bool is_known_advice(double advice) {
+  return advice >= 0 && advice <= 1000 && is_known_madvise_advice(static_cast<int>(advice));
+}
+
+}  // namespace
+
+bool validate_program(const double* program, size_t length, ProgramError* error) {
+  Header header;
+  if (!read_header(program, length, &header, error)) return false;
+  uint8_t* slots = static_cast<uint8_t*>(map_plain(header.slots + header.sets + kMaxThreads));
+  if (slots == nullptr) return fail(error, -1, "cannot map validation memory");
+  uint8_t* sets = slots + header.slots;
+  uint8_t* threads = sets + header.sets;
+  bool unsafe = (header.flags & kFlagUnsafe) != 0;
+  bool pending_on_thread = false;
+  bool ok = walk(
+      program, length, header, error,
+      [&](size_t step, const OpInfo* info, const double* args, size_t argc) {
+        long at = static_cast<long>(step);
+        for (size_t i = 0; i < argc; ++i) {
+          if (!isfinite(args[i]))
+            return fail(error, at, "step %zu (%s): argument %zu is not finite", step, info->name,
+                        i);
+        }
+        if (pending_on_thread &&
+            (info->op == kThreadStart || info->op == kThreadStop || info->op == kOnThread ||
+             info->op == kSnapshot || info->op == kSleep)) {
+          return fail(error, at, "step %zu (%s) cannot run on a thread", step, info->name);
+        }
+        pending_on_thread = info->op == kOnThread;
+        if (info->slot_first) {
+          if (!is_integer(args[0], 0, static_cast<double>(header.slots) - 1)) {
+            return fail(error, at, "step %zu (%s): slot %g does not exist (expected 0 to %zu)",
+                        step, info->name, args[0], header.slots == 0 ? 0 : header.slots - 1);
+          }
+        }
+        uint8_t* slot = info->slot_first ? &slots[static_cast<size_t>(args[0])] : nullptr;
+        for (size_t i = info->slot_first ? 1 : 0; i < argc; ++i) {
+          // Every other argument is an integer (sbrk may be negative, fill length -1).
+          if (!is_integer(args[i], -kMaxExact, kMaxExact)) {
+            return fail(error, at, "step %zu (%s): argument %zu (%g) is not an integer", step,
+                        info->name, i, args[i]);
+          }
+        }
+        switch (info->op) {
+          case kMalloc:
+          case kCalloc:
+          case kMemalign:
+          case kPosixMemalign:
+          case kAlignedAlloc:
+          case kValloc:
+          case kMmap:
+            if (!is_empty(*slot)) {
+              return fail(error, at,
+                          "step %zu (%s): slot %g still holds a live block (free it first)", step,
+                          info->name, args[0]);
+            }
+            for (size_t i = 1; i < argc; ++i) {
+              if (args[i] < 0)
+                return fail(error, at, "step %zu (%s): argument %zu is negative", step, info->name,
+                            i);
+            }
+            *slot = info->op == kMmap ? kMapping : kHeap;
+            return true;
+          case kRealloc:
+            if (*slot == kMapping)
+              return fail(error, at, "step %zu (realloc): slot %g holds a mapping", step, args[0]);
+            if (*slot == kReleased) {
+              return fail(error, at,
+                          "step %zu (realloc): slot %g was freed (a dangling reference; allocate "
+                          "it again first)",
+                          step, args[0]);
+            }
+            if (args[1] < 0) return fail(error, at, "step %zu (realloc): size is negative", step);
+            *slot = args[1] == 0 ? kEmpty : kHeap;
+            return true;
+          case kFree:
+          case kMunmap:
+            if (*slot != (info->op == kFree ? kHeap : kMapping)) {
+              return fail(
+                  error, at,
+                  "step %zu (%s): slot %g holds no live %s (never allocated, or freed twice)", step,
+                  info->name, args[0], info->op == kFree ? "block" : "mapping");
+            }
+            *slot = kReleased;
+            return true;
+          case kFill:
+            if (!is_integer(args[1], 0, 255) || args[2] < 0 || args[3] < -1) {
+              return fail(error, at,
+                          "step %zu (fill): expected a byte 0-255, offset >= 0, length >= -1",
+                          step);
+            }
+            [[fallthrough]];
+          case kTouch:
+          case kMincore:
+          case kMlock:
+          case kMunlock:
+          case kMadvise:
+          case kUsableSize:
+            if (info->op == kMadvise && !is_known_advice(args[1])) {
+              return fail(error, at,
+                          "step %zu (madvise): advice %g is not supported (expected a MADV_* value "
+                          "malloc-lab lists)",
+                          step, args[1]);
+            }
+            if (is_empty(*slot)) {
+              return fail(error, at, "step %zu (%s): slot %g is empty (never allocated, or freed)",
+                          step, info->name, args[0]);
+            }
+            if (info->op == kUsableSize && *slot != kHeap)
+              return fail(error, at, "step %zu: slot %g is not a malloc block", step, args[0]);
+            return true;
+          case kBatchAlloc: {
+            if (argc < 5 || (argc - 3) % 2 != 0)
+              return fail(
+                  error, at,
+                  "step %zu (batch_alloc): expected set, count, kind and (size, fill) pairs", step);
+            if (!is_integer(args[0], 0, static_cast<double>(header.sets) - 1))
+              return fail(error, at, "step %zu (batch_alloc): set %g does not exist", step,
+                          args[0]);
+            size_t pattern = (argc - 3) / 2;
+            if (!is_integer(args[1], 1, static_cast<double>(kMaxBatchBlocks / pattern))) {
+              return fail(error, at,
+                          "step %zu (batch_alloc): count %g is outside 1 to %zu blocks in all",
+                          step, args[1], kMaxBatchBlocks);
+            }
+            if (!is_integer(args[2], 0, 1))
+              return fail(error, at,
+                          "step %zu (batch_alloc): kind must be 0 (malloc) or 1 (calloc)", step);
+            for (size_t k = 0; k < pattern; ++k) {
+              if (args[3 + 2 * k] < 0 || !is_integer(args[4 + 2 * k], -1, 255))
+                return fail(
+                    error, at,
+                    "step %zu (batch_alloc): pattern entry %zu needs size >= 0 and fill -1..255",
+                    step, k);
+            }
+            uint8_t* set = &sets[static_cast<size_t>(args[0])];
+            if (*set != 0)
+              return fail(error, at,
+                          "step %zu (batch_alloc): set %g still holds blocks (free them first)",
+                          step, args[0]);
+            *set = 1;
+            return true;
+          }
+          case kBatchFree: {
+            if (!is_integer(args[0], 0, static_cast<double>(header.sets) - 1))
+              return fail(error, at, "step %zu (batch_free): set %g does not exist", step, args[0]);
+            uint8_t* set = &sets[static_cast<size_t>(args[0])];
+            if (*set == 0)
+              return fail(error, at, "step %zu (batch_free): set %g holds no blocks", step,
+                          args[0]);
+            if (args[1] < 1 || args[2] < 1 || args[3] < args[2])
+              return fail(error, at,
+                          "step %zu (batch_free): expected step >= 1 and 1 <= min <= max", step);
+            // Only a rule that frees everything empties the set for reuse.
+            if (args[1] == 1 && args[2] == 1 && args[3] >= kMaxExact) *set = 0;
+            return true;
+          }
+          case kMallopt:
+            if (!is_integer(args[0], INT32_MIN, INT32_MAX) ||
+                !is_integer(args[1], INT32_MIN, INT32_MAX)) {
+              return fail(error, at, "step %zu (mallopt): param %g and value %g must be C ints",
+                          step, args[0], args[1]);
+            }
+            if (!is_known_mallopt_parameter(static_cast<int>(args[0])))
+              return fail(error, at, "step %zu (mallopt): unknown param %g", step, args[0]);
+            return true;
+          case kTrim:
+          case kSleep:
+            if (args[0] < 0)
+              return fail(error, at, "step %zu (%s): argument is negative", step, info->name);
+            return true;
+          case kThreadStart:
+          case kThreadStop:
+          case kOnThread: {
+            if (!is_integer(args[0], 0, kMaxThreads - 1))
+              return fail(error, at, "step %zu (%s): thread %g is outside 0 to %zu", step,
+                          info->name, args[0], kMaxThreads - 1);
+            uint8_t* thread = &threads[static_cast<size_t>(args[0])];
+            if (info->op == kThreadStart) {
+              if (*thread)
+                return fail(error, at, "step %zu (thread_start): thread %g already runs", step,
+                            args[0]);
+              *thread = 1;
+            } else {
+              if (!*thread)
+                return fail(error, at, "step %zu (%s): thread %g is not running", step, info->name,
+                            args[0]);
+              if (info->op == kThreadStop) *thread = 0;
+            }
+            return true;
+          }
+          case kUnsafeFree:
+          case kUnsafeWrite:
+          case kFreeForeign:
+            if (!unsafe)
+              return fail(
+                  error, at,
+                  "step %zu (%s): heap-corrupting ops need the unsafe flag (child processes only)",
+                  step, info->name);
+            if (is_empty(*slot) && info->op != kUnsafeFree)
+              return fail(error, at, "step %zu (%s): slot %g is empty", step, info->name, args[0]);
+            return true;
+          default:
+            return true;
+        }
+      });
+  if (ok && pending_on_thread)
+    ok = fail(error, static_cast<long>(header.steps) - 1,
+              "the last step is on_thread with no step after it");
+  unmap_plain(slots, header.slots + header.sets + kMaxThreads);
+  return ok;
+}
+
+}  // namespace malloclab
