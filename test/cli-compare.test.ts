@@ -40,6 +40,10 @@ describe('malloc-lab compare', () => {
     expect(none.code).toBe(2);
     expect(none.stderr).toMatch(/give the command to compare after --/);
 
+    const noSeparator = await cli(['compare', 'node', 'server.js']);
+    expect(noSeparator.code).toBe(2);
+    expect(noSeparator.stderr).toMatch(/node: the command goes after --/);
+
     const unknown = await cli(['compare', '--fast', '--', 'true']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/unknown option --fast/);

@@ -10,12 +10,12 @@ import { writeFileSync } from 'node:fs';
 
 import { compareAllocators, type CompareOptions } from '../compare/compare.js';
 import { defaultConfigurations, MATRIX_NAMES } from '../compare/configurations.js';
-import { MallocLabError } from '../infra/errors.js';
+import { ErrorCodes, MallocLabError } from '../infra/errors.js';
 import { formatBytes } from '../infra/units.js';
 import { renderCompareSvg } from '../report/compare-svg.js';
 import { bestSentence, renderCompareTable } from '../report/compare-table.js';
 import { renderTable } from '../report/table.js';
-import { usageError as usageErrorOf } from './arguments.js';
+import { eachArgument, usageError as usageErrorOf } from './arguments.js';
 
 const usageError = (message: string) => usageErrorOf('compare', message);
 
@@ -48,18 +48,9 @@ function integerOption(token: string, text: string, min: number, max: number, un
 export function parseCompareArguments(argv: string[]): CompareCommand {
   const options: Partial<CompareOptions> & { configurations: string[] } = { configurations: [] };
   const result = { json: false, showOutput: false, list: false } as CompareCommand;
-  let command: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const token = argv[i]!;
-    const next = () => {
-      const value = argv[++i];
-      if (value === undefined) throw usageError(`${token} needs a value`);
-      return value;
-    };
-    if (token === '--') {
-      command = argv.slice(i + 1);
-      break;
-    }
+  const separator = argv.indexOf('--');
+  const command = separator >= 0 ? argv.slice(separator + 1) : [];
+  eachArgument('compare', separator >= 0 ? argv.slice(0, separator) : argv, (token, next) => {
     switch (token) {
       case '--config':
       case '-c': {
@@ -112,12 +103,14 @@ export function parseCompareArguments(argv: string[]): CompareCommand {
         result.list = true;
         break;
       default:
-        if (token.startsWith('-')) throw usageError(`unknown option ${token}`);
-        // Without --, the command starts at the first word that is not an option or its value.
-        command = argv.slice(i);
-        i = argv.length;
+        // The command and its arguments go after --, so that its options are never taken for compare's.
+        throw usageError(
+          token.startsWith('-')
+            ? `unknown option ${token}`
+            : `${token}: the command goes after --, e.g. compare -- ${token}`,
+        );
     }
-  }
+  });
   if (result.list) return { ...result, options: options as CompareOptions };
   if (command.length === 0) throw usageError('give the command to compare after --, e.g. compare -- node server.js');
   if (options.lingerMs !== undefined && options.load === undefined)
@@ -202,7 +195,7 @@ export async function compareCommand(
       // The library's argument errors are the user's arguments here.
       if (
         error instanceof MallocLabError &&
-        (error.code === 'ERR_OUT_OF_RANGE' || error.code === 'ERR_INVALID_ARG_TYPE')
+        (error.code === ErrorCodes.OUT_OF_RANGE || error.code === ErrorCodes.INVALID_ARG_TYPE)
       ) {
         const message = error.message
           .replace(/^compareAllocators: /, '')
