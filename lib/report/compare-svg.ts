@@ -53,34 +53,24 @@ function panel(
   const time = svg.timeAxis(plot, seconds);
   parts.push(...time.svg);
   const values = lines.flatMap((line) => line.run.series[field]);
-  if (values.length === 0) {
-    parts.push(
-      svg.text(plot.x + plot.width / 2, plot.y + plot.height / 2, 'no samples', {
-        fill: svg.INK.note,
-        anchor: 'middle',
-      }),
-    );
-    return { svg: parts.join('\n'), height: 22 + PLOT_HEIGHT + 24 };
-  }
-  const axis = svg.byteAxis(
-    { x: plot.x, y: plot.y + 4, width: plot.width, height: plot.height - 8 },
-    svg.byteScale(values, 5, true),
-  );
+  const axis = svg.valuesAxis(plot, values, true);
   parts.push(...axis.svg);
+  const yOf = axis.y;
+  if (yOf === null) return { svg: parts.join('\n'), height: 22 + PLOT_HEIGHT + 24 };
   for (const line of lines) {
     const { t } = line.run.series;
     const samples = line.run.series[field];
-    const title = `<title>${svg.escapeXml(`${line.name}: final ${formatBytes(samples.at(-1) ?? NaN)}`)}</title>`;
-    const broken = svg.brokenLine(samples.map((value, index) => `${svg.n(time.x(t[index]!))},${svg.n(axis.y(value))}`));
-    for (const run of broken.lines) {
-      parts.push(
-        `<polyline points="${run.join(' ')}" fill="none" stroke="${line.colour}" stroke-width="1.8" stroke-linejoin="round"${line.dash ? ` stroke-dasharray="${line.dash}"` : ''}>${title}</polyline>`,
-      );
-    }
-    for (const point of broken.single) {
-      const [x, y] = point.split(',');
-      parts.push(`<circle cx="${x}" cy="${y}" r="2.5" fill="${line.colour}">${title}</circle>`);
-    }
+    parts.push(
+      ...svg.seriesLine(
+        samples.map((value, index) => `${svg.n(time.x(t[index]!))},${svg.n(yOf(value))}`),
+        {
+          colour: line.colour,
+          width: 1.8,
+          ...(line.dash ? { dash: line.dash } : {}),
+          title: `${line.name}: final ${formatBytes(samples.at(-1) ?? NaN)}`,
+        },
+      ),
+    );
   }
   return { svg: parts.join('\n'), height: 22 + PLOT_HEIGHT + 24 };
 }

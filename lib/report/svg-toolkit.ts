@@ -246,3 +246,44 @@ export function timeAxis(box: Box, seconds: number): { svg: string[]; x: (ms: nu
   }
   return { svg, x };
 }
+
+/**
+ * The byte axis of a line plot over values, inset 4 px from the plot's edges (lines
+ * do not touch the frame); without values, a "no samples" note and no y.
+ */
+export function valuesAxis(
+  plot: Box,
+  values: number[],
+  includeZero: boolean,
+): { svg: string[]; y: ((value: number) => number) | null } {
+  if (values.length === 0) {
+    return {
+      svg: [
+        text(plot.x + plot.width / 2, plot.y + plot.height / 2, 'no samples', { fill: INK.note, anchor: 'middle' }),
+      ],
+      y: null,
+    };
+  }
+  return byteAxis(
+    { x: plot.x, y: plot.y + 4, width: plot.width, height: plot.height - 8 },
+    byteScale(values, 5, includeZero),
+  );
+}
+
+/** A data series through points ("x,y", null where a value is missing): polylines, and dots for lone points. */
+export function seriesLine(
+  points: (string | null)[],
+  style: { colour: string; width: number; dash?: string; title: string },
+): string[] {
+  const title = `<title>${escapeXml(style.title)}</title>`;
+  const broken = brokenLine(points);
+  const svg = broken.lines.map(
+    (run) =>
+      `<polyline points="${run.join(' ')}" fill="none" stroke="${style.colour}" stroke-width="${style.width}" stroke-linejoin="round"${style.dash ? ` stroke-dasharray="${style.dash}"` : ''}>${title}</polyline>`,
+  );
+  for (const point of broken.single) {
+    const [x, y] = point.split(',');
+    svg.push(`<circle cx="${x}" cy="${y}" r="2.5" fill="${style.colour}">${title}</circle>`);
+  }
+  return svg;
+}

@@ -36,37 +36,25 @@ function panel(
   const time = svg.timeAxis(plot, seconds);
   const xOf = time.x;
   parts.push(...time.svg);
-  if (values.length === 0) {
-    parts.push(
-      svg.text(plot.x + plot.width / 2, plot.y + plot.height / 2, 'no samples', {
-        fill: svg.INK.note,
-        anchor: 'middle',
-      }),
-    );
-    return { svg: parts.join('\n'), height: 22 + plotHeight + 22 };
-  }
-  const axis = svg.byteAxis(
-    { x: plot.x, y: plot.y + 4, width: plot.width, height: plot.height - 8 },
-    svg.byteScale(values, 5, fromZero),
-  );
+  const axis = svg.valuesAxis(plot, values, fromZero);
   parts.push(...axis.svg);
+  const yOf = axis.y;
+  if (yOf === null) return { svg: parts.join('\n'), height: 22 + plotHeight + 22 };
   for (const series of lines) {
-    const title = `<title>${svg.escapeXml(series.label)}</title>`;
-    const broken = svg.brokenLine(
-      samples.map((sample) => {
-        const value = sample[series.field];
-        return Number.isFinite(value) ? `${svg.n(xOf(sample.t))},${svg.n(axis.y(value))}` : null;
-      }),
+    parts.push(
+      ...svg.seriesLine(
+        samples.map((sample) => {
+          const value = sample[series.field];
+          return Number.isFinite(value) ? `${svg.n(xOf(sample.t))},${svg.n(yOf(value))}` : null;
+        }),
+        {
+          colour: series.colour,
+          width: series.dash ? 1.5 : 2,
+          ...(series.dash ? { dash: series.dash } : {}),
+          title: series.label,
+        },
+      ),
     );
-    for (const run of broken.lines) {
-      parts.push(
-        `<polyline points="${run.join(' ')}" fill="none" stroke="${series.colour}" stroke-width="${series.dash ? 1.5 : 2}" stroke-linejoin="round"${series.dash ? ` stroke-dasharray="${series.dash}"` : ''}>${title}</polyline>`,
-      );
-    }
-    for (const point of broken.single) {
-      const [x, y] = point.split(',');
-      parts.push(`<circle cx="${x}" cy="${y}" r="2.5" fill="${series.colour}">${title}</circle>`);
-    }
   }
   return { svg: parts.join('\n'), height: 22 + plotHeight + 24 };
 }
