@@ -22,6 +22,9 @@
       "native/core/plain_stats.cc",
       "native/core/plain_break.cc",
       "native/core/plain_thread.cc",
+      "native/core/plain_stack.cc",
+      "native/core/plain_debug.cc",
+      "native/core/plain_process.cc",
       "native/core/program_format.cc",
       "native/core/program_validate.cc",
       "native/core/program_execute.cc",
@@ -61,7 +64,7 @@
       "cflags_cc!": ["-fexceptions"],
       "cflags_cc": ["-fno-exceptions", "-fno-rtti", "-fno-threadsafe-statics"],
       "ldflags": ["-Wl,--as-needed"],
-      "libraries": ["-lpthread"]
+      "libraries": ["-lpthread", "-ldl"]
     }
   ]
 }

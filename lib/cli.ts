@@ -5,7 +5,8 @@ import { ErrorCodes, MallocLabError } from './infra/errors.js';
 const USAGE = `usage: malloc-lab <command>
 
 commands:
-  list                       the experiments: ids, what each reproduces, its seed
+  list [--claims] [--json]   the experiments: ids, what each reproduces, its seed;
+                             --claims: every checkable sentence of the seeds and what judges it
   run <id…> | --all          run experiments in fresh child processes and judge their claims
       [--host node|fresh|both] [--allocator glibc|jemalloc|tcmalloc|mimalloc]
       [--env KEY=VALUE]… [--json] [--svg FILE] [--full] [--preset NAME]
@@ -38,7 +39,7 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'list': {
       const { listCommand } = await import('./commands/list.js');
-      return listCommand(print);
+      return listCommand(rest, print);
     }
     case 'run': {
       const { runCommand } = await import('./commands/run.js');

@@ -37,6 +37,8 @@ export {
 } from './bridge/heap.js';
 export { parseMallocInfo, type MallocInfo, type MallocInfoArena } from './glibc/malloc-info.js';
 export { MALLOPT_PARAMS, MALLOPT_SETTINGS, type MalloptName } from './glibc/mallopt-params.js';
+export { RLIMIT, MCL, MCHECK_STATUS, mcheckStatusName } from './glibc/process-constants.js';
+export { parseMtraceLog, type MtraceLog, type MtraceEvent, type MtraceBlock } from './glibc/mtrace-log.js';
 export {
   PAGE_SIZE,
   pageSize,
@@ -94,6 +96,7 @@ export {
   StepBuilder,
   parseRecords,
   OPS,
+  HOOK_LOOKUP,
   type OpName,
   type ParsedRun,
   type StepResult,
@@ -101,6 +104,7 @@ export {
 export {
   runOnHost,
   allocatorLibrary,
+  mallocDebugLibrary,
   HOSTS,
   ALLOCATORS,
   type HostName,
@@ -115,6 +119,15 @@ export {
   type RunOptions,
 } from './experiments/framework/runner.js';
 export { CATALOGUE, findExperiment } from './experiments/catalogue/index.js';
+export {
+  SEED_CLAIMS,
+  OWN_CLAIMS,
+  seedClaimProblems,
+  type SeedClaim,
+  type SeedId,
+  type ClaimReference,
+  type OwnClaim,
+} from './experiments/claims/index.js';
 export type {
   ExperimentDefinition,
   ClaimDefinition,

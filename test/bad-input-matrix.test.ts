@@ -1027,6 +1027,8 @@ const FUNCTIONS: FunctionSpec[] = [
           bad('a string', 'fast', TYPE),
           bad('env: a value that is not a string', { env: { MALLOC_ARENA_MAX: 2 } }, TYPE),
           bad('timeoutMs: -1', { timeoutMs: -1 }, RANGE),
+          bad('capture: a string', { capture: 'MALLOC_TRACE' }, TYPE),
+          bad('capture: a name with a slash', { capture: ['../x'] }, TYPE),
         ],
       ],
     ],
@@ -1092,6 +1094,27 @@ const FUNCTIONS: FunctionSpec[] = [
     ],
     valid: () => ({ args: [lab.findExperiment('sbrk-16k'), { hosts: ['fresh'] }] }),
     call: (definition: lab.ExperimentDefinition, options: lab.RunOptions) => lab.runExperiment(definition, options),
+  } as unknown as FunctionSpec,
+  {
+    area: 'experiments',
+    fn: 'mcheckStatusName',
+    params: [['status', [...NOT_AN_INTEGER, bad('2^31', 2 ** 31, RANGE)]]],
+    valid: () => ({ args: [lab.MCHECK_STATUS.MCHECK_TAIL] }),
+    call: (status: number) => lab.mcheckStatusName(status),
+  } as unknown as FunctionSpec,
+  {
+    area: 'experiments',
+    fn: 'parseMtraceLog',
+    params: [['text', [bad('null', null, TYPE), bad('a Buffer', Buffer.from('= Start\n'), TYPE)]]],
+    valid: () => ({ args: ['= Start\n@ ./prog:[0x1180] + 0x4052a0 0x64\n= End\n'] }),
+    call: (text: string) => lab.parseMtraceLog(text),
+  } as unknown as FunctionSpec,
+  {
+    area: 'experiments',
+    fn: 'seedClaimProblems',
+    params: [['experiments', [bad('null', null, TYPE), bad('a definition, not an array', lab.CATALOGUE[0], TYPE)]]],
+    valid: () => ({ args: [lab.CATALOGUE] }),
+    call: (experiments: lab.ExperimentDefinition[]) => lab.seedClaimProblems(experiments),
   } as unknown as FunctionSpec,
   {
     area: 'experiments',
@@ -1491,6 +1514,19 @@ const BUILDER_CASES: [method: string, input: string, build: (s: StepBuilder) => 
   ['unsafeFree', 'without the unsafe flag', (s) => s.malloc('a', 8).unsafeFree('a')],
   ['unsafeWrite', 'without the unsafe flag', (s) => s.malloc('a', 8).unsafeWrite('a', 0, 8, 1)],
   ['freeForeign', 'without the unsafe flag', (s) => s.malloc('a', 8).freeForeign('a', 0)],
+  ['unsafeRead', 'without the unsafe flag', (s) => s.malloc('a', 8).unsafeRead('a', 8)],
+  ['allocaFree', 'without the unsafe flag', (s) => s.allocaFree(64, 'free')],
+  ['longjmpLeak', 'without the unsafe flag', (s) => s.longjmpLeak(2, 64)],
+  ['freeHookInstall', 'without the unsafe flag', (s) => s.freeHookInstall({ trim: true })],
+  ['mlockall', 'without the unsafe flag', (s) => s.mlockall(lab.MCL.MCL_CURRENT)],
+  ['alloca', 'size: 0', (s) => s.alloca(0)],
+  ['mprobe', 'a slot never allocated', (s) => s.mprobe('a')],
+  ['prlimit', 'without the unsafe flag', (s) => s.prlimit(lab.RLIMIT.RLIMIT_DATA, 1)],
+  ['allocUntilRefused', 'max: 0', (s) => s.allocUntilRefused('set', 64, 0)],
+  ['mmapAboveBreak', 'gap: negative', (s) => s.mmapAboveBreak('a', -1)],
+  ['forkHold', 'child 64', (s) => s.forkHold(64, { count: 0, size: 0 })],
+  ['forkExit', 'a child never forked', (s) => s.forkExit(0, { free: false })],
+  ['forkReap', 'a child that has not exited', (s) => s.forkHold(0, { count: 0, size: 0 }).forkReap(0)],
 ];
 
 function builderRows(): Row[] {
@@ -1743,8 +1779,40 @@ const VALID_STEPS: Record<Exclude<OpName, 'end' | 'on_thread' | 'snapshot'>, (s:
   unsafe_free: (s) => s.malloc('a', 16).unsafeFree('a'),
   unsafe_write: (s) => s.malloc('a', 16).unsafeWrite('a', 0, 16, 1),
   free_foreign: (s) => s.malloc('a', 16).freeForeign('a', 0),
+  unsafe_read: (s) => s.malloc('a', 16).unsafeRead('a', 16),
+  alloca_free: (s) => s.allocaFree(64, 'free'),
+  longjmp_leak: (s) => s.longjmpLeak(2, 64),
+  free_hook_install: (s) => s.freeHookInstall({ trim: false }),
+  free_hook_remove: (s) => s.freeHookRemove(),
+  clock: (s) => s.clock(),
+  heap_range: (s) => s.heapRange(),
+  pss: (s) => s.pss(),
+  mlockall: (s) => s.mlockall(lab.MCL.MCL_FUTURE),
+  munlockall: (s) => s.munlockall(),
+  alloca: (s) => s.alloca(4096),
+  mtrace: (s) => s.mtrace(),
+  muntrace: (s) => s.muntrace(),
+  mcheck: (s) => s.mcheck(),
+  mprobe: (s) => s.malloc('a', 16).mprobe('a'),
+  prlimit: (s) => s.prlimit(lab.RLIMIT.RLIMIT_DATA, 2 ** 30),
+  alloc_until_refused: (s) => s.allocUntilRefused('set', 64, 4),
+  mmap_above_break: (s) => s.mmapAboveBreak('a', 2 ** 20),
+  fork_hold: (s) => s.forkHold(0, { count: 1, size: 8 }),
+  fork_exit: (s) => s.forkHold(0, { count: 1, size: 8 }).forkExit(0, { free: true }),
+  fork_reap: (s) => s.forkHold(0, { count: 1, size: 8 }).forkExit(0, { free: true }).forkReap(0),
 };
-const UNSAFE_OPS = new Set<OpName>(['unsafe_free', 'unsafe_write', 'free_foreign']);
+const UNSAFE_OPS = new Set<OpName>([
+  'unsafe_free',
+  'unsafe_write',
+  'free_foreign',
+  'unsafe_read',
+  'alloca_free',
+  'longjmp_leak',
+  'free_hook_install',
+  'free_hook_remove',
+  'prlimit',
+  'mlockall',
+]);
 /** Ops that use a slot something earlier must have filled. */
 const SLOT_USERS: OpName[] = [
   'free',
@@ -1758,8 +1826,19 @@ const SLOT_USERS: OpName[] = [
   'malloc_usable_size',
   'unsafe_write',
   'free_foreign',
+  'unsafe_read',
+  'mprobe',
 ];
-const ALLOCATORS: OpName[] = ['malloc', 'calloc', 'memalign', 'posix_memalign', 'aligned_alloc', 'valloc', 'mmap'];
+const ALLOCATORS: OpName[] = [
+  'malloc',
+  'calloc',
+  'memalign',
+  'posix_memalign',
+  'aligned_alloc',
+  'valloc',
+  'mmap',
+  'mmap_above_break',
+];
 
 function programOf(op: keyof typeof VALID_STEPS): StepProgram {
   return new StepProgram({ unsafe: UNSAFE_OPS.has(op) }).step(op, VALID_STEPS[op]);
@@ -1867,6 +1946,8 @@ function programRows(): Row[] {
       else if (op === 'malloc_usable_size') s.malloc_usable_size('b');
       else if (op === 'unsafe_write') s.unsafeWrite('b', 0, 1, 1);
       else if (op === 'free_foreign') s.freeForeign('b', 0);
+      else if (op === 'unsafe_read') s.unsafeRead('b', 0);
+      else if (op === 'mprobe') s.mprobe('b');
       else call(s);
     };
     add(`${op}: a slot never allocated (dangling)`, () =>
@@ -1936,6 +2017,69 @@ function programRows(): Row[] {
     'madvise with a negative advice',
     () => new StepProgram().step('x', (s) => s.mmap('a', 4096).madvise('a', -1)).encode(),
     ['advice'],
+  );
+  add('mprobe of a mapping', () => new StepProgram().step('x', (s) => s.mmap('a', 4096).mprobe('a')).encode(), [
+    'no malloc block',
+  ]);
+  add('unsafe_read 17 bytes before a block', () =>
+    new StepProgram({ unsafe: true }).step('x', (s) => s.malloc('a', 16).unsafeRead('a', -17)).encode(),
+  );
+  add('alloca of 0 bytes', () => new StepProgram().step('x', (s) => s.alloca(0)).encode(), ['size']);
+  add('alloca of more than 64 MiB', () => new StepProgram().step('x', (s) => s.alloca(2 ** 26 + 1)).encode(), ['size']);
+  add('alloca_free with call 2', () => {
+    const e = new StepProgram({ unsafe: true }).step('x', (s) => s.allocaFree(64, 'free')).encode();
+    return withValue(e, 6 + 2 + 1, 2);
+  });
+  add('longjmp_leak 65 frames deep', () =>
+    new StepProgram({ unsafe: true }).step('x', (s) => s.longjmpLeak(65, 64)).encode(),
+  );
+  add('longjmp_leak of 0 frames', () =>
+    new StepProgram({ unsafe: true }).step('x', (s) => s.longjmpLeak(0, 64)).encode(),
+  );
+  add('mlockall with flags 0', () => new StepProgram({ unsafe: true }).step('x', (s) => s.mlockall(0)).encode(), [
+    'MCL_',
+  ]);
+  add(
+    'prlimit of RLIMIT_STACK (3)',
+    () => new StepProgram({ unsafe: true }).step('x', (s) => s.prlimit(3, 0)).encode(),
+    ['RLIMIT_DATA'],
+  );
+  add('prlimit with a negative headroom', () =>
+    new StepProgram({ unsafe: true }).step('x', (s) => s.prlimit(lab.RLIMIT.RLIMIT_AS, -1)).encode(),
+  );
+  add('alloc_until_refused with max 0', () =>
+    new StepProgram().step('x', (s) => s.allocUntilRefused('set', 64, 0)).encode(),
+  );
+  add(
+    'alloc_until_refused into a set that still holds blocks',
+    () =>
+      new StepProgram()
+        .step('x', (s) => s.batchAlloc('set', 1, [{ size: 8 }]).allocUntilRefused('set', 64, 4))
+        .encode(),
+    ['still holds'],
+  );
+  add(
+    'fork_exit of a child never forked',
+    () => new StepProgram().step('x', (s) => s.forkExit(0, { free: false })).encode(),
+    ['holds nothing'],
+  );
+  add(
+    'fork_reap of a child that has not exited',
+    () => new StepProgram().step('x', (s) => s.forkHold(0, { count: 0, size: 0 }).forkReap(0)).encode(),
+    ['not exited'],
+  );
+  add(
+    'fork_hold of a child that already holds',
+    () =>
+      new StepProgram()
+        .step('x', (s) => s.forkHold(0, { count: 0, size: 0 }).forkHold(0, { count: 0, size: 0 }))
+        .encode(),
+    ['already holds'],
+  );
+  add(
+    'fork_hold of child 64 (outside 0 to 63)',
+    () => new StepProgram().step('x', (s) => s.forkHold(64, { count: 0, size: 0 })).encode(),
+    ['outside'],
   );
   add('batch_alloc of zero rounds', () =>
     new StepProgram().step('x', (s) => s.batchAlloc('set', 0, [{ size: 8 }])).encode(),

@@ -1,8 +1,35 @@
-/** `malloc-lab list`: ids, one-line descriptions and the seeds they come from. */
+/**
+ * `malloc-lab list`: ids, one-line descriptions and the seeds they come from;
+ * `--claims`: every checkable sentence of the seeds and what judges it.
+ */
 import { CATALOGUE } from '../experiments/catalogue/index.js';
+import { SEED_CLAIMS } from '../experiments/claims/index.js';
+import { renderSeedClaims } from '../report/seed-claims.js';
 import { renderTable } from '../report/table.js';
+import { eachArgument, usageError } from './arguments.js';
 
-export function listCommand(print: (line: string) => void): number {
+export function listCommand(argv: string[], print: (line: string) => void): number {
+  let claims = false;
+  let json = false;
+  eachArgument('list', argv, (token) => {
+    if (token === '--claims') claims = true;
+    else if (token === '--json') json = true;
+    else throw usageError('list', `unknown argument ${JSON.stringify(token)} (expected --claims or --json)`);
+  });
+  if (claims) {
+    print(json ? JSON.stringify(SEED_CLAIMS, null, 2) : renderSeedClaims());
+    return 0;
+  }
+  if (json) {
+    print(
+      JSON.stringify(
+        CATALOGUE.map((d) => ({ id: d.id, seeds: d.seeds, title: d.title })),
+        null,
+        2,
+      ),
+    );
+    return 0;
+  }
   print(
     renderTable(
       ['id', 'seed', 'what it reproduces'],

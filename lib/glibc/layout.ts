@@ -8,3 +8,12 @@ export const POINTER = 8;
 export const TCACHE_COUNT = 7;
 /** The break moves in pages (x86-64: 4 KiB); the parent has no addon-free way to ask. */
 export const PAGE = 4096;
+/** The size word before every chunk (INTERNAL_SIZE_T on 64-bit). */
+export const SIZE_SZ = 8;
+/** What malloc's blocks are aligned to (MALLOC_ALIGNMENT: 2 × SIZE_SZ, alignof(max_align_t)). */
+export const MALLOC_ALIGNMENT = 16;
+
+/** glibc's chunk size for a request (request2size): the size word, rounded up to the alignment, MINSIZE at least. */
+export function chunkSize(request: number): number {
+  return Math.max(MINSIZE, Math.ceil((request + SIZE_SZ) / MALLOC_ALIGNMENT) * MALLOC_ALIGNMENT);
+}

@@ -20,5 +20,11 @@ inline constexpr size_t kMaxPatternLength = 64;
 inline constexpr size_t kMaxThreads = 1024;
 // Block sets live at once (the checked API's allocBatch).
 inline constexpr size_t kMaxSets = 4096;
+// Child processes a step program holds at once (fork_hold).
+inline constexpr size_t kMaxChildren = 64;
+// The largest alloca a step takes (or descent: depth × size), whatever RLIMIT_STACK allows,
+// and the deepest descent before a longjmp.
+inline constexpr size_t kMaxStackBytes = size_t{64} << 20;
+inline constexpr size_t kMaxDescentDepth = 64;
 
 }  // namespace malloclab

@@ -12,7 +12,9 @@
 #include <unistd.h>
 
 #include "plain_bounds.h"
+#include "plain_debug.h"
 #include "plain_pages.h"
+#include "plain_stack.h"
 #include "plain_stats.h"
 
 namespace malloclab {
@@ -220,9 +222,100 @@ void execute(Run& run, const OpInfo* info, const double* a, size_t argc, StepOut
     case kArenas:
       *status = arenas(value, value2);
       break;
-    case kUnsafeWrite:
-      memset(reinterpret_cast<void*>(slot->address + static_cast<size_t>(a[1])),
+    case kUnsafeWrite:  // the offset may be negative: a block's own header
+      memset(reinterpret_cast<void*>(slot->address + static_cast<intptr_t>(a[1])),
              static_cast<int>(a[3]), static_cast<size_t>(a[2]));
+      break;
+    case kUnsafeRead:
+      *value = *reinterpret_cast<volatile uint8_t*>(slot->address + static_cast<intptr_t>(a[1]));
+      break;
+    case kAllocaFree:
+      *status = stack_alloca_misuse(static_cast<size_t>(a[0]), static_cast<int>(a[1]), value);
+      break;
+    case kLongjmpLeak:
+      *status =
+          stack_longjmp_leak(static_cast<size_t>(a[0]), static_cast<size_t>(a[1]), value, value2);
+      break;
+    case kFreeHookInstall:
+      debug_free_hook_install(a[0] != 0, value, value2);
+      break;
+    case kFreeHookRemove:
+      debug_free_hook_remove(value);
+      break;
+    case kClock:
+      process_clock(value, value2);
+      break;
+    case kHeapRange:
+      *status = process_heap_range(value, value2);
+      break;
+    case kPss:
+      *status = process_pss(value, value2);
+      break;
+    case kMlockall:
+      if (mlockall(static_cast<int>(a[0])) != 0) *status = errno;
+      break;
+    case kMunlockall:
+      if (munlockall() != 0) *status = errno;
+      break;
+    case kAlloca:
+      *status = stack_alloca(static_cast<size_t>(a[0]), value, value2);
+      break;
+    case kMtrace:
+      debug_mtrace();
+      break;
+    case kMuntrace:
+      debug_muntrace();
+      break;
+    case kMcheck:
+      *value = debug_mcheck();
+      break;
+    case kMprobe:
+      *value = debug_mprobe(reinterpret_cast<void*>(slot->address));
+      break;
+    case kPrlimit:
+      *status = process_limit(static_cast<int>(a[0]), static_cast<size_t>(a[1]), value, value2);
+      break;
+    case kAllocUntilRefused: {
+      Set& set = run.sets[static_cast<size_t>(a[0])];
+      size_t size = static_cast<size_t>(a[1]);
+      size_t max = static_cast<size_t>(a[2]);
+      size_t made = 0;
+      int refusal = 0;
+      while (made < max) {
+        errno = 0;
+        void* block = malloc(size);
+        if (block == nullptr) {
+          refusal = errno == 0 ? ENOMEM : errno;
+          break;
+        }
+        set.blocks[made++] = reinterpret_cast<uintptr_t>(block);
+      }
+      set.used = made;
+      *value = static_cast<double>(made);
+      *value2 = refusal;  // a refusal is the measurement here, not a failure of the step
+      break;
+    }
+    case kMmapAboveBreak: {
+      uintptr_t address = 0;
+      size_t length = 0;
+      *status = process_map_above_break(static_cast<size_t>(a[1]), &address, &length);
+      if (*status == 0) {
+        slot->address = address;
+        slot->size = length;
+        slot->state = kMapping;
+        *value = static_cast<double>(address);
+      }
+      break;
+    }
+    case kForkHold:
+      *status = child_hold(run.children[static_cast<size_t>(a[0])], static_cast<size_t>(a[1]),
+                           static_cast<size_t>(a[2]), a[3] != 0, a[4] != 0, value, value2);
+      break;
+    case kForkExit:
+      *status = child_exit(run.children[static_cast<size_t>(a[0])], a[1] != 0, value, value2);
+      break;
+    case kForkReap:
+      *status = child_reap_timed(run.children[static_cast<size_t>(a[0])], value, value2);
       break;
     case kFreeForeign:
       free(reinterpret_cast<void*>(slot->address + static_cast<uintptr_t>(a[1])));

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "plain_break.h"
+#include "plain_process.h"
 #include "plain_thread.h"
 #include "program_steps.h"
 
@@ -32,6 +33,7 @@ struct Run {
   Slot* slots;
   Set* sets;
   ParkedThread* threads;                   // kMaxThreads of them
+  Child* children;                         // kMaxChildren of them (fork_hold)
   BreakSegment breaks[kMaxBreakSegments];  // the sbrk segments this run took, most recent last
   size_t break_count;
   int out_fd;

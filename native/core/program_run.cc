@@ -41,8 +41,9 @@ void size_sets(const double* program, size_t length, Run& run) {
   ProgramError ignored;
   walk(program, length, run.header, &ignored,
        [&](size_t, const OpInfo* info, const double* a, size_t argc) {
-         if (info->op == kBatchAlloc) {
-           size_t total = static_cast<size_t>(a[1]) * ((argc - 3) / 2);
+         if (info->op == kBatchAlloc || info->op == kAllocUntilRefused) {
+           size_t total = info->op == kBatchAlloc ? static_cast<size_t>(a[1]) * ((argc - 3) / 2)
+                                                  : static_cast<size_t>(a[2]);
            Set& set = run.sets[static_cast<size_t>(a[0])];
            if (total > set.capacity) set.capacity = total;
          }
@@ -61,10 +62,14 @@ int run_program(const double* program, size_t length, int out_fd) {
   size_t slots_bytes = run.header.slots * sizeof(Slot);
   size_t sets_bytes = run.header.sets * sizeof(Set);
   size_t threads_bytes = kMaxThreads * sizeof(ParkedThread);
+  size_t children_bytes = kMaxChildren * sizeof(Child);
   run.slots = static_cast<Slot*>(map_plain(slots_bytes));
   run.sets = static_cast<Set*>(map_plain(sets_bytes));
   run.threads = static_cast<ParkedThread*>(map_plain(threads_bytes));
-  if (run.slots == nullptr || run.sets == nullptr || run.threads == nullptr) return ENOMEM;
+  run.children = static_cast<Child*>(map_plain(children_bytes));
+  if (run.slots == nullptr || run.sets == nullptr || run.threads == nullptr ||
+      run.children == nullptr)
+    return ENOMEM;
   size_sets(program, length, run);
   for (size_t i = 0; i < run.header.sets; ++i) {
     Set& set = run.sets[i];
@@ -120,6 +125,7 @@ int run_program(const double* program, size_t length, int out_fd) {
   end[kRecordNanoseconds] = nanoseconds_since(run.started);
 
   for (size_t i = 0; i < kMaxThreads; ++i) parked_thread_stop(&run.threads[i]);
+  for (size_t i = 0; i < kMaxChildren; ++i) child_reap(run.children[i]);
   if ((run.header.flags & kFlagKeep) == 0) {
     for (size_t i = 0; i < run.header.slots; ++i) {
       Slot& slot = run.slots[i];
@@ -136,6 +142,7 @@ int run_program(const double* program, size_t length, int out_fd) {
   unmap_plain(run.slots, slots_bytes);
   unmap_plain(run.sets, sets_bytes);
   unmap_plain(run.threads, threads_bytes);
+  unmap_plain(run.children, children_bytes);
   write_record(out_fd, end);
   return result;
 }

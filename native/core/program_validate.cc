@@ -3,6 +3,8 @@
 // each slot, set and thread holds at each step).
 #include "plain_bounds.h"
 #include "plain_mallopt.h"
+#include "plain_process.h"
+#include "plain_stack.h"
 #include "program_steps.h"
 
 namespace malloclab {
@@ -20,10 +22,12 @@ bool is_known_advice(double advice) {
 bool validate_program(const double* program, size_t length, ProgramError* error) {
   Header header;
   if (!read_header(program, length, &header, error)) return false;
-  uint8_t* slots = static_cast<uint8_t*>(map_plain(header.slots + header.sets + kMaxThreads));
+  size_t states = header.slots + header.sets + kMaxThreads + kMaxChildren;
+  uint8_t* slots = static_cast<uint8_t*>(map_plain(states));
   if (slots == nullptr) return fail(error, -1, "cannot map validation memory");
   uint8_t* sets = slots + header.slots;
   uint8_t* threads = sets + header.sets;
+  uint8_t* children = threads + kMaxThreads;
   bool unsafe = (header.flags & kFlagUnsafe) != 0;
   bool pending_on_thread = false;
   bool ok = walk(
@@ -63,6 +67,7 @@ bool validate_program(const double* program, size_t length, ProgramError* error)
           case kAlignedAlloc:
           case kValloc:
           case kMmap:
+          case kMmapAboveBreak:
             if (!is_empty(*slot)) {
               return fail(error, at,
                           "step %zu (%s): slot %g still holds a live block (free it first)", step,
@@ -73,7 +78,7 @@ bool validate_program(const double* program, size_t length, ProgramError* error)
                 return fail(error, at, "step %zu (%s): argument %zu is negative", step, info->name,
                             i);
             }
-            *slot = info->op == kMmap ? kMapping : kHeap;
+            *slot = info->op == kMmap || info->op == kMmapAboveBreak ? kMapping : kHeap;
             return true;
           case kRealloc:
             if (*slot == kMapping)
@@ -203,6 +208,113 @@ bool validate_program(const double* program, size_t length, ProgramError* error)
             }
             return true;
           }
+          case kMprobe:
+            if (*slot != kHeap)
+              return fail(error, at, "step %zu (mprobe): slot %g holds no malloc block", step,
+                          args[0]);
+            return true;
+          case kMlockall:
+            if (!unsafe)
+              return fail(error, at,
+                          "step %zu (mlockall): locking the whole process needs the unsafe flag "
+                          "(child processes only)",
+                          step);
+            if (!is_integer(args[0], 1, 7))
+              return fail(error, at, "step %zu (mlockall): flags %g are not MCL_* bits", step,
+                          args[0]);
+            return true;
+          case kAlloca:
+            if (!is_integer(args[0], 1, static_cast<double>(kMaxStackBytes)))
+              return fail(error, at, "step %zu (alloca): size %g is outside 1 to %zu", step,
+                          args[0], kMaxStackBytes);
+            return true;
+          case kAllocUntilRefused: {
+            if (!is_integer(args[0], 0, static_cast<double>(header.sets) - 1))
+              return fail(error, at, "step %zu (alloc_until_refused): set %g does not exist", step,
+                          args[0]);
+            if (args[1] < 1 || !is_integer(args[2], 1, static_cast<double>(kMaxBatchBlocks)))
+              return fail(error, at,
+                          "step %zu (alloc_until_refused): expected size >= 1 and 1 <= max <= %zu",
+                          step, kMaxBatchBlocks);
+            uint8_t* set = &sets[static_cast<size_t>(args[0])];
+            if (*set != 0)
+              return fail(error, at,
+                          "step %zu (alloc_until_refused): set %g still holds blocks (free them "
+                          "first)",
+                          step, args[0]);
+            *set = 1;
+            return true;
+          }
+          case kForkHold:
+          case kForkExit:
+          case kForkReap: {
+            if (!is_integer(args[0], 0, kMaxChildren - 1))
+              return fail(error, at, "step %zu (%s): child %g is outside 0 to %zu", step,
+                          info->name, args[0], kMaxChildren - 1);
+            // 0: no child, 1: holding its blocks, 2: exited, not yet reaped.
+            uint8_t* child = &children[static_cast<size_t>(args[0])];
+            if (info->op == kForkReap) {
+              if (*child != 2)
+                return fail(error, at, "step %zu (fork_reap): child %g has not exited", step,
+                            args[0]);
+              *child = 0;
+            } else if (info->op == kForkHold) {
+              if (*child)
+                return fail(error, at, "step %zu (fork_hold): child %g already holds", step,
+                            args[0]);
+              if (!is_integer(args[1], 0, static_cast<double>(kMaxBatchBlocks)) || args[2] < 0 ||
+                  !is_integer(args[3], 0, 1) || !is_integer(args[4], 0, 1))
+                return fail(error, at,
+                            "step %zu (fork_hold): expected count <= %zu, size >= 0, spacer and "
+                            "fill 0 or 1",
+                            step, kMaxBatchBlocks);
+              *child = 1;
+            } else {
+              if (*child != 1)
+                return fail(error, at, "step %zu (fork_exit): child %g holds nothing", step,
+                            args[0]);
+              if (!is_integer(args[1], 0, 1))
+                return fail(error, at, "step %zu (fork_exit): free must be 0 or 1", step);
+              *child = 2;
+            }
+            return true;
+          }
+          case kPrlimit:
+          case kUnsafeRead:
+          case kAllocaFree:
+          case kLongjmpLeak:
+          case kFreeHookInstall:
+          case kFreeHookRemove:
+            if (!unsafe)
+              return fail(error, at, "step %zu (%s): needs the unsafe flag (child processes only)",
+                          step, info->name);
+            if (info->op == kPrlimit &&
+                (!is_limited_resource(args[0]) || args[1] < 0 || args[1] > kMaxExact))
+              return fail(error, at,
+                          "step %zu (prlimit): resource %g is not RLIMIT_DATA or RLIMIT_AS, or the "
+                          "headroom is negative",
+                          step, args[0]);
+            if (info->op == kUnsafeRead && (is_empty(*slot) || !is_integer(args[1], -16, 1 << 20)))
+              return fail(error, at,
+                          "step %zu (unsafe_read): slot %g is empty or offset %g is outside -16 to "
+                          "2^20",
+                          step, args[0], args[1]);
+            if (info->op == kAllocaFree &&
+                (!is_integer(args[0], 1, static_cast<double>(kMaxStackBytes)) ||
+                 !is_integer(args[1], 0, 1)))
+              return fail(error, at,
+                          "step %zu (alloca_free): expected a size 1 to %zu and call 0 or 1", step,
+                          kMaxStackBytes);
+            if (info->op == kLongjmpLeak &&
+                (!is_integer(args[0], 1, static_cast<double>(kMaxDescentDepth)) || args[1] < 1 ||
+                 args[0] * args[1] > static_cast<double>(kMaxStackBytes)))
+              return fail(
+                  error, at,
+                  "step %zu (longjmp_leak): expected depth 1 to %zu and depth × size <= %zu", step,
+                  kMaxDescentDepth, kMaxStackBytes);
+            if (info->op == kFreeHookInstall && !is_integer(args[0], 0, 1))
+              return fail(error, at, "step %zu (free_hook_install): trim must be 0 or 1", step);
+            return true;
           case kUnsafeFree:
           case kUnsafeWrite:
           case kFreeForeign:
@@ -221,7 +333,7 @@ bool validate_program(const double* program, size_t length, ProgramError* error)
   if (ok && pending_on_thread)
     ok = fail(error, static_cast<long>(header.steps) - 1,
               "the last step is on_thread with no step after it");
-  unmap_plain(slots, header.slots + header.sets + kMaxThreads);
+  unmap_plain(slots, states);
   return ok;
 }
 

@@ -2,7 +2,12 @@
 // process (or, for free(a); free(b); free(a), goes unnoticed), and the parent lives on.
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { chunkSize, DUP_STEP, heapCorruption } from '../../lib/experiments/catalogue/heap-corruption.js';
+import {
+  chunkSize,
+  DUP_STEP,
+  heapCorruption,
+  INCREMENTED_STEPS,
+} from '../../lib/experiments/catalogue/heap-corruption.js';
 import { runOnHost } from '../../lib/experiments/framework/hosts.js';
 import { StepProgram } from '../../lib/experiments/framework/program.js';
 import { runExperiment } from '../../lib/experiments/framework/runner.js';
@@ -55,6 +60,24 @@ describe('heap-corruption', () => {
       const [x, y, z] = mallocs.slice(-3).map((op) => op.value);
       expect(x).toBe(z);
       expect(y).not.toBe(x);
+    });
+
+    it(`${host}: a length field raised by a bad write makes the next malloc hand out a block overlapping its neighbour (confirmed)`, () => {
+      expect(variant(host, 'length-incremented').completed).toBe(true);
+      expect(variant(host, 'length-incremented').signal).toBeNull();
+      const [a, b] = steps(host, 'length-incremented')
+        .find((s) => s.label === INCREMENTED_STEPS.allocate)!
+        .ops.map((op) => op.value!);
+      const again = steps(host, 'length-incremented').find((s) => s.label === INCREMENTED_STEPS.again)!.ops;
+      const c = again.find((op) => op.op === 'malloc')!.value!;
+      const usable = again.find((op) => op.op === 'malloc_usable_size')!.value!;
+      expect(b! - a!).toBe(chunkSize(24));
+      expect(c).toBe(a);
+      expect(c + usable).toBeGreaterThan(b!);
+      expect(steps(host, 'length-incremented').find((s) => s.label === INCREMENTED_STEPS.read)!.ops[0]!.value).toBe(
+        0x43,
+      );
+      expect(lab.runs).toHaveClaim('length-incremented-overlap', 'confirmed', { host });
     });
 
     it(`${host}: free() of a pointer inside a block aborts (confirmed)`, () => {

@@ -1,7 +1,7 @@
-// Seeds 002/004: pages become resident on first access; mincore() counts them; mlock() forces them.
+// Seeds 002/004: pages become resident on first access; mincore() counts them; mlock() and mlockall() force them.
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { lazyResidency } from '../../lib/experiments/catalogue/lazy-residency.js';
+import { lazyResidency, MLOCKALL_STEPS } from '../../lib/experiments/catalogue/lazy-residency.js';
 import { runExperiment } from '../../lib/experiments/framework/runner.js';
 import { experimentRuns, HOSTS, MiB } from './helpers.js';
 
@@ -10,7 +10,8 @@ const half = size / 2;
 
 const lab = experimentRuns();
 const { step, change } = lab;
-const mincore = (host: string, label: string, index = 0) => lab.ops(host, label, 'mincore')[index]!;
+const mincore = (host: string, label: string, index = 0, variant?: string) =>
+  lab.ops(host, label, 'mincore', variant)[index]!;
 
 beforeAll(async () => lab.load(await runExperiment(lazyResidency)), 120_000);
 
@@ -46,6 +47,18 @@ describe('lazy-residency', () => {
         0.9 * size,
       );
       expect(step(host, 'munlock').status['VmLck']).toBe(0);
+    });
+
+    it(`${host}: mlockall(MCL_CURRENT) makes an untouched block resident; with MCL_FUTURE a new block is resident at once`, () => {
+      expect(lab.runs).toHaveClaim('mlockall-ensures', 'confirmed', { host });
+      const untouched = mincore(host, MLOCKALL_STEPS.untouched(size), 0, 'mlockall');
+      expect(untouched.value!).toBeLessThanOrEqual(0.01 * untouched.value2!);
+      const current = mincore(host, MLOCKALL_STEPS.current, 0, 'mlockall');
+      expect(current.value).toBe(current.value2);
+      const future = mincore(host, MLOCKALL_STEPS.future(size), 0, 'mlockall');
+      expect(future.value).toBe(future.value2);
+      expect(step(host, MLOCKALL_STEPS.future(size)).status['VmLck']).toBeGreaterThanOrEqual(2 * size);
+      expect(step(host, MLOCKALL_STEPS.unlocked).status['VmLck']).toBe(0);
     });
   }
 });

@@ -55,6 +55,17 @@ describe('realloc-calloc-memalign', () => {
       expect(rss(STEPS.moved) - rss(STEPS.mallocAB)).toBeGreaterThanOrEqual(0.9 * size);
     });
 
+    it(`${host}: the realloc that moves costs more CPU than the one that grows in place; the verdict follows the measured ratio`, () => {
+      const cpu = (variant: string, label: string) => {
+        const [start, end] = step(host, variant, label).ops.filter((o) => o.op === 'clock');
+        return end!.value2! - start!.value2!;
+      };
+      const moving = cpu('realloc-middle', STEPS.moved);
+      const growing = cpu('realloc-top', STEPS.pastTop);
+      expect(moving).toBeGreaterThan(0);
+      expect(lab.claim(host, 'realloc-move-costs').verdict).toBe(moving > growing ? 'confirmed' : 'refuted');
+    });
+
     it(`${host}: memalign, posix_memalign, aligned_alloc and valloc return aligned addresses (confirmed)`, () => {
       expect(lab.runs).toHaveClaim('memalign-aligned', 'confirmed', { host });
       for (const boundary of BOUNDARIES) {

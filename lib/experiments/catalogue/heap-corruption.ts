@@ -11,9 +11,10 @@
  * would make "the block after a" and "a's bin" a matter of chance).
  */
 import { formatAddress } from '../../infra/units.js';
+import { endedIn, judgeAbort } from '../framework/aborts.js';
 import { bytes, judged, ops, run, verdict } from '../framework/observe.js';
 import { StepProgram } from '../framework/program.js';
-import type { ClaimContext, ExperimentDefinition, Judgement, Parameters } from '../framework/types.js';
+import type { ExperimentDefinition, Parameters } from '../framework/types.js';
 
 /** The thread the misuses run on. */
 const THREAD = 1;
@@ -21,8 +22,6 @@ const THREAD = 1;
 const TCACHE_COUNT = 7;
 /** The byte the overflow writes ('A', as a string overrun would). */
 const OVERFLOW_BYTE = 0x41;
-/** glibc's abort messages about the heap. */
-const GLIBC_HEAP_MESSAGE = /free\(\)|double free|corrupt/;
 
 /** glibc's chunk size for a request (request2size on 64-bit: 8 bytes of header, 16-byte alignment, 32 at least). */
 export function chunkSize(request: number): number {
@@ -94,6 +93,35 @@ function overwriteHeader(size: number): StepProgram {
     .step('free(b)', (s) => s.onThread(THREAD, (t) => t.free('b')));
 }
 
+/** The size a's length field is raised to: twice its chunk, so a freed and taken again spans b too. */
+export const INCREMENTED_STEPS = {
+  allocate: 'malloc(a), malloc(b), b written',
+  increment: "a's length incremented",
+  free: 'free(a)',
+  again: 'malloc(c) of the incremented size',
+  write: 'write all of c',
+  read: "read b's first byte",
+} as const;
+/** What b holds, and what c is filled with. */
+const B_BYTE = 0x42;
+const C_BYTE = 0x43;
+
+function incrementedLength(size: number): StepProgram {
+  const chunk = chunkSize(size);
+  // The size field's low byte: chunk size | PREV_INUSE; written one word before a's first byte.
+  const incremented = 2 * chunk + 1;
+  const request = 2 * chunk - 8;
+  return program(true)
+    .step(INCREMENTED_STEPS.allocate, (s) =>
+      s.onThread(THREAD, (t) => t.malloc('a', size).malloc('b', size).fill('b', B_BYTE)),
+    )
+    .step(INCREMENTED_STEPS.increment, (s) => s.onThread(THREAD, (t) => t.unsafeWrite('a', -8, 1, incremented)))
+    .step(INCREMENTED_STEPS.free, (s) => s.onThread(THREAD, (t) => t.free('a')))
+    .step(INCREMENTED_STEPS.again, (s) => s.onThread(THREAD, (t) => t.malloc('c', request).malloc_usable_size('c')))
+    .step(INCREMENTED_STEPS.write, (s) => s.onThread(THREAD, (t) => t.fill('c', C_BYTE)))
+    .step(INCREMENTED_STEPS.read, (s) => s.onThread(THREAD, (t) => t.unsafeRead('b', 0)));
+}
+
 /** The interior pointer freed: a + 16, whose would-be chunk header is a's own first 16 bytes. */
 export const FOREIGN_OFFSET = 16;
 
@@ -104,41 +132,6 @@ function freeForeign(size: number): StepProgram {
     .step(`free(a + ${FOREIGN_OFFSET})`, (s) => s.onThread(THREAD, (t) => t.freeForeign('a', FOREIGN_OFFSET)));
 }
 
-/** glibc's message: the line of stderr that names the heap error. */
-function glibcMessage(stderr: string): string | undefined {
-  return stderr
-    .split('\n')
-    .map((line) => line.trim())
-    .find((line) => GLIBC_HEAP_MESSAGE.test(line));
-}
-
-/** The step the process ended in: the first one without a snapshot. */
-function endedIn(c: ClaimContext, variant: string): string {
-  return run(c, variant).steps.find((step) => step.sample === undefined)?.label ?? '(after the last step)';
-}
-
-/**
- * Confirmed when the child died of SIGABRT with glibc's heap message in the
- * misuse step; refuted when it survived it. explain adds what the numbers say.
- */
-function judgeAbort(
-  c: ClaimContext,
-  variant: string,
-  misuse: string,
-  explain: (aborted: boolean) => string,
-): Judgement {
-  const child = run(c, variant);
-  const message = glibcMessage(child.stderr);
-  const misuseStep = child.steps.find((step) => step.label === misuse);
-  const diedThere = misuseStep !== undefined && misuseStep.sample === undefined;
-  const aborted = child.signal === 'SIGABRT' && message !== undefined && diedThere;
-  const ending =
-    child.signal !== null
-      ? `the child died of ${child.signal} in "${endedIn(c, variant)}"${message === undefined ? '' : ` with glibc's message "${message}"`}`
-      : `the child survived "${misuse}" and exited with code ${child.exitCode}${child.stderr.trim() === '' ? '' : ` (stderr: "${child.stderr.trim()}")`}`;
-  return verdict(aborted, `${ending}. ${explain(aborted)}`);
-}
-
 export const heapCorruption: ExperimentDefinition = {
   id: 'heap-corruption',
   title: 'Heap corruption: writing past a block, double free, freeing a foreign pointer',
@@ -146,7 +139,8 @@ export const heapCorruption: ExperimentDefinition = {
   description:
     "Seeds 001/004's heap-corruption errors, each in a child process that glibc 2.36 is expected to abort: " +
     "a write over a block's end into the next block's size field, free() twice (tcache, fastbin top, and the fastbin a, b, a pattern), " +
-    'and free() of a pointer inside a block. The misuse runs on a thread with its own new arena, so the layout is the same on both hosts.',
+    'and free() of a pointer inside a block; and, surviving, a length field incremented over the next block, freed and taken again. ' +
+    'The misuse runs on a thread with its own new arena, so the layout is the same on both hosts.',
   parameters: [{ name: 'size', description: 'bytes of each block (a tcache/fastbin size: at most 120)', default: 24 }],
   variants: (parameters: Parameters) => {
     const size = parameters['size']!;
@@ -170,6 +164,11 @@ export const heapCorruption: ExperimentDefinition = {
         name: 'overwrite-header',
         description: `malloc(a), malloc(b), then ${chunkSize(size)} bytes of 'A' written from a's start (8 past its usable end, over b's size field), then free(b)`,
         program: overwriteHeader(size),
+      },
+      {
+        name: 'length-incremented',
+        description: `malloc(a), malloc(b); a's length field raised from ${chunkSize(size)} to ${2 * chunkSize(size)}; free(a); malloc(${2 * chunkSize(size) - 8}); c written`,
+        program: incrementedLength(size),
       },
       {
         name: 'free-foreign',
@@ -265,6 +264,45 @@ export const heapCorruption: ExperimentDefinition = {
               : 'glibc accepted the interior pointer.',
           ),
         ),
+    },
+    {
+      id: 'length-incremented-overlap',
+      claim:
+        'If the length value is accidentally incremented, then the block is deallocated, but then re-allocated, then the program thinks it has 2 distinct memory blocks, but the first one actually overlaps with the adjacent one.',
+      judge: (c) =>
+        judged(() => {
+          const size = c.parameters['size']!;
+          const [a, b] = ops(c, 'length-incremented', INCREMENTED_STEPS.allocate, 'malloc').map((op) => op.value);
+          const again = ops(c, 'length-incremented', INCREMENTED_STEPS.again);
+          const cAddress = again.find((op) => op.op === 'malloc')?.value;
+          const usable = again.find((op) => op.op === 'malloc_usable_size')?.value;
+          const read = ops(c, 'length-incremented', INCREMENTED_STEPS.read, 'unsafe_read')[0]?.value;
+          if (
+            a === undefined ||
+            b === undefined ||
+            cAddress === undefined ||
+            usable === undefined ||
+            read === undefined
+          ) {
+            return { verdict: 'inconclusive', evidence: `the run stopped in "${endedIn(c, 'length-incremented')}"` };
+          }
+          const overlaps = cAddress === a && cAddress + usable > b;
+          if (b - a !== chunkSize(size)) {
+            return {
+              verdict: 'inconclusive',
+              evidence: `b is not right after a (${bytes(b - a)} apart): the layout the claim needs did not arise`,
+            };
+          }
+          return verdict(
+            overlaps && read === C_BYTE,
+            `a (${formatAddress(a)}) and b (${formatAddress(b)}) were neighbours; with a's length raised from ${bytes(chunkSize(size))} to ${bytes(2 * chunkSize(size))}, ` +
+              `free(a) passed glibc 2.36's checks and the next malloc of that size returned ${formatAddress(cAddress)}${cAddress === a ? ' — a again' : ''}, ` +
+              `with ${bytes(usable)} usable, reaching ${bytes(cAddress + usable - b)} into b. Writing all of c turned b's first byte from 0x${B_BYTE.toString(16)} into 0x${read.toString(16)}: ` +
+              (overlaps && read === C_BYTE
+                ? 'two blocks the program holds as distinct share memory.'
+                : 'no overlap showed.'),
+          );
+        }),
     },
   ],
 };

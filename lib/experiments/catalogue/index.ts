@@ -2,13 +2,20 @@
 import { ErrorCodes, MallocLabError } from '../../infra/errors.js';
 import { describe } from '../../infra/validate.js';
 import type { ExperimentDefinition } from '../framework/types.js';
+import { allocaStack } from './alloca-stack.js';
 import { allocators } from './allocators.js';
+import { arenaTest } from './arena-test.js';
+import { breakAndAlignment } from './break-and-alignment.js';
+import { exitAndFork } from './exit-and-fork.js';
 import { freeAndSbrk } from './free-and-sbrk.js';
 import { freeNotReturned } from './free-not-returned.js';
 import { heapCorruption } from './heap-corruption.js';
 import { lazyResidency } from './lazy-residency.js';
+import { mallocDebug } from './malloc-debug.js';
+import { mallocHooks } from './malloc-hooks.js';
 import { mallocTrim } from './malloc-trim.js';
 import { mmapThreshold } from './mmap-threshold.js';
+import { processLimits } from './process-limits.js';
 import { reallocCallocMemalign } from './realloc-calloc-memalign.js';
 import { reuseAfterFree } from './reuse-after-free.js';
 import { sbrk16k } from './sbrk-16k.js';
@@ -30,6 +37,13 @@ export const CATALOGUE: ExperimentDefinition[] = [
   heapCorruption,
   reallocCallocMemalign,
   allocators,
+  breakAndAlignment,
+  allocaStack,
+  mallocDebug,
+  processLimits,
+  exitAndFork,
+  mallocHooks,
+  arenaTest,
 ];
 
 export function findExperiment(id: string): ExperimentDefinition {

@@ -10,6 +10,7 @@
  * CAP_IPC_LOCK; only the mlock claim then goes without measurements.
  */
 
+import { MCL } from '../../glibc/process-constants.js';
 import { at, bytes, MissingMeasurement, ops, signed, verdict } from '../framework/observe.js';
 import { StepProgram, statusName } from '../framework/program.js';
 import type { ClaimContext, ExperimentDefinition, Parameters } from '../framework/types.js';
@@ -38,9 +39,38 @@ function build(parameters: Parameters): StepProgram {
     .step(FREE, (s) => s.free('locked').free('big'));
 }
 
+export const MLOCKALL_STEPS = {
+  before: 'before mlockall',
+  untouched: (size: number) => `malloc(${bytes(size)}), untouched`,
+  current: 'mlockall(MCL_CURRENT)',
+  future: (size: number) => `mlockall(MCL_CURRENT | MCL_FUTURE), then malloc(${bytes(size)})`,
+  unlocked: 'munlockall()',
+} as const;
+
+/**
+ * mlockall beside mlock (seed 002): a block malloc'd and left untouched, then
+ * mlockall(MCL_CURRENT); then MCL_FUTURE and a second block, resident as soon as it
+ * is mapped. Locking all memory is for a child (the program is unsafe): in Node it
+ * faults in every mapping the process has.
+ */
+function mlockallProgram(parameters: Parameters): StepProgram {
+  const { locked } = sizes(parameters);
+  return new StepProgram({ unsafe: true })
+    .step(MLOCKALL_STEPS.before)
+    .step(MLOCKALL_STEPS.untouched(locked), (s) => s.malloc('current', locked).mincore('current'))
+    .step(MLOCKALL_STEPS.current, (s) => s.mlockall(MCL.MCL_CURRENT).mincore('current'))
+    .step(MLOCKALL_STEPS.future(locked), (s) =>
+      s
+        .mlockall(MCL.MCL_CURRENT | MCL.MCL_FUTURE)
+        .malloc('future', locked)
+        .mincore('future'),
+    )
+    .step(MLOCKALL_STEPS.unlocked, (s) => s.munlockall());
+}
+
 /** mincore's count for the block: resident pages, pages the block spans. */
-function mincore(c: ClaimContext, label: string, index = 0): { resident: number; pages: number } {
-  const record = ops(c, 'seed', label, 'mincore')[index];
+function mincore(c: ClaimContext, label: string, index = 0, variant = 'seed'): { resident: number; pages: number } {
+  const record = ops(c, variant, label, 'mincore')[index];
   if (record === undefined || record.status !== 0) throw new MissingMeasurement(`no mincore result in "${label}"`);
   return { resident: record.value, pages: record.value2 };
 }
@@ -54,7 +84,7 @@ export const lazyResidency: ExperimentDefinition = {
   title: 'Physical memory arrives on first access; mincore() sees it, mlock() forces it',
   seeds: ['002', '004'],
   description:
-    "malloc a 64 MiB block (mmap'd) and check VmSize, RssAnon and mincore(); write its first half; malloc a second 64 MiB block and mlock() it without touching it; munlock; free.",
+    "malloc a 64 MiB block (mmap'd) and check VmSize, RssAnon and mincore(); write its first half; malloc a second 64 MiB block and mlock() it without touching it; munlock; free. In a second child, mlockall(MCL_CURRENT) over an untouched block, then MCL_FUTURE and a new block.",
   parameters: [
     { name: 'size', description: 'bytes of the block that is allocated, then half written', default: 64 * 1024 * 1024 },
     {
@@ -65,6 +95,11 @@ export const lazyResidency: ExperimentDefinition = {
   ],
   variants: (parameters) => [
     { name: 'seed', description: 'malloc, write half, mlock a second block', program: build(parameters) },
+    {
+      name: 'mlockall',
+      description: 'an untouched block, mlockall(MCL_CURRENT); MCL_FUTURE and a second block; munlockall',
+      program: mlockallProgram(parameters),
+    },
   ],
   claims: [
     {
@@ -162,6 +197,40 @@ export const lazyResidency: ExperimentDefinition = {
           holds,
           `untouched ${bytes(locked)} block: ${untouched.resident} of ${untouched.pages} pages resident; after mlock: ${lockedPages.resident} of ${lockedPages.pages}, ` +
             `RssAnon ${signed(rssAnon)}, VmLck ${signed(vmLck)}${root} — mlock faults every page in and pins it${unlocked}`,
+        );
+      },
+    },
+    {
+      id: 'mlockall-ensures',
+      claim: 'Ensuring residency: mlockall().',
+      judge: (c) => {
+        const { locked } = sizes(c.parameters);
+        const child = ops(c, 'mlockall', MLOCKALL_STEPS.current, 'mlockall')[0];
+        if (child === undefined) throw new MissingMeasurement(`mlockall did not run`);
+        const failed = ops(c, 'mlockall', MLOCKALL_STEPS.future(locked), 'mlockall')[0];
+        const failure = [child, failed].find((record) => record !== undefined && record.status !== 0);
+        if (failure !== undefined) {
+          return {
+            verdict: 'inconclusive',
+            evidence: `mlockall failed with ${statusName(failure.status)}: the process may not lock that much (RLIMIT_MEMLOCK, no CAP_IPC_LOCK), so residency could not be forced`,
+          };
+        }
+        const untouched = mincore(c, MLOCKALL_STEPS.untouched(locked), 0, 'mlockall');
+        const current = mincore(c, MLOCKALL_STEPS.current, 0, 'mlockall');
+        const future = mincore(c, MLOCKALL_STEPS.future(locked), 0, 'mlockall');
+        const vmLck = at(c, 'mlockall', MLOCKALL_STEPS.future(locked)).status.VmLck;
+        const unlocked = at(c, 'mlockall', MLOCKALL_STEPS.unlocked).status.VmLck;
+        const holds =
+          untouched.resident <= 0.01 * untouched.pages &&
+          current.resident === current.pages &&
+          future.resident === future.pages &&
+          vmLck >= 2 * locked &&
+          unlocked === 0;
+        return verdict(
+          holds,
+          `a ${bytes(locked)} block left untouched: ${untouched.resident} of ${untouched.pages} pages resident; after mlockall(MCL_CURRENT): ${current.resident} of ${current.pages}. ` +
+            `With MCL_FUTURE, a second ${bytes(locked)} block was resident as malloc returned it, untouched: ${future.resident} of ${future.pages}. ` +
+            `VmLck then ${bytes(vmLck)} — every mapping of the process, not only the blocks; after munlockall ${bytes(unlocked)}`,
         );
       },
     },

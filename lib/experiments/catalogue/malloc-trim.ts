@@ -11,7 +11,9 @@
  * madvise can give memory back. A second variant frees everything, so the
  * consolidated free space reaches the top and malloc_trim lowers the break too.
  */
-import { at, bytes, delta, ops, signed, verdict } from '../framework/observe.js';
+import { MALLOPT_PARAMS } from '../../glibc/mallopt-params.js';
+import { formatAddress } from '../../infra/units.js';
+import { at, bytes, delta, MissingMeasurement, ops, signed, verdict } from '../framework/observe.js';
 import { StepProgram } from '../framework/program.js';
 import type { ClaimContext, ExperimentDefinition, Parameters } from '../framework/types.js';
 
@@ -44,6 +46,64 @@ function build(parameters: Parameters, freeing: 'holes' | 'all'): StepProgram {
   return program;
 }
 
+/** The thread whose arena the `thread` variant fills. */
+const THREAD = 0;
+/** What the `pad` variant asks malloc_trim to keep at the top of the heap. */
+export const PAD = 1024 * 1024;
+/** A trim threshold no free() reaches, so that only malloc_trim trims in the `pad` variant. */
+const NEVER = 2 ** 30;
+
+export const THREAD_STEPS = {
+  allocated: 'a thread allocates',
+  freed: 'the thread frees every other block',
+  trimmed: 'malloc_trim(0) from the main thread',
+} as const;
+
+export const PAD_STEPS = {
+  noTrim: 'mallopt(M_TRIM_THRESHOLD, 1 GiB)',
+  allocated: 'allocated',
+  freed: 'freed all',
+  pad: `malloc_trim(${PAD})`,
+  zero: 'malloc_trim(0)',
+  again: 'malloc_trim(0) again',
+} as const;
+
+/** The holes program on a new thread's arena; malloc_trim(0) runs on the main thread. */
+function threadProgram(parameters: Parameters): StepProgram {
+  const { count, size } = parameters as { count: number; size: number };
+  const rounds = Math.ceil(count / 4);
+  return new StepProgram()
+    .step('start', (s) => s.threadStart(THREAD).arenas())
+    .step(THREAD_STEPS.allocated, (s) =>
+      s
+        // An op on a thread records the thread in value2: a malloc after the batch tells where its arena is.
+        .onThread(THREAD, (t) =>
+          t
+            .batchAlloc('blocks', rounds, [
+              { size, fill: 1 },
+              { size: 1, fill: 1 },
+            ])
+            .malloc('where', 16),
+        )
+        .heapRange()
+        .arenas(),
+    )
+    .step(THREAD_STEPS.freed, (s) => s.onThread(THREAD, (t) => t.batchFree('blocks', { step: 4, min: 1 })))
+    .step(THREAD_STEPS.trimmed, (s) => s.malloc_trim(0));
+}
+
+/** Everything freed with trimming by free() off, then malloc_trim(pad), malloc_trim(0), and again. */
+function padProgram(parameters: Parameters): StepProgram {
+  const { count, size } = parameters as { count: number; size: number };
+  return new StepProgram()
+    .step(PAD_STEPS.noTrim, (s) => s.mallopt(MALLOPT_PARAMS.M_TRIM_THRESHOLD, NEVER))
+    .step(PAD_STEPS.allocated, (s) => s.batchAlloc('blocks', Math.ceil(count / 4), [{ size, fill: 1 }]))
+    .step(PAD_STEPS.freed, (s) => s.batchFree('blocks'))
+    .step(PAD_STEPS.pad, (s) => s.malloc_trim(PAD))
+    .step(PAD_STEPS.zero, (s) => s.malloc_trim(0))
+    .step(PAD_STEPS.again, (s) => s.malloc_trim(0));
+}
+
 /** Large blocks the holes variant frees (1st, 3rd, …) and keeps. */
 function holes(parameters: Parameters): { freed: number; live: number } {
   const count = parameters['count']!;
@@ -73,7 +133,7 @@ export const mallocTrim: ExperimentDefinition = {
   title: 'malloc_trim(0) gives freed pages back with madvise, keeping pages that hold live data',
   seeds: ['003'],
   description:
-    "Seed 003's malloc_trim answer: count × (size-byte block + 1-byte spacer), memset; every other large block freed, then malloc_trim(0); and a variant that frees everything first.",
+    "Seed 003's malloc_trim answer: count × (size-byte block + 1-byte spacer), memset; every other large block freed, then malloc_trim(0); a variant that frees everything first; the holes in a thread's arena, trimmed from the main thread; and malloc_trim(pad), malloc_trim(0) and again with nothing left.",
   parameters: [
     { name: 'count', description: 'large blocks (each followed by a 1-byte spacer)', default: 4096 },
     { name: 'size', description: 'bytes of each large block (below the 128 KiB mmap threshold)', default: 16384 },
@@ -85,6 +145,17 @@ export const mallocTrim: ExperimentDefinition = {
       program: build(parameters, 'holes'),
     },
     { name: 'all-freed', description: 'every block freed', program: build(parameters, 'all') },
+    {
+      name: 'thread',
+      description:
+        "the holes program in a thread's arena, a quarter of the blocks; malloc_trim(0) from the main thread",
+      program: threadProgram(parameters),
+    },
+    {
+      name: 'pad',
+      description: `a quarter of the blocks, all freed with M_TRIM_THRESHOLD out of reach; malloc_trim(${bytes(PAD)}), malloc_trim(0), and again`,
+      program: padProgram(parameters),
+    },
   ],
   claims: [
     {
@@ -172,6 +243,63 @@ export const mallocTrim: ExperimentDefinition = {
             (kept >= grown
               ? `free() alone had trimmed nothing: each ${bytes(size)} chunk sat between spacers held in tcache/fastbins, so none reached the top until malloc_trim consolidated the fastbins`
               : `free() alone had already trimmed ${bytes(grown - kept)}`),
+        );
+      },
+    },
+    {
+      id: 'trims-every-arena',
+      claim:
+        'Since 2007 this function will: Iterate over all malloc memory arenas (used in multithreaded applications) doing trim and fastbin consolidation; and release all aligned (4KB) pages fully freed.',
+      judge: (c) => {
+        const size = c.parameters['size']!;
+        const freed = Math.ceil(Math.ceil(c.parameters['count']! / 4) / 2);
+        const floor = freed * releasableAtLeast(size);
+        const first = ops(c, 'thread', THREAD_STEPS.allocated, 'malloc')[0]?.value;
+        const heap = ops(c, 'thread', THREAD_STEPS.allocated, 'heap_range')[0];
+        const [before, after] = ['start', THREAD_STEPS.allocated].map(
+          (label) => ops(c, 'thread', label, 'arenas')[0]?.value ?? NaN,
+        );
+        if (first === undefined || heap === undefined) throw new MissingMeasurement('the thread allocated nothing');
+        const outside = first < heap.value || first >= heap.value2;
+        const released = -delta(c, 'thread', THREAD_STEPS.freed, THREAD_STEPS.trimmed, 'RssAnon');
+        const result = verdict(
+          outside && released >= floor,
+          `the thread's blocks lie around ${formatAddress(first)}, outside the main heap (${formatAddress(heap.value)}–${formatAddress(heap.value2)}), in an arena of their own (arenas ${before} → ${after}); ` +
+            `after it freed every other one (${freed} holes of ${bytes(size)}), malloc_trim(0) on the main thread lowered RssAnon by ${bytes(released)}, ` +
+            `at least ${bytes(floor)} of whole pages expected from those holes`,
+        );
+        return outside
+          ? result
+          : { verdict: 'inconclusive', evidence: `the blocks came from the main heap: ${result.evidence}` };
+      },
+    },
+    {
+      id: 'trim-leaves-pad',
+      claim: 'malloc_trim(pad) resizes the data segment, leaving at least pad bytes at the end of it.',
+      judge: (c) => {
+        const before = at(c, 'pad', PAD_STEPS.freed);
+        const after = at(c, 'pad', PAD_STEPS.pad);
+        const fell = Number(before.brk) - Number(after.brk);
+        return verdict(
+          after.mallinfo.keepcost >= PAD && fell > 0,
+          `with everything freed, the top chunk was ${bytes(before.mallinfo.keepcost)}; malloc_trim(${bytes(PAD)}) moved the break ${signed(-fell)} and left a top chunk of ${bytes(after.mallinfo.keepcost)}`,
+        );
+      },
+    },
+    {
+      id: 'trim-fails-under-a-page',
+      claim: 'malloc_trim fails (returns 0) if less than one page worth of bytes can be freed.',
+      judge: (c) => {
+        const zero = ops(c, 'pad', PAD_STEPS.zero, 'malloc_trim')[0]?.value;
+        const again = ops(c, 'pad', PAD_STEPS.again, 'malloc_trim')[0]?.value;
+        if (zero === undefined || again === undefined) throw new MissingMeasurement('the trims did not run');
+        const moved = -delta(c, 'pad', PAD_STEPS.zero, PAD_STEPS.again, 'RssAnon');
+        const breakMoved = -delta(c, 'pad', PAD_STEPS.zero, PAD_STEPS.again, 'brk');
+        return verdict(
+          zero === 1 && again === 0,
+          `malloc_trim(0) after malloc_trim(${bytes(PAD)}) returned ${zero}; called again at once it returned ${again} ` +
+            `(RssAnon ${signed(-moved)}, the break ${signed(-breakMoved)})` +
+            (again === 1 ? ': its 1 does not mean that memory came back' : ''),
         );
       },
     },

@@ -59,7 +59,12 @@ function reallocTop(size: number, grow: number): StepProgram {
   return new StepProgram()
     .step(STEPS.mmapOff, (s) => s.mallopt(MALLOPT_PARAMS.M_MMAP_MAX, 0))
     .step(STEPS.mallocA, (s) => s.malloc('a', size).fill('a', 1))
-    .step(STEPS.pastTop, (s) => s.realloc('a', 2 * size))
+    .step(STEPS.pastTop, (s) =>
+      s
+        .clock()
+        .realloc('a', 2 * size)
+        .clock(),
+    )
     .step(STEPS.withinTop, (s) => s.realloc('a', 2 * size + grow));
 }
 
@@ -67,7 +72,12 @@ function reallocMiddle(size: number): StepProgram {
   return new StepProgram()
     .step(STEPS.mmapOff, (s) => s.mallopt(MALLOPT_PARAMS.M_MMAP_MAX, 0))
     .step(STEPS.mallocAB, (s) => s.malloc('a', size).fill('a', 1).malloc('b', size).fill('b', 1))
-    .step(STEPS.moved, (s) => s.realloc('a', 2 * size));
+    .step(STEPS.moved, (s) =>
+      s
+        .clock()
+        .realloc('a', 2 * size)
+        .clock(),
+    );
 }
 
 function callocProgram(numitems: number, size: number): StepProgram {
@@ -119,7 +129,7 @@ export const reallocCallocMemalign: ExperimentDefinition = {
   seeds: ['004'],
   description:
     "Seed 004's calloc(numitems, size), realloc growing a block at the top end of the heap (in place, then past the top chunk so the break moves) " +
-    'and a block with a live neighbour (moved and copied), and memalign/posix_memalign/aligned_alloc/valloc at several boundaries. ' +
+    'and a block with a live neighbour (moved and copied, its CPU time against the growth in place), and memalign/posix_memalign/aligned_alloc/valloc at several boundaries. ' +
     'The realloc variants turn mmap off (M_MMAP_MAX 0) so that 1 MiB blocks stay on the brk heap the seed describes.',
   parameters: [
     {
@@ -288,6 +298,32 @@ export const reallocCallocMemalign: ExperimentDefinition = {
               (moved !== a ? `gave a new block at ${formatAddress(moved)}, ${where}. ` : 'kept its address. ') +
               `RssAnon grew by ${bytes(rss)} for the ${bytes(size!)} of data: ${copied ? 'the copy wrote every byte into pages never touched before' : 'less than the data, so not all of it was copied into fresh pages'} ` +
               `(timed with the snapshot before it, this realloc took ${copying.toFixed(0)} µs; the same growth in place, in realloc-top, ${inPlace.toFixed(0)} µs).`,
+          );
+        }),
+    },
+    {
+      id: 'realloc-move-costs',
+      claim: 'A realloc that moves the block is very CPU-intensive. Use very sparingly.',
+      judge: (c) =>
+        judged(() => {
+          const { size } = c.parameters as Record<string, number>;
+          const cpu = (variant: string, label: string) => {
+            const [start, end] = ops(c, variant, label, 'clock');
+            return end!.value2 - start!.value2;
+          };
+          const moved = first(c, 'realloc-middle', STEPS.moved, 'realloc');
+          const a = first(c, 'realloc-middle', STEPS.mallocAB, 'malloc');
+          const inPlace =
+            first(c, 'realloc-top', STEPS.pastTop, 'realloc') === first(c, 'realloc-top', STEPS.mallocA, 'malloc');
+          if (moved === a || !inPlace) {
+            return inconclusive('the two reallocs did not split into one that moved and one that grew in place');
+          }
+          const moving = cpu('realloc-middle', STEPS.moved);
+          const growing = cpu('realloc-top', STEPS.pastTop);
+          return verdict(
+            moving > growing,
+            `growing ${bytes(size!)} to ${bytes(2 * size!)}: the realloc that moved and copied took ${(moving / 1000).toFixed(0)} µs of CPU, ` +
+              `the one that grew in place ${(growing / 1000).toFixed(0)} µs — ${(moving / growing).toFixed(1)}× (this thread's CPU clock, in two processes of this run)`,
           );
         }),
     },

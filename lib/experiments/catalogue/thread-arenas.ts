@@ -29,7 +29,7 @@ function seedProgram(parameters: Parameters): StepProgram {
 }
 
 /** Threads each malloc once, until past the cap; cap settings apply before any thread. */
-function crowdProgram(threads: number, block: number, arenaMaxByMallopt?: number): StepProgram {
+export function crowdProgram(threads: number, block: number, arenaMaxByMallopt?: number): StepProgram {
   const program = new StepProgram();
   program.step('start', (s) => {
     if (arenaMaxByMallopt !== undefined) s.mallopt(MALLOPT_PARAMS.M_ARENA_MAX, arenaMaxByMallopt);
@@ -60,7 +60,7 @@ function lateCapProgram(block: number): StepProgram {
   return program;
 }
 
-const arenasAfter = (c: ClaimContext, variant: string, label: string) =>
+export const arenasAfter = (c: ClaimContext, variant: string, label: string) =>
   ops(c, variant, label, 'arenas')[0]?.value ?? NaN;
 
 export const threadArenas: ExperimentDefinition = {

@@ -6,7 +6,8 @@
  * - `fresh`: the standalone interpreter, with no Node inside, like the seeds' C programs.
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { ErrorCodes, MallocLabError } from '../../infra/errors.js';
@@ -49,10 +50,27 @@ export function allocatorLibrary(allocator: AllocatorName): { path?: string; mis
       ErrorCodes.OUT_OF_RANGE,
     );
   }
-  const path = LIBRARY_DIRS.map((dir) => join(dir, known.file)).find((candidate) => existsSync(candidate));
+  const path = findLibrary(known.file);
   return path !== undefined
     ? { path }
     : { missing: `${allocator} is not installed (${known.file} not found; apt-get install ${known.debian})` };
+}
+
+function findLibrary(file: string): string | undefined {
+  return LIBRARY_DIRS.map((dir) => join(dir, file)).find((candidate) => existsSync(candidate));
+}
+
+/** glibc's debugging malloc: since glibc 2.34, mtrace(), mcheck() and MALLOC_CHECK_ act only when it is preloaded. */
+export const MALLOC_DEBUG_LIBRARY = 'libc_malloc_debug.so.0';
+
+/** The debugging malloc to preload, or a sentence saying why it cannot be. */
+export function mallocDebugLibrary(): { path?: string; missing?: string } {
+  const path = findLibrary(MALLOC_DEBUG_LIBRARY);
+  return path !== undefined
+    ? { path }
+    : {
+        missing: `glibc's debugging malloc is not installed (${MALLOC_DEBUG_LIBRARY} not found; glibc 2.34 and later ship it)`,
+      };
 }
 
 /** Environment variables that change the allocator; a run starts without the parent's. */
@@ -69,6 +87,12 @@ export interface HostRunOptions {
   allocator?: AllocatorName;
   /** Default 120 s; the child is killed after it. */
   timeoutMs?: number;
+  /**
+   * Environment variables to point at files of a temporary directory, whose contents
+   * come back in HostRun.captured (MALLOC_TRACE: where mtrace() writes its log). The
+   * directory is removed after the run.
+   */
+  capture?: string[];
 }
 
 export interface HostRun extends ParsedRun {
@@ -80,6 +104,8 @@ export interface HostRun extends ParsedRun {
   signal: NodeJS.Signals | null;
   /** What the child wrote to stderr (glibc's abort messages land here). */
   stderr: string;
+  /** Each captured variable's file as the child left it; null when the child never created it. */
+  captured: Record<string, string | null>;
   durationMs: number;
 }
 
@@ -94,6 +120,13 @@ export function runOnHost(program: StepProgram, host: HostName, options: HostRun
   }
   if (options.timeoutMs !== undefined)
     check.integer(options.timeoutMs, 'runOnHost', 'options.timeoutMs', 1, 2 ** 31 - 1);
+  const capture = options.capture ?? [];
+  if (
+    !Array.isArray(capture) ||
+    !capture.every((name) => typeof name === 'string' && /^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
+  ) {
+    throw check.typeError('runOnHost', 'options.capture', 'an array of environment variable names', options.capture);
+  }
   if (!HOSTS.includes(host)) {
     throw new MallocLabError(
       `host must be one of ${HOSTS.join(', ')}, received ${JSON.stringify(host)}`,
@@ -105,6 +138,14 @@ export function runOnHost(program: StepProgram, host: HostName, options: HostRun
   if (library.missing) throw new MallocLabError(library.missing, ErrorCodes.ALLOCATOR_MISSING);
   const runEnv: Record<string, string> = { ...(options.env ?? {}) };
   if (library.path) runEnv['LD_PRELOAD'] = library.path;
+  const captureDir = capture.length > 0 ? mkdtempSync(join(tmpdir(), 'malloc-lab-capture-')) : undefined;
+  for (const name of capture) runEnv[name] = join(captureDir!, name.toLowerCase());
+  const collect = (): Record<string, string | null> => {
+    if (captureDir === undefined) return {};
+    const files = Object.fromEntries(capture.map((name) => [name, readIfThere(runEnv[name]!)]));
+    rmSync(captureDir, { recursive: true, force: true });
+    return files;
+  };
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([key]) => !ALLOCATOR_ENV.test(key)));
   // glibc writes its abort messages to the terminal unless told to use stderr.
   const env = { ...inherited, ...runEnv, LIBC_FATAL_STDERR_: '1' };
@@ -126,6 +167,7 @@ export function runOnHost(program: StepProgram, host: HostName, options: HostRun
     const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
     child.on('error', (error) => {
       clearTimeout(timer);
+      collect();
       reject(error);
     });
     child.on('close', (exitCode, signal) => {
@@ -139,10 +181,20 @@ export function runOnHost(program: StepProgram, host: HostName, options: HostRun
         exitCode,
         signal,
         stderr: Buffer.concat(stderr).toString('utf8'),
+        captured: collect(),
         durationMs: performance.now() - started,
       });
     });
     child.stdin!.on('error', () => {}); // a child that dies early closes its stdin
     child.stdin!.end(Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength));
   });
+}
+
+function readIfThere(path: string): string | null {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
 }

@@ -28,6 +28,15 @@ export function ops(context: ClaimContext, variant: string, label: string, op?: 
   return op === undefined ? step.ops : step.ops.filter((record) => record.op === op);
 }
 
+/** The index-th op of a kind in a step, which must have succeeded (else the claim is inconclusive). */
+export function succeeded(c: ClaimContext, variant: string, label: string, op: OpName, index = 0): OpRecord {
+  const record = ops(c, variant, label, op)[index];
+  if (record === undefined || record.status !== 0) {
+    throw new MissingMeasurement(`no successful ${op} in "${label}" of ${variant}`);
+  }
+  return record;
+}
+
 /** to - from for a status field, the break or a mallinfo2 field. */
 export function delta(
   context: ClaimContext,

@@ -78,6 +78,27 @@ export const OPS = {
   unsafe_free: 40,
   unsafe_write: 41,
   free_foreign: 42,
+  unsafe_read: 43,
+  alloca_free: 44,
+  longjmp_leak: 45,
+  free_hook_install: 46,
+  free_hook_remove: 47,
+  clock: 50,
+  heap_range: 51,
+  pss: 52,
+  mlockall: 53,
+  munlockall: 54,
+  alloca: 55,
+  mtrace: 56,
+  muntrace: 57,
+  mcheck: 58,
+  mprobe: 59,
+  prlimit: 60,
+  alloc_until_refused: 61,
+  mmap_above_break: 62,
+  fork_hold: 63,
+  fork_exit: 64,
+  fork_reap: 65,
 } as const;
 
 export type OpName = keyof typeof OPS;
@@ -88,6 +109,16 @@ export const REFUSALS: Record<number, string> = {
   [-1]: ErrorCodes.SBRK_REFUSED,
   [-2]: ErrorCodes.MALLOPT_REJECTED,
 };
+
+/** What the free_hook_install op found (bits of its value2). */
+export const HOOK_LOOKUP = {
+  /** dlsym(RTLD_DEFAULT, "__malloc_hook") found a default-version symbol. */
+  mallocHookDefault: 1,
+  /** dlsym(RTLD_DEFAULT, "__free_hook") found a default-version symbol. */
+  freeHookDefault: 2,
+  /** dlvsym found __free_hook at glibc's base version (the compatibility symbol). */
+  freeHookCompat: 4,
+} as const;
 
 const ERRNO_NAMES: Record<number, string> = Object.fromEntries(
   Object.entries(constants.errno).map(([name, number]) => [number, name]),
@@ -229,6 +260,105 @@ export class StepBuilder {
   }
   freeForeign(slot: string, offset: number): this {
     return this.#add('free_foreign', [this.program.slot(slot), offset]);
+  }
+  /** Reads the byte at block + offset (offset may pass the block's end) → value. */
+  unsafeRead(slot: string, offset: number): this {
+    return this.#add('unsafe_read', [this.program.slot(slot), offset]);
+  }
+  /** alloca(size), then free() (or realloc() to twice the size) of what it returned. */
+  allocaFree(size: number, call: 'free' | 'realloc'): this {
+    return this.#add('alloca_free', [size, call === 'realloc' ? 1 : 0]);
+  }
+  /**
+   * Descends depth frames, each malloc(size) and alloca(size), and longjmp()s from the
+   * deepest back to a setjmp() before the first: the malloc'd blocks are never freed.
+   * → value: bytes malloc'd, value2: the deepest alloca address.
+   */
+  longjmpLeak(depth: number, size: number): this {
+    return this.#add('longjmp_leak', [depth, size]);
+  }
+  /**
+   * Sets glibc's old __free_hook (the compatibility symbol, found with dlvsym) to a
+   * hook that counts, frees and, with trim, calls malloc_trim(0).
+   * → value: 1 when installed, value2: lookup bits (HOOK_LOOKUP).
+   */
+  freeHookInstall(options: { trim: boolean }): this {
+    return this.#add('free_hook_install', [options.trim ? 1 : 0]);
+  }
+  /** Removes the hook → value: how many times free() called it. */
+  freeHookRemove(): this {
+    return this.#add('free_hook_remove', []);
+  }
+  /** → value: CLOCK_MONOTONIC, value2: this thread's CPU time (CLOCK_THREAD_CPUTIME_ID), both in ns. */
+  clock(): this {
+    return this.#add('clock', []);
+  }
+  /** → value: the heap's start (start_brk, /proc/self/stat), value2: the break (sbrk(0)). */
+  heapRange(): this {
+    return this.#add('heap_range', []);
+  }
+  /** → value: this process's Pss_Anon, value2: its Pss (smaps_rollup), in bytes. */
+  pss(): this {
+    return this.#add('pss', []);
+  }
+  mlockall(flags: number): this {
+    return this.#add('mlockall', [flags]);
+  }
+  munlockall(): this {
+    return this.#add('munlockall', []);
+  }
+  /**
+   * alloca(size) in a function that writes each page of the block and returns
+   * → value: the block's address, value2: the address of a local of the calling frame.
+   */
+  alloca(size: number): this {
+    return this.#add('alloca', [size]);
+  }
+  mtrace(): this {
+    return this.#add('mtrace', []);
+  }
+  muntrace(): this {
+    return this.#add('muntrace', []);
+  }
+  /** mcheck(NULL) → value: its return (0, or -1 when malloc has already run or mcheck is a stub). */
+  mcheck(): this {
+    return this.#add('mcheck', []);
+  }
+  /** mprobe(block) → value: the mcheck_status (MCHECK_STATUS). */
+  mprobe(slot: string): this {
+    return this.#add('mprobe', [this.program.slot(slot)]);
+  }
+  /** prlimit: the soft limit of resource set to the current usage (VmData, VmSize) plus headroom → value: the limit, value2: the usage. */
+  prlimit(resource: number, headroom: number): this {
+    return this.#add('prlimit', [resource, headroom]);
+  }
+  /** malloc(size) into the set until malloc refuses or max blocks → value: blocks, value2: the refusal's errno (0 if none). */
+  allocUntilRefused(set: string, size: number, max: number): this {
+    return this.#add('alloc_until_refused', [this.program.set(set), size, max]);
+  }
+  /** One page mapped at the page-aligned break + gap (MAP_FIXED_NOREPLACE) → value: its address. */
+  mmapAboveBreak(slot: string, gap: number): this {
+    return this.#add('mmap_above_break', [this.program.slot(slot), gap]);
+  }
+  /**
+   * fork(): the child mallocs count blocks of size (each followed by malloc(1) with
+   * spacer; written with fill) and waits → value: the child's RssAnon, value2: its
+   * mallinfo2().uordblks growth.
+   */
+  forkHold(child: number, work: { count: number; size: number; spacer?: boolean; fill?: boolean }): this {
+    return this.#add('fork_hold', [child, work.count, work.size, work.spacer ? 1 : 0, work.fill === false ? 0 : 1]);
+  }
+  /**
+   * Lets the child end with _exit(0), first freeing its blocks with free, and waits
+   * for it without reaping it → value: its RssAnon just before _exit, value2: what
+   * /proc/<pid>/statm says is resident once it has exited.
+   */
+  forkExit(child: number, options: { free: boolean }): this {
+    return this.#add('fork_exit', [child, options.free ? 1 : 0]);
+  }
+  /** Reaps an exited child → value: its CPU time from holding to its end (ns, wait4's rusage), value2: its exit status. */
+  forkReap(child: number): this {
+    return this.#add('fork_reap', [child]);
   }
 }
 

@@ -51,6 +51,8 @@ export interface VariantRecord {
   exitCode: number | null;
   signal: string | null;
   stderr: string;
+  /** Files the run wrote where a captured variable pointed (null: never created). */
+  captured?: Record<string, string | null>;
   durationMs: number;
   failure?: { label: string; op: string; status: number; error: string };
 }
@@ -175,7 +177,11 @@ export async function runExperiment(
     for (const variant of variants) {
       options.onProgress?.(`${definition.id}: ${variant.name} on ${host}`);
       const env = { ...(variant.env ?? {}), ...(options.env ?? {}) };
-      const run = await runOnHost(variant.program, host, { env, allocator });
+      const run = await runOnHost(variant.program, host, {
+        env,
+        allocator,
+        ...(variant.capture === undefined ? {} : { capture: variant.capture }),
+      });
       runs[variant.name] = run;
       base.variants.push({
         name: variant.name,
@@ -185,6 +191,7 @@ export async function runExperiment(
         exitCode: run.exitCode,
         signal: run.signal,
         stderr: run.stderr,
+        ...(variant.capture === undefined ? {} : { captured: run.captured }),
         durationMs: Math.round(run.durationMs),
         ...(run.failure === undefined ? {} : { failure: { ...run.failure, error: statusName(run.failure.status)! } }),
       });

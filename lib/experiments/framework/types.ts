@@ -24,6 +24,8 @@ export interface Variant {
   description: string;
   program: StepProgram;
   env?: Record<string, string>;
+  /** Environment variables pointed at temporary files whose contents the run keeps (runOnHost's capture). */
+  capture?: string[];
 }
 
 export type Verdict = 'confirmed' | 'refuted' | 'inconclusive';
