@@ -8,7 +8,7 @@ commands:
   list [--claims] [--json]   the experiments: ids, what each reproduces, its seed;
                              --claims: every checkable sentence of the seeds and what judges it
   run <id…> | --all          run experiments in fresh child processes and judge their claims
-      [--host node|fresh|both] [--allocator glibc|jemalloc|tcmalloc|mimalloc]
+      [--host node|fresh|both] [--allocator glibc|jemalloc|tcmalloc|mimalloc[=LIBRARY]]
       [--env KEY=VALUE]… [--json] [--svg FILE] [--full] [--preset NAME]
       [parameters: positional in the seed's order, or --name value]
   demo                       malloc 1024 × (10 KiB + 1 B), free, malloc_trim in this process

@@ -29,6 +29,7 @@ export {
   mallopt,
   malloc_trim,
   mallinfo2,
+  mallinfoSource,
   malloc_info,
   malloc_stats,
   gnu_get_libc_version,
@@ -109,6 +110,7 @@ export {
   ALLOCATORS,
   type HostName,
   type AllocatorName,
+  type AllocatorLibraries,
   type HostRun,
   type HostRunOptions,
 } from './experiments/framework/hosts.js';

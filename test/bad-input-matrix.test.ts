@@ -9,6 +9,7 @@
 // error-code table must list every code the matrix produces; run with
 // MATRIX_MARKDOWN=path to write the matrix itself as a markdown table.
 import { readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import {
@@ -1027,6 +1028,12 @@ const FUNCTIONS: FunctionSpec[] = [
           bad('a string', 'fast', TYPE),
           bad('env: a value that is not a string', { env: { MALLOC_ARENA_MAX: 2 } }, TYPE),
           bad('timeoutMs: -1', { timeoutMs: -1 }, RANGE),
+          bad('libraries: a string', { libraries: '/tmp/x.so' }, TYPE),
+          bad(
+            'libraries: a jemalloc file that does not exist',
+            { allocator: 'jemalloc', libraries: { jemalloc: '/nonexistent/libjemalloc.so.2' } },
+            'ERR_ALLOCATOR_LIBRARY',
+          ),
           bad('capture: a string', { capture: 'MALLOC_TRACE' }, TYPE),
           bad('capture: a name with a slash', { capture: ['../x'] }, TYPE),
         ],
@@ -1050,8 +1057,23 @@ const FUNCTIONS: FunctionSpec[] = [
           bad('"__proto__"', '__proto__', RANGE),
         ],
       ],
+      [
+        'libraries',
+        [
+          bad('a string', '/usr/lib/libjemalloc.so.2', TYPE),
+          bad('an unknown allocator', { ptmalloc9: '/tmp/x.so' }, RANGE),
+          bad('glibc (not preloaded)', { glibc: '/tmp/x.so' }, RANGE),
+          bad('an empty path', { jemalloc: '' }, TYPE),
+          bad('a file that does not exist', { jemalloc: '/nonexistent/libjemalloc.so.2' }, 'ERR_ALLOCATOR_LIBRARY'),
+          bad(
+            'a file that is not a library',
+            { jemalloc: fileURLToPath(new URL('../package.json', import.meta.url)) },
+            'ERR_ALLOCATOR_LIBRARY',
+          ),
+        ],
+      ],
     ],
-    valid: () => ({ args: ['glibc'] }),
+    valid: () => ({ args: ['jemalloc', {}] }),
     call: lab.allocatorLibrary,
   },
   {
