@@ -11,9 +11,10 @@
  * on this machine's Debian libraries (the README's table; test/compare.test.ts
  * runs the matrix on a workload and checks it).
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 
+import { unloadable } from '../experiments/framework/allocator-libraries.js';
 import { allocatorLibrary, type AllocatorName, ALLOCATORS } from '../experiments/framework/hosts.js';
 import { ErrorCodes, MallocLabError } from '../infra/errors.js';
 import * as check from '../infra/validate.js';
@@ -189,8 +190,9 @@ export function resolveSpec(spec: ConfigurationSpec, fn: string, where: string):
         'glibc',
       );
     }
-    if (!existsSync(library)) missing = `${library} cannot be preloaded: it does not exist`;
-    else if (!statSync(library).isFile()) missing = `${library} cannot be preloaded: it is not a file`;
+    // The same check the experiments' library lookup makes; here it becomes the row's note.
+    const why = unloadable(library);
+    if (why !== undefined) missing = `${library} cannot be preloaded: ${why}`;
   } else if (allocator !== 'glibc') {
     const found = allocatorLibrary(allocator);
     library = found.path ?? null;
