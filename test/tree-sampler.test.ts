@@ -67,9 +67,10 @@ describe('ProcessTreeSampler', () => {
   it('follows forked children with tree, sums them, and drops them when they exit', async () => {
     const child = await start('fork', '2048', '0');
     const sampler = new ProcessTreeSampler(child.pid!, { tree: true });
+    // The children are seen as soon as they fork; wait until they have also allocated.
     const reading = await until(
       () => sampler.read(),
-      (value) => value.processes === 3,
+      (value) => value.processes === 3 && value.rssAnon > 3 * 0.9 * 20 * MiB,
     );
     expect(reading.processes).toBe(3);
     expect(reading.rssAnon).toBeGreaterThan(3 * 0.9 * 20 * MiB);
