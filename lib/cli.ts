@@ -8,7 +8,7 @@ commands:
   list [--claims] [--json]   the experiments: ids, what each reproduces, its seed;
                              --claims: every checkable sentence of the seeds and what judges it
   run <id…> | --all          run experiments in fresh child processes and judge their claims
-      [--host node|fresh|both] [--allocator glibc|jemalloc|tcmalloc|mimalloc]
+      [--host node|fresh|both] [--allocator glibc|jemalloc|tcmalloc|mimalloc[=LIBRARY]]
       [--env KEY=VALUE]… [--json] [--svg FILE] [--full] [--preset NAME]
       [parameters: positional in the seed's order, or --name value]
   demo                       malloc 1024 × (10 KiB + 1 B), free, malloc_trim in this process
@@ -26,6 +26,13 @@ commands:
                              serve Prometheus text for a process (or every match, with the
                              explain classes) at http://HOST:PORT/metrics; --port 0 picks a
                              free port (the URL is printed on stdout)
+  compare [options] -- <command> [args…]
+                             run a command under each allocator configuration (glibc, its
+                             tunables, jemalloc, tcmalloc, mimalloc), check each applied, and
+                             compare RSS (peak, final, mean), CPU and wall time
+      [--config NAME[,NAME…] | name:TOKEN,…]… [--baseline NAME] [--list] [--tree]
+      [--interval ms] [--repeat N] [--duration s] [--grace s] [--load "cmd"]
+      [--ready-line REGEX] [--ready-delay s] [--linger s] [--json] [--svg FILE] [--show-output]
   help                       this text`;
 
 async function main(argv: string[]): Promise<number> {
@@ -70,6 +77,12 @@ async function main(argv: string[]): Promise<number> {
     case 'export': {
       const { exportCommand } = await import('./commands/export.js');
       return exportCommand(rest, print, warn);
+    }
+    case 'compare': {
+      const { compareCommand } = await import('./commands/compare.js');
+      const code = await compareCommand(rest, print, warn, progress);
+      if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
+      return code;
     }
     case undefined:
     case 'help':

@@ -29,6 +29,7 @@ export {
   mallopt,
   malloc_trim,
   mallinfo2,
+  mallinfoSource,
   malloc_info,
   malloc_stats,
   gnu_get_libc_version,
@@ -109,6 +110,7 @@ export {
   ALLOCATORS,
   type HostName,
   type AllocatorName,
+  type AllocatorLibraries,
   type HostRun,
   type HostRunOptions,
 } from './experiments/framework/hosts.js';
@@ -188,3 +190,24 @@ export { parseSmaps, type Mapping } from './process/explain/smaps.js';
 export { renderExplainText } from './report/explain-text.js';
 export { renderExplainSvg } from './report/explain-svg.js';
 export { startAgent, type Agent, type AgentOptions } from './integrations/agent.js';
+export { compareAllocators, type CompareOptions, type CompareProgress } from './compare/compare.js';
+export {
+  defaultConfigurations,
+  MATRIX_NAMES,
+  type Configuration,
+  type ConfigurationSpec,
+} from './compare/configurations.js';
+export type {
+  CompareResult,
+  CompareRun,
+  ConfigurationSummary,
+  CpuTime,
+  RunExit,
+  Series,
+  SeriesSummary,
+  Spread,
+} from './compare/types.js';
+export type { RunVerification, ProcessCheck } from './compare/verification.js';
+export { COMPARE_RESULT_SCHEMA_PATH } from './compare/schema.js';
+export { renderCompareTable } from './report/compare-table.js';
+export { renderCompareSvg } from './report/compare-svg.js';

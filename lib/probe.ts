@@ -1,69 +1,69 @@
 /**
- * Whether malloc-lab can run here, answered without loading the addon and
- * without throwing: `import { supported } from 'malloc-lab/probe'` works on any OS.
+ * Whether malloc-lab can run here, answered without throwing: `import { probe } from
+ * 'malloc-lab/probe'` works on any OS. The answer is the loader's own decision
+ * (lib/infra/binaries.ts), and the addon it picks is loaded to see that it loads, so
+ * `supported: true` means importing malloc-lab works.
  */
-import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { loadAddonFile } from './infra/addon-file.js';
+import {
+  glibcRuntimeVersion,
+  isProblem,
+  loadFailure,
+  locateBinaries,
+  currentFacts,
+  packageRoot,
+  type Origin,
+} from './infra/binaries.js';
+import type { ErrorCode } from './infra/errors.js';
+
+export { glibcRuntimeVersion, packageRoot };
 
 export interface Support {
   supported: boolean;
   /** One sentence saying what is wrong and what to do; empty when supported. */
   reason: string;
-  /** The built addon that would be loaded, if one was found. */
+  /** The stable code of the error importing malloc-lab would throw; absent when supported. */
+  code?: ErrorCode;
+  /** The dlopen error, when the addon was found but did not load. */
+  cause?: unknown;
+  /** The addon that is (or would be) loaded. */
   addonPath?: string;
-}
-
-/** The package's root folder (the one holding package.json). */
-export const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-
-/** Where the addon may be, in the order the loader tries them. */
-export function addonCandidates(): string[] {
-  const fromEnv = process.env['MALLOC_LAB_ADDON'];
-  if (fromEnv) return [resolve(fromEnv)];
-  return [
-    join(packageRoot, 'build', 'Release', 'malloc_lab.node'),
-    join(packageRoot, 'build-cmake', 'Release', 'malloc_lab.node'),
-    join(packageRoot, 'build', 'Debug', 'malloc_lab.node'),
-  ];
-}
-
-/** The glibc version this process runs on, or undefined (musl, macOS, Windows). */
-export function glibcRuntimeVersion(): string | undefined {
-  if (process.platform !== 'linux') return undefined;
-  const header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header;
-  return header?.glibcVersionRuntime;
+  /** Where it comes from: MALLOC_LAB_ADDON, a build of the package's sources, or a prebuilt binary. */
+  origin?: Origin;
+  /** The fresh host the experiments run, when there is one. */
+  freshPath?: string;
+  /** Why experiments cannot use the fresh host, when they cannot. */
+  freshReason?: string;
+  /** The glibc this process runs on, where it has one. */
+  glibc?: string;
 }
 
 export function probe(): Support {
-  if (process.platform !== 'linux') {
+  try {
+    const facts = currentFacts();
+    const located = locateBinaries(facts);
+    const glibc = facts.glibc === undefined ? {} : { glibc: facts.glibc };
+    const fresh = isProblem(located.fresh) ? { freshReason: located.fresh.reason } : { freshPath: located.fresh.path };
+    if (isProblem(located.addon)) {
+      return { supported: false, reason: located.addon.reason, code: located.addon.code, ...fresh, ...glibc };
+    }
+    const found = located.addon;
+    const where = { addonPath: found.path, origin: found.origin, ...fresh, ...glibc };
+    try {
+      loadAddonFile(found.path);
+    } catch (cause) {
+      return { supported: false, ...loadFailure(found, cause, packageRoot), cause, ...where };
+    }
+    return { supported: true, reason: '', ...where };
+  } catch (error) {
     return {
       supported: false,
-      reason: `malloc-lab drives the glibc allocator and runs only on Linux with glibc; this process runs on ${process.platform}.`,
+      reason: `malloc-lab could not tell whether it runs here: ${String((error as Error)?.message ?? error)}`,
     };
   }
-  if (glibcRuntimeVersion() === undefined) {
-    return {
-      supported: false,
-      reason:
-        'malloc-lab drives the glibc allocator, but this Linux has no glibc (musl, as on Alpine?); use a glibc-based image such as Debian or Ubuntu.',
-    };
-  }
-  const addonPath = addonCandidates().find((candidate) => existsSync(candidate));
-  if (addonPath === undefined) {
-    return {
-      supported: false,
-      reason: `malloc-lab's native addon is not built (looked for ${addonCandidates()[0]}); run \`npm install\` or \`npm run build:native\` in ${packageRoot} (it needs python3, make and g++).`,
-    };
-  }
-  return { supported: true, reason: '', addonPath };
 }
 
-/** True when the platform is Linux with glibc and the addon is built. Never throws. */
+/** True when importing malloc-lab works here. Never throws. */
 export function supported(): boolean {
-  try {
-    return probe().supported;
-  } catch {
-    return false;
-  }
+  return probe().supported;
 }

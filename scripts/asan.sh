@@ -19,7 +19,8 @@ nodedir=${NODEDIR:-$(dirname "$(dirname "$(readlink -f "$(command -v node)")")")
 # The sources, copied with their timestamps so make rebuilds only what changed.
 mkdir -p "$out/native"
 cp -p binding.gyp "$out/"
-for dir in core addon fresh; do
+cp -p native/malloc_lab.gypi "$out/native/"
+for dir in core addon fresh compat; do
   mkdir -p "$out/native/$dir"
   cp -pu native/$dir/* "$out/native/$dir/"
 done

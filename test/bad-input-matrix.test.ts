@@ -11,6 +11,7 @@
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import {
@@ -69,6 +70,9 @@ const agentDirectory = join(scratchDirectory, 'agent');
 const looseDirectory = join(scratchDirectory, 'loose');
 mkdirSync(looseDirectory, { mode: 0o755 });
 chmodSync(looseDirectory, 0o755);
+// A comparison to render, and a file that exists but cannot be executed.
+const compared = await lab.compareAllocators({ command: ['true'], configurations: ['glibc'] });
+const NOT_EXECUTABLE = new URL('../package.json', import.meta.url).pathname;
 
 interface Expected {
   code: string;
@@ -996,6 +1000,93 @@ const FUNCTIONS: FunctionSpec[] = [
     }),
     call: lab.startAgent,
   },
+  {
+    area: 'commands',
+    fn: 'compareAllocators',
+    params: [
+      [
+        'options',
+        [
+          ...OPTIONS,
+          bad('undefined (missing)', undefined, TYPE),
+          bad('no command', {}, TYPE),
+          bad('command: a string', { command: 'true --flag' }, TYPE),
+          bad('command: empty', { command: [] }, TYPE),
+          bad('command: a number in it', { command: ['true', 1] }, TYPE),
+          bad('command: an empty program name', { command: [''] }, RANGE),
+          bad('command: not found in PATH', { command: ['malloc-lab-no-such-command'] }, { code: 'ENOENT', errno: 2 }),
+          bad('command: a path that does not exist', { command: ['./no/such/program'] }, { code: 'ENOENT', errno: 2 }),
+          bad('command: a file that is not executable', { command: [NOT_EXECUTABLE] }, { code: 'EACCES', errno: 13 }),
+          bad('command: a directory', { command: ['/tmp'] }, { code: 'EACCES', errno: 13 }),
+          bad('configurations: a string', { command: ['true'], configurations: 'glibc' }, TYPE),
+          bad('configurations: empty', { command: ['true'], configurations: [] }, TYPE),
+          bad('configurations: a name not in the matrix', { command: ['true'], configurations: ['ptmalloc9'] }, RANGE),
+          bad('configurations: a name twice', { command: ['true'], configurations: ['glibc', 'glibc'] }, RANGE),
+          bad('configurations: name: and nothing', { command: ['true'], configurations: ['mine:'] }, RANGE),
+          bad('configurations: a token that is nothing', { command: ['true'], configurations: ['mine:bogus'] }, RANGE),
+          bad('configurations: a number', { command: ['true'], configurations: [1] }, TYPE),
+          bad('configurations: a spec without a name', { command: ['true'], configurations: [{ env: {} }] }, TYPE),
+          bad(
+            'configurations: a spec named with a space',
+            { command: ['true'], configurations: [{ name: 'a b' }] },
+            TYPE,
+          ),
+          bad(
+            'configurations: an unknown allocator',
+            { command: ['true'], configurations: [{ name: 'a', allocator: 'ptmalloc9' }] },
+            RANGE,
+          ),
+          bad(
+            'configurations: glibc with a library',
+            { command: ['true'], configurations: [{ name: 'a', allocator: 'glibc', library: '/lib/x.so' }] },
+            RANGE,
+          ),
+          bad(
+            'configurations: an env value that is a number',
+            { command: ['true'], configurations: [{ name: 'a', env: { MALLOC_ARENA_MAX: 2 } }] },
+            TYPE,
+          ),
+          bad('baseline: not a configuration', { command: ['true'], configurations: ['glibc'], baseline: 'x' }, RANGE),
+          bad('intervalMs: zero', { command: ['true'], intervalMs: 0 }, RANGE),
+          bad('intervalMs: a string', { command: ['true'], intervalMs: '100' }, TYPE),
+          bad('repeat: zero', { command: ['true'], repeat: 0 }, RANGE),
+          bad('repeat: 1.5', { command: ['true'], repeat: 1.5 }, RANGE),
+          bad('durationMs: negative', { command: ['true'], durationMs: -1 }, RANGE),
+          bad('durationMs: a string', { command: ['true'], durationMs: '5s' }, TYPE),
+          bad('graceMs: negative', { command: ['true'], graceMs: -1 }, RANGE),
+          bad('load: empty', { command: ['true'], load: ' ' }, TYPE),
+          bad('readyLine: not a regular expression', { command: ['true'], readyLine: '(' }, RANGE),
+          bad('readyLine: a number', { command: ['true'], readyLine: 1 }, TYPE),
+          bad('lingerMs: without load', { command: ['true'], lingerMs: 1000 }, RANGE),
+          bad('cwd: a directory that does not exist', { command: ['true'], cwd: '/no/such/dir' }, RANGE),
+          bad('env: a value that is a number', { command: ['true'], env: { NODE_ENV: 1 } }, TYPE),
+          bad('tree: a string', { command: ['true'], tree: 'yes' }, TYPE),
+          bad('signal: an object', { command: ['true'], signal: {} }, TYPE),
+          bad('onProgress: a string', { command: ['true'], onProgress: 'log' }, TYPE),
+        ],
+      ],
+    ],
+    valid: () => ({ args: [{ command: ['true'], configurations: ['glibc'] }] }),
+    call: lab.compareAllocators,
+  },
+  ...(['renderCompareTable', 'renderCompareSvg'] as const).map((fn): FunctionSpec => ({
+    area: 'reports',
+    fn,
+    params: [
+      [
+        'result',
+        [
+          bad('null', null, TYPE),
+          bad('a string', 'result', TYPE),
+          bad('an empty object', {}, TYPE),
+          bad('undefined (missing)', undefined, TYPE),
+          bad('an array of runs', [], TYPE),
+        ],
+      ],
+    ],
+    valid: () => ({ args: [compared] }),
+    call: lab[fn],
+  })),
   // Experiments and reports
   {
     area: 'experiments',
@@ -1024,6 +1115,12 @@ const FUNCTIONS: FunctionSpec[] = [
           bad('a string', 'fast', TYPE),
           bad('env: a value that is not a string', { env: { MALLOC_ARENA_MAX: 2 } }, TYPE),
           bad('timeoutMs: -1', { timeoutMs: -1 }, RANGE),
+          bad('libraries: a string', { libraries: '/tmp/x.so' }, TYPE),
+          bad(
+            'libraries: a jemalloc file that does not exist',
+            { allocator: 'jemalloc', libraries: { jemalloc: '/nonexistent/libjemalloc.so.2' } },
+            'ERR_ALLOCATOR_LIBRARY',
+          ),
           bad('capture: a string', { capture: 'MALLOC_TRACE' }, TYPE),
           bad('capture: a name with a slash', { capture: ['../x'] }, TYPE),
         ],
@@ -1047,8 +1144,23 @@ const FUNCTIONS: FunctionSpec[] = [
           bad('"__proto__"', '__proto__', RANGE),
         ],
       ],
+      [
+        'libraries',
+        [
+          bad('a string', '/usr/lib/libjemalloc.so.2', TYPE),
+          bad('an unknown allocator', { ptmalloc9: '/tmp/x.so' }, RANGE),
+          bad('glibc (not preloaded)', { glibc: '/tmp/x.so' }, RANGE),
+          bad('an empty path', { jemalloc: '' }, TYPE),
+          bad('a file that does not exist', { jemalloc: '/nonexistent/libjemalloc.so.2' }, 'ERR_ALLOCATOR_LIBRARY'),
+          bad(
+            'a file that is not a library',
+            { jemalloc: fileURLToPath(new URL('../package.json', import.meta.url)) },
+            'ERR_ALLOCATOR_LIBRARY',
+          ),
+        ],
+      ],
     ],
-    valid: () => ({ args: ['glibc'] }),
+    valid: () => ({ args: ['jemalloc', {}] }),
     call: lab.allocatorLibrary,
   },
   {

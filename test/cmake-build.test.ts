@@ -1,19 +1,23 @@
 // The cmake-js build (`npm run build:cmake`, native/CMakeLists.txt) must give an
-// addon as usable as node-gyp's. It is loaded in a child process so this test
-// process never holds a second copy of the addon next to lib/'s.
+// addon and a fresh host as usable as node-gyp's. The addon is loaded in a child
+// process so this test process never holds a second copy of it next to lib/'s.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
+import { parseRecords, StepProgram } from '../lib/experiments/framework/program.js';
+import { elfInfo } from '../scripts/elf-requirements.mjs';
+
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const addonPath = join(root, 'build-cmake', 'Release', 'malloc_lab.node');
+const freshPath = join(root, 'build-cmake', 'Release', 'malloc-lab-fresh');
 const BUILD_TIMEOUT_MS = 240_000;
 
-/** Builds the cmake-js addon unless it is there already; a failed build fails the test. */
+/** Builds with cmake-js unless both binaries are there already; a failed build fails the test. */
 function ensureBuilt(): void {
-  if (existsSync(addonPath)) return;
+  if (existsSync(addonPath) && existsSync(freshPath)) return;
   const build = spawnSync('npm', ['run', 'build:cmake'], {
     cwd: root,
     encoding: 'utf8',
@@ -24,6 +28,7 @@ function ensureBuilt(): void {
   expect(build.error, `npm run build:cmake did not finish: ${String(build.error)}\n${output}`).toBeUndefined();
   expect(build.status, `npm run build:cmake failed:\n${output}`).toBe(0);
   expect(existsSync(addonPath), `npm run build:cmake succeeded but left no ${addonPath}`).toBe(true);
+  expect(existsSync(freshPath), `npm run build:cmake succeeded but left no ${freshPath}`).toBe(true);
 }
 
 // CommonJS on purpose (`node -e`): it requires the .node file directly, raw
@@ -116,6 +121,31 @@ describe('cmake-js build', () => {
 
       expect(smoke.brkType).toBe('bigint');
       expect(BigInt(smoke.brk)).toBeGreaterThan(0n);
+    },
+    BUILD_TIMEOUT_MS + 30_000,
+  );
+
+  it(
+    'build-cmake/Release/malloc-lab-fresh runs a step program and links no C++ runtime',
+    () => {
+      ensureBuilt();
+      expect(elfInfo(freshPath).needed.filter((lib) => /stdc\+\+|gcc_s/.test(lib))).toEqual([]);
+      const program = new StepProgram()
+        .step('start')
+        .step('malloc', (s) => s.malloc('block', 100_000))
+        .step('free', (s) => s.free('block'));
+      const encoded = program.encode();
+      const child = spawnSync(freshPath, [], {
+        input: Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength),
+        stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
+        timeout: 30_000,
+      });
+      expect(child.status, String(child.stderr)).toBe(0);
+      const run = parseRecords(program, child.output[3] as Buffer);
+      expect(run.completed).toBe(true);
+      const [start, malloced] = run.steps.map((step) => step.sample!);
+      expect(malloced!.mallinfo.uordblks - start!.mallinfo.uordblks).toBeGreaterThanOrEqual(100_000);
+      expect(malloced!.brk).toBeGreaterThan(start!.brk); // a fresh heap: the first malloc moved the break
     },
     BUILD_TIMEOUT_MS + 30_000,
   );

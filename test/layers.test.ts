@@ -1,7 +1,7 @@
 // The rules between native/'s layers (ARCHITECTURE.md), checked on the sources: the
 // core never sees N-API; the plain layer (plain*, program*) uses no C++ runtime and
 // never throws, because it also builds the fresh host, which must link only libc;
-// and binding.gyp builds the fresh host from exactly that layer. (lib/'s layer rules
+// and native/malloc_lab.gypi (what every build reads) builds the fresh host from exactly that layer. (lib/'s layer rules
 // are ESLint's: see eslint.config.js.)
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,9 +20,9 @@ const code = (name: string) =>
     .replace(/"(?:[^"\\\n]|\\.)*"/g, '""');
 const includes = (name: string) => [...source(name).matchAll(/^#include\s+([<"][^>"]+[>"])/gm)].map((m) => m[1]!);
 
-/** binding.gyp as data: a Python literal, so '#' comments go first (outside strings). */
-function bindingGyp(): { variables: Record<string, string[]>; targets: { target_name: string; sources: string[] }[] } {
-  const text = readFileSync(join(root, 'binding.gyp'), 'utf8');
+/** native/malloc_lab.gypi as data: a Python literal, so '#' comments go first (outside strings). Paths are relative to native/. */
+function targetsGypi(): { variables: Record<string, string[]>; targets: { target_name: string; sources: string[] }[] } {
+  const text = readFileSync(join(root, 'native', 'malloc_lab.gypi'), 'utf8');
   let json = '';
   let quote: string | null = null;
   for (let i = 0; i < text.length; i++) {
@@ -62,7 +62,7 @@ describe('native layers', () => {
     expect(plain.length).toBeGreaterThan(10);
     const offenders = plain.flatMap((name) =>
       includes(name)
-        .filter((header) => !(/^<[\w/]+\.h>$/.test(header) || /^"(plain|program)[\w]*\.h"$/.test(header)))
+        .filter((header) => !(/^<[\w/-]+\.h>$/.test(header) || /^"(plain|program)[\w]*\.h"$/.test(header)))
         .map((header) => `${name}: ${header}`),
     );
     expect(offenders).toEqual([]);
@@ -77,21 +77,21 @@ describe('native layers', () => {
     expect(offenders).toEqual([]);
   });
 
-  it('binding.gyp builds the fresh host from the plain layer, all of it, and nothing else but its main', () => {
-    const gyp = bindingGyp();
+  it('the gypi builds the fresh host from the plain layer, all of it, and nothing else but its main', () => {
+    const gyp = targetsGypi();
     const fresh = gyp.targets.find((target) => target.target_name === 'malloc-lab-fresh')!;
     const sources = expand(fresh.sources, gyp.variables).sort();
     const plainSources = coreFiles
       .filter((name) => isPlain(name) && name.endsWith('.cc'))
-      .map((name) => `native/core/${name}`);
-    expect(sources).toEqual([...plainSources, 'native/fresh/main.cc'].sort());
+      .map((name) => `core/${name}`);
+    expect(sources).toEqual([...plainSources, 'fresh/main.cc'].sort());
   });
 
   it('the addon builds every .cc of the core, plain and checked alike', () => {
-    const gyp = bindingGyp();
+    const gyp = targetsGypi();
     const addon = gyp.targets.find((target) => target.target_name === 'malloc_lab')!;
     const sources = new Set(expand(addon.sources, gyp.variables));
-    const missing = coreFiles.filter((name) => name.endsWith('.cc') && !sources.has(`native/core/${name}`));
+    const missing = coreFiles.filter((name) => name.endsWith('.cc') && !sources.has(`core/${name}`));
     expect(missing).toEqual([]);
   });
 });

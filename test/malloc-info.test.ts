@@ -1,17 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { isMainThread } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 
 import { parseMallocInfo, type MallocInfo, type MallocInfoBin } from '../lib/glibc/malloc-info.js';
-
-interface RawAddon {
-  malloc_info(): string;
-  malloc(size: number): bigint;
-  free(ptr: bigint): void;
-}
-
-const addon = createRequire(import.meta.url)('../build/Release/malloc_lab.node') as RawAddon;
+import { native as addon } from '../lib/infra/native.js';
 
 const sum = (info: MallocInfo, pick: (a: MallocInfo['arenas'][number]) => number): number =>
   info.arenas.reduce((acc, a) => acc + pick(a), 0);

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 
-import { ALLOCATOR_ENV, allocatorLibrary, type AllocatorName } from '../lib/experiments/framework/hosts.js';
+import { ALLOCATOR_ENV, type AllocatorName } from '../lib/experiments/framework/hosts.js';
 import { allocBatch, free, malloc, touch, type BlockSet } from '../lib/index.js';
 import { detectAllocator } from '../lib/process/allocator-detection.js';
 import { allocatorSettings, parseGlibcTunables, parseTunableNumber } from '../lib/process/allocator-settings.js';
@@ -17,7 +17,7 @@ import { rssToHeapRatio } from '../lib/service/heap-ratio.js';
 import { startPeriodicTrimmer, type PeriodicTrimmer, type TrimEvent } from '../lib/service/periodic-trimmer.js';
 import { trim } from '../lib/service/trim.js';
 import '../lib/integrations/vitest.js';
-import { KiB, MiB, thrown } from './helpers.js';
+import { KiB, MiB, optionalAllocator, thrown } from './helpers.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dist = (file: string) => JSON.stringify(join(root, 'dist', file));
@@ -57,11 +57,11 @@ function runNode<T = Record<string, unknown>>(script: string, env: Record<string
   return JSON.parse(last) as T;
 }
 
+/** The library of an optional allocator; tests that need one are skipped where it is absent (not under CI). */
 function library(allocator: Exclude<AllocatorName, 'glibc'>): string {
-  const found = allocatorLibrary(allocator);
-  if (found.path === undefined) throw new Error(`${found.missing} — the suite needs it (CI installs it)`);
-  return found.path;
+  return optionalAllocator(allocator).path!;
 }
+const without = (allocator: Exclude<AllocatorName, 'glibc'>) => optionalAllocator(allocator).skip !== undefined;
 
 /** 64 KiB blocks from the main heap with every other one freed: holes only a trim gives back. */
 function fragmentedHeap(blocks: number): { set: BlockSet; freedBytes: number } {
@@ -236,16 +236,19 @@ describe('startPeriodicTrimmer()', () => {
     expect(on.events[0]).toMatch(/^(trimmed|below-min-gain)$/);
   });
 
-  it('with jemalloc preloaded it disables itself: malloc_trim would not reach jemalloc', () => {
-    const result = runNode<{ enabled: boolean; reason: string; ticks: number }>(script('null'), {
-      LD_PRELOAD: library('jemalloc'),
-    });
-    expect(result.enabled).toBe(false);
-    expect(result.reason).toMatch(
-      /^jemalloc serves malloc \(.*libjemalloc\.so\.2 is preloaded .*\); malloc_trim only trims glibc's heap/,
-    );
-    expect(result.ticks).toBe(0);
-  });
+  it.skipIf(without('jemalloc'))(
+    'with jemalloc preloaded it disables itself: malloc_trim would not reach jemalloc',
+    () => {
+      const result = runNode<{ enabled: boolean; reason: string; ticks: number }>(script('null'), {
+        LD_PRELOAD: library('jemalloc'),
+      });
+      expect(result.enabled).toBe(false);
+      expect(result.reason).toMatch(
+        /^jemalloc serves malloc \(.*libjemalloc\.so\.2 is preloaded .*\); malloc_trim only trims glibc's heap/,
+      );
+      expect(result.ticks).toBe(0);
+    },
+  );
 
   it('its timer does not keep the process alive', async () => {
     const child = spawn(
@@ -305,31 +308,34 @@ describe('detectAllocator()', () => {
     expect(detection.evidence).toMatch(/no replacement allocator is preloaded; glibc's malloc serves/);
   });
 
-  it('LD_PRELOAD=libjemalloc.so.2: jemalloc, and glibc really does not see the malloc', () => {
-    const path = library('jemalloc');
-    const child = runNode<ReturnType<typeof detectAllocator> & { glibcServed: boolean }>(detectScript(), {
-      LD_PRELOAD: path,
-    });
-    expect(child.allocator).toBe('jemalloc');
-    expect(child.library).toMatch(/libjemalloc\.so\.2$/);
-    expect(child.preload).toEqual([path]);
-    expect(child.mapped).toContainEqual(expect.objectContaining({ allocator: 'jemalloc', preloaded: true }));
-    expect(child.glibcServed).toBe(false);
-    // The control: without the preload, glibc's counters do see it.
-    const plain = runNode<ReturnType<typeof detectAllocator> & { glibcServed: boolean }>(detectScript());
-    expect(plain.allocator).toBe('glibc');
-    expect(plain.glibcServed).toBe(true);
-  });
+  it.skipIf(without('jemalloc'))(
+    'LD_PRELOAD=libjemalloc.so.2: jemalloc, and glibc really does not see the malloc',
+    () => {
+      const path = library('jemalloc');
+      const child = runNode<ReturnType<typeof detectAllocator> & { glibcServed: boolean }>(detectScript(), {
+        LD_PRELOAD: path,
+      });
+      expect(child.allocator).toBe('jemalloc');
+      expect(child.library).toMatch(/libjemalloc\.so\.2$/);
+      expect(child.preload).toEqual([path]);
+      expect(child.mapped).toContainEqual(expect.objectContaining({ allocator: 'jemalloc', preloaded: true }));
+      expect(child.glibcServed).toBe(false);
+      // The control: without the preload, glibc's counters do see it.
+      const plain = runNode<ReturnType<typeof detectAllocator> & { glibcServed: boolean }>(detectScript());
+      expect(plain.allocator).toBe('glibc');
+      expect(plain.glibcServed).toBe(true);
+    },
+  );
 
   for (const allocator of ['tcmalloc', 'mimalloc'] as const) {
-    it(`LD_PRELOAD of ${allocator}: ${allocator}`, () => {
+    it.skipIf(without(allocator))(`LD_PRELOAD of ${allocator}: ${allocator}`, () => {
       const child = runNode<ReturnType<typeof detectAllocator>>(detectScript(), { LD_PRELOAD: library(allocator) });
       expect(child.allocator).toBe(allocator);
       expect(child.evidence).toMatch(/is preloaded and mapped, so its malloc comes before glibc's/);
     });
   }
 
-  it('another process, by pid (a C program, sleep, under jemalloc)', async () => {
+  it.skipIf(without('jemalloc'))('another process, by pid (a C program, sleep, under jemalloc)', async () => {
     const child = spawn('sleep', ['10'], { env: childEnv({ LD_PRELOAD: library('jemalloc') }), stdio: 'ignore' });
     try {
       await new Promise((resolve) => setTimeout(resolve, 100));
@@ -341,7 +347,7 @@ describe('detectAllocator()', () => {
     }
   });
 
-  it('a library loaded by dlopen is mapped but does not serve malloc', () => {
+  it.skipIf(without('mimalloc'))('a library loaded by dlopen is mapped but does not serve malloc', () => {
     const child = runNode<ReturnType<typeof detectAllocator> & { glibcServed: boolean }>(
       detectScript(
         `const koffi = (await import('koffi')).default; koffi.load(${JSON.stringify(library('mimalloc'))});`,

@@ -98,7 +98,15 @@ export function mallinfoFrom(values: Float64Array, start = 0): Mallinfo2 {
   return info;
 }
 
-/** mallinfo2(3): the allocator's counters, in bytes. Reading them allocates nothing. */
+/**
+ * Which call `mallinfo2()` and every snapshot use: 'mallinfo2', or 'mallinfo' on glibc
+ * before 2.34 (or with MALLOC_LAB_FORCE_MALLINFO=1), whose int fields wrap past 4 GiB.
+ */
+export function mallinfoSource(): 'mallinfo2' | 'mallinfo' {
+  return native.mallinfoSource();
+}
+
+/** mallinfo2(3): the allocator's counters, in bytes. Reading them allocates nothing. See mallinfoSource(). */
 export function mallinfo2(): Mallinfo2 {
   native.mallinfo2(mallinfoBuffer);
   return mallinfoFrom(mallinfoBuffer);

@@ -1,6 +1,10 @@
 /**
- * `malloc-lab run <id…> | --all [--host node|fresh|both] [--allocator …]
+ * `malloc-lab run <id…> | --all [--host node|fresh|both] [--allocator NAME[=PATH]]…
  * [--env K=V]… [--json] [--svg FILE] [--full] [parameters]`
+ *
+ * `--allocator jemalloc=/opt/jemalloc/lib/libjemalloc.so.2` names the library file (any
+ * path; Debian's otherwise) and selects it; repeated, it names several for the
+ * `allocators` comparison, and the last one names the allocator runs preload.
  *
  * Parameters follow a single id: positional in the seed's order where the seed's
  * program takes arguments (`run free-and-sbrk 1000 10240 1 500 1000`), `--name
@@ -9,7 +13,12 @@
 import { writeFileSync } from 'node:fs';
 
 import { CATALOGUE, findExperiment } from '../experiments/catalogue/index.js';
-import { ALLOCATORS, type AllocatorName, type HostName } from '../experiments/framework/hosts.js';
+import {
+  ALLOCATORS,
+  type AllocatorLibraries,
+  type AllocatorName,
+  type HostName,
+} from '../experiments/framework/hosts.js';
 import { runExperiment, type ExperimentRun } from '../experiments/framework/runner.js';
 import type { ExperimentDefinition, Parameters } from '../experiments/framework/types.js';
 import { renderExperiment } from '../report/text.js';
@@ -19,6 +28,7 @@ export interface RunCommand {
   ids: string[];
   hosts: HostName[];
   allocator: AllocatorName;
+  libraries: AllocatorLibraries;
   env: Record<string, string>;
   json: boolean;
   svg?: string;
@@ -42,6 +52,7 @@ export function parseRunArguments(argv: string[]): RunCommand {
     ids: [],
     hosts: ['node', 'fresh'],
     allocator: 'glibc',
+    libraries: {},
     env: {},
     json: false,
     full: false,
@@ -74,13 +85,24 @@ export function parseRunArguments(argv: string[]): RunCommand {
         break;
       }
       case '--allocator': {
-        const allocator = next();
-        if (!ALLOCATORS.includes(allocator as AllocatorName)) {
+        const text = next();
+        const equals = text.indexOf('=');
+        const allocator = (equals < 0 ? text : text.slice(0, equals)) as AllocatorName;
+        if (!ALLOCATORS.includes(allocator)) {
           throw usageError(
-            `--allocator must be one of ${ALLOCATORS.join(', ')}, received ${JSON.stringify(allocator)}`,
+            `--allocator must be one of ${ALLOCATORS.join(', ')}, optionally with =PATH of its library file, received ${JSON.stringify(text)}`,
           );
         }
-        command.allocator = allocator as AllocatorName;
+        if (equals >= 0) {
+          const library = text.slice(equals + 1);
+          if (allocator === 'glibc' || library === '') {
+            throw usageError(
+              `--allocator NAME=PATH takes jemalloc, tcmalloc or mimalloc and the path of its library file, received ${JSON.stringify(text)}`,
+            );
+          }
+          command.libraries[allocator] = library;
+        }
+        command.allocator = allocator;
         break;
       }
       case '--env': {
@@ -151,6 +173,7 @@ export async function runCommand(
     const runs = await runExperiment(definition, {
       hosts: command.hosts,
       allocator: command.allocator,
+      libraries: command.libraries,
       env: command.env,
       parameters: command.ids.length === 1 ? command.parameters : {},
       full: command.full,

@@ -7,8 +7,8 @@ export class MallocLabError extends Error {
   errno?: number;
   syscall?: string;
 
-  constructor(message: string, code: string) {
-    super(message);
+  constructor(message: string, code: string, options?: { cause?: unknown }) {
+    super(message, options);
     this.name = 'MallocLabError';
     this.code = code;
   }
@@ -39,7 +39,13 @@ export const ErrorCodes = {
   /** export could not listen, and the system gave no errno name. */
   LISTEN_FAILED: 'ERR_LISTEN',
   UNSUPPORTED_PLATFORM: 'ERR_UNSUPPORTED_PLATFORM',
+  UNSUPPORTED_LIBC: 'ERR_UNSUPPORTED_LIBC',
+  GLIBC_TOO_OLD: 'ERR_GLIBC_TOO_OLD',
+  NO_PREBUILD: 'ERR_NO_PREBUILD',
   ADDON_NOT_BUILT: 'ERR_ADDON_NOT_BUILT',
+  ADDON_NOT_FOUND: 'ERR_ADDON_NOT_FOUND',
+  ADDON_LOAD_FAILED: 'ERR_ADDON_LOAD_FAILED',
+  ALLOCATOR_LIBRARY: 'ERR_ALLOCATOR_LIBRARY',
   BAD_SMAPS: 'ERR_BAD_SMAPS',
   NO_AGENT: 'ERR_NO_AGENT',
   AGENT_UNSAFE: 'ERR_AGENT_UNSAFE',

@@ -2,10 +2,9 @@
  * The one place that loads the addon and types its raw surface. Importing this
  * module on an unsupported system fails with one clear sentence, never a dlopen stack.
  */
-import { createRequire } from 'node:module';
-
-import { probe } from '../probe.js';
-import { ErrorCodes, MallocLabError } from './errors.js';
+import { loadAddonFile } from './addon-file.js';
+import { isProblem, loadFailure, locatedBinary, packageRoot } from './binaries.js';
+import { MallocLabError } from './errors.js';
 
 /** The addon's raw functions: addresses are bigint, sizes numbers. lib/ wraps every one. */
 export interface NativeAddon {
@@ -38,6 +37,8 @@ export interface NativeAddon {
   malloc_info(): string;
   malloc_stats(): string;
   gnu_get_libc_version(): string;
+  /** Which call fills the mallinfo fields: mallinfo2, or mallinfo before glibc 2.34 (32-bit fields). */
+  mallinfoSource(): 'mallinfo2' | 'mallinfo';
   mallinfoFields: string[];
   malloptParams: Record<string, number>;
 
@@ -94,25 +95,15 @@ export interface ProgramFormat {
 }
 
 function load(): { addon: NativeAddon; path: string } {
-  const support = probe();
-  if (!support.supported || support.addonPath === undefined) {
-    const code =
-      process.platform === 'linux' && support.reason.includes('not built')
-        ? ErrorCodes.ADDON_NOT_BUILT
-        : ErrorCodes.UNSUPPORTED_PLATFORM;
-    throw new MallocLabError(support.reason, code);
-  }
-  const require = createRequire(import.meta.url);
+  const found = locatedBinary('addon');
+  if (isProblem(found)) throw new MallocLabError(found.reason, found.code);
   try {
-    const addon = require(support.addonPath) as NativeAddon;
+    const addon = loadAddonFile(found.path) as NativeAddon;
     addon.configure(MallocLabError);
-    return { addon, path: support.addonPath };
+    return { addon, path: found.path };
   } catch (cause) {
-    const firstLine = String((cause as Error)?.message ?? cause).split('\n')[0];
-    throw new MallocLabError(
-      `malloc-lab's native addon at ${support.addonPath} could not be loaded (${firstLine}); rebuild it with \`npm run build:native\`.`,
-      ErrorCodes.ADDON_NOT_BUILT,
-    );
+    const failure = loadFailure(found, cause, packageRoot);
+    throw new MallocLabError(failure.reason, failure.code, { cause });
   }
 }
 

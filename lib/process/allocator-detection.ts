@@ -8,8 +8,8 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 
+import { glibcRuntimeVersion } from '../infra/binaries.js';
 import * as check from '../infra/validate.js';
-import { glibcRuntimeVersion } from '../probe.js';
 
 export type ReplacementAllocator = 'jemalloc' | 'tcmalloc' | 'mimalloc';
 export type DetectedAllocator = 'glibc' | ReplacementAllocator | 'musl' | 'unknown';

@@ -42,6 +42,11 @@ Napi::Value Mallinfo2(const Napi::CallbackInfo& info) {
   });
 }
 
+Napi::Value MallinfoSourceName(const Napi::CallbackInfo& info) {
+  return Napi::String::New(
+      info.Env(), mallinfo_source() == MallinfoSource::kMallinfo2 ? "mallinfo2" : "mallinfo");
+}
+
 Napi::Value MallocInfo(const Napi::CallbackInfo& info) {
   return guarded(info, [&] {
     std::string xml = capture_malloc_info();
@@ -69,6 +74,7 @@ void register_heap(Napi::Env env, Napi::Object exports) {
                     {"mallopt", Mallopt},
                     {"malloc_trim", MallocTrim},
                     {"mallinfo2", Mallinfo2},
+                    {"mallinfoSource", MallinfoSourceName},
                     {"malloc_info", MallocInfo},
                     {"malloc_stats", MallocStats},
                     {"gnu_get_libc_version", LibcVersion}});

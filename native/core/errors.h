@@ -29,11 +29,8 @@ class Error : public std::exception {
   const char* syscall_;
 };
 
-// The symbolic name of an errno value ("ENOMEM"); glibc 2.32+ provides it.
-inline const char* errno_name(int err) {
-  const char* name = strerrorname_np(err);
-  return name != nullptr ? name : "EUNKNOWN";
-}
+// The symbolic name of an errno value ("ENOMEM"), as strerrorname_np names it.
+const char* errno_name(int err);
 
 // A failed glibc or kernel call: code is the errno name, as Node's system errors do.
 [[noreturn]] inline void throw_errno(const char* syscall, int err, const std::string& detail) {

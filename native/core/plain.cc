@@ -1,7 +1,9 @@
 #include "plain.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <gnu/libc-version.h>
 #include <malloc.h>
 #include <math.h>
 #include <stdio.h>
@@ -135,12 +137,72 @@ const char* const kMallinfoFieldNames[kMallinfoFields] = {
     "arena",   "ordblks", "smblks",   "hblks",    "hblkhd",
     "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost"};
 
+namespace {
+// struct mallinfo2's layout, declared here so the source builds against glibc < 2.33 too.
+struct Mallinfo2Fields {
+  size_t arena, ordblks, smblks, hblks, hblkhd, usmblks, fsmblks, uordblks, fordblks, keepcost;
+};
+typedef Mallinfo2Fields (*Mallinfo2Function)();
+
+// glibc's version as major * 1000 + minor, read without allocating.
+int glibc_version() {
+  const char* text = gnu_get_libc_version();
+  int major = 0, minor = 0;
+  while (*text >= '0' && *text <= '9') major = major * 10 + (*text++ - '0');
+  if (*text == '.') ++text;
+  while (*text >= '0' && *text <= '9') minor = minor * 10 + (*text++ - '0');
+  return major * 1000 + minor;
+}
+
+// Resolved once; a race between two first calls stores the same value twice. dlsym only
+// from 2.34 on: before that it callocs on every first call, which would initialise the
+// fresh host's heap before its first step (2.33 has mallinfo2 but that dlsym too).
+Mallinfo2Function g_mallinfo2 = nullptr;
+int g_mallinfo_resolved = 0;
+
+Mallinfo2Function resolve_mallinfo2() {
+  if (__atomic_load_n(&g_mallinfo_resolved, __ATOMIC_ACQUIRE) == 0) {
+    const char* force = getenv("MALLOC_LAB_FORCE_MALLINFO");
+    const bool forced = force != nullptr && strcmp(force, "1") == 0;
+    // By version, as a linked call binds: a preloaded allocator that defines its own
+    // mallinfo2@GLIBC_2.33 (libc_malloc_debug.so, with its own copy of malloc) is found
+    // first, where an unversioned dlsym would skip its non-default version and read
+    // libc's arenas, which that process no longer uses.
+    void* found = !forced && glibc_version() >= 2034
+                      ? dlvsym(RTLD_DEFAULT, "mallinfo2", "GLIBC_2.33")
+                      : nullptr;
+    __atomic_store_n(&g_mallinfo2, reinterpret_cast<Mallinfo2Function>(found), __ATOMIC_RELAXED);
+    __atomic_store_n(&g_mallinfo_resolved, 1, __ATOMIC_RELEASE);
+  }
+  return __atomic_load_n(&g_mallinfo2, __ATOMIC_RELAXED);
+}
+}  // namespace
+
+MallinfoSource mallinfo_source() {
+  return resolve_mallinfo2() != nullptr ? MallinfoSource::kMallinfo2 : MallinfoSource::kMallinfo;
+}
+
 void read_mallinfo2(double* out) {
-  struct mallinfo2 info = mallinfo2();
-  const size_t values[kMallinfoFields] = {info.arena,    info.ordblks, info.smblks,  info.hblks,
-                                          info.hblkhd,   info.usmblks, info.fsmblks, info.uordblks,
-                                          info.fordblks, info.keepcost};
-  for (int i = 0; i < kMallinfoFields; ++i) out[i] = static_cast<double>(values[i]);
+  Mallinfo2Function modern = resolve_mallinfo2();
+  if (modern != nullptr) {
+    const Mallinfo2Fields info = modern();
+    const size_t values[kMallinfoFields] = {
+        info.arena,   info.ordblks, info.smblks,   info.hblks,    info.hblkhd,
+        info.usmblks, info.fsmblks, info.uordblks, info.fordblks, info.keepcost};
+    for (int i = 0; i < kMallinfoFields; ++i) out[i] = static_cast<double>(values[i]);
+    return;
+  }
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+  const struct mallinfo info = mallinfo();
+#pragma GCC diagnostic pop
+  const int values[kMallinfoFields] = {info.arena,    info.ordblks, info.smblks,  info.hblks,
+                                       info.hblkhd,   info.usmblks, info.fsmblks, info.uordblks,
+                                       info.fordblks, info.keepcost};
+  // glibc stores each size_t count into an int: read back as unsigned, exact below 4 GiB.
+  for (int i = 0; i < kMallinfoFields; ++i) {
+    out[i] = static_cast<double>(static_cast<unsigned int>(values[i]));
+  }
 }
 
 int read_sample(double* out) {

@@ -48,6 +48,16 @@ int read_status_plain(pid_t pid, double* out);
 
 inline constexpr int kMallinfoFields = 10;
 extern const char* const kMallinfoFieldNames[kMallinfoFields];
+// Positions in kMallinfoFieldNames (and in what read_mallinfo2 writes).
+inline constexpr int kMallinfoHblkhd = 4;
+inline constexpr int kMallinfoUordblks = 7;
+// Which call fills the mallinfo fields. mallinfo2 (glibc 2.33+) is looked up at run time
+// on glibc 2.34+; otherwise mallinfo, whose fields are int: they wrap past 4 GiB (read as
+// unsigned).
+// MALLOC_LAB_FORCE_MALLINFO=1 in the environment makes a process use mallinfo, as on an
+// old glibc.
+enum class MallinfoSource { kMallinfo = 1, kMallinfo2 = 2 };
+MallinfoSource mallinfo_source();
 void read_mallinfo2(double* out);
 
 // What every snapshot records, in this order: status, sbrk(0), mallinfo2.

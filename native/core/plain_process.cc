@@ -58,6 +58,14 @@ bool read_all(int fd, void* data, size_t length) {
   return true;
 }
 
+// Bytes in use in the heap and in mmap'd chunks (through read_mallinfo2: mallinfo2 where
+// this glibc has it).
+double heap_in_use() {
+  double fields[kMallinfoFields];
+  read_mallinfo2(fields);
+  return fields[kMallinfoUordblks] + fields[kMallinfoHblkhd];
+}
+
 // The child: allocate, report, wait for the word, maybe free, report, _exit. It
 // never returns into the interpreter (nor runs exit handlers: _exit).
 [[noreturn]] void child_main(int socket, size_t count, size_t size, bool spacer, bool fill) {
@@ -67,14 +75,11 @@ bool read_all(int fd, void* data, size_t length) {
   size_t entries = count * per_round;
   uintptr_t* blocks =
       entries > 0 ? static_cast<uintptr_t*>(map_plain(entries * sizeof(uintptr_t))) : nullptr;
-  struct mallinfo2 start = mallinfo2();
-  double before = static_cast<double>(start.uordblks + start.hblkhd);
+  double before = heap_in_use();
   size_t made = blocks != nullptr
                     ? allocate_pattern(blocks, pattern, per_round, count, BatchKind::kMalloc)
                     : 0;
-  struct mallinfo2 held = mallinfo2();
-  double report[3] = {own_status("RssAnon"),
-                      static_cast<double>(held.uordblks + held.hblkhd) - before,
+  double report[3] = {own_status("RssAnon"), heap_in_use() - before,
                       nanoseconds(CLOCK_PROCESS_CPUTIME_ID)};
   if (!write_all(socket, report, sizeof report)) _exit(3);
   char command = 0;

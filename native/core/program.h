@@ -42,7 +42,9 @@ enum ProgramFlags : uint32_t {
 
 // Each step writes one record of kRecordWidth doubles to the output as it completes:
 // these fields, then a sample (plain.h's sample layout) for snapshot steps, NaN
-// otherwise. A final record with op kEnd closes a run that finished.
+// otherwise. A snapshot's value says which call filled the mallinfo fields
+// (MallinfoSource: 2 mallinfo2, 1 mallinfo). A final record with op kEnd closes a run
+// that finished.
 enum RecordField : int {
   kRecordStep = 0,         // the step's index in the program
   kRecordOp = 1,           //

@@ -97,6 +97,7 @@ int run_program(const double* program, size_t length, int out_fd) {
            parked_thread_stop(&run.threads[static_cast<size_t>(args[0])]);
          } else if (info->op == kSnapshot) {
            outcome.status = read_sample(record + kRecordSample);
+           outcome.value = static_cast<double>(mallinfo_source());
          } else if (on_thread >= 0) {
            execute_on(run, run.threads[on_thread], info, args, argc, &outcome);
          } else {

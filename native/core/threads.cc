@@ -4,9 +4,9 @@
 #include <sys/resource.h>
 
 #include <cstring>
-#include <exception>
 #include <mutex>
 #include <new>
+#include <optional>
 #include <string>
 
 #include "allocations.h"
@@ -40,13 +40,17 @@ ThreadTable& table() {
   return *threads;
 }
 
-// One call, handed to the thread: its arguments, and its result or error.
+// One call, handed to the thread: its arguments, and its result or error. The error is
+// carried as a value, not a std::exception_ptr: with GCC 12 that needs CXXABI_1.3.13, and
+// the published addon must load with the libstdc++ of glibc-2.28 systems (GCC 8:
+// GLIBCXX_3.4.25, CXXABI_1.3.11).
 struct Call {
   ThreadCall call;
   uint32_t owner;
   uint64_t a, b, c;
-  uint64_t result;
-  std::exception_ptr error;
+  uint64_t result = 0;
+  std::optional<Error> error;
+  bool out_of_memory = false;
 };
 
 uint64_t execute(const Call& call) {
@@ -79,8 +83,10 @@ void execute_call(void* context) {
   Call& call = *static_cast<Call*>(context);
   try {
     call.result = execute(call);
-  } catch (...) {
-    call.error = std::current_exception();
+  } catch (const Error& error) {
+    call.error = error;
+  } catch (const std::bad_alloc&) {
+    call.out_of_memory = true;
   }
 }
 
@@ -128,9 +134,10 @@ uint64_t thread_call(uint32_t id, ThreadCall call, uint64_t a, uint64_t b, uint6
     std::lock_guard<std::mutex> lock(threads.mutex);
     thread = &find(threads, id, "thread call");
   }
-  Call work{call, thread->owner, a, b, c, 0, nullptr};
+  Call work{call, thread->owner, a, b, c};
   parked_thread_run(&thread->thread, execute_call, &work);
-  if (work.error) std::rethrow_exception(work.error);
+  if (work.out_of_memory) throw std::bad_alloc();
+  if (work.error) throw *work.error;
   return work.result;
 }
 

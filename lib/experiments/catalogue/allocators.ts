@@ -13,7 +13,7 @@
  * about another allocator. RssAnon still counts pages an allocator released
  * with MADV_FREE until the kernel needs the memory.
  */
-import { allocatorLibrary, type AllocatorName } from '../framework/hosts.js';
+import { allocatorLibrary, type AllocatorLibraries, type AllocatorName } from '../framework/hosts.js';
 import { at, bytes, judged } from '../framework/observe.js';
 import { StepProgram } from '../framework/program.js';
 import type { ClaimContext, ExperimentDefinition, Judgement, Parameters, Variant } from '../framework/types.js';
@@ -86,7 +86,7 @@ function timeline(c: ClaimContext, variant: string): { text: string; last: numbe
 }
 
 function judgeAlternative(c: ClaimContext, allocator: Alternative): Judgement {
-  const missing = allocatorLibrary(allocator).missing;
+  const missing = allocatorLibrary(allocator, c.libraries).missing;
   if (missing !== undefined) return { verdict: 'inconclusive', evidence: missing };
   const { size, page, watch } = c.parameters as Record<string, number>;
   const workload = size! * (page! + 1);
@@ -128,11 +128,11 @@ export const allocators: ExperimentDefinition = {
       default: 5000,
     },
   ],
-  variants: (parameters) => {
+  variants: (parameters, libraries: AllocatorLibraries = {}) => {
     const program = build(parameters);
     const variants: Variant[] = [{ name: 'glibc', description: 'glibc 2.36, no preload', program }];
     for (const allocator of ALTERNATIVES) {
-      const library = allocatorLibrary(allocator);
+      const library = allocatorLibrary(allocator, libraries);
       if (library.path === undefined) continue; // its claim says which package is missing
       variants.push({
         name: allocator,
@@ -151,6 +151,7 @@ export const allocators: ExperimentDefinition = {
   },
   // The variants preload each library themselves; a run-wide LD_PRELOAD would replace glibc's baseline.
   allocators: ['glibc'],
+  comparesAllocators: true,
   claims: ALTERNATIVES.map((allocator) => ({
     id: `${allocator}-returns`,
     claim:

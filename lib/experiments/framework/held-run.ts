@@ -8,7 +8,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 
 import { MallocLabError } from '../../infra/errors.js';
 import * as check from '../../infra/validate.js';
-import { type HostName, type HostRun, type HostRunOptions, hostLaunch, hostRunOf } from './hosts.js';
+import { failedPreload, type HostName, type HostRun, type HostRunOptions, hostLaunch, hostRunOf } from './hosts.js';
 import { parseRecords, StepProgram, type ParsedRun } from './program.js';
 
 /** The descriptor a held run's child reads its go-ahead from: give it to StepBuilder.pause(). */
@@ -62,7 +62,10 @@ export function startHeldRun(program: StepProgram, host: HostName, options: Held
       clearTimeout(timer);
       exited = true;
       for (const wake of [...waiters]) wake();
-      resolve(hostRunOf(parsed(), host, { allocator, runEnv }, exitCode, signal, stderr, collect(), started));
+      const run = hostRunOf(parsed(), host, { allocator, runEnv }, exitCode, signal, stderr, collect(), started);
+      const notPreloaded = failedPreload(run);
+      if (notPreloaded !== undefined) reject(notPreloaded);
+      else resolve(run);
     });
   });
   child.stdin!.on('error', () => {});

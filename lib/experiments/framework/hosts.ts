@@ -6,78 +6,51 @@
  * - `fresh`: the standalone interpreter, with no Node inside, like the seeds' C programs.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { isProblem, locatedBinary, packageRoot } from '../../infra/binaries.js';
 import { ErrorCodes, MallocLabError } from '../../infra/errors.js';
 import * as check from '../../infra/validate.js';
-import { packageRoot } from '../../probe.js';
+import {
+  ALLOCATORS,
+  allocatorLibrary,
+  checkLibraries,
+  mallocDebugLibrary,
+  MALLOC_DEBUG_LIBRARY,
+  preloadFailure,
+  type AllocatorLibraries,
+  type AllocatorName,
+} from './allocator-libraries.js';
 import { parseRecords, StepProgram, type ParsedRun } from './program.js';
+
+export {
+  ALLOCATORS,
+  allocatorLibrary,
+  mallocDebugLibrary,
+  MALLOC_DEBUG_LIBRARY,
+  type AllocatorLibraries,
+  type AllocatorName,
+};
 
 export type HostName = 'node' | 'fresh';
 export const HOSTS: HostName[] = ['node', 'fresh'];
 
-export type AllocatorName = 'glibc' | 'jemalloc' | 'tcmalloc' | 'mimalloc';
-export const ALLOCATORS: AllocatorName[] = ['glibc', 'jemalloc', 'tcmalloc', 'mimalloc'];
+/**
+ * Environment variables that change the allocator; a run starts without the parent's.
+ * malloc-lab's own (MALLOC_LAB_*: which binaries, forcing mallinfo) are passed on.
+ */
+export const ALLOCATOR_ENV =
+  /^(MALLOC_(?!LAB_)|GLIBC_TUNABLES$|LD_PRELOAD$|MALLOC_CONF$|TCMALLOC_|MIMALLOC_|JE_MALLOC_CONF$)/;
 
-/** Debian's shared objects for the other allocators, and the package that ships each. */
-const ALLOCATOR_LIBRARIES: Record<Exclude<AllocatorName, 'glibc'>, { file: string; debian: string }> = {
-  jemalloc: { file: 'libjemalloc.so.2', debian: 'libjemalloc2' },
-  tcmalloc: { file: 'libtcmalloc_minimal.so.4', debian: 'libtcmalloc-minimal4' },
-  mimalloc: { file: 'libmimalloc.so.2', debian: 'libmimalloc2.0' },
-};
-
-const LIBRARY_DIRS = [
-  '/usr/lib/x86_64-linux-gnu',
-  '/usr/lib/aarch64-linux-gnu',
-  '/usr/lib64',
-  '/usr/lib',
-  '/lib/x86_64-linux-gnu',
-];
-
-/** The library to preload for allocator, or a sentence saying why it cannot be (missing package). */
-export function allocatorLibrary(allocator: AllocatorName): { path?: string; missing?: string } {
-  if (allocator === 'glibc') return {};
-  // Own keys only: "toString" or "__proto__" is no allocator either.
-  const known =
-    typeof allocator === 'string' && Object.hasOwn(ALLOCATOR_LIBRARIES, allocator)
-      ? ALLOCATOR_LIBRARIES[allocator as Exclude<AllocatorName, 'glibc'>]
-      : undefined;
-  if (known === undefined) {
-    throw new MallocLabError(
-      `allocator must be one of ${ALLOCATORS.join(', ')}, received ${typeof allocator === 'string' ? JSON.stringify(allocator) : check.describe(allocator)}`,
-      ErrorCodes.OUT_OF_RANGE,
-    );
-  }
-  const path = findLibrary(known.file);
-  return path !== undefined
-    ? { path }
-    : { missing: `${allocator} is not installed (${known.file} not found; apt-get install ${known.debian})` };
-}
-
-function findLibrary(file: string): string | undefined {
-  return LIBRARY_DIRS.map((dir) => join(dir, file)).find((candidate) => existsSync(candidate));
-}
-
-/** glibc's debugging malloc: since glibc 2.34, mtrace(), mcheck() and MALLOC_CHECK_ act only when it is preloaded. */
-export const MALLOC_DEBUG_LIBRARY = 'libc_malloc_debug.so.0';
-
-/** The debugging malloc to preload, or a sentence saying why it cannot be. */
-export function mallocDebugLibrary(): { path?: string; missing?: string } {
-  const path = findLibrary(MALLOC_DEBUG_LIBRARY);
-  return path !== undefined
-    ? { path }
-    : {
-        missing: `glibc's debugging malloc is not installed (${MALLOC_DEBUG_LIBRARY} not found; glibc 2.34 and later ship it)`,
-      };
-}
-
-/** Environment variables that change the allocator; a run starts without the parent's. */
-export const ALLOCATOR_ENV = /^(MALLOC_|GLIBC_TUNABLES$|LD_PRELOAD$|MALLOC_CONF$|TCMALLOC_|MIMALLOC_|JE_MALLOC_CONF$)/;
-
+/** The command that starts host: the loader's fresh host, or Node with the node host script. */
 export function hostExecutable(host: HostName): string[] {
-  if (host === 'fresh') return [join(packageRoot, 'build', 'Release', 'malloc-lab-fresh')];
+  if (host === 'fresh') {
+    const fresh = locatedBinary('fresh');
+    if (isProblem(fresh)) throw new MallocLabError(fresh.reason, fresh.code);
+    return [fresh.path];
+  }
   return [process.execPath, join(packageRoot, 'dist', 'experiments', 'framework', 'node-host.js')];
 }
 
@@ -85,6 +58,8 @@ export interface HostRunOptions {
   /** Extra environment for this run (GLIBC_TUNABLES, MALLOC_ARENA_MAX, …). */
   env?: Record<string, string>;
   allocator?: AllocatorName;
+  /** Library files for the other allocators, where not Debian's (`{ jemalloc: '/opt/…/libjemalloc.so.2' }`). */
+  libraries?: AllocatorLibraries;
   /** Default 120 s; the child is killed after it. */
   timeoutMs?: number;
   /**
@@ -147,7 +122,7 @@ export function hostLaunch(host: HostName, options: HostRunOptions, fn: string):
     );
   }
   const allocator = options.allocator ?? 'glibc';
-  const library = allocatorLibrary(allocator);
+  const library = allocatorLibrary(allocator, checkLibraries(options.libraries, 'runOnHost', 'options.libraries'));
   if (library.missing) throw new MallocLabError(library.missing, ErrorCodes.ALLOCATOR_MISSING);
   const runEnv: Record<string, string> = { ...(options.env ?? {}) };
   if (library.path) runEnv['LD_PRELOAD'] = library.path;
@@ -163,11 +138,10 @@ export function hostLaunch(host: HostName, options: HostRunOptions, fn: string):
   // glibc writes its abort messages to the terminal unless told to use stderr.
   const env = { ...inherited, ...runEnv, LIBC_FATAL_STDERR_: '1' };
   const [command, ...args] = hostExecutable(host);
-  if (!existsSync(command!) || (host === 'node' && !existsSync(args[0]!))) {
-    throw new MallocLabError(
-      `the ${host} host is not built (${host === 'node' ? args[0] : command} is missing); run \`npm install\` or \`npm run build\``,
-      ErrorCodes.ADDON_NOT_BUILT,
-    );
+  if (host === 'node') {
+    // The child loads the addon with the same loader; it must find what this process would.
+    const addon = locatedBinary('addon');
+    if (isProblem(addon)) throw new MallocLabError(addon.reason, addon.code);
   }
   return { command: command!, args, env, runEnv, allocator, timeoutMs: options.timeoutMs ?? 120_000, collect };
 }
@@ -196,6 +170,11 @@ export function hostRunOf(
   };
 }
 
+/** The error for a run whose allocator library ld.so would not preload (it said so on stderr), else undefined. */
+export function failedPreload(run: HostRun): MallocLabError | undefined {
+  return run.env['LD_PRELOAD'] === undefined ? undefined : preloadFailure(run.stderr);
+}
+
 export function runOnHost(program: StepProgram, host: HostName, options: HostRunOptions = {}): Promise<HostRun> {
   if (!(program instanceof StepProgram)) throw check.typeError('runOnHost', 'program', 'a StepProgram', program);
   const { command, args, env, runEnv, allocator, timeoutMs, collect } = hostLaunch(host, options, 'runOnHost');
@@ -215,18 +194,19 @@ export function runOnHost(program: StepProgram, host: HostName, options: HostRun
     });
     child.on('close', (exitCode, signal) => {
       clearTimeout(timer);
-      resolve(
-        hostRunOf(
-          parseRecords(program, Buffer.concat(records)),
-          host,
-          { allocator, runEnv },
-          exitCode,
-          signal,
-          stderr,
-          collect(),
-          started,
-        ),
+      const run = hostRunOf(
+        parseRecords(program, Buffer.concat(records)),
+        host,
+        { allocator, runEnv },
+        exitCode,
+        signal,
+        stderr,
+        collect(),
+        started,
       );
+      const notPreloaded = failedPreload(run);
+      if (notPreloaded !== undefined) reject(notPreloaded);
+      else resolve(run);
     });
     child.stdin!.on('error', () => {}); // a child that dies early closes its stdin
     child.stdin!.end(Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength));

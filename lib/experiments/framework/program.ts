@@ -498,6 +498,11 @@ export interface StepResult {
 
 export interface ParsedRun {
   steps: StepResult[];
+  /**
+   * Which call filled the mallinfo fields: mallinfo2, or mallinfo (glibc before 2.34, or
+   * MALLOC_LAB_FORCE_MALLINFO=1), whose fields are 32-bit. Absent when no snapshot was taken.
+   */
+  mallinfoSource?: 'mallinfo2' | 'mallinfo';
   /** Every op ran (the end record arrived). */
   completed: boolean;
   /** The first op that failed, if any. */
@@ -520,6 +525,7 @@ export function parseRecords(program: StepProgram, bytes: Uint8Array): ParsedRun
   const steps: StepResult[] = program.labels.map((label) => ({ label, ops: [] }));
   let completed = false;
   let failure: ParsedRun['failure'];
+  let mallinfoSource: ParsedRun['mallinfoSource'];
   for (let offset = 0; offset + RECORD_WIDTH <= values.length; offset += RECORD_WIDTH) {
     const record = values.subarray(offset, offset + RECORD_WIDTH);
     const opCode = record[RECORD.op]!;
@@ -532,6 +538,8 @@ export function parseRecords(program: StepProgram, bytes: Uint8Array): ParsedRun
     const step = steps[op.step]!;
     const status = record[RECORD.status]!;
     if (op.op === 'snapshot') {
+      // A snapshot's value: 2 when mallinfo2 filled the fields, 1 when mallinfo did.
+      mallinfoSource ??= record[RECORD.value] === 1 ? 'mallinfo' : 'mallinfo2';
       const sample = record.subarray(RECORD.sample);
       step.sample = {
         status: Object.fromEntries(
@@ -553,5 +561,10 @@ export function parseRecords(program: StepProgram, bytes: Uint8Array): ParsedRun
     }
     if (status !== 0 && failure === undefined) failure = { label: step.label, op: op.op, status };
   }
-  return { steps, completed, ...(failure === undefined ? {} : { failure }) };
+  return {
+    steps,
+    completed,
+    ...(mallinfoSource === undefined ? {} : { mallinfoSource }),
+    ...(failure === undefined ? {} : { failure }),
+  };
 }

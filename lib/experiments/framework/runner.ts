@@ -5,10 +5,19 @@
  */
 import { release } from 'node:os';
 
+import { glibcRuntimeVersion } from '../../infra/binaries.js';
 import { ErrorCodes, MallocLabError } from '../../infra/errors.js';
 import * as check from '../../infra/validate.js';
-import { glibcRuntimeVersion } from '../../probe.js';
-import { allocatorLibrary, HOSTS, runOnHost, type AllocatorName, type HostName, type HostRun } from './hosts.js';
+import { checkLibraries } from './allocator-libraries.js';
+import {
+  allocatorLibrary,
+  HOSTS,
+  runOnHost,
+  type AllocatorLibraries,
+  type AllocatorName,
+  type HostName,
+  type HostRun,
+} from './hosts.js';
 import { judged } from './observe.js';
 import { statusName } from './program.js';
 import type { OpName } from './program.js';
@@ -17,6 +26,8 @@ import type { ClaimResult, ExperimentDefinition, Parameters } from './types.js';
 export interface RunOptions {
   hosts?: HostName[];
   allocator?: AllocatorName;
+  /** Library files for the other allocators, where not Debian's (`{ jemalloc: '/opt/…/libjemalloc.so.2' }`). */
+  libraries?: AllocatorLibraries;
   /** Extra environment for every run (on top of a variant's own). */
   env?: Record<string, string>;
   parameters?: Parameters;
@@ -54,6 +65,8 @@ export interface VariantRecord {
   /** Files the run wrote where a captured variable pointed (null: never created). */
   captured?: Record<string, string | null>;
   durationMs: number;
+  /** Which call filled the mallinfo fields (mallinfo's are 32-bit); absent when nothing was measured. */
+  mallinfoSource?: 'mallinfo2' | 'mallinfo';
   failure?: { label: string; op: string; status: number; error: string };
 }
 
@@ -143,9 +156,10 @@ export async function runExperiment(
   requireDefinition(definition, 'runExperiment');
   options = check.options<RunOptions>(options, 'runExperiment');
   const parameters = resolveParameters(definition, options.parameters, options.full);
-  const allocator = options.allocator ?? 'glibc';
+  const libraries = checkLibraries(options.libraries, 'runExperiment', 'options.libraries');
+  const allocator = definition.comparesAllocators === true ? 'glibc' : (options.allocator ?? 'glibc');
   const hosts = (options.hosts ?? HOSTS).filter((host) => (definition.hosts ?? HOSTS).includes(host));
-  const variants = definition.variants(parameters);
+  const variants = definition.variants(parameters, libraries);
   const results: ExperimentRun[] = [];
   for (const host of hosts) {
     const started = performance.now();
@@ -164,7 +178,7 @@ export async function runExperiment(
       claims: [],
       durationMs: 0,
     };
-    const missing = allocatorLibrary(allocator).missing;
+    const missing = allocatorLibrary(allocator, libraries).missing;
     const unsupported = definition.allocators !== undefined && !definition.allocators.includes(allocator);
     if (missing !== undefined || unsupported) {
       results.push({
@@ -180,6 +194,7 @@ export async function runExperiment(
       const run = await runOnHost(variant.program, host, {
         env,
         allocator,
+        libraries,
         ...(variant.capture === undefined ? {} : { capture: variant.capture }),
       });
       runs[variant.name] = run;
@@ -193,11 +208,12 @@ export async function runExperiment(
         stderr: run.stderr,
         ...(variant.capture === undefined ? {} : { captured: run.captured }),
         durationMs: Math.round(run.durationMs),
+        ...(run.mallinfoSource === undefined ? {} : { mallinfoSource: run.mallinfoSource }),
         ...(run.failure === undefined ? {} : { failure: { ...run.failure, error: statusName(run.failure.status)! } }),
       });
       base.steps.push(...stepRecords(variant.name, run));
     }
-    const context = { host, allocator, parameters, runs };
+    const context = { host, allocator, libraries, parameters, runs };
     base.claims = definition.claims.map((claim) => ({
       id: claim.id,
       claim: claim.claim,

@@ -3,7 +3,7 @@
  * program run in its own fresh process), and claims in the seed's words judged
  * from the measurements with thresholds derived from the sizes involved.
  */
-import type { AllocatorName, HostName, HostRun } from './hosts.js';
+import type { AllocatorLibraries, AllocatorName, HostName, HostRun } from './hosts.js';
 import type { StepProgram } from './program.js';
 
 export interface Parameter {
@@ -39,6 +39,8 @@ export interface Judgement {
 export interface ClaimContext {
   host: HostName;
   allocator: AllocatorName;
+  /** Library files the user named for the other allocators. */
+  libraries: AllocatorLibraries;
   parameters: Parameters;
   runs: Record<string, HostRun>;
 }
@@ -59,12 +61,18 @@ export interface ExperimentDefinition {
   parameters: Parameter[];
   /** Named argument sets (the seed's own invocations). */
   presets?: Record<string, Parameters>;
-  variants(parameters: Parameters): Variant[];
+  /** libraries: the files the user named for the other allocators (for experiments that preload them). */
+  variants(parameters: Parameters, libraries?: AllocatorLibraries): Variant[];
   claims: ClaimDefinition[];
   /** Hosts it runs on (default both). */
   hosts?: HostName[];
   /** Allocators it makes sense for (default all: glibc claims judge what glibc does). */
   allocators?: AllocatorName[];
+  /**
+   * It compares allocators itself (its variants preload each one): it runs on glibc
+   * whichever allocator a run selects, with the libraries the run names.
+   */
+  comparesAllocators?: boolean;
 }
 
 export interface ClaimResult extends Judgement {
