@@ -52,7 +52,7 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: [LAYERS.commands] }] },
   },
   {
-    files: ['lib/process/**/*.ts', 'lib/glibc/**/*.ts'],
+    files: ['lib/process/**/*.ts', 'lib/glibc/**/*.ts', 'lib/compare/**/*.ts'],
     rules: {
       '@typescript-eslint/no-restricted-imports': ['error', { patterns: [LAYERS.commands, LAYERS.addon] }],
     },

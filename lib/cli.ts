@@ -20,9 +20,22 @@ commands:
   watch <pid|name>           sample a process like top -p until it exits: a live RSS line,
       [--interval ms] [--duration s] [--peaks] [--json] [--svg FILE]
                              --peaks resets VmHWM at each sample (peak since the previous one)
-  export --pid <pid|name> --port N [--host 127.0.0.1]
-                             serve Prometheus text for a process at http://HOST:PORT/metrics;
-                             --port 0 picks a free port (the URL is printed on stdout)
+  explain <pid|name>         where a process's RSS lives (heaps, arenas, stacks, mmaps, code),
+      [--json] [--svg FILE] [--no-agent]
+                             how much glibc keeps and why; its agent adds the inside view
+  trim <pid|name> [--pad N] [--json]
+                             malloc_trim(pad) inside a process, through its agent
+  export --pid <pid|name> | --match <name|regex> --port N [--host 127.0.0.1]
+                             serve Prometheus text for a process (or every match, with the
+                             explain classes) at http://HOST:PORT/metrics; --port 0 picks a
+                             free port (the URL is printed on stdout)
+  compare [options] -- <command> [args…]
+                             run a command under each allocator configuration (glibc, its
+                             tunables, jemalloc, tcmalloc, mimalloc), check each applied, and
+                             compare RSS (peak, final, mean), CPU and wall time
+      [--config NAME[,NAME…] | name:TOKEN,…]… [--baseline NAME] [--list] [--tree]
+      [--interval ms] [--repeat N] [--duration s] [--grace s] [--load "cmd"]
+      [--ready-line REGEX] [--ready-delay s] [--linger s] [--json] [--svg FILE] [--show-output]
   help                       this text`;
 
 async function main(argv: string[]): Promise<number> {
@@ -56,9 +69,23 @@ async function main(argv: string[]): Promise<number> {
       const { watchCommand } = await import('./commands/watch.js');
       return watchCommand(rest, print, warn);
     }
+    case 'explain': {
+      const { explainCommand } = await import('./commands/explain.js');
+      return explainCommand(rest, print, warn);
+    }
+    case 'trim': {
+      const { trimCommand } = await import('./commands/trim.js');
+      return trimCommand(rest, print, warn);
+    }
     case 'export': {
       const { exportCommand } = await import('./commands/export.js');
       return exportCommand(rest, print, warn);
+    }
+    case 'compare': {
+      const { compareCommand } = await import('./commands/compare.js');
+      const code = await compareCommand(rest, print, warn, progress);
+      if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
+      return code;
     }
     case undefined:
     case 'help':

@@ -189,3 +189,43 @@ export { rssToHeapRatio, type HeapRatio } from './service/heap-ratio.js';
 export { statusReport } from './bridge/status-report.js';
 export { renderStatusReport, type StatusReport } from './process/status.js';
 export { watchProcess, type WatchResult, type WatchSample } from './process/watch.js';
+export { explainProcess, type ExplainOptions } from './process/explain/explain.js';
+export {
+  EXPLAIN_SCHEMA,
+  type ExplainReport,
+  type ClassReport,
+  type RegionReport,
+  type GlibcReport,
+  type ArenaReport,
+  type Verdict as ExplainVerdict,
+  type VerdictPart,
+  type Mechanism,
+  type Recommendation,
+} from './process/explain/types.js';
+export { MEMORY_CLASSES, type MemoryClass } from './process/explain/classify.js';
+export { EXPLAIN_REPORT_SCHEMA_PATH } from './process/explain/schema.js';
+export { parseSmaps, type Mapping } from './process/explain/smaps.js';
+export { renderExplainText } from './report/explain-text.js';
+export { renderExplainSvg } from './report/explain-svg.js';
+export { startAgent, type Agent, type AgentOptions } from './integrations/agent.js';
+export { compareAllocators, type CompareOptions, type CompareProgress } from './compare/compare.js';
+export {
+  defaultConfigurations,
+  MATRIX_NAMES,
+  type Configuration,
+  type ConfigurationSpec,
+} from './compare/configurations.js';
+export type {
+  CompareResult,
+  CompareRun,
+  ConfigurationSummary,
+  CpuTime,
+  RunExit,
+  Series,
+  SeriesSummary,
+  Spread,
+} from './compare/types.js';
+export type { RunVerification, ProcessCheck } from './compare/verification.js';
+export { COMPARE_RESULT_SCHEMA_PATH } from './compare/schema.js';
+export { renderCompareTable } from './report/compare-table.js';
+export { renderCompareSvg } from './report/compare-svg.js';

@@ -8,7 +8,9 @@
 // scenarios that need state (sbrk, sets, threads, step programs). The README's
 // error-code table must list every code the matrix produces; run with
 // MATRIX_MARKDOWN=path to write the matrix itself as a markdown table.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 
@@ -61,6 +63,16 @@ const closedThread = lab.startThread();
 closedThread.close();
 const releasedSet = lab.allocBatch({ count: 2, size: 8 });
 releasedSet.release();
+// A report to render, and directories for the agent: a safe one and one others may enter.
+const selfExplained = await lab.explainProcess(0, { agent: false });
+const scratchDirectory = mkdtempSync(join(tmpdir(), 'malloc-lab-matrix-'));
+const agentDirectory = join(scratchDirectory, 'agent');
+const looseDirectory = join(scratchDirectory, 'loose');
+mkdirSync(looseDirectory, { mode: 0o755 });
+chmodSync(looseDirectory, 0o755);
+// A comparison to render, and a file that exists but cannot be executed.
+const compared = await lab.compareAllocators({ command: ['true'], configurations: ['glibc'] });
+const NOT_EXECUTABLE = new URL('../package.json', import.meta.url).pathname;
 
 interface Expected {
   code: string;
@@ -910,6 +922,171 @@ const FUNCTIONS: FunctionSpec[] = [
     valid: () => ({ args: [process.pid, { intervalMs: 10, durationMs: 30 }] }),
     call: lab.watchProcess,
   },
+  {
+    area: 'commands',
+    fn: 'explainProcess',
+    params: [
+      ['pid', PID.map((b) => ({ ...b, errno: undefined }))],
+      [
+        'options',
+        [
+          ...OPTIONS,
+          bad('agent: a string', { agent: 'sometimes' }, TYPE),
+          bad('agentTimeoutMs: zero', { agentTimeoutMs: 0 }, RANGE),
+          bad('agentTimeoutMs: a string', { agentTimeoutMs: '5' }, TYPE),
+          bad('regionsPerClass: negative', { regionsPerClass: -1 }, RANGE),
+        ],
+      ],
+    ],
+    valid: () => ({ args: [0, { agent: false }] }),
+    call: lab.explainProcess,
+  },
+  ...(['renderExplainText', 'renderExplainSvg'] as const).map((fn): FunctionSpec => ({
+    area: 'commands',
+    fn,
+    params: [
+      [
+        'report',
+        [
+          bad('null', null, TYPE),
+          bad('a string', 'report', TYPE),
+          bad('an empty object', {}, TYPE),
+          bad('a status report', lab.statusReport(0), TYPE),
+        ],
+      ],
+    ],
+    valid: () => ({ args: [selfExplained] }),
+    call: lab[fn],
+  })),
+  {
+    area: 'commands',
+    fn: 'parseSmaps',
+    params: [
+      [
+        'text',
+        [
+          bad('null', null, TYPE),
+          bad('a number', 42, TYPE),
+          bad('a field before any mapping', 'Rss: 4 kB\n', 'ERR_BAD_SMAPS'),
+          bad('an address that is not hex', 'zz-1000 rw-p 00000000 00:00 0\n', 'ERR_BAD_SMAPS'),
+          bad('an end below its start', '2000-1000 rw-p 00000000 00:00 0\n', 'ERR_BAD_SMAPS'),
+          bad('permissions that are not rwxp', '1000-2000 rwzp 00000000 00:00 0\n', 'ERR_BAD_SMAPS'),
+          bad('Rss without a number', '1000-2000 rw-p 00000000 00:00 0\nRss: many kB\n', 'ERR_BAD_SMAPS'),
+          bad('Rss without its unit', '1000-2000 rw-p 00000000 00:00 0\nRss: 4\n', 'ERR_BAD_SMAPS'),
+          bad('a line that is neither', '1000-2000 rw-p 00000000 00:00 0\n(garbage)\n', 'ERR_BAD_SMAPS'),
+        ],
+      ],
+    ],
+    valid: () => ({ args: ['1000-2000 rw-p 00000000 00:00 0\nRss: 4 kB\n'] }),
+    call: lab.parseSmaps,
+  },
+  {
+    area: 'commands',
+    fn: 'startAgent',
+    params: [
+      [
+        'options',
+        [
+          ...OPTIONS,
+          bad('directory: empty', { directory: '' }, TYPE),
+          bad('directory: a number', { directory: 7 }, TYPE),
+          bad('directory: others may enter it', { directory: looseDirectory }, 'ERR_AGENT_UNSAFE'),
+        ],
+      ],
+    ],
+    valid: () => ({
+      args: [{ directory: agentDirectory }],
+      dispose: (agent) => void (agent as { close(): Promise<void> } | undefined)?.close(),
+    }),
+    call: lab.startAgent,
+  },
+  {
+    area: 'commands',
+    fn: 'compareAllocators',
+    params: [
+      [
+        'options',
+        [
+          ...OPTIONS,
+          bad('undefined (missing)', undefined, TYPE),
+          bad('no command', {}, TYPE),
+          bad('command: a string', { command: 'true --flag' }, TYPE),
+          bad('command: empty', { command: [] }, TYPE),
+          bad('command: a number in it', { command: ['true', 1] }, TYPE),
+          bad('command: an empty program name', { command: [''] }, RANGE),
+          bad('command: not found in PATH', { command: ['malloc-lab-no-such-command'] }, { code: 'ENOENT', errno: 2 }),
+          bad('command: a path that does not exist', { command: ['./no/such/program'] }, { code: 'ENOENT', errno: 2 }),
+          bad('command: a file that is not executable', { command: [NOT_EXECUTABLE] }, { code: 'EACCES', errno: 13 }),
+          bad('command: a directory', { command: ['/tmp'] }, { code: 'EACCES', errno: 13 }),
+          bad('configurations: a string', { command: ['true'], configurations: 'glibc' }, TYPE),
+          bad('configurations: empty', { command: ['true'], configurations: [] }, TYPE),
+          bad('configurations: a name not in the matrix', { command: ['true'], configurations: ['ptmalloc9'] }, RANGE),
+          bad('configurations: a name twice', { command: ['true'], configurations: ['glibc', 'glibc'] }, RANGE),
+          bad('configurations: name: and nothing', { command: ['true'], configurations: ['mine:'] }, RANGE),
+          bad('configurations: a token that is nothing', { command: ['true'], configurations: ['mine:bogus'] }, RANGE),
+          bad('configurations: a number', { command: ['true'], configurations: [1] }, TYPE),
+          bad('configurations: a spec without a name', { command: ['true'], configurations: [{ env: {} }] }, TYPE),
+          bad(
+            'configurations: a spec named with a space',
+            { command: ['true'], configurations: [{ name: 'a b' }] },
+            TYPE,
+          ),
+          bad(
+            'configurations: an unknown allocator',
+            { command: ['true'], configurations: [{ name: 'a', allocator: 'ptmalloc9' }] },
+            RANGE,
+          ),
+          bad(
+            'configurations: glibc with a library',
+            { command: ['true'], configurations: [{ name: 'a', allocator: 'glibc', library: '/lib/x.so' }] },
+            RANGE,
+          ),
+          bad(
+            'configurations: an env value that is a number',
+            { command: ['true'], configurations: [{ name: 'a', env: { MALLOC_ARENA_MAX: 2 } }] },
+            TYPE,
+          ),
+          bad('baseline: not a configuration', { command: ['true'], configurations: ['glibc'], baseline: 'x' }, RANGE),
+          bad('intervalMs: zero', { command: ['true'], intervalMs: 0 }, RANGE),
+          bad('intervalMs: a string', { command: ['true'], intervalMs: '100' }, TYPE),
+          bad('repeat: zero', { command: ['true'], repeat: 0 }, RANGE),
+          bad('repeat: 1.5', { command: ['true'], repeat: 1.5 }, RANGE),
+          bad('durationMs: negative', { command: ['true'], durationMs: -1 }, RANGE),
+          bad('durationMs: a string', { command: ['true'], durationMs: '5s' }, TYPE),
+          bad('graceMs: negative', { command: ['true'], graceMs: -1 }, RANGE),
+          bad('load: empty', { command: ['true'], load: ' ' }, TYPE),
+          bad('readyLine: not a regular expression', { command: ['true'], readyLine: '(' }, RANGE),
+          bad('readyLine: a number', { command: ['true'], readyLine: 1 }, TYPE),
+          bad('lingerMs: without load', { command: ['true'], lingerMs: 1000 }, RANGE),
+          bad('cwd: a directory that does not exist', { command: ['true'], cwd: '/no/such/dir' }, RANGE),
+          bad('env: a value that is a number', { command: ['true'], env: { NODE_ENV: 1 } }, TYPE),
+          bad('tree: a string', { command: ['true'], tree: 'yes' }, TYPE),
+          bad('signal: an object', { command: ['true'], signal: {} }, TYPE),
+          bad('onProgress: a string', { command: ['true'], onProgress: 'log' }, TYPE),
+        ],
+      ],
+    ],
+    valid: () => ({ args: [{ command: ['true'], configurations: ['glibc'] }] }),
+    call: lab.compareAllocators,
+  },
+  ...(['renderCompareTable', 'renderCompareSvg'] as const).map((fn): FunctionSpec => ({
+    area: 'reports',
+    fn,
+    params: [
+      [
+        'result',
+        [
+          bad('null', null, TYPE),
+          bad('a string', 'result', TYPE),
+          bad('an empty object', {}, TYPE),
+          bad('undefined (missing)', undefined, TYPE),
+          bad('an array of runs', [], TYPE),
+        ],
+      ],
+    ],
+    valid: () => ({ args: [compared] }),
+    call: lab[fn],
+  })),
   // Experiments and reports
   {
     area: 'experiments',
@@ -1550,6 +1727,7 @@ const BUILDER_CASES: [method: string, input: string, build: (s: StepBuilder) => 
   ['madvise', 'advice: unknown', (s) => s.mmap('a', 4096).madvise('a', 100)],
   ['malloc_usable_size', 'a slot never allocated', (s) => s.malloc_usable_size('a')],
   ['sleep', 'milliseconds: negative', (s) => s.sleep(-1)],
+  ['pause', 'fd: 1024', (s) => s.pause(1024)],
   ['threadStart', 'thread 1024', (s) => s.threadStart(1024)],
   ['threadStop', 'a thread not running', (s) => s.threadStop(0)],
   ['onThread', 'a thread never started', (s) => s.onThread(0, (t) => t.malloc('a', 8))],
@@ -1819,6 +1997,7 @@ const VALID_STEPS: Record<Exclude<OpName, 'end' | 'on_thread' | 'snapshot'>, (s:
   sleep: (s) => s.sleep(1),
   malloc_usable_size: (s) => s.malloc('a', 64).malloc_usable_size('a'),
   arenas: (s) => s.arenas(),
+  pause: (s) => s.pause(0),
   thread_start: (s) => s.threadStart(0),
   thread_stop: (s) => s.threadStart(0).threadStop(0),
   unsafe_free: (s) => s.malloc('a', 16).unsafeFree('a'),
@@ -2047,6 +2226,11 @@ function programRows(): Row[] {
   );
   add('negative malloc_trim pad', () => new StepProgram().step('x', (s) => s.malloc_trim(-1)).encode());
   add('negative sleep', () => new StepProgram().step('x', (s) => s.sleep(-1)).encode());
+  add('pause on fd -1', () => new StepProgram().step('x', (s) => s.pause(-1)).encode(), ['pause']);
+  add('pause on fd 1024', () => new StepProgram().step('x', (s) => s.pause(1024)).encode(), ['pause']);
+  add('pause on a thread', () =>
+    new StepProgram().step('x', (s) => s.threadStart(0).onThread(0, (t) => t.pause(0))).encode(),
+  );
   add('mallopt with an unknown param (42)', () => new StepProgram().step('x', (s) => s.mallopt(42, 1)).encode(), [
     'unknown param',
   ]);
@@ -2413,6 +2597,7 @@ describe('the bad-input matrix', () => {
   });
 
   afterAll(() => {
+    rmSync(scratchDirectory, { recursive: true, force: true });
     thread.close();
     foreignSet.release();
     const target = process.env['MATRIX_MARKDOWN'];

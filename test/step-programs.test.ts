@@ -4,9 +4,12 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 
+import { startHeldRun, PAUSE_FD } from '../lib/experiments/framework/held-run.js';
 import { hostExecutable, runOnHost } from '../lib/experiments/framework/hosts.js';
 import { PROGRAM_MAGIC, StepProgram } from '../lib/experiments/framework/program.js';
 import { native } from '../lib/infra/native.js';
+import { MiB } from '../lib/infra/units.js';
+import { readStatusOfPid } from '../lib/process/proc-files.js';
 
 function raw(slots: number, steps: number[][], flags = 0): Float64Array {
   return Float64Array.from([
@@ -134,6 +137,28 @@ describe('runs on both hosts', () => {
       const before = run.steps[0]!.ops[0]!.value;
       const after = run.steps[1]!.ops.find((op) => op.op === 'arenas')!.value;
       expect(after).toBe(before + 1);
+    });
+
+    it(`${host}: pause holds the state built so far until the parent lets it go on`, async () => {
+      const program = new StepProgram()
+        .step('built', (s) => s.malloc('a', 4 * MiB).fill('a', 1))
+        .step('held', (s) => s.pause(PAUSE_FD))
+        .step('after', (s) => s.free('a'));
+      const run = startHeldRun(program, host);
+      try {
+        const seen = await run.reached('built');
+        expect(seen.steps[1]!.sample).toBeUndefined();
+        // Held: the block is still resident in the live child, and the next step has not run.
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        expect(readStatusOfPid(run.pid).RssAnon).toBeGreaterThanOrEqual(4 * MiB * 0.9);
+        run.resume();
+        const done = await run.finished;
+        expect(done.failure).toBeUndefined();
+        expect(done.steps[2]!.sample).toBeDefined();
+        expect(done.exitCode).toBe(0);
+      } finally {
+        run.kill();
+      }
     });
   }
 });

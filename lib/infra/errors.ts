@@ -46,6 +46,10 @@ export const ErrorCodes = {
   ADDON_NOT_FOUND: 'ERR_ADDON_NOT_FOUND',
   ADDON_LOAD_FAILED: 'ERR_ADDON_LOAD_FAILED',
   ALLOCATOR_LIBRARY: 'ERR_ALLOCATOR_LIBRARY',
+  BAD_SMAPS: 'ERR_BAD_SMAPS',
+  NO_AGENT: 'ERR_NO_AGENT',
+  AGENT_UNSAFE: 'ERR_AGENT_UNSAFE',
+  AGENT_PROTOCOL: 'ERR_AGENT_PROTOCOL',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

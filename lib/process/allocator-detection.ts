@@ -119,14 +119,26 @@ export function detectAllocator(options: DetectOptions = {}): AllocatorDetection
   const target = check.pid(given, 'detectAllocator');
   const self = target === 0 || target === process.pid;
   const pid = self ? process.pid : target;
-  const problems: string[] = [];
-
-  let files: string[] = [];
+  let files: string[] | Error;
   try {
     files = mappedFiles(self ? 0 : pid);
   } catch (error) {
-    problems.push(`${procPath(pid, 'maps')}: ${reason(error)}`);
+    files = error as Error;
   }
+  return allocatorOfMappedFiles(pid, files);
+}
+
+/**
+ * The same judgement from the files a caller has already read from the maps (or
+ * the error reading them): explain reads smaps once and passes its paths here.
+ */
+export function allocatorOfMappedFiles(pid: number, mappedOrError: string[] | Error): AllocatorDetection {
+  const self = pid === process.pid;
+  const problems: string[] = [];
+
+  let files: string[] = [];
+  if (mappedOrError instanceof Error) problems.push(`${procPath(pid, 'maps')}: ${reason(mappedOrError)}`);
+  else files = mappedOrError;
 
   let ldPreload: string | undefined;
   try {

@@ -1,8 +1,8 @@
 /**
- * The Prometheus endpoint for another process (what `malloc-lab export` serves):
- * one scrape reads /proc/<pid> (no addon) and renders the text exposition; the
- * server answers GET /metrics on the host and port given (the command binds to
- * loopback unless told otherwise).
+ * The Prometheus endpoint for another process, or for every process a fleet
+ * collector matches (what `malloc-lab export` serves): one scrape reads /proc (no
+ * addon) and renders the text exposition; the server answers GET /metrics on the
+ * host and port given (the command binds to loopback unless told otherwise).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
@@ -33,7 +33,13 @@ export interface MetricsServer {
   close(): Promise<void>;
 }
 
-function handler(pid: number, onProblem: (problem: string) => void) {
+/** What a scrape serves: the text, and what could not be read. */
+export type Collect = () => { text: string; problems: string[] } | Promise<{ text: string; problems: string[] }>;
+
+/** What a server serves: one pid (scrape(pid)), or a description and a collect function (a fleet). */
+export type MetricsSource = number | { describe: string; collect: Collect };
+
+function handler(what: string, collect: Collect, onProblem: (problem: string) => void) {
   return (request: IncomingMessage, response: ServerResponse) => {
     const path = (request.url ?? '/').split('?')[0];
     const send = (code: number, body: string, headers: Record<string, string> = {}) => {
@@ -49,37 +55,41 @@ function handler(pid: number, onProblem: (problem: string) => void) {
       return;
     }
     if (path === '/') {
-      send(200, `malloc-lab export: the memory of pid ${pid}\nmetrics: /metrics\n`);
+      send(200, `malloc-lab export: the memory of ${what}\nmetrics: /metrics\n`);
       return;
     }
     if (path !== '/metrics') {
       send(404, 'not found: metrics are at /metrics\n');
       return;
     }
-    let body: string;
-    try {
-      const result = scrape(pid);
-      body = result.text;
-      for (const problem of result.problems) onProblem(problem);
-    } catch (error) {
-      if (isGone(error)) {
-        send(503, `no process with pid ${pid} (it exited)\n`);
-      } else {
-        send(500, `${(error as Error).message}\n`);
+    void (async () => {
+      let body: string;
+      try {
+        const result = await collect();
+        body = result.text;
+        for (const problem of result.problems) onProblem(problem);
+      } catch (error) {
+        if (isGone(error)) {
+          send(503, `no process: ${(error as Error).message}\n`);
+        } else {
+          send(500, `${(error as Error).message}\n`);
+        }
+        return;
       }
-      return;
-    }
-    send(200, body, { 'Content-Type': PROMETHEUS_CONTENT_TYPE });
+      send(200, body, { 'Content-Type': PROMETHEUS_CONTENT_TYPE });
+    })();
   };
 }
 
 /** Starts the server; resolves once it listens (port 0: the port the system chose is in .port). */
 export function serveMetrics(
-  pid: number,
+  source: MetricsSource,
   options: { port: number; host?: string; onProblem?: (problem: string) => void },
 ): Promise<MetricsServer> {
   const host = options.host ?? '127.0.0.1';
-  const server = createServer(handler(pid, options.onProblem ?? (() => {})));
+  const { describe, collect } =
+    typeof source === 'number' ? { describe: `pid ${source}`, collect: () => scrape(source) } : source;
+  const server = createServer(handler(describe, collect, options.onProblem ?? (() => {})));
   return new Promise((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {
       const why =

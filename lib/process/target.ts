@@ -50,7 +50,7 @@ function parentOf(pid: number): number {
 }
 
 /** This process and its ancestors (the shell, sudo, npx …): never candidates for a name. */
-function selfAndAncestors(): Set<number> {
+export function selfAndAncestors(): Set<number> {
   const chain = new Set<number>();
   for (let pid = process.pid; pid > 0 && !chain.has(pid); pid = parentOf(pid)) chain.add(pid);
   return chain;

@@ -213,3 +213,77 @@ export function byteAxis(box: Box, scale: Scale, signed = false): { svg: string[
   }
   return { svg, y };
 }
+
+/** 1, 2, 5 × 10^k seconds, at most about 8 intervals. */
+export function timeStep(seconds: number): number {
+  for (let power = -2; power < 7; power++) {
+    for (const base of [1, 2, 5]) {
+      const step = base * 10 ** power;
+      if (seconds / step <= 8) return step;
+    }
+  }
+  return seconds;
+}
+
+/**
+ * A time axis on box over `seconds`: a grid line and a label (below the box) per tick.
+ * Returns the elements and where a time in milliseconds sits horizontally.
+ */
+export function timeAxis(box: Box, seconds: number): { svg: string[]; x: (ms: number) => number } {
+  const x = (ms: number) => box.x + (seconds > 0 ? (ms / 1000 / seconds) * box.width : box.width / 2);
+  const svg: string[] = [];
+  const step = timeStep(seconds);
+  for (let tick = 0; tick <= seconds + step * 1e-9; tick += step) {
+    const tx = x(tick * 1000);
+    svg.push(
+      line(tx, box.y, tx, box.y + box.height, '#eeeeee'),
+      text(tx, box.y + box.height + 14, `${Number(tick.toFixed(2))} s`, {
+        size: 10,
+        fill: INK.label,
+        anchor: 'middle',
+      }),
+    );
+  }
+  return { svg, x };
+}
+
+/**
+ * The byte axis of a line plot over values, inset 4 px from the plot's edges (lines
+ * do not touch the frame); without values, a "no samples" note and no y.
+ */
+export function valuesAxis(
+  plot: Box,
+  values: number[],
+  includeZero: boolean,
+): { svg: string[]; y: ((value: number) => number) | null } {
+  if (values.length === 0) {
+    return {
+      svg: [
+        text(plot.x + plot.width / 2, plot.y + plot.height / 2, 'no samples', { fill: INK.note, anchor: 'middle' }),
+      ],
+      y: null,
+    };
+  }
+  return byteAxis(
+    { x: plot.x, y: plot.y + 4, width: plot.width, height: plot.height - 8 },
+    byteScale(values, 5, includeZero),
+  );
+}
+
+/** A data series through points ("x,y", null where a value is missing): polylines, and dots for lone points. */
+export function seriesLine(
+  points: (string | null)[],
+  style: { colour: string; width: number; dash?: string; title: string },
+): string[] {
+  const title = `<title>${escapeXml(style.title)}</title>`;
+  const broken = brokenLine(points);
+  const svg = broken.lines.map(
+    (run) =>
+      `<polyline points="${run.join(' ')}" fill="none" stroke="${style.colour}" stroke-width="${style.width}" stroke-linejoin="round"${style.dash ? ` stroke-dasharray="${style.dash}"` : ''}>${title}</polyline>`,
+  );
+  for (const point of broken.single) {
+    const [x, y] = point.split(',');
+    svg.push(`<circle cx="${x}" cy="${y}" r="2.5" fill="${style.colour}">${title}</circle>`);
+  }
+  return svg;
+}

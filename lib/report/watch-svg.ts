@@ -19,17 +19,6 @@ interface Series {
   dash?: string;
 }
 
-/** 1, 2, 5 × 10^k seconds, at most about 8 intervals. */
-function timeStep(seconds: number): number {
-  for (let power = -2; power < 7; power++) {
-    for (const base of [1, 2, 5]) {
-      const step = base * 10 ** power;
-      if (seconds / step <= 8) return step;
-    }
-  }
-  return seconds;
-}
-
 function panel(
   samples: WatchSample[],
   lines: Series[],
@@ -44,50 +33,28 @@ function panel(
   const plot = { x: MARGIN + AXIS_WIDTH, y: top + 22, width: WIDTH - 2 * MARGIN - AXIS_WIDTH, height: plotHeight };
   parts.push(svg.plotArea(plot));
   const values = lines.flatMap((series) => samples.map((sample) => sample[series.field]).filter(Number.isFinite));
-  const xOf = (t: number) => plot.x + (seconds > 0 ? (t / 1000 / seconds) * plot.width : plot.width / 2);
-  const step = timeStep(seconds);
-  for (let tick = 0; tick <= seconds + step * 1e-9; tick += step) {
-    const x = xOf(tick * 1000);
-    parts.push(
-      svg.line(x, plot.y, x, plot.y + plot.height, '#eeeeee'),
-      svg.text(x, plot.y + plot.height + 14, `${Number(tick.toFixed(2))} s`, {
-        size: 10,
-        fill: svg.INK.label,
-        anchor: 'middle',
-      }),
-    );
-  }
-  if (values.length === 0) {
-    parts.push(
-      svg.text(plot.x + plot.width / 2, plot.y + plot.height / 2, 'no samples', {
-        fill: svg.INK.note,
-        anchor: 'middle',
-      }),
-    );
-    return { svg: parts.join('\n'), height: 22 + plotHeight + 22 };
-  }
-  const axis = svg.byteAxis(
-    { x: plot.x, y: plot.y + 4, width: plot.width, height: plot.height - 8 },
-    svg.byteScale(values, 5, fromZero),
-  );
+  const time = svg.timeAxis(plot, seconds);
+  const xOf = time.x;
+  parts.push(...time.svg);
+  const axis = svg.valuesAxis(plot, values, fromZero);
   parts.push(...axis.svg);
+  const yOf = axis.y;
+  if (yOf === null) return { svg: parts.join('\n'), height: 22 + plotHeight + 22 };
   for (const series of lines) {
-    const title = `<title>${svg.escapeXml(series.label)}</title>`;
-    const broken = svg.brokenLine(
-      samples.map((sample) => {
-        const value = sample[series.field];
-        return Number.isFinite(value) ? `${svg.n(xOf(sample.t))},${svg.n(axis.y(value))}` : null;
-      }),
+    parts.push(
+      ...svg.seriesLine(
+        samples.map((sample) => {
+          const value = sample[series.field];
+          return Number.isFinite(value) ? `${svg.n(xOf(sample.t))},${svg.n(yOf(value))}` : null;
+        }),
+        {
+          colour: series.colour,
+          width: series.dash ? 1.5 : 2,
+          ...(series.dash ? { dash: series.dash } : {}),
+          title: series.label,
+        },
+      ),
     );
-    for (const run of broken.lines) {
-      parts.push(
-        `<polyline points="${run.join(' ')}" fill="none" stroke="${series.colour}" stroke-width="${series.dash ? 1.5 : 2}" stroke-linejoin="round"${series.dash ? ` stroke-dasharray="${series.dash}"` : ''}>${title}</polyline>`,
-      );
-    }
-    for (const point of broken.single) {
-      const [x, y] = point.split(',');
-      parts.push(`<circle cx="${x}" cy="${y}" r="2.5" fill="${series.colour}">${title}</circle>`);
-    }
   }
   return { svg: parts.join('\n'), height: 22 + plotHeight + 24 };
 }

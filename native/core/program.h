@@ -95,6 +95,7 @@ enum Op : int {
   kSleep = 23,              // milliseconds
   kUsableSize = 24,         // slot -> value
   kArenas = 25,             // -> value: arenas malloc_stats lists, value2: their system bytes
+  kPause = 26,              // fd: block until a byte arrives on fd, or it reaches end of file
   kThreadStart = 30,        // thread
   kThreadStop = 31,         // thread
   kOnThread = 32,           // thread, then the next step runs on that thread

@@ -368,6 +368,16 @@ void execute(Run& run, const OpInfo* info, const double* a, size_t argc, StepOut
     case kFreeForeign:
       free(reinterpret_cast<void*>(slot->address + static_cast<uintptr_t>(a[1])));
       break;
+    case kPause: {
+      // Holds the state still while another process reads it; the parent writes a byte (or
+      // closes its end) to let the run go on.
+      char byte;
+      ssize_t got;
+      while ((got = read(static_cast<int>(a[0]), &byte, 1)) < 0 && errno == EINTR) {
+      }
+      if (got < 0) *status = errno;
+      break;
+    }
     case kSleep: {
       timespec pause{static_cast<time_t>(a[0] / 1000), static_cast<long>(fmod(a[0], 1000) * 1e6)};
       while (nanosleep(&pause, &pause) != 0 && errno == EINTR) {

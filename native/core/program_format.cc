@@ -34,6 +34,7 @@ const OpInfo kOps[] = {
     {kSleep, "sleep", 1, false},
     {kUsableSize, "malloc_usable_size", 1, true},
     {kArenas, "arenas", 0, false},
+    {kPause, "pause", 1, false},
     {kThreadStart, "thread_start", 1, false},
     {kThreadStop, "thread_stop", 1, false},
     {kOnThread, "on_thread", 1, false},

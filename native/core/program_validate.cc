@@ -42,7 +42,7 @@ bool validate_program(const double* program, size_t length, ProgramError* error)
         }
         if (pending_on_thread &&
             (info->op == kThreadStart || info->op == kThreadStop || info->op == kOnThread ||
-             info->op == kSnapshot || info->op == kSleep)) {
+             info->op == kSnapshot || info->op == kSleep || info->op == kPause)) {
           return fail(error, at, "step %zu (%s) cannot run on a thread", step, info->name);
         }
         pending_on_thread = info->op == kOnThread;
@@ -239,6 +239,11 @@ bool validate_program(const double* program, size_t length, ProgramError* error)
           case kSleep:
             if (args[0] < 0)
               return fail(error, at, "step %zu (%s): argument is negative", step, info->name);
+            return true;
+          case kPause:
+            if (!is_integer(args[0], 0, 1023))
+              return fail(error, at, "step %zu (pause): fd %g is not from 0 to 1023", step,
+                          args[0]);
             return true;
           case kThreadStart:
           case kThreadStop:

@@ -68,7 +68,7 @@ export function checkLibraries(libraries: unknown, fn: string, name = 'libraries
 }
 
 /** Why file cannot be preloaded into a process of this architecture, or undefined if it can be. */
-function unloadable(path: string): string | undefined {
+export function unloadable(path: string): string | undefined {
   let stats;
   try {
     stats = statSync(path);

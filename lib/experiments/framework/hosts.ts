@@ -90,58 +90,36 @@ export interface HostRun extends ParsedRun {
   restarts: string[];
 }
 
-interface ChildResult {
-  records: Buffer;
-  exitCode: number | null;
-  signal: NodeJS.Signals | null;
-  stderr: string;
+/** How a run is started: the validated command, its environment, and the allocator-related part of it. */
+export interface HostLaunch {
+  command: string;
+  args: string[];
+  env: Record<string, string | undefined>;
+  /** The allocator-related environment the run has (LD_PRELOAD included). */
+  runEnv: Record<string, string>;
+  allocator: AllocatorName;
+  /** The child is killed after this long. */
+  timeoutMs: number;
+  /** The captured variables' files (options.capture), read once and their directory removed. */
+  collect(): Record<string, string | null>;
 }
 
-/** One child process: the program on stdin, its records from fd 3, its stderr. */
-function runChild(
-  command: string,
-  args: string[],
-  env: NodeJS.ProcessEnv,
-  encoded: Float64Array,
-  timeoutMs: number,
-): Promise<ChildResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env, stdio: ['pipe', 'ignore', 'pipe', 'pipe'] });
-    const records: Buffer[] = [];
-    const stderr: Buffer[] = [];
-    (child.stdio[3] as NodeJS.ReadableStream).on('data', (chunk: Buffer) => records.push(chunk));
-    child.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.on('close', (exitCode, signal) => {
-      clearTimeout(timer);
-      resolve({ records: Buffer.concat(records), exitCode, signal, stderr: Buffer.concat(stderr).toString('utf8') });
-    });
-    child.stdin!.on('error', () => {}); // a child that dies early (or was walled in) closes its stdin
-    child.stdin!.end(Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength));
-  });
-}
-
-export async function runOnHost(program: StepProgram, host: HostName, options: HostRunOptions = {}): Promise<HostRun> {
-  if (!(program instanceof StepProgram)) throw check.typeError('runOnHost', 'program', 'a StepProgram', program);
-  options = check.options<HostRunOptions>(options, 'runOnHost');
+/** Checks a run's options and says how to start the host (shared by runOnHost and held runs). */
+export function hostLaunch(host: HostName, options: HostRunOptions, fn: string): HostLaunch {
+  options = check.options<HostRunOptions>(options, fn);
   for (const [key, value] of Object.entries(options.env ?? {})) {
-    if (typeof value !== 'string') throw check.typeError('runOnHost', `options.env.${key}`, 'a string', value);
+    if (typeof value !== 'string') throw check.typeError(fn, `options.env.${key}`, 'a string', value);
   }
   if (options.env !== undefined && (options.env === null || typeof options.env !== 'object')) {
-    throw check.typeError('runOnHost', 'options.env', 'an object of strings', options.env);
+    throw check.typeError(fn, 'options.env', 'an object of strings', options.env);
   }
-  if (options.timeoutMs !== undefined)
-    check.integer(options.timeoutMs, 'runOnHost', 'options.timeoutMs', 1, 2 ** 31 - 1);
+  if (options.timeoutMs !== undefined) check.integer(options.timeoutMs, fn, 'options.timeoutMs', 1, 2 ** 31 - 1);
   const capture = options.capture ?? [];
   if (
     !Array.isArray(capture) ||
     !capture.every((name) => typeof name === 'string' && /^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
   ) {
-    throw check.typeError('runOnHost', 'options.capture', 'an array of environment variable names', options.capture);
+    throw check.typeError(fn, 'options.capture', 'an array of environment variable names', options.capture);
   }
   if (!HOSTS.includes(host)) {
     throw new MallocLabError(
@@ -171,36 +149,104 @@ export async function runOnHost(program: StepProgram, host: HostName, options: H
     const addon = locatedBinary('addon');
     if (isProblem(addon)) throw new MallocLabError(addon.reason, addon.code);
   }
-  const encoded = program.encode();
-  const started = performance.now();
-  const timeoutMs = options.timeoutMs ?? 120_000;
-  const restarts: string[] = [];
-  let child: ChildResult;
-  try {
-    child = await runChild(command!, args, env, encoded, timeoutMs);
-    while (host === 'node' && child.exitCode === WALLED_EXIT && restarts.length + 1 < MAX_NODE_STARTS) {
-      restarts.push(child.stderr.trim().replace(/^malloc-lab node host: /, ''));
-      child = await runChild(command!, args, env, encoded, timeoutMs);
-    }
-  } catch (error) {
-    collect();
-    throw error;
-  }
-  const notPreloaded = runEnv['LD_PRELOAD'] === undefined ? undefined : preloadFailure(child.stderr);
-  const captured = collect();
-  if (notPreloaded !== undefined) throw notPreloaded;
+  return { command: command!, args, env, runEnv, allocator, timeoutMs: options.timeoutMs ?? 120_000, collect };
+}
+
+/** What a finished child ran: its records parsed, how it ended, and its stderr. */
+export function hostRunOf(
+  parsed: ParsedRun,
+  host: HostName,
+  launch: Pick<HostLaunch, 'allocator' | 'runEnv'>,
+  exitCode: number | null,
+  signal: NodeJS.Signals | null,
+  stderr: Buffer[],
+  captured: Record<string, string | null>,
+  started: number,
+): HostRun {
   return {
-    ...parseRecords(program, child.records),
+    ...parsed,
     host,
-    allocator,
-    env: runEnv,
-    exitCode: child.exitCode,
-    signal: child.signal,
-    stderr: child.stderr,
+    allocator: launch.allocator,
+    env: launch.runEnv,
+    exitCode,
+    signal,
+    stderr: Buffer.concat(stderr).toString('utf8'),
     captured,
     durationMs: performance.now() - started,
-    restarts,
+    restarts: [],
   };
+}
+
+/** The error for a run whose allocator library ld.so would not preload (it said so on stderr), else undefined. */
+export function failedPreload(run: HostRun): MallocLabError | undefined {
+  return run.env['LD_PRELOAD'] === undefined ? undefined : preloadFailure(run.stderr);
+}
+
+interface ChildEnd {
+  records: Buffer[];
+  stderr: Buffer[];
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/** One child process: the program on stdin, its records from fd 3, its stderr. */
+function runChild(launch: HostLaunch, encoded: Float64Array): Promise<ChildEnd> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(launch.command, launch.args, { env: launch.env, stdio: ['pipe', 'ignore', 'pipe', 'pipe'] });
+    const records: Buffer[] = [];
+    const stderr: Buffer[] = [];
+    (child.stdio[3] as NodeJS.ReadableStream).on('data', (chunk: Buffer) => records.push(chunk));
+    child.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk));
+    const timer = setTimeout(() => child.kill('SIGKILL'), launch.timeoutMs);
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.on('close', (exitCode, signal) => {
+      clearTimeout(timer);
+      resolve({ records, stderr, exitCode, signal });
+    });
+    child.stdin!.on('error', () => {}); // a child that dies early (or was walled in) closes its stdin
+    child.stdin!.end(Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength));
+  });
+}
+
+export async function runOnHost(program: StepProgram, host: HostName, options: HostRunOptions = {}): Promise<HostRun> {
+  if (!(program instanceof StepProgram)) throw check.typeError('runOnHost', 'program', 'a StepProgram', program);
+  const launch = hostLaunch(host, options, 'runOnHost');
+  const encoded = program.encode();
+  const started = performance.now();
+  // A node host whose brk heap is walled in runs nothing (node-host.ts): start another.
+  const restarts: string[] = [];
+  let end: ChildEnd;
+  try {
+    end = await runChild(launch, encoded);
+    while (host === 'node' && end.exitCode === WALLED_EXIT && restarts.length + 1 < MAX_NODE_STARTS) {
+      restarts.push(
+        Buffer.concat(end.stderr)
+          .toString('utf8')
+          .trim()
+          .replace(/^malloc-lab node host: /, ''),
+      );
+      end = await runChild(launch, encoded);
+    }
+  } catch (error) {
+    launch.collect();
+    throw error;
+  }
+  const run = hostRunOf(
+    parseRecords(program, Buffer.concat(end.records)),
+    host,
+    launch,
+    end.exitCode,
+    end.signal,
+    end.stderr,
+    launch.collect(),
+    started,
+  );
+  const notPreloaded = failedPreload(run);
+  if (notPreloaded !== undefined) throw notPreloaded;
+  return { ...run, restarts };
 }
 
 function readIfThere(path: string): string | null {

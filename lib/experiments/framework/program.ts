@@ -72,6 +72,7 @@ export const OPS = {
   sleep: 23,
   malloc_usable_size: 24,
   arenas: 25,
+  pause: 26,
   thread_start: 30,
   thread_stop: 31,
   on_thread: 32,
@@ -269,6 +270,13 @@ export class StepBuilder {
   }
   arenas(): this {
     return this.#add('arenas', []);
+  }
+  /**
+   * Blocks until a byte arrives on fd (or it reaches end of file), holding the state
+   * still while another process reads it. The child must be given that fd (a pipe).
+   */
+  pause(fd: number): this {
+    return this.#add('pause', [fd]);
   }
   threadStart(thread: number): this {
     return this.#add('thread_start', [thread]);
