@@ -228,12 +228,21 @@ export const mallocDebug: ExperimentDefinition = {
         const mcheck = succeeded(c, 'plain', STEPS.mcheck, 'mcheck').value;
         const plainChild = run(c, 'plain');
         const survived = plainChild.completed && plainChild.signal === null;
-        const withPreload = traceLog(c, 'debug') !== null && run(c, 'debug').signal === 'SIGABRT';
+        const debugLog = traceLog(c, 'debug') !== null;
+        const aborted = run(c, 'debug').signal === 'SIGABRT';
+        // A canary equal to the byte written hides the overflow from MALLOC_CHECK_ (check-catches-overflow).
+        const hidden = checkCanary(succeeded(c, 'debug', STEPS.probe, 'malloc').value) === OVERFLOW_BYTE;
+        const withPreload = debugLog && (aborted || hidden);
         return verdict(
           log === null && mcheck === -1 && survived && withPreload,
           `without the preload: mtrace() ${log === null ? 'created no log file' : 'wrote a log'}, mcheck(NULL) returned ${mcheck}, ` +
             `and MALLOC_CHECK_=3 let a one-byte overflow and its free() pass (${survived ? 'the child ran to its end' : `the child ended with ${plainChild.signal}`}); ` +
-            `with it preloaded, the log was written and the same overflow aborted the child`,
+            `with it preloaded, mtrace() ${debugLog ? 'wrote its log' : 'wrote no log'} and the same overflow ` +
+            (aborted
+              ? 'aborted the child'
+              : hidden
+                ? "went unnoticed only because this block's canary happened to be the very byte written"
+                : 'did not abort the child'),
         );
       },
     },
