@@ -17,7 +17,7 @@ import {
   parsePreload,
   startupEnvironment,
 } from '../process/allocator-detection.js';
-import { allocatorSettings } from '../process/allocator-settings.js';
+import { allocatorSettings, parseGlibcTunables } from '../process/allocator-settings.js';
 import { commandLine, identify } from '../process/target.js';
 import type { Configuration } from './configurations.js';
 
@@ -119,7 +119,7 @@ export function checkProcess(pid: number, configuration: Configuration, atMs: nu
   // A setting that is present but ignored (a tunable glibc does not know, a value that is no number).
   const set = Object.entries(configuration.env).flatMap(([name, value]) => [
     name,
-    ...(name === 'GLIBC_TUNABLES' ? value.split(':').map((entry) => entry.split('=')[0]!) : []),
+    ...(name === 'GLIBC_TUNABLES' ? parseGlibcTunables(value).map((entry) => entry.name) : []),
   ]);
   try {
     for (const warning of allocatorSettings({ pid }).warnings) {
