@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 /** The malloc-lab command line. */
+import { createOutput, type Output } from './commands/output.js';
 import { ErrorCodes, MallocLabError } from './infra/errors.js';
+import { MIN_WIDTH, outputWidth, useColour } from './report/terminal.js';
 
 const USAGE = `usage: malloc-lab <command>
 
@@ -35,63 +37,88 @@ commands:
       [--ready-line REGEX] [--ready-delay s] [--linger s] [--json] [--svg FILE] [--show-output]
   help                       this text`;
 
-async function main(argv: string[]): Promise<number> {
+/** `--width N` anywhere before a `--` (what follows it is compare's command): the columns every command fits. */
+function takeWidth(argv: string[]): { argv: string[]; width: number | undefined } {
+  const end = argv.includes('--') ? argv.indexOf('--') : argv.length;
+  const at = argv.slice(0, end).indexOf('--width');
+  if (at < 0) return { argv, width: undefined };
+  const text = argv[at + 1];
+  if (text === undefined || !/^\d+$/.test(text) || Number(text) < MIN_WIDTH || Number(text) > 10_000) {
+    throw new MallocLabError(
+      `--width is the columns to fit, an integer from ${MIN_WIDTH} to 10000, received ${JSON.stringify(text)}`,
+      ErrorCodes.USAGE,
+    );
+  }
+  return { argv: [...argv.slice(0, at), ...argv.slice(at + 2)], width: Number(text) };
+}
+
+async function main(all: string[]): Promise<number> {
+  const { argv, width } = takeWidth(all);
   const [command, ...rest] = argv;
-  const print = (line: string) => process.stdout.write(`${line}\n`);
-  const warn = (line: string) => process.stderr.write(`${line}\n`);
-  const progress = (line: string) => {
-    if (process.stderr.isTTY) process.stderr.write(`\r\x1b[K… ${line}`);
-  };
+  const out = createOutput({
+    stdout: process.stdout,
+    stderr: process.stderr,
+    width: outputWidth(width, process.env, process.stdout),
+    colour: useColour(process.env, process.stdout),
+  });
+  try {
+    return await dispatch(command, rest, out);
+  } finally {
+    out.endProgress();
+  }
+}
+
+async function dispatch(command: string | undefined, rest: string[], out: Output): Promise<number> {
   switch (command) {
     case 'list': {
       const { listCommand } = await import('./commands/list.js');
-      return listCommand(rest, print);
+      return listCommand(rest, out);
     }
     case 'run': {
       const { runCommand } = await import('./commands/run.js');
-      const code = await runCommand(rest, print, progress);
-      if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
-      return code;
+      return runCommand(rest, out);
+    }
+    case 'report': {
+      const { reportCommand } = await import('./commands/report.js');
+      return reportCommand(rest, out);
     }
     case 'demo': {
       const { runDemo } = await import('./commands/demo.js');
-      runDemo(print);
+      runDemo(out.print);
       return 0;
     }
     case 'status': {
       const { statusCommand } = await import('./commands/status.js');
-      return statusCommand(rest, print, warn);
+      return statusCommand(rest, out);
     }
     case 'watch': {
       const { watchCommand } = await import('./commands/watch.js');
-      return watchCommand(rest, print, warn);
+      return watchCommand(rest, out);
     }
     case 'explain': {
       const { explainCommand } = await import('./commands/explain.js');
-      return explainCommand(rest, print, warn);
+      return explainCommand(rest, out);
     }
     case 'trim': {
       const { trimCommand } = await import('./commands/trim.js');
-      return trimCommand(rest, print, warn);
+      return trimCommand(rest, out.print, out.warn);
     }
     case 'export': {
       const { exportCommand } = await import('./commands/export.js');
-      return exportCommand(rest, print, warn);
+      return exportCommand(rest, out.data, out.warn);
     }
     case 'compare': {
       const { compareCommand } = await import('./commands/compare.js');
-      const code = await compareCommand(rest, print, warn, progress);
-      if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
-      return code;
+      return compareCommand(rest, out);
     }
     case undefined:
     case 'help':
     case '--help':
     case '-h':
-      print(USAGE);
+      out.data(USAGE);
       return 0;
     default:
-      process.stderr.write(`malloc-lab: unknown command ${JSON.stringify(command)}\n${USAGE}\n`);
+      out.warn(`malloc-lab: unknown command ${JSON.stringify(command)}\n${USAGE}`);
       return 2;
   }
 }
