@@ -115,7 +115,7 @@ table { border-collapse: collapse; margin: .5rem 0 1rem; font-size: .9rem; }
 caption { text-align: left; font-weight: 600; padding: .25rem 0; caption-side: top; }
 th, td { border: 1px solid var(--line); padding: .25rem .5rem; vertical-align: top; text-align: left; }
 thead th { background: var(--wash); position: sticky; top: 0; }
-td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td.num, th.num, .num, table.raw td { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .verdict { display: inline-block; border-radius: .25rem; padding: 0 .35rem; font-weight: 600; white-space: nowrap; }
 .verdict.confirmed { color: var(--confirmed); background: var(--confirmed-bg); }
 .verdict.refuted { color: var(--refuted); background: var(--refuted-bg); }
