@@ -9,10 +9,13 @@ const USAGE = `usage: malloc-lab <command>
 commands:
   list [--claims] [--json]   the experiments: ids, what each reproduces, its seed;
                              --claims: every checkable sentence of the seeds and what judges it
-  run <id…> | --all          run experiments in fresh child processes and judge their claims
+  run <id…> | --all          run experiments in fresh child processes and judge their claims;
+                             independent runs side by side (--jobs 1: one after another)
       [--host node|fresh|both] [--allocator glibc|jemalloc|tcmalloc|mimalloc[=LIBRARY]]
-      [--env KEY=VALUE]… [--json] [--svg FILE] [--full] [--preset NAME]
-      [parameters: positional in the seed's order, or --name value]
+      [--env KEY=VALUE]… [--json] [--svg FILE] [--html FILE] [--full] [--preset NAME]
+      [--jobs N] [parameters: positional in the seed's order, or --name value]
+  report <file.json | ->      what run, explain or compare --json wrote: as text, or
+      [--html FILE]          --html: one self-contained page (charts, verdicts, raw numbers)
   demo                       malloc 1024 × (10 KiB + 1 B), free, malloc_trim in this process
   status <pid|name> [--json] another process's memory: /proc/<pid>/status and smaps_rollup
                              (Rss, Pss, USS); a name is matched against comm and command lines
@@ -20,7 +23,7 @@ commands:
       [--interval ms] [--duration s] [--peaks] [--json] [--svg FILE]
                              --peaks resets VmHWM at each sample (peak since the previous one)
   explain <pid|name>         where a process's RSS lives (heaps, arenas, stacks, mmaps, code),
-      [--json] [--svg FILE] [--no-agent]
+      [--json] [--svg FILE] [--html FILE] [--no-agent]
                              how much glibc keeps and why; its agent adds the inside view
   trim <pid|name> [--pad N] [--json]
                              malloc_trim(pad) inside a process, through its agent
@@ -34,8 +37,12 @@ commands:
                              compare RSS (peak, final, mean), CPU and wall time
       [--config NAME[,NAME…] | name:TOKEN,…]… [--baseline NAME] [--list] [--tree]
       [--interval ms] [--repeat N] [--duration s] [--grace s] [--load "cmd"]
-      [--ready-line REGEX] [--ready-delay s] [--linger s] [--json] [--svg FILE] [--show-output]
-  help                       this text`;
+      [--ready-line REGEX] [--ready-delay s] [--linger s] [--json] [--svg FILE] [--html FILE]
+      [--show-output]
+  help                       this text
+
+every command: --width N fits its text to N columns (default: COLUMNS, else the terminal's
+width; piped output keeps whole lines); colour only on a terminal, never under NO_COLOR`;
 
 /** `--width N` anywhere before a `--` (what follows it is compare's command): the columns every command fits. */
 function takeWidth(argv: string[]): { argv: string[]; width: number | undefined } {

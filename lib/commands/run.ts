@@ -20,6 +20,7 @@ import {
   type HostName,
 } from '../experiments/framework/hosts.js';
 import { runExperiment, type ExperimentRun } from '../experiments/framework/runner.js';
+import { createScheduler } from '../experiments/framework/scheduler.js';
 import type { ExperimentDefinition, Parameters } from '../experiments/framework/types.js';
 import { renderRunSummary } from '../report/run-summary.js';
 import { renderExperiment } from '../report/text.js';
@@ -35,6 +36,8 @@ export interface RunCommand {
   json: boolean;
   svg?: string;
   html?: string;
+  /** Child processes at once (the scheduler's cores); 1: one after another. Default: the CPUs. */
+  jobs?: number;
   full: boolean;
   parameters: Parameters;
   preset?: string;
@@ -46,7 +49,7 @@ const usageError = (message: string) => usageErrorOf('run', message);
 const PARAMETER_NAMES = new Set(CATALOGUE.flatMap((definition) => definition.parameters.map((p) => p.name)));
 
 const OPTIONS_HINT =
-  'run takes --all, --host, --allocator, --env, --json, --svg, --html, --full, --preset, --width, ' +
+  'run takes --all, --host, --allocator, --env, --json, --svg, --html, --jobs, --full, --preset, --width, ' +
   "and the experiment's parameters: malloc-lab list, or the README's experiment table";
 
 function integerArgument(name: string, text: string | undefined): number {
@@ -87,6 +90,12 @@ export function parseRunArguments(argv: string[]): RunCommand {
       case '--html':
         command.html = next();
         break;
+      case '--jobs': {
+        const jobs = integerArgument('--jobs', next());
+        if (jobs < 1 || jobs > 1024) throw usageError(`--jobs must be 1 to 1024, received ${jobs}`);
+        command.jobs = jobs;
+        break;
+      }
       case '--preset':
         command.preset = next();
         break;
@@ -187,20 +196,31 @@ export function parseRunArguments(argv: string[]): RunCommand {
 export async function runCommand(argv: string[], out: Output): Promise<number> {
   const command = parseRunArguments(argv);
   const output = command.json ? quiet(out) : out;
-  const results: ExperimentRun[] = [];
-  for (const [index, id] of command.ids.entries()) {
+  // Every experiment at once, each child process when the scheduler lets it (scheduler.ts); printed in order.
+  const scheduler = createScheduler(command.jobs === undefined ? {} : { cpus: command.jobs });
+  let finished = 0;
+  const pending = command.ids.map((id) => {
     const definition: ExperimentDefinition = findExperiment(id);
-    const runs = await runExperiment(definition, {
+    const runs = runExperiment(definition, {
       hosts: command.hosts,
       allocator: command.allocator,
       libraries: command.libraries,
       env: command.env,
       parameters: command.ids.length === 1 ? command.parameters : {},
       full: command.full,
-      onProgress: (message) => output.progress(`[${index + 1}/${command.ids.length}] ${message}`),
+      scheduler,
+      onProgress: (message) => output.progress(`[${finished}/${command.ids.length} done] ${message}`),
     });
-    results.push(...runs);
-    if (!command.json) output.print(`${renderExperiment(runs, { width: output.width })}\n`);
+    void runs.then(
+      () => finished++,
+      () => {},
+    );
+    return runs;
+  });
+  const results: ExperimentRun[] = [];
+  for (const runs of pending) {
+    results.push(...(await runs));
+    if (!command.json) output.print(`${renderExperiment(await runs, { width: output.width })}\n`);
   }
   output.endProgress();
   if (command.json) output.data(JSON.stringify(results, null, 2));

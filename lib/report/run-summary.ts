@@ -6,6 +6,8 @@
  */
 import type { ExperimentRun } from '../experiments/framework/runner.js';
 import type { Verdict } from '../experiments/framework/types.js';
+import * as check from '../infra/validate.js';
+import { typeError } from '../infra/validate.js';
 import { renderTable } from './table.js';
 import { type Palette, palette } from './terminal.js';
 
@@ -49,6 +51,9 @@ export interface SummaryOptions {
 }
 
 export function renderRunSummary(runs: ExperimentRun[], options: SummaryOptions = {}): string {
+  if (!Array.isArray(runs) || runs.some((run) => run === null || typeof run !== 'object' || !Array.isArray(run.claims)))
+    throw typeError('renderRunSummary', 'runs', 'an array of experiment runs (from runExperiment or run --json)', runs);
+  options = check.options<SummaryOptions>(options, 'renderRunSummary');
   const colours = options.colours ?? palette(false);
   const paint = (verdict: Verdict, text: string) => colours[verdict](text);
   const groups = byExperiment(runs);

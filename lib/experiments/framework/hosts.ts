@@ -68,6 +68,8 @@ export interface HostRunOptions {
    * directory is removed after the run.
    */
   capture?: string[];
+  /** Called once, when the child's first record arrives: it has started and its program is running. */
+  onStarted?: () => void;
 }
 
 export interface HostRun extends ParsedRun {
@@ -177,6 +179,8 @@ export function failedPreload(run: HostRun): MallocLabError | undefined {
 
 export function runOnHost(program: StepProgram, host: HostName, options: HostRunOptions = {}): Promise<HostRun> {
   if (!(program instanceof StepProgram)) throw check.typeError('runOnHost', 'program', 'a StepProgram', program);
+  if (options?.onStarted !== undefined && typeof options.onStarted !== 'function')
+    throw check.typeError('runOnHost', 'options.onStarted', 'a function', options.onStarted);
   const { command, args, env, runEnv, allocator, timeoutMs, collect } = hostLaunch(host, options, 'runOnHost');
   const encoded = program.encode();
   const started = performance.now();
@@ -184,7 +188,12 @@ export function runOnHost(program: StepProgram, host: HostName, options: HostRun
     const child = spawn(command, args, { env, stdio: ['pipe', 'ignore', 'pipe', 'pipe'] });
     const records: Buffer[] = [];
     const stderr: Buffer[] = [];
-    (child.stdio[3] as NodeJS.ReadableStream).on('data', (chunk: Buffer) => records.push(chunk));
+    let onStarted = options.onStarted;
+    (child.stdio[3] as NodeJS.ReadableStream).on('data', (chunk: Buffer) => {
+      records.push(chunk);
+      onStarted?.();
+      onStarted = undefined;
+    });
     child.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk));
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('error', (error) => {

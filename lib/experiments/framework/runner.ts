@@ -21,7 +21,8 @@ import {
 import { judged } from './observe.js';
 import { statusName } from './program.js';
 import type { OpName } from './program.js';
-import type { ClaimResult, ExperimentDefinition, Parameters } from './types.js';
+import { type RunScheduler, runKind } from './scheduler.js';
+import type { ClaimResult, ExperimentDefinition, Parameters, Variant } from './types.js';
 
 export interface RunOptions {
   hosts?: HostName[];
@@ -34,6 +35,11 @@ export interface RunOptions {
   /** Use the seed's full sizes where the defaults are scaled down. */
   full?: boolean;
   onProgress?: (message: string) => void;
+  /**
+   * Runs the hosts and the variants side by side, as this scheduler allows (scheduler.ts);
+   * without one, one child process after another.
+   */
+  scheduler?: RunScheduler;
 }
 
 export interface OpResult {
@@ -155,13 +161,35 @@ export async function runExperiment(
 ): Promise<ExperimentRun[]> {
   requireDefinition(definition, 'runExperiment');
   options = check.options<RunOptions>(options, 'runExperiment');
+  if (options.scheduler !== undefined && typeof (options.scheduler as Partial<RunScheduler> | null)?.run !== 'function')
+    throw check.typeError(
+      'runExperiment',
+      'options.scheduler',
+      'a scheduler (from createScheduler)',
+      options.scheduler,
+    );
   const parameters = resolveParameters(definition, options.parameters, options.full);
   const libraries = checkLibraries(options.libraries, 'runExperiment', 'options.libraries');
   const allocator = definition.comparesAllocators === true ? 'glibc' : (options.allocator ?? 'glibc');
   const hosts = (options.hosts ?? HOSTS).filter((host) => (definition.hosts ?? HOSTS).includes(host));
   const variants = definition.variants(parameters, libraries);
-  const results: ExperimentRun[] = [];
-  for (const host of hosts) {
+  const scheduler = options.scheduler;
+  const runVariant = (variant: Variant, host: HostName): Promise<HostRun> => {
+    const launch = (started?: () => void) => {
+      options.onProgress?.(`${definition.id}: ${variant.name} on ${host}`);
+      return runOnHost(variant.program, host, {
+        env: { ...(variant.env ?? {}), ...(options.env ?? {}) },
+        allocator,
+        libraries,
+        ...(variant.capture === undefined ? {} : { capture: variant.capture }),
+        ...(started === undefined ? {} : { onStarted: started }),
+      });
+    };
+    return scheduler === undefined
+      ? launch()
+      : scheduler.run(runKind(variant.program), (run) => launch(() => run.started()));
+  };
+  const runHost = async (host: HostName): Promise<ExperimentRun> => {
     const started = performance.now();
     const base: ExperimentRun = {
       experiment: definition.id,
@@ -181,22 +209,14 @@ export async function runExperiment(
     const missing = allocatorLibrary(allocator, libraries).missing;
     const unsupported = definition.allocators !== undefined && !definition.allocators.includes(allocator);
     if (missing !== undefined || unsupported) {
-      results.push({
-        ...base,
-        skipped: missing ?? `${definition.id} judges glibc itself; it does not run with ${allocator}`,
-      });
-      continue;
+      return { ...base, skipped: missing ?? `${definition.id} judges glibc itself; it does not run with ${allocator}` };
     }
+    const hostRuns: HostRun[] = [];
+    if (scheduler === undefined) for (const variant of variants) hostRuns.push(await runVariant(variant, host));
+    else hostRuns.push(...(await Promise.all(variants.map((variant) => runVariant(variant, host)))));
     const runs: Record<string, HostRun> = {};
-    for (const variant of variants) {
-      options.onProgress?.(`${definition.id}: ${variant.name} on ${host}`);
-      const env = { ...(variant.env ?? {}), ...(options.env ?? {}) };
-      const run = await runOnHost(variant.program, host, {
-        env,
-        allocator,
-        libraries,
-        ...(variant.capture === undefined ? {} : { capture: variant.capture }),
-      });
+    variants.forEach((variant, index) => {
+      const run = hostRuns[index]!;
       runs[variant.name] = run;
       base.variants.push({
         name: variant.name,
@@ -212,7 +232,7 @@ export async function runExperiment(
         ...(run.failure === undefined ? {} : { failure: { ...run.failure, error: statusName(run.failure.status)! } }),
       });
       base.steps.push(...stepRecords(variant.name, run));
-    }
+    });
     const context = { host, allocator, libraries, parameters, runs };
     base.claims = definition.claims.map((claim) => ({
       id: claim.id,
@@ -220,7 +240,10 @@ export async function runExperiment(
       ...judged(() => claim.judge(context)),
     }));
     base.durationMs = Math.round(performance.now() - started);
-    results.push(base);
-  }
+    return base;
+  };
+  const results: ExperimentRun[] = [];
+  if (scheduler === undefined) for (const host of hosts) results.push(await runHost(host));
+  else results.push(...(await Promise.all(hosts.map(runHost))));
   return results;
 }
