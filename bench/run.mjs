@@ -17,6 +17,9 @@
  *   7. explain    explainProcess() of a process with 10 000 mappings vs. a C read of its smaps
  *   8. agent      a malloc_info query over the agent's socket vs. malloc_info() in the service
  *   9. fleet      an `export --match` scrape of 50 services vs. C reads of their smaps_rollup
+ *  10. run --all  the main job's wall time, its runs side by side vs. one after another
+ *                 (--jobs 1), their CPU time, and whether every verdict is the same
+ *                 (target: <= 20 s with all four allocators installed)
  *
  * Each case runs in its own Node process (bench/cases/*.mjs) so that one case's heap
  * and JIT state cannot colour another's. The machines this runs on are noisy:
@@ -248,7 +251,7 @@ function missing(label, target, error) {
   rows.push({ label, target, error });
 }
 
-progress('1/9 per call: malloc(64) + free, koffi, noop');
+progress('1/10 per call: malloc(64) + free, koffi, noop');
 const perCall = (raw.perCall = runCase('per-call'));
 if (perCall.error) {
   missing('1 per call: malloc(64) + free', 1.0, perCall.error);
@@ -272,7 +275,7 @@ if (perCall.error) {
   );
 }
 
-progress('2/9 batch: 1 M × malloc(64) + free vs. C');
+progress('2/10 batch: 1 M × malloc(64) + free vs. C');
 const STEP = '2 batch, step program (fresh host)';
 const IN_NODE = '2 batch, allocBatch in Node';
 if (typeof built.batch !== 'string') {
@@ -302,7 +305,7 @@ if (typeof built.batch !== 'string') {
   }
 }
 
-progress('3/9 snapshot: status, statm, memoryUsage.rss');
+progress('3/10 snapshot: status, statm, memoryUsage.rss');
 if (typeof built.procfs !== 'string') {
   missing('3 snapshot: /proc/self/status', 1.3, built.procfs.error);
   missing('  statm fast path', 2.0, built.procfs.error);
@@ -337,7 +340,7 @@ if (typeof built.procfs !== 'string') {
   }
 }
 
-progress('4/9 observer effect: heap bytes per snapshot and per measure()');
+progress('4/10 observer effect: heap bytes per snapshot and per measure()');
 const observer = (raw.observer = runCase('observer', [], ['--expose-gc']));
 const observerRows = [];
 let observerPass = true;
@@ -362,7 +365,7 @@ if (observer.error) {
   }
 }
 
-progress('5/9 experiments: malloc-lab run <id> --json, every experiment once');
+progress('5/10 experiments: malloc-lab run <id> --json, every experiment once');
 const experiments = (raw.experiments = runCase('experiments'));
 const experimentRows = [];
 let experimentNote = '';
@@ -396,7 +399,7 @@ if (experiments.error) {
       : '');
 }
 
-progress('6/9 sampler: one sample of a 50-process tree (compare --tree) vs. C');
+progress('6/10 sampler: one sample of a 50-process tree (compare --tree) vs. C');
 const SAMPLER = '6 sampler: 50-process tree';
 let samplerCost = null;
 if (typeof built.tree !== 'string') {
@@ -421,7 +424,7 @@ if (typeof built.tree !== 'string') {
   }
 }
 
-progress('7/9 explain: the outside view of a process with 10 000 mappings vs a C read of its smaps');
+progress('7/10 explain: the outside view of a process with 10 000 mappings vs a C read of its smaps');
 const EXPLAIN = '7 explain, 10 000 mappings';
 if (typeof built.smaps !== 'string' || typeof built.manyMappings !== 'string') {
   missing(EXPLAIN, 1.5, built.smaps.error ?? built.manyMappings.error);
@@ -443,7 +446,7 @@ if (typeof built.smaps !== 'string' || typeof built.manyMappings !== 'string') {
   }
 }
 
-progress('8/9 agent: a query for malloc_info over the socket vs malloc_info() in the service');
+progress('8/10 agent: a query for malloc_info over the socket vs malloc_info() in the service');
 const agent = (raw.agent = runCase('agent'));
 const AGENT = '8 agent query (malloc_info)';
 if (agent.error) missing(AGENT, 1.5, agent.error);
@@ -473,7 +476,7 @@ else {
   );
 }
 
-progress('9/9 fleet: export --match scrape of 50 services vs C reads of their smaps_rollup');
+progress('9/10 fleet: export --match scrape of 50 services vs C reads of their smaps_rollup');
 const FLEET = '9 export --match, 50 services';
 if (typeof built.smaps !== 'string') missing(FLEET, 1.5, built.smaps.error);
 else {
@@ -495,13 +498,53 @@ else {
 }
 rmSync(cDir, { recursive: true, force: true });
 
+progress('10/10 run --all: side by side vs one after another (--jobs 1)');
+const RUN_ALL_TARGET_MS = 20_000;
+const runAll = (raw.runAll = runCase('run-all'));
+const runAllPass = !runAll.error && runAll.parallel.wallMs <= RUN_ALL_TARGET_MS && runAll.differing.length === 0;
+const runAllRows = runAll.error
+  ? [['(failed)', runAll.error, '', '', '']]
+  : [
+      [
+        'side by side (default)',
+        time(runAll.parallel.wallMs * 1e6),
+        time(runAll.parallel.cpuMs * 1e6),
+        `<= ${RUN_ALL_TARGET_MS / 1000} s`,
+        runAll.parallel.wallMs <= RUN_ALL_TARGET_MS ? 'PASS' : 'MISS',
+      ],
+      [
+        'one after another (--jobs 1)',
+        time(runAll.sequential.wallMs * 1e6),
+        time(runAll.sequential.cpuMs * 1e6),
+        '',
+        '',
+      ],
+      [
+        'verdicts',
+        runAll.differing.length === 0
+          ? `all ${runAll.claims} the same`
+          : `${runAll.differing.length} of ${runAll.claims} differ: ${runAll.differing.join('; ')}`,
+        '',
+        'identical',
+        runAll.differing.length === 0 ? 'PASS' : 'MISS',
+      ],
+    ];
+const runAllNote = runAll.error
+  ? ''
+  : runAll.allocatorsSkipped.length > 0
+    ? `; the allocators experiment was skipped (${runAll.allocatorsSkipped.join(', ')}): the 20 s target holds with the allocators installed`
+    : `; ${runAll.experiments} experiments, all four allocators installed`;
+
 // ---------------------------------------------------------------- the report
 
 const SAMPLER_TARGET_PCT = 1;
 const samplerPass = samplerCost !== null && samplerCost.coreSharePct < SAMPLER_TARGET_PCT;
 const targetRows = rows.filter((row) => row.target !== undefined);
 const misses =
-  targetRows.filter((row) => row.result !== 'PASS').length + (observerPass ? 0 : 1) + (samplerPass ? 0 : 1);
+  targetRows.filter((row) => row.result !== 'PASS').length +
+  (observerPass ? 0 : 1) +
+  (samplerPass ? 0 : 1) +
+  (runAllPass ? 0 : 1);
 const seconds = ((Date.now() - started) / 1000).toFixed(0);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 21);
 
@@ -539,12 +582,14 @@ lines.push(
     ],
   ),
 );
+lines.push(heading(`run --all: wall and CPU time, side by side vs one after another${runAllNote}`));
+lines.push(table(['how', 'wall', 'CPU (all processes)', 'target', 'result'], runAllRows));
 lines.push(heading(`Experiment wall time: durationMs per experiment and host (${experimentNote})`));
 lines.push(table(['experiment', 'host', 'variants', 'durationMs', 'per variant (median)', 'note'], experimentRows));
 lines.push(
   markdown
-    ? `\n${targetRows.length + 2 - misses} of ${targetRows.length + 2} targets met.`
-    : `\n${targetRows.length + 2 - misses} of ${targetRows.length + 2} targets met (${misses === 0 ? 'all PASS' : `${misses} MISS`}); ${seconds} s`,
+    ? `\n${targetRows.length + 3 - misses} of ${targetRows.length + 3} targets met.`
+    : `\n${targetRows.length + 3 - misses} of ${targetRows.length + 3} targets met (${misses === 0 ? 'all PASS' : `${misses} MISS`}); ${seconds} s`,
 );
 const report = lines.join('\n');
 process.stdout.write(`${report}\n`);

@@ -157,8 +157,19 @@ export type {
   Parameter,
 } from './experiments/framework/types.js';
 export { EXPERIMENT_RUN_SCHEMA_PATH } from './experiments/framework/schema.js';
+export {
+  createScheduler,
+  runKind,
+  type RunKind,
+  type RunScheduler,
+  type ScheduledRun,
+} from './experiments/framework/scheduler.js';
 export { renderExperiment } from './report/text.js';
 export { renderSvg } from './report/svg.js';
+export { renderRunSummary } from './report/run-summary.js';
+export { renderRunsHtml } from './report/html/runs.js';
+export { renderExplainHtml } from './report/html/explain.js';
+export { renderCompareHtml } from './report/html/compare.js';
 export { trim, type TrimResult, type TrimOptions } from './service/trim.js';
 export {
   startPeriodicTrimmer,

@@ -941,7 +941,7 @@ const FUNCTIONS: FunctionSpec[] = [
     valid: () => ({ args: [0, { agent: false }] }),
     call: lab.explainProcess,
   },
-  ...(['renderExplainText', 'renderExplainSvg'] as const).map((fn): FunctionSpec => ({
+  ...(['renderExplainText', 'renderExplainSvg', 'renderExplainHtml'] as const).map((fn): FunctionSpec => ({
     area: 'commands',
     fn,
     params: [
@@ -1069,7 +1069,7 @@ const FUNCTIONS: FunctionSpec[] = [
     valid: () => ({ args: [{ command: ['true'], configurations: ['glibc'] }] }),
     call: lab.compareAllocators,
   },
-  ...(['renderCompareTable', 'renderCompareSvg'] as const).map((fn): FunctionSpec => ({
+  ...(['renderCompareTable', 'renderCompareSvg', 'renderCompareHtml'] as const).map((fn): FunctionSpec => ({
     area: 'reports',
     fn,
     params: [
@@ -1123,6 +1123,7 @@ const FUNCTIONS: FunctionSpec[] = [
           ),
           bad('capture: a string', { capture: 'MALLOC_TRACE' }, TYPE),
           bad('capture: a name with a slash', { capture: ['../x'] }, TYPE),
+          bad('onStarted: a string', { onStarted: 'go' }, TYPE),
         ],
       ],
     ],
@@ -1203,6 +1204,7 @@ const FUNCTIONS: FunctionSpec[] = [
         'options',
         [
           bad('a string', 'fast', TYPE),
+          bad('scheduler: an object', { scheduler: {} }, TYPE),
           bad('heaps: an unknown heap', { heaps: ['old'] }, RANGE),
           bad('worlds: empty', { worlds: [] }, TYPE),
           bad('worlds: a string', { worlds: 'fresh' }, TYPE),
@@ -1335,7 +1337,31 @@ const FUNCTIONS: FunctionSpec[] = [
     valid: () => ({ args: [new StepProgram().step('x'), new Uint8Array(0)] }),
     call: (program: StepProgram, bytes: Uint8Array) => lab.parseRecords(program, bytes),
   } as unknown as FunctionSpec,
-  ...(['renderExperiment', 'renderSvg'] as const).map((fn): FunctionSpec => ({
+  {
+    area: 'experiments',
+    fn: 'createScheduler',
+    params: [
+      [
+        'options',
+        [
+          ...OPTIONS,
+          bad('cpus: 0', { cpus: 0 }, RANGE),
+          bad('cpus: 1.5', { cpus: 1.5 }, RANGE),
+          bad('cpus: a string', { cpus: '2' }, TYPE),
+        ],
+      ],
+    ],
+    valid: () => ({ args: [{ cpus: 2 }] }),
+    call: lab.createScheduler,
+  } as unknown as FunctionSpec,
+  {
+    area: 'experiments',
+    fn: 'runKind',
+    params: [['program', [bad('null', null, TYPE), bad('a string', 'sleep', TYPE), bad('an object', {}, TYPE)]]],
+    valid: () => ({ args: [new StepProgram().step('x', (s) => s.sleep(1000))] }),
+    call: lab.runKind,
+  } as unknown as FunctionSpec,
+  ...(['renderExperiment', 'renderSvg', 'renderRunSummary', 'renderRunsHtml'] as const).map((fn): FunctionSpec => ({
     area: 'reports',
     fn,
     params: [

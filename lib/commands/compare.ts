@@ -16,6 +16,7 @@ import { renderCompareSvg } from '../report/compare-svg.js';
 import { bestSentence, renderCompareTable } from '../report/compare-table.js';
 import { renderTable } from '../report/table.js';
 import { eachArgument, usageError as usageErrorOf } from './arguments.js';
+import type { Output } from './output.js';
 
 const usageError = (message: string) => usageErrorOf('compare', message);
 
@@ -23,6 +24,7 @@ export interface CompareCommand {
   options: CompareOptions;
   json: boolean;
   svg?: string;
+  html?: string;
   showOutput: boolean;
   list: boolean;
 }
@@ -96,6 +98,9 @@ export function parseCompareArguments(argv: string[]): CompareCommand {
       case '--svg':
         result.svg = next();
         break;
+      case '--html':
+        result.html = next();
+        break;
       case '--show-output':
         result.showOutput = true;
         break;
@@ -129,7 +134,7 @@ export function parseCompareArguments(argv: string[]): CompareCommand {
   };
 }
 
-function listMatrix(print: (line: string) => void): number {
+function listMatrix(out: Output): number {
   const rows = defaultConfigurations().map((configuration) => [
     configuration.name,
     Object.entries(configuration.env)
@@ -137,25 +142,19 @@ function listMatrix(print: (line: string) => void): number {
       .join(' ') || '—',
     configuration.missing ?? configuration.library ?? '(no preload)',
   ]);
-  print(
-    renderTable(['configuration', 'settings', 'library'], rows, 3)
-      .split('\n')
-      .map((line) => line.trimEnd())
-      .join('\n'),
+  out.print(
+    renderTable(['configuration', 'settings', 'library'], rows, { textColumns: 3, width: out.width, wrap: [1, 2] }),
   );
-  print('');
-  for (const configuration of defaultConfigurations()) print(`${configuration.name}: ${configuration.description}`);
+  out.print('');
+  for (const configuration of defaultConfigurations()) out.print(`${configuration.name}: ${configuration.description}`);
   return 0;
 }
 
-export async function compareCommand(
-  argv: string[],
-  print: (line: string) => void,
-  warn: (line: string) => void,
-  progress: (line: string) => void,
-): Promise<number> {
+export async function compareCommand(argv: string[], out: Output): Promise<number> {
   const command = parseCompareArguments(argv);
-  if (command.list) return listMatrix(print);
+  const { warn } = out;
+  const progress = command.json ? () => {} : out.progress;
+  if (command.list) return listMatrix(out);
 
   const controller = new AbortController();
   let received: NodeJS.Signals | null = null;
@@ -215,15 +214,20 @@ export async function compareCommand(
       }
       throw error;
     }
-    if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
+    out.endProgress();
     if (command.svg !== undefined) writeFileSync(command.svg, renderCompareSvg(result));
+    if (command.html !== undefined) {
+      const { renderCompareHtml } = await import('../report/html/compare.js');
+      writeFileSync(command.html, renderCompareHtml(result));
+    }
+    const written = [command.svg, command.html].filter((file): file is string => file !== undefined);
     if (command.json) {
-      print(JSON.stringify(result, null, 2));
+      out.data(JSON.stringify(result, null, 2));
       warn(`compare: ${bestSentence(result)}`);
-      if (command.svg !== undefined) warn(`compare: wrote ${command.svg}`);
+      for (const file of written) warn(`compare: wrote ${file}`);
     } else {
-      print(renderCompareTable(result));
-      if (command.svg !== undefined) print(`wrote ${command.svg}`);
+      out.print(renderCompareTable(result, { width: out.width }));
+      for (const file of written) out.print(`wrote ${file}`);
     }
     if (received !== null) return received === 'SIGINT' ? 130 : 143;
     return 0;

@@ -1,5 +1,5 @@
 /**
- * `malloc-lab explain <pid|name> [--json] [--svg FILE] [--no-agent]`: where a
+ * `malloc-lab explain <pid|name> [--json] [--svg FILE] [--html FILE] [--no-agent]`: where a
  * running process's resident memory lives and why, from outside (and from its
  * agent when it has one). Needs no addon.
  */
@@ -9,6 +9,7 @@ import { explainProcess } from '../process/explain/explain.js';
 import { renderExplainSvg } from '../report/explain-svg.js';
 import { renderExplainText } from '../report/explain-text.js';
 import { eachArgument, targetProcess, usageError as usageErrorOf } from './arguments.js';
+import type { Output } from './output.js';
 
 const usageError = (message: string) => usageErrorOf('explain', message);
 
@@ -16,6 +17,7 @@ export interface ExplainCommand {
   target: string;
   json: boolean;
   svg: string | null;
+  html: string | null;
   agent: boolean;
 }
 
@@ -23,25 +25,26 @@ export function parseExplainArguments(argv: string[]): ExplainCommand {
   let target: string | undefined;
   let json = false;
   let svg: string | null = null;
+  let html: string | null = null;
   let agent = true;
   eachArgument('explain', argv, (token, next) => {
     if (token === '--json') json = true;
     else if (token === '--svg') svg = next();
+    else if (token === '--html') html = next();
     else if (token === '--no-agent') agent = false;
     else if (token.startsWith('-'))
-      throw usageError(`unknown option ${token} (explain takes <pid|name> [--json] [--svg FILE] [--no-agent])`);
+      throw usageError(
+        `unknown option ${token} (explain takes <pid|name> [--json] [--svg FILE] [--html FILE] [--no-agent])`,
+      );
     else if (target !== undefined) throw usageError(`takes one process, received ${target} and ${token}`);
     else target = token;
   });
   if (target === undefined) throw usageError('give the pid or name of the process to explain');
-  return { target, json, svg, agent };
+  return { target, json, svg, html, agent };
 }
 
-export async function explainCommand(
-  argv: string[],
-  print: (line: string) => void,
-  warn: (line: string) => void,
-): Promise<number> {
+export async function explainCommand(argv: string[], out: Output): Promise<number> {
+  const { warn } = out;
   const command = parseExplainArguments(argv);
   const pid = targetProcess('explain', command.target);
   const report = await explainProcess(pid, { agent: command.agent ? 'auto' : false });
@@ -49,7 +52,13 @@ export async function explainCommand(
     writeFileSync(command.svg, renderExplainSvg(report));
     warn(`explain: wrote ${command.svg}`);
   }
-  print(command.json ? JSON.stringify(report, null, 2) : renderExplainText(report));
+  if (command.html !== null) {
+    const { renderExplainHtml } = await import('../report/html/explain.js');
+    writeFileSync(command.html, renderExplainHtml(report));
+    warn(`explain: wrote ${command.html}`);
+  }
+  if (command.json) out.data(JSON.stringify(report, null, 2));
+  else out.print(renderExplainText(report, { width: out.width }));
   if (report.outcome === 'denied') {
     if (command.json) warn(`explain: ${report.verdict.cannotKnow[0]}`);
     return 1;

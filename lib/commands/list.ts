@@ -7,8 +7,9 @@ import { SEED_CLAIMS } from '../experiments/claims/index.js';
 import { renderSeedClaims } from '../report/seed-claims.js';
 import { renderTable } from '../report/table.js';
 import { eachArgument, usageError } from './arguments.js';
+import type { Output } from './output.js';
 
-export function listCommand(argv: string[], print: (line: string) => void): number {
+export function listCommand(argv: string[], out: Output): number {
   let claims = false;
   let json = false;
   eachArgument('list', argv, (token) => {
@@ -17,11 +18,12 @@ export function listCommand(argv: string[], print: (line: string) => void): numb
     else throw usageError('list', `unknown argument ${JSON.stringify(token)} (expected --claims or --json)`);
   });
   if (claims) {
-    print(json ? JSON.stringify(SEED_CLAIMS, null, 2) : renderSeedClaims());
+    if (json) out.data(JSON.stringify(SEED_CLAIMS, null, 2));
+    else out.print(renderSeedClaims());
     return 0;
   }
   if (json) {
-    print(
+    out.data(
       JSON.stringify(
         CATALOGUE.map((d) => ({ id: d.id, seeds: d.seeds, title: d.title })),
         null,
@@ -30,11 +32,11 @@ export function listCommand(argv: string[], print: (line: string) => void): numb
     );
     return 0;
   }
-  print(
+  out.print(
     renderTable(
       ['id', 'seed', 'what it reproduces'],
       CATALOGUE.map((d) => [d.id, d.seeds.join(', '), d.title]),
-      3,
+      { textColumns: 3, width: out.width, wrap: [2] },
     ),
   );
   return 0;

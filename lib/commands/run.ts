@@ -25,10 +25,13 @@ import {
   type HostName,
 } from '../experiments/framework/hosts.js';
 import { runExperiment, type ExperimentRun } from '../experiments/framework/runner.js';
+import { createScheduler } from '../experiments/framework/scheduler.js';
 import type { ExperimentDefinition, Parameters } from '../experiments/framework/types.js';
 import { DEFAULT_WORLDS, type HeapName } from '../experiments/framework/worlds.js';
+import { renderRunSummary } from '../report/run-summary.js';
 import { renderExperiment } from '../report/text.js';
 import { eachArgument, usageError as usageErrorOf } from './arguments.js';
+import { type Output, quiet } from './output.js';
 
 export interface RunCommand {
   ids: string[];
@@ -42,12 +45,23 @@ export interface RunCommand {
   env: Record<string, string>;
   json: boolean;
   svg?: string;
+  html?: string;
+  /** Child processes at once (the scheduler's cores); 1: one after another. Default: the CPUs. */
+  jobs?: number;
   full: boolean;
   parameters: Parameters;
   preset?: string;
 }
 
 const usageError = (message: string) => usageErrorOf('run', message);
+
+/** Every experiment's parameter names: `--name value` is a parameter only if it is one of these. */
+const PARAMETER_NAMES = new Set(CATALOGUE.flatMap((definition) => definition.parameters.map((p) => p.name)));
+
+const OPTIONS_HINT =
+  'run takes --all, --host, --heap, --repeat, --age-blocks, --age-freed, --age-mix, --age-seed, --allocator, --env, ' +
+  '--json, --svg, --html, --jobs, --full, --preset, --width, ' +
+  "and the experiment's parameters: malloc-lab list, or the README's experiment table";
 
 function integerArgument(name: string, text: string | undefined): number {
   const value = Number(text);
@@ -85,6 +99,15 @@ export function parseRunArguments(argv: string[]): RunCommand {
       case '--svg':
         command.svg = next();
         break;
+      case '--html':
+        command.html = next();
+        break;
+      case '--jobs': {
+        const jobs = integerArgument('--jobs', next());
+        if (jobs < 1 || jobs > 1024) throw usageError(`--jobs must be 1 to 1024, received ${jobs}`);
+        command.jobs = jobs;
+        break;
+      }
       case '--preset':
         command.preset = next();
         break;
@@ -159,7 +182,9 @@ export function parseRunArguments(argv: string[]): RunCommand {
         break;
       }
       default:
-        if (token.startsWith('--')) {
+        if (token.startsWith('-')) {
+          // Only a parameter some experiment has takes a value here; anything else is an option run does not know.
+          if (!PARAMETER_NAMES.has(token.slice(2))) throw usageError(`unknown option ${token} (${OPTIONS_HINT})`);
           command.parameters[token.slice(2)] = integerArgument(token, next());
         } else {
           positional.push(token);
@@ -188,6 +213,14 @@ export function parseRunArguments(argv: string[]): RunCommand {
   }
   if (ids.length === 1) {
     const definition = findExperiment(ids[0]!);
+    const own = new Set(definition.parameters.map((parameter) => parameter.name));
+    for (const name of Object.keys(command.parameters)) {
+      if (!own.has(name)) {
+        throw usageError(
+          `${definition.id} has no parameter --${name} (its parameters: ${[...own].map((one) => `--${one}`).join(' ') || 'none'})`,
+        );
+      }
+    }
     if (command.preset !== undefined) {
       const preset = definition.presets?.[command.preset];
       if (preset === undefined) {
@@ -212,16 +245,15 @@ export function parseRunArguments(argv: string[]): RunCommand {
   return command;
 }
 
-export async function runCommand(
-  argv: string[],
-  print: (line: string) => void,
-  progress: (line: string) => void,
-): Promise<number> {
+export async function runCommand(argv: string[], out: Output): Promise<number> {
   const command = parseRunArguments(argv);
-  const results: ExperimentRun[] = [];
-  for (const id of command.ids) {
+  const output = command.json ? quiet(out) : out;
+  // Every experiment at once, each child process when the scheduler lets it (scheduler.ts); printed in order.
+  const scheduler = createScheduler(command.jobs === undefined ? {} : { cpus: command.jobs });
+  let finished = 0;
+  const pending = command.ids.map((id) => {
     const definition: ExperimentDefinition = findExperiment(id);
-    const runs = await runExperiment(definition, {
+    const runs = runExperiment(definition, {
       ...(command.hosts === undefined && command.heaps === undefined
         ? { worlds: DEFAULT_WORLDS }
         : { hosts: command.hosts, heaps: command.heaps }),
@@ -232,16 +264,34 @@ export async function runCommand(
       env: command.env,
       parameters: command.ids.length === 1 ? command.parameters : {},
       full: command.full,
-      onProgress: progress,
+      scheduler,
+      onProgress: (message) => output.progress(`[${finished}/${command.ids.length} done] ${message}`),
     });
-    results.push(...runs);
-    if (!command.json) print(`${renderExperiment(runs)}\n`);
+    void runs.then(
+      () => finished++,
+      () => {},
+    );
+    return runs;
+  });
+  const results: ExperimentRun[] = [];
+  for (const runs of pending) {
+    results.push(...(await runs));
+    if (!command.json) output.print(`${renderExperiment(await runs, { width: output.width })}\n`);
   }
-  if (command.json) print(JSON.stringify(results, null, 2));
+  output.endProgress();
+  if (command.json) output.data(JSON.stringify(results, null, 2));
+  else output.print(renderRunSummary(results, { width: output.width, colours: output.colours }));
+  const written = (what: string, file: string) =>
+    command.json ? output.warn(`run: wrote ${what} ${file}`) : output.print(`${what} written to ${file}`);
   if (command.svg !== undefined) {
     const { renderSvg } = await import('../report/svg.js');
     writeFileSync(command.svg, renderSvg(results));
-    if (!command.json) print(`chart written to ${command.svg}`);
+    written('chart', command.svg);
+  }
+  if (command.html !== undefined) {
+    const { renderRunsHtml } = await import('../report/html/runs.js');
+    writeFileSync(command.html, renderRunsHtml(results));
+    written('report', command.html);
   }
   return 0;
 }

@@ -9,10 +9,11 @@
  */
 import { processStatusReport, renderStatusReport } from '../process/status.js';
 import { targetProcess, usageError as usageErrorOf } from './arguments.js';
+import type { Output } from './output.js';
 
 const usageError = (message: string) => usageErrorOf('status', message);
 
-export function statusCommand(argv: string[], print: (line: string) => void, warn: (line: string) => void): number {
+export function statusCommand(argv: string[], out: Output): number {
   let json = false;
   const positional: string[] = [];
   for (const token of argv) {
@@ -31,12 +32,12 @@ export function statusCommand(argv: string[], print: (line: string) => void, war
   const pid = targetProcess('status', positional[0]!);
   const report = processStatusReport(pid, 'status');
   if (json) {
-    print(JSON.stringify(report, null, 2));
+    out.data(JSON.stringify(report, null, 2));
   } else {
-    print(renderStatusReport(report));
+    out.print(renderStatusReport(report, { width: out.width }));
   }
   // Text output says it in place; JSON carries it in smapsRollupError, and a person running it sees this.
   if (json && report.smapsRollupError !== null)
-    warn(`status: smaps_rollup not read: ${report.smapsRollupError.message}`);
+    out.warn(`status: smaps_rollup not read: ${report.smapsRollupError.message}`);
   return 0;
 }

@@ -18,6 +18,7 @@ import { liveLine } from '../report/sparkline.js';
 import { renderWatchSvg } from '../report/watch-svg.js';
 import { plainLine, summarizeWatch } from '../report/watch-text.js';
 import { eachArgument, targetProcess, usageError as usageErrorOf } from './arguments.js';
+import type { Output } from './output.js';
 
 const usageError = (message: string) => usageErrorOf('watch', message);
 
@@ -83,11 +84,8 @@ export function parseWatchArguments(argv: string[]): WatchCommand {
   return { ...command, target: positional[0]! };
 }
 
-export async function watchCommand(
-  argv: string[],
-  print: (line: string) => void,
-  warn: (line: string) => void,
-): Promise<number> {
+export async function watchCommand(argv: string[], out: Output): Promise<number> {
+  const { print, warn } = out;
   const command = parseWatchArguments(argv);
   const pid = targetProcess('watch', command.target);
 
@@ -133,7 +131,7 @@ export async function watchCommand(
               history,
               ...(so.peaks ? { peak: sample.VmHWM } : {}),
             },
-            live.columns || 80,
+            out.width ?? (live.columns || 80),
           );
           live.write(`\r\x1b[K${line}`);
         } else if (!command.json) {
@@ -150,7 +148,7 @@ export async function watchCommand(
   if (command.svg !== undefined) writeFileSync(command.svg, renderWatchSvg(result));
   const summary = summarizeWatch(result);
   if (command.json) {
-    print(JSON.stringify(result, null, 2));
+    out.data(JSON.stringify(result, null, 2));
     for (const line of summary) warn(`watch: ${line}`);
   } else {
     for (const line of summary) print(line);

@@ -11,6 +11,8 @@ import type { Mallinfo2 } from '../bridge/heap.js';
 import { MallocLabError } from '../infra/errors.js';
 import { formatBytes } from '../infra/units.js';
 import * as check from '../infra/validate.js';
+import { renderTable } from '../report/table.js';
+import { fitText } from '../report/terminal.js';
 import { type SmapsRollup, type Status, readSmapsRollupOfPid } from './proc-files.js';
 import { commandLine, hasAddressSpace, identify, isGone, readStatusOf } from './target.js';
 
@@ -136,15 +138,14 @@ const MALLINFO_ROWS: [keyof Mallinfo2, string][] = [
   ['keepcost', 'releasable from the top'],
 ];
 
-function rows(entries: [string, string, string][]): string {
-  const nameWidth = Math.max(...entries.map(([name]) => name.length));
-  const valueWidth = Math.max(...entries.map(([, value]) => value.length));
-  return entries
-    .map(([name, value, note]) => `  ${name.padEnd(nameWidth)}  ${value.padStart(valueWidth)}  ${note}`)
-    .join('\n');
-}
-
-export function renderStatusReport(report: StatusReport): string {
+export function renderStatusReport(report: StatusReport, options: { width?: number | undefined } = {}): string {
+  const rows = (entries: [string, string, string][]) =>
+    renderTable(['field', 'value', 'meaning'], entries, {
+      bare: true,
+      indent: 2,
+      align: ['left', 'right', 'left'],
+      width: options.width,
+    });
   if (
     report === null ||
     typeof report !== 'object' ||
@@ -205,5 +206,5 @@ export function renderStatusReport(report: StatusReport): string {
       ),
     );
   }
-  return lines.join('\n');
+  return fitText(lines.join('\n'), options.width);
 }

@@ -8,6 +8,7 @@ import { type CompareResult, type ConfigurationSummary, isCompareResult } from '
 import { formatBytes } from '../infra/units.js';
 import { typeError } from '../infra/validate.js';
 import { renderTable } from './table.js';
+import { fitText } from './terminal.js';
 
 /** "+4%", "-56%", "0%"; '—' when unknown. */
 export function percent(fraction: number | null | undefined): string {
@@ -21,7 +22,7 @@ export function seconds(ms: number | null | undefined): string {
   return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
 }
 
-const STATUS: Record<ConfigurationSummary['status'], string> = {
+export const STATUS: Record<ConfigurationSummary['status'], string> = {
   ok: 'ok',
   'not-applied': 'NOT APPLIED',
   unchecked: 'unchecked',
@@ -32,7 +33,7 @@ const STATUS: Record<ConfigurationSummary['status'], string> = {
 };
 
 /** How the runs of a configuration ended, for its status cell: "exit 0", "stopped", "SIGSEGV". */
-function endings(result: CompareResult, summary: ConfigurationSummary): string {
+export function endings(result: CompareResult, summary: ConfigurationSummary): string {
   if (summary.status !== 'ok' && summary.status !== 'failed') return STATUS[summary.status];
   const runs = result.runs.filter((run) => run.configuration === summary.configuration);
   const kinds = [
@@ -51,7 +52,7 @@ function endings(result: CompareResult, summary: ConfigurationSummary): string {
   return kinds.join(', ');
 }
 
-function how(result: CompareResult): string {
+export function how(result: CompareResult): string {
   const { options } = result;
   const parts: string[] = [];
   const runnable = result.configurations.filter((configuration) => configuration.missing === null).length;
@@ -92,7 +93,7 @@ export function bestSentence(result: CompareResult): string {
 }
 
 /** The whole comparison as text for a terminal or a log. */
-export function renderCompareTable(result: CompareResult): string {
+export function renderCompareTable(result: CompareResult, options: { width?: number | undefined } = {}): string {
   if (!isCompareResult(result))
     throw typeError('renderCompareTable', 'result', 'the result of compareAllocators()', result);
   const repeated = result.options.repeat > 1;
@@ -136,7 +137,8 @@ export function renderCompareTable(result: CompareResult): string {
     }
     return row;
   });
-  lines.push(renderTable(header, rows, 2));
+  // Narrow: the spread, the wall time, the mean and the CPU change go first; final RSS and its change stay.
+  lines.push(renderTable(header, rows, { textColumns: 2, width: options.width, drop: [9, 6, 4, 8, 2, 5] }));
 
   const notes = result.summary.filter((summary) => summary.note !== null);
   if (notes.length > 0) {
@@ -157,5 +159,5 @@ export function renderCompareTable(result: CompareResult): string {
       result.configurations.filter((configuration) => configuration.missing === null).length * result.options.repeat;
     lines.push(`Interrupted after ${result.runs.length} of ${planned} runs.`);
   }
-  return lines.join('\n');
+  return fitText(lines.join('\n'), options.width);
 }

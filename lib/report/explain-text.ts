@@ -9,6 +9,7 @@ import { AGENT_IMPORT_LINE } from '../process/agent-client.js';
 import type { ExplainReport, Mechanism } from '../process/explain/types.js';
 import { commandLine } from '../process/target.js';
 import { renderTable } from './table.js';
+import { fitText } from './terminal.js';
 
 function percent(share: number): string {
   return `${(100 * share).toFixed(1)} %`;
@@ -22,7 +23,7 @@ function mark(mechanism: Mechanism): string {
   return mechanism.holds === true ? 'yes' : mechanism.holds === false ? 'no ' : '?  ';
 }
 
-function viewLine(report: ExplainReport): string {
+export function viewLine(report: ExplainReport): string {
   if (report.agent?.answered) return `view: outside + the agent (${report.agent.socket})`;
   if (report.agent !== null)
     return `view: outside only (the agent at ${report.agent.socket || '?'} did not answer: ${report.agent.error?.message})`;
@@ -30,7 +31,7 @@ function viewLine(report: ExplainReport): string {
 }
 
 /** The allocator settings in force at start-up: those set, by where they came from. */
-function settingsLine(report: ExplainReport): string {
+export function settingsLine(report: ExplainReport): string {
   const settings = report.settings;
   if (settings === null) return `settings: not read (${report.access.environ.reason ?? 'environ unreadable'})`;
   const set = Object.entries(settings.glibc)
@@ -46,7 +47,8 @@ function settingsLine(report: ExplainReport): string {
   return `settings in force (start-up environment): ${all.length === 0 ? "none set: glibc's defaults" : all.join(', ')}`;
 }
 
-export function renderExplainText(report: ExplainReport): string {
+export function renderExplainText(report: ExplainReport, options: { width?: number | undefined } = {}): string {
+  const width = options.width;
   if (
     report === null ||
     typeof report !== 'object' ||
@@ -65,7 +67,7 @@ export function renderExplainText(report: ExplainReport): string {
     lines.push('');
     lines.push(report.verdict.summary);
     for (const line of report.verdict.cannotKnow) lines.push(`  - ${line}`);
-    return lines.join('\n');
+    return fitText(lines.join('\n'), width);
   }
   lines.push(viewLine(report));
   const version = report.glibc?.version === null || report.glibc === null ? '' : ` ${report.glibc.version}`;
@@ -96,6 +98,7 @@ export function renderExplainText(report: ExplainReport): string {
         formatBytes(entry.reservedBytes),
         String(entry.regionCount),
       ]),
+      { width, drop: [3] },
     ),
   );
   lines.push('');
@@ -129,9 +132,9 @@ export function renderExplainText(report: ExplainReport): string {
     if (glibc.arenas.list.length > 0) {
       lines.push(
         renderTable(
-          ['  arena', 'heaps', 'reserved', 'resident', 'system', 'top', 'free', 'trimmable', 'threads'],
+          ['arena', 'heaps', 'reserved', 'resident', 'system', 'top', 'free', 'trimmable', 'threads'],
           glibc.arenas.list.map((arena) => [
-            `  ${arena.main ? 'main' : arena.index === null ? '?' : `#${arena.index}`}`,
+            arena.main ? 'main' : arena.index === null ? '?' : `#${arena.index}`,
             arena.main ? '[heap]' : String(arena.heaps.length),
             formatBytes(arena.reservedBytes),
             formatBytes(arena.residentBytes),
@@ -141,6 +144,8 @@ export function renderExplainText(report: ExplainReport): string {
             bytesOrDash(arena.trimmableBytes),
             arena.attachedThreads === null ? '–' : String(arena.attachedThreads),
           ]),
+          // On a narrow terminal the resident bytes and what is free of them matter most.
+          { width, indent: 2, drop: [8, 5, 4, 2, 1, 7] },
         ),
       );
     }
@@ -168,12 +173,13 @@ export function renderExplainText(report: ExplainReport): string {
   lines.push(`verdict (${verdict.view === 'outside' ? 'outside view' : 'outside view + agent'})`);
   lines.push(`  ${verdict.summary}`);
   if (verdict.split !== null) {
-    const table = renderTable(
-      ['  part', 'bytes', 'share'],
-      verdict.split.map((part) => [`  ${part.part}`, formatBytes(part.bytes), percent(part.share)]),
-    ).split('\n');
-    lines.push(table[0]!, table[1]!);
-    verdict.split.forEach((part, index) => lines.push(`${table[index + 2]}  ${part.basis}`));
+    lines.push(
+      renderTable(
+        ['part', 'bytes', 'share', 'basis'],
+        verdict.split.map((part) => [part.part, formatBytes(part.bytes), percent(part.share), part.basis]),
+        { width, indent: 2, align: ['left', 'right', 'right', 'left'] },
+      ),
+    );
   }
   if (verdict.mechanisms.length > 0) {
     lines.push('  mechanisms (yes / no / ? = this view cannot tell):');
@@ -193,5 +199,5 @@ export function renderExplainText(report: ExplainReport): string {
     lines.push('notes:');
     for (const problem of report.problems) lines.push(`  - ${problem}`);
   }
-  return lines.join('\n');
+  return fitText(lines.join('\n'), width);
 }

@@ -37,26 +37,26 @@ const PANEL_GAP = 22;
 const LABEL_ANGLE = 35;
 const MAX_LABEL = 24;
 
-const WORLD_ORDER = ['node', 'fresh', 'aged/node', 'aged/fresh'];
-const WORLD_STYLE: Record<string, { colour: string; dash: string; what: string }> = {
+export const WORLD_ORDER = ['node', 'fresh', 'aged/node', 'aged/fresh'];
+export const WORLD_STYLE: Record<string, { colour: string; dash: string; what: string }> = {
   node: { colour: '#2563eb', dash: '', what: 'a Node process' },
   fresh: { colour: '#ea580c', dash: '6 4', what: 'no Node inside' },
   'aged/node': { colour: '#0f766e', dash: '', what: 'Node, aged heap' },
   'aged/fresh': { colour: '#7c3aed', dash: '6 4', what: 'no Node, aged heap' },
 };
-const styleOf = (world: string) => WORLD_STYLE[world] ?? WORLD_STYLE['fresh']!;
+export const styleOf = (world: string) => WORLD_STYLE[world] ?? WORLD_STYLE['fresh']!;
 /** Node-hosted worlds draw circles, standalone ones squares. */
 const inNode = (world: string) => world === 'node' || world === 'aged/node';
 const VERDICT_COLOUR: Record<Verdict, string> = { confirmed: '#15803d', refuted: '#b91c1c', inconclusive: '#6b7280' };
 
-interface Measure {
+export interface Measure {
   title: string;
   note: string;
   signed: boolean;
   value(step: StepRecord, first: StepRecord): number | null;
 }
 
-const MEASURES: Measure[] = [
+export const MEASURES: Measure[] = [
   {
     title: 'RssAnon',
     note: 'anonymous resident memory',
@@ -78,7 +78,7 @@ const MEASURES: Measure[] = [
   },
 ];
 
-interface Series {
+export interface Series {
   world: string;
   values: (number | null)[];
 }
@@ -162,7 +162,7 @@ function labelDepth(labels: string[]): number {
   return Math.ceil(Math.sin((LABEL_ANGLE * Math.PI) / 180) * longest * CHAR) + 18;
 }
 
-function drawPanel(
+export function drawPanel(
   measure: Measure,
   series: Series[],
   stepLabels: string[],
@@ -220,6 +220,39 @@ function drawPanel(
     );
   });
   return parts.join('');
+}
+
+/** A panel's whole height for these step labels: heading, plot, and the rotated labels under it. */
+export function panelHeightFor(stepLabels: string[]): number {
+  return 22 + PLOT_HEIGHT + labelDepth(stepLabels);
+}
+
+/**
+ * One variant's values in every run given: the step labels (in order, each label and
+ * occurrence once) and, per measure of MEASURES, one series per run.
+ */
+export function variantSeries(active: ExperimentRun[], variant: string): { stepLabels: string[]; series: Series[][] } {
+  const perWorld = active.map((run) => ({
+    world: run.world,
+    steps: keyedSteps(run.steps.filter((step) => step.variant === variant)),
+  }));
+  const keys = unique(perWorld.flatMap((one) => [...one.steps.keys()]));
+  const stepLabels = keys.map((key) => key.split('\u0000')[0]!);
+  const series = MEASURES.map((measure) =>
+    perWorld.map((one) => {
+      const firstStep = one.steps.values().next().value;
+      return {
+        world: one.world,
+        values: keys.map((key) => {
+          const step = one.steps.get(key);
+          if (step === undefined || firstStep === undefined) return null;
+          const value = measure.value(step, firstStep);
+          return value === null || !Number.isFinite(value) ? null : value;
+        }),
+      };
+    }),
+  );
+  return { stepLabels, series };
 }
 
 /** Steps of one variant in one world, keyed by label and occurrence (labels may repeat). */
@@ -301,30 +334,14 @@ function renderGroup(runs: ExperimentRun[], top: number): { svg: string; height:
     }
     y += 8;
 
-    const perWorld = active.map((run) => ({
-      world: run.world,
-      steps: keyedSteps(run.steps.filter((step) => step.variant === variant)),
-    }));
-    const keys = unique(perWorld.flatMap((one) => [...one.steps.keys()]));
-    const stepLabels = keys.map((key) => key.split('\u0000')[0]!);
-    const columns = keys.length <= 8 ? MEASURES.length : 1;
+    const { stepLabels, series: seriesOf } = variantSeries(active, variant);
+    const columns = stepLabels.length <= 8 ? MEASURES.length : 1;
     const panelWidth = (WIDTH - 2 * MARGIN - PANEL_GAP * (columns - 1)) / columns;
-    const panelHeight = 22 + PLOT_HEIGHT + labelDepth(stepLabels);
+    const panelHeight = panelHeightFor(stepLabels);
     MEASURES.forEach((measure, index) => {
       const column = index % columns;
       const row = Math.floor(index / columns);
-      const series: Series[] = perWorld.map((one) => {
-        const firstStep = one.steps.values().next().value;
-        return {
-          world: one.world,
-          values: keys.map((key) => {
-            const step = one.steps.get(key);
-            if (step === undefined || firstStep === undefined) return null;
-            const value = measure.value(step, firstStep);
-            return value === null || !Number.isFinite(value) ? null : value;
-          }),
-        };
-      });
+      const series = seriesOf[index]!;
       parts.push(
         drawPanel(
           measure,

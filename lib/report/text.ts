@@ -8,7 +8,8 @@ import { AGEING_STEP, describeAgeing } from '../experiments/framework/ageing.js'
 import type { ExperimentRun, StepRecord } from '../experiments/framework/runner.js';
 import { formatBytes } from '../infra/units.js';
 import { typeError } from '../infra/validate.js';
-import { renderTable } from './table.js';
+import { columnWidths, renderTable, type TableRow } from './table.js';
+import { fitText } from './terminal.js';
 
 const mark = { confirmed: '✔ confirmed', refuted: '✘ refuted', inconclusive: '? inconclusive' } as const;
 
@@ -30,7 +31,12 @@ function cells(step: StepRecord | undefined, previous: StepRecord | undefined): 
   ];
 }
 
-export function renderExperiment(runs: ExperimentRun[]): string {
+export interface ExperimentTextOptions {
+  /** Columns to fit (tables shrink or stack, prose wraps); undefined keeps whole lines. */
+  width?: number | undefined;
+}
+
+export function renderExperiment(runs: ExperimentRun[], options: ExperimentTextOptions = {}): string {
   if (!Array.isArray(runs))
     throw typeError('renderExperiment', 'runs', 'an array of experiment runs (from runExperiment)', runs);
   const first = runs[0];
@@ -56,7 +62,7 @@ export function renderExperiment(runs: ExperimentRun[]): string {
   if (aged?.ageing !== undefined) lines.push(`aged heap: ${describeAgeing(aged.ageing)}`);
   const active = runs.filter((run) => run.skipped === undefined);
   for (const run of runs) if (run.skipped !== undefined) lines.push(`${run.world}: skipped — ${run.skipped}`);
-  if (active.length === 0) return lines.join('\n');
+  if (active.length === 0) return fitText(lines.join('\n'), options.width);
 
   const maps = active.map(stepsOf);
   const order = stepOrder(active);
@@ -64,7 +70,7 @@ export function renderExperiment(runs: ExperimentRun[]): string {
     'step',
     ...active.flatMap((run) => [`${run.world} RssAnon`, `${run.world} VmSize`, `${run.world} Δbrk`]),
   ];
-  const rows: string[][] = [];
+  const rows: TableRow[] = [];
   let variant = '';
   const previousOf = (index: number, map: Map<string, StepRecord>) => {
     const step = order[index]!;
@@ -78,12 +84,12 @@ export function renderExperiment(runs: ExperimentRun[]): string {
     if (step.variant !== variant) {
       variant = step.variant;
       const description = active[0]!.variants.find((v) => v.name === variant)?.description ?? '';
-      rows.push([`[${variant}] ${description}`, ...header.slice(1).map(() => '')]);
+      rows.push({ section: `[${variant}] ${description}` });
     }
     const key = `${step.variant}\u0000${step.label}`;
     rows.push([`  ${step.label}`, ...maps.flatMap((map) => cells(map.get(key), previousOf(index, map)))]);
   });
-  lines.push('', renderTable(header, rows));
+  lines.push('', stepTable(header, rows, options.width));
 
   for (const run of active) {
     for (const variant of run.variants) {
@@ -118,7 +124,38 @@ export function renderExperiment(runs: ExperimentRun[]): string {
       lines.push(`      ${''.padEnd(width)} ≠ the worlds' verdicts differ; ${startingPoints(active)}`);
     }
   }
-  return lines.join('\n');
+  return fitText(lines.join('\n'), options.width);
+}
+
+/** Narrowest the step names may get before the worlds stack instead of standing side by side. */
+const STEP_NAMES = 18;
+const MEASURES_PER_WORLD = 3;
+
+/**
+ * The steps table fitted to width: every world side by side when that leaves the step
+ * names room; otherwise one table per world, one under the other; on a very narrow
+ * terminal those lose VmSize (the chart and --json keep it), then become lists.
+ */
+function stepTable(header: string[], rows: TableRow[], width: number | undefined): string {
+  const wrapSteps = { wrap: [0] };
+  if (width === undefined) return renderTable(header, rows, wrapSteps);
+  const numbers = columnWidths(header, rows).slice(1);
+  const needed = (columns: number[]) => STEP_NAMES + columns.reduce((sum, one) => sum + 2 + one, 0);
+  if (needed(numbers) <= width) return renderTable(header, rows, { ...wrapSteps, width });
+  const worlds = numbers.length / MEASURES_PER_WORLD;
+  const tables: string[] = [];
+  for (let world = 0; world < worlds; world++) {
+    const columns = [0, ...[1, 2, 3].map((offset) => world * MEASURES_PER_WORLD + offset)];
+    const pick = (row: TableRow): TableRow => (Array.isArray(row) ? columns.map((column) => row[column] ?? '') : row);
+    tables.push(
+      renderTable(
+        columns.map((column) => header[column]!),
+        rows.map(pick),
+        { ...wrapSteps, width, drop: [2] },
+      ),
+    );
+  }
+  return tables.join('\n\n');
 }
 
 /** Every variant's steps once, variants in the order they first ran, an aged world's ageing step first in each. */

@@ -69,6 +69,8 @@ export interface HostRunOptions {
    * directory is removed after the run.
    */
   capture?: string[];
+  /** Called once, when the child's first record arrives: it has started and its program is running. */
+  onStarted?: () => void;
 }
 
 export interface HostRun extends ParsedRun {
@@ -190,12 +192,18 @@ interface ChildEnd {
 }
 
 /** One child process: the program on stdin, its records from fd 3, its stderr. */
-function runChild(launch: HostLaunch, encoded: Float64Array): Promise<ChildEnd> {
+function runChild(launch: HostLaunch, encoded: Float64Array, notify: { onStarted?: () => void }): Promise<ChildEnd> {
   return new Promise((resolve, reject) => {
     const child = spawn(launch.command, launch.args, { env: launch.env, stdio: ['pipe', 'ignore', 'pipe', 'pipe'] });
     const records: Buffer[] = [];
     const stderr: Buffer[] = [];
-    (child.stdio[3] as NodeJS.ReadableStream).on('data', (chunk: Buffer) => records.push(chunk));
+    (child.stdio[3] as NodeJS.ReadableStream).on('data', (chunk: Buffer) => {
+      records.push(chunk);
+      // Once per runOnHost, however many node hosts it started: the first record says a program runs.
+      const onStarted = notify.onStarted;
+      notify.onStarted = undefined;
+      onStarted?.();
+    });
     child.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk));
     const timer = setTimeout(() => child.kill('SIGKILL'), launch.timeoutMs);
     child.on('error', (error) => {
@@ -213,14 +221,17 @@ function runChild(launch: HostLaunch, encoded: Float64Array): Promise<ChildEnd> 
 
 export async function runOnHost(program: StepProgram, host: HostName, options: HostRunOptions = {}): Promise<HostRun> {
   if (!(program instanceof StepProgram)) throw check.typeError('runOnHost', 'program', 'a StepProgram', program);
+  if (options?.onStarted !== undefined && typeof options.onStarted !== 'function')
+    throw check.typeError('runOnHost', 'options.onStarted', 'a function', options.onStarted);
   const launch = hostLaunch(host, options, 'runOnHost');
   const encoded = program.encode();
+  const notify = { ...(options.onStarted === undefined ? {} : { onStarted: options.onStarted }) };
   const started = performance.now();
   // A node host whose brk heap is walled in runs nothing (node-host.ts): start another.
   const restarts: string[] = [];
   let end: ChildEnd;
   try {
-    end = await runChild(launch, encoded);
+    end = await runChild(launch, encoded, notify);
     while (host === 'node' && end.exitCode === WALLED_EXIT && restarts.length + 1 < MAX_NODE_STARTS) {
       restarts.push(
         Buffer.concat(end.stderr)
@@ -228,7 +239,7 @@ export async function runOnHost(program: StepProgram, host: HostName, options: H
           .trim()
           .replace(/^malloc-lab node host: /, ''),
       );
-      end = await runChild(launch, encoded);
+      end = await runChild(launch, encoded, notify);
     }
   } catch (error) {
     launch.collect();

@@ -26,6 +26,7 @@ import { judged } from './observe.js';
 import { unmetPreconditions } from './preconditions.js';
 import { statusName } from './program.js';
 import type { OpName } from './program.js';
+import { type RunScheduler, runKind } from './scheduler.js';
 import { mergeEnv } from './settings.js';
 import { combineRepetitions } from './stability.js';
 import type { ClaimContext, ClaimResult, ExperimentDefinition, Parameters } from './types.js';
@@ -51,6 +52,11 @@ export interface RunOptions {
   /** Use the seed's full sizes where the defaults are scaled down. */
   full?: boolean;
   onProgress?: (message: string) => void;
+  /**
+   * Runs the hosts and the variants side by side, as this scheduler allows (scheduler.ts);
+   * without one, one child process after another.
+   */
+  scheduler?: RunScheduler;
 }
 
 export interface OpResult {
@@ -215,10 +221,14 @@ export async function runWorld(
 ): Promise<ExperimentRun> {
   requireDefinition(definition, 'runWorld');
   options = check.options<RunOptions>(options, 'runWorld');
-  return runPlanned(plan(definition, options), checkWorlds([world], 'runWorld')[0]!, options.onProgress);
+  return runPlanned(plan(definition, options), checkWorlds([world], 'runWorld')[0]!, options);
 }
 
-async function runPlanned(p: Plan, world: World, onProgress?: (message: string) => void): Promise<ExperimentRun> {
+async function runPlanned(
+  p: Plan,
+  world: World,
+  { onProgress, scheduler }: Pick<RunOptions, 'onProgress' | 'scheduler'>,
+): Promise<ExperimentRun> {
   const { definition, parameters, allocator, libraries } = p;
   const started = performance.now();
   const base: ExperimentRun = {
@@ -247,16 +257,29 @@ async function runPlanned(p: Plan, world: World, onProgress?: (message: string) 
   }
   const runs: Record<string, HostRun> = {};
   const variantEnv: Record<string, Record<string, string>> = {};
-  for (const variant of definition.variants(parameters, libraries)) {
-    onProgress?.(`${definition.id}: ${variant.name} in ${base.world}`);
+  const variants = definition.variants(parameters, libraries);
+  const runVariant = (variant: (typeof variants)[number]): Promise<HostRun> => {
     const program = world.heap === 'aged' ? agedProgram(variant.program, p.ageing) : variant.program;
+    const launch = (onStarted?: () => void) => {
+      onProgress?.(`${definition.id}: ${variant.name} in ${base.world}`);
+      return runOnHost(program, world.host, {
+        env: mergeEnv(variant.env ?? {}, p.env),
+        allocator,
+        libraries,
+        ...(variant.capture === undefined ? {} : { capture: variant.capture }),
+        ...(onStarted === undefined ? {} : { onStarted }),
+      });
+    };
+    return scheduler === undefined
+      ? launch()
+      : scheduler.run(runKind(program), (scheduled) => launch(() => scheduled.started()));
+  };
+  const hostRuns: HostRun[] = [];
+  if (scheduler === undefined) for (const variant of variants) hostRuns.push(await runVariant(variant));
+  else hostRuns.push(...(await Promise.all(variants.map(runVariant))));
+  for (const [index, variant] of variants.entries()) {
+    const run = hostRuns[index]!;
     variantEnv[variant.name] = { ...(variant.env ?? {}) };
-    const run = await runOnHost(program, world.host, {
-      env: mergeEnv(variant.env ?? {}, p.env),
-      allocator,
-      libraries,
-      ...(variant.capture === undefined ? {} : { capture: variant.capture }),
-    });
     runs[variant.name] = run;
     base.variants.push({
       name: variant.name,
@@ -320,12 +343,28 @@ export async function runExperiment(
   options = check.options<RunOptions>(options, 'runExperiment');
   const repeat =
     options.repeat === undefined ? 1 : check.integer(options.repeat, 'runExperiment', 'options.repeat', 1, 1000);
+  if (options.scheduler !== undefined && typeof (options.scheduler as Partial<RunScheduler> | null)?.run !== 'function')
+    throw check.typeError(
+      'runExperiment',
+      'options.scheduler',
+      'a scheduler (from createScheduler)',
+      options.scheduler,
+    );
   const planned = plan(definition, options);
   const worlds = worldsFor(definition, options);
   const byWorld: ExperimentRun[][] = worlds.map(() => []);
-  for (let repetition = 0; repetition < repeat; repetition++) {
-    for (const [index, world] of worlds.entries())
-      byWorld[index]!.push(await runPlanned(planned, world, options.onProgress));
+  if (options.scheduler === undefined) {
+    for (let repetition = 0; repetition < repeat; repetition++) {
+      for (const [index, world] of worlds.entries()) byWorld[index]!.push(await runPlanned(planned, world, options));
+    }
+  } else {
+    // Every run handed to the scheduler at once, queued round the worlds as above.
+    const pending = worlds.map((): Promise<ExperimentRun>[] => []);
+    for (let repetition = 0; repetition < repeat; repetition++) {
+      for (const [index, world] of worlds.entries()) pending[index]!.push(runPlanned(planned, world, options));
+    }
+    const settled = await Promise.all(pending.map((runs) => Promise.all(runs)));
+    for (const [index, runs] of settled.entries()) byWorld[index]!.push(...runs);
   }
   return byWorld.map((runs) => combineRepetitions(runs));
 }
