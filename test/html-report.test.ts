@@ -181,7 +181,7 @@ describe.skipIf(missing !== undefined)('HTML reports in headless Chromium', () =
       );
       const expected = runs.flatMap((run) =>
         run.claims.map((claim) => ({
-          world: run.host,
+          world: run.world,
           claim: `${run.experiment}/${claim.id}`,
           verdict: claim.verdict,
         })),

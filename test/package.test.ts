@@ -377,7 +377,7 @@ describe.skipIf(skipPackage)("the consumer's path: npm pack, install with script
     for (const host of ['node', 'fresh']) {
       expect(child.stdout, host).toMatch(new RegExp(`^\\s+${host}\\s+[✔✘?] (confirmed|refuted|inconclusive) — `, 'm'));
     }
-    expect(child.stdout).toMatch(/^\s+fresh ✔ confirmed — /m);
+    expect(child.stdout).toMatch(/^\s+fresh +✔ confirmed — /m);
   });
 
   it('`malloc-lab status <pid>` reads another process, with or without an addon', () => {

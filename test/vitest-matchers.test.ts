@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 
 import { freeNotReturned } from '../lib/experiments/catalogue/free-not-returned.js';
 import { runExperiment, type ExperimentRun } from '../lib/experiments/framework/runner.js';
-import { allocBatch, free, malloc, measure, sample, touch } from '../lib/index.js';
+import { allocBatch, breakRoom, free, malloc, measure, sample, touch } from '../lib/index.js';
 import { installMatchers, mallocLabMatchers } from '../lib/integrations/vitest.js';
 import { trim } from '../lib/service/trim.js';
 import { KiB, MiB } from './helpers.js';
@@ -127,11 +127,19 @@ describe('RssAnon / RSS growth and shrinkage', () => {
 });
 
 describe('the program break', () => {
-  it('heap growth moves it up; a noop and a mapped block do not move it', () => {
+  it('heap growth moves it up; a noop and a mapped block do not move it', (context) => {
+    // Now and then a Node process starts with a mapping right above its break (V8's code
+    // range): glibc then grows the main arena with mmap'd memory and the break cannot move.
+    const { room } = breakRoom();
     const grown = measure('16 MiB of 64 KiB blocks', () => allocBatch({ count: 256, size: 64 * KiB, fill: 1 }));
     const noop = measure('noop', () => undefined);
     const mapped = measure('malloc 64 MiB', () => malloc(64 * MiB));
     try {
+      if (room < 20 * MiB) {
+        expect(noop).not.toMoveBreak();
+        expect(mapped).not.toMoveBreak();
+        context.skip(`this worker's brk heap has ${room} bytes of room, too little to grow 16 MiB`);
+      }
       expect(grown).toMoveBreak();
       expect(grown).toMoveBreak({ direction: 'up', atLeast: 15 * MiB });
       expect(noop).not.toMoveBreak();

@@ -39,11 +39,13 @@ function runAll(extra) {
   const evidence = {};
   for (const run of runs) {
     for (const claim of run.claims) {
-      verdicts[`${run.experiment} ${run.host} ${claim.id}`] = claim.verdict;
-      evidence[`${run.experiment} ${run.host} ${claim.id}`] = claim.evidence;
+      verdicts[`${run.experiment} ${run.world ?? run.host} ${claim.id}`] = claim.verdict;
+      evidence[`${run.experiment} ${run.world ?? run.host} ${claim.id}`] = claim.evidence;
     }
   }
-  const skipped = runs.filter((run) => run.skipped !== undefined).map((run) => `${run.experiment} ${run.host}`);
+  const skipped = runs
+    .filter((run) => run.skipped !== undefined)
+    .map((run) => `${run.experiment} ${run.world ?? run.host}`);
   return { wallMs, cpuMs, verdicts, evidence, skipped, experiments: new Set(runs.map((run) => run.experiment)).size };
 }
 

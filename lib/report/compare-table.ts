@@ -93,6 +93,37 @@ export function bestSentence(result: CompareResult): string {
 }
 
 /** The whole comparison as text for a terminal or a log. */
+
+/** The summary table's columns (text and HTML alike); the text table may add the spread. */
+export function summaryHeader(result: CompareResult): string[] {
+  return [
+    'configuration',
+    'status',
+    'peak RSS',
+    'final RSS',
+    'mean RSS',
+    'CPU',
+    'wall',
+    `final vs ${result.baseline}`,
+    `CPU vs ${result.baseline}`,
+  ];
+}
+
+/** One configuration's cells under summaryHeader: the medians, and the change against the baseline. */
+export function summaryCells(result: CompareResult, summary: CompareResult['summary'][number]): string[] {
+  return [
+    summary.configuration,
+    endings(result, summary),
+    summary.rss ? formatBytes(summary.rss.peak.median) : '—',
+    summary.rss ? formatBytes(summary.rss.final.median) : '—',
+    summary.rss ? formatBytes(summary.rss.mean.median) : '—',
+    seconds(summary.cpuMs?.median),
+    seconds(summary.wallMs?.median),
+    summary.configuration === result.baseline ? '(baseline)' : percent(summary.vsBaseline?.finalRss),
+    summary.configuration === result.baseline ? '' : percent(summary.vsBaseline?.cpu),
+  ];
+}
+
 export function renderCompareTable(result: CompareResult, options: { width?: number | undefined } = {}): string {
   if (!isCompareResult(result))
     throw typeError('renderCompareTable', 'result', 'the result of compareAllocators()', result);
@@ -104,30 +135,10 @@ export function renderCompareTable(result: CompareResult, options: { width?: num
   if (!repeated) lines.pop();
   lines.push('');
 
-  const header = [
-    'configuration',
-    'status',
-    'peak RSS',
-    'final RSS',
-    'mean RSS',
-    'CPU',
-    'wall',
-    `final vs ${result.baseline}`,
-    `CPU vs ${result.baseline}`,
-  ];
+  const header = summaryHeader(result);
   if (repeated) header.push('spread final / CPU');
   const rows = result.summary.map((summary) => {
-    const row = [
-      summary.configuration,
-      endings(result, summary),
-      summary.rss ? formatBytes(summary.rss.peak.median) : '—',
-      summary.rss ? formatBytes(summary.rss.final.median) : '—',
-      summary.rss ? formatBytes(summary.rss.mean.median) : '—',
-      seconds(summary.cpuMs?.median),
-      seconds(summary.wallMs?.median),
-      summary.configuration === result.baseline ? '(baseline)' : percent(summary.vsBaseline?.finalRss),
-      summary.configuration === result.baseline ? '' : percent(summary.vsBaseline?.cpu),
-    ];
+    const row = summaryCells(result, summary);
     if (repeated) {
       row.push(
         summary.rss && summary.cpuMs

@@ -9,7 +9,10 @@ import type { Verdict } from '../experiments/framework/types.js';
 import * as check from '../infra/validate.js';
 import { typeError } from '../infra/validate.js';
 import { renderTable } from './table.js';
-import { type Palette, palette } from './terminal.js';
+import { displayWidth, fitText, type Palette, palette } from './terminal.js';
+
+/** The narrowest the "not confirmed everywhere" column may get beside the marks. */
+const MIN_LIST_WIDTH = 30;
 
 export const VERDICT_MARK: Record<Verdict, string> = { confirmed: '✔', refuted: '✘', inconclusive: '?' };
 const VERDICTS: Verdict[] = ['confirmed', 'refuted', 'inconclusive'];
@@ -89,13 +92,32 @@ export function renderRunSummary(runs: ExperimentRun[], options: SummaryOptions 
     });
     return [group[0]!.experiment, ...cells, notConfirmed.join(', ')];
   });
-  lines.push(
-    renderTable(['experiment', ...worlds, 'not confirmed everywhere'], rows, {
-      textColumns: worlds.length + 2,
-      width: options.width,
-      wrap: [0, worlds.length + 1],
-    }),
+  // The marks' columns and a readable list beside them; narrower than that (three worlds at
+  // 80 columns), the list goes under the table, so the marks stay one row per experiment.
+  const markColumns = ['experiment', ...worlds].map((title, column) =>
+    Math.max(displayWidth(title), ...rows.map((row) => displayWidth(row[column]!))),
   );
+  const besideWidth = markColumns.reduce((sum, width) => sum + width + 2, 0) + MIN_LIST_WIDTH;
+  if (options.width === undefined || options.width >= besideWidth) {
+    lines.push(
+      renderTable(['experiment', ...worlds, 'not confirmed everywhere'], rows, {
+        textColumns: worlds.length + 2,
+        width: options.width,
+        wrap: [0, worlds.length + 1],
+      }),
+    );
+  } else {
+    lines.push(
+      renderTable(
+        ['experiment', ...worlds],
+        rows.map((row) => row.slice(0, -1)),
+        { textColumns: worlds.length + 1, width: options.width },
+      ),
+    );
+    const listed = rows.filter((row) => row.at(-1) !== '');
+    if (listed.length > 0) lines.push('not confirmed everywhere:');
+    for (const row of listed) lines.push(fitText(`  • ${row[0]}: ${row.at(-1)}`, options.width));
+  }
   const perWorld = worlds.map((world) => {
     const counts = verdictCounts(runs.filter((run) => worldOf(run) === world));
     return `${world}: ${VERDICTS.map((verdict) => paint(verdict, `${counts[verdict]} ${VERDICT_MARK[verdict]}`)).join(' ')}`;

@@ -79,16 +79,16 @@ export function paintVerdicts(line: string, colours: Palette): string {
  * (•, -, →, ✗, ±, ≠), after a verdict mark and its dash ("node  ✔ confirmed — "),
  * or two columns in from the line's own indent.
  */
-function hangingIndent(line: string, width: number): number {
-  const indent = /^ */.exec(line)![0].length;
+function hangingIndent(line: string, width: number): { head: string; hang: number } {
+  const indent = /^ */.exec(line)![0];
   const verdict = /^ *\S+ +(?:✔ confirmed|✘ refuted|\? inconclusive)(?: \d+\/\d+)? — /.exec(line);
   const bullet = /^ *(?:[•\-→✗±≠*] |\d+\. )/.exec(line);
-  const candidates = [verdict?.[0].length, bullet?.[0].length, indent + 2].filter(
-    (value): value is number => value !== undefined,
-  );
   // A deep indent on a narrow terminal would leave a thin column: a third of the width at most.
   const limit = Math.floor(width / 3);
-  return candidates.find((value) => value <= limit) ?? Math.min(indent + 2, limit);
+  // The prefix is kept as written (its padding aligns the worlds' names), the continuation under its end.
+  for (const prefix of [verdict?.[0], bullet?.[0]])
+    if (prefix !== undefined && prefix.length <= limit) return { head: prefix, hang: prefix.length };
+  return { head: indent, hang: Math.min(indent.length + 2, limit) };
 }
 
 const UNIT = /^(?:B|KiB|MiB|GiB|TiB|kB|MB|GB|bytes?|ms|s|µs|ns|%|pages?)[,;.:)\]]*$/;
@@ -128,12 +128,12 @@ function cutWord(word: string, room: number): [string, string] {
 /** One line wrapped to width: continuation lines hang under the text (hangingIndent). */
 export function wrapLine(line: string, width: number | undefined): string[] {
   if (width === undefined || displayWidth(line) <= width) return [line];
-  const indent = /^ */.exec(line)![0];
-  const hang = ' '.repeat(hangingIndent(line, width));
+  const { head, hang: hangWidth } = hangingIndent(line, width);
+  const hang = ' '.repeat(hangWidth);
   const out: string[] = [];
-  let current = indent;
+  let current = head;
   let fresh = true;
-  const pending = words(line.slice(indent.length));
+  const pending = words(line.slice(head.length));
   while (pending.length > 0) {
     const word = pending.shift()!;
     const candidate = fresh ? current + word : `${current} ${word}`;

@@ -7,7 +7,7 @@ import { type CompareResult, isCompareResult } from '../../compare/types.js';
 import { formatBytes } from '../../infra/units.js';
 import { typeError } from '../../infra/validate.js';
 import { representativeRun, renderCompareSvg } from '../compare-svg.js';
-import { bestSentence, endings, how, percent, seconds, STATUS } from '../compare-table.js';
+import { bestSentence, how, seconds, STATUS, summaryCells, summaryHeader } from '../compare-table.js';
 import { escapeHtml, facts, figure, renderPage, table } from './page.js';
 
 const num = (text: string) => `<span class="num">${escapeHtml(text)}</span>`;
@@ -16,28 +16,10 @@ const bytes = (value: number | null | undefined) => (value === null || value ===
 function summaryTable(result: CompareResult): string {
   return table(
     'Medians per configuration',
-    [
-      'configuration',
-      'status',
-      'peak RSS',
-      'final RSS',
-      'mean RSS',
-      'CPU',
-      'wall',
-      `final vs ${escapeHtml(result.baseline)}`,
-      `CPU vs ${escapeHtml(result.baseline)}`,
-    ],
-    result.summary.map((summary) => [
-      escapeHtml(summary.configuration),
-      escapeHtml(endings(result, summary)),
-      num(bytes(summary.rss?.peak.median)),
-      num(bytes(summary.rss?.final.median)),
-      num(bytes(summary.rss?.mean.median)),
-      num(seconds(summary.cpuMs?.median)),
-      num(seconds(summary.wallMs?.median)),
-      num(summary.configuration === result.baseline ? '(baseline)' : percent(summary.vsBaseline?.finalRss)),
-      num(summary.configuration === result.baseline ? '' : percent(summary.vsBaseline?.cpu)),
-    ]),
+    summaryHeader(result).map(escapeHtml),
+    result.summary.map((summary) =>
+      summaryCells(result, summary).map((cell, column) => (column < 2 ? escapeHtml(cell) : num(cell))),
+    ),
   );
 }
 
