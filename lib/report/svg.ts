@@ -6,6 +6,7 @@
  * of MiB, fresh's a few), the panel splits into one lane per world so every
  * change stays visible. Output depends only on the runs (no dates, no random ids).
  */
+import { AGEING_STEP } from '../experiments/framework/ageing.js';
 import type { ExperimentRun, StepRecord } from '../experiments/framework/runner.js';
 import type { Verdict } from '../experiments/framework/types.js';
 import { formatBytes } from '../infra/units.js';
@@ -236,7 +237,10 @@ export function variantSeries(active: ExperimentRun[], variant: string): { stepL
     world: run.world,
     steps: keyedSteps(run.steps.filter((step) => step.variant === variant)),
   }));
-  const keys = unique(perWorld.flatMap((one) => [...one.steps.keys()]));
+  // An aged world's ageing step comes before the program's first, whichever world lists the steps first.
+  const keys = unique(perWorld.flatMap((one) => [...one.steps.keys()])).sort(
+    (a, b) => Number(b.startsWith(`${AGEING_STEP}\u0000`)) - Number(a.startsWith(`${AGEING_STEP}\u0000`)),
+  );
   const stepLabels = keys.map((key) => key.split('\u0000')[0]!);
   const series = MEASURES.map((measure) =>
     perWorld.map((one) => {
