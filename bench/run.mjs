@@ -372,20 +372,20 @@ let experimentNote = '';
 if (experiments.error) {
   experimentRows.push([experiments.error, '', '', '', '', '']);
 } else {
-  const totals = { node: 0, fresh: 0 };
+  const totals = {};
   for (const e of experiments.experiments) {
     if (e.error) {
       experimentRows.push([e.experiment, '', '', e.error, '', '']);
       continue;
     }
-    if (e.host in totals) totals[e.host] += e.durationMs;
+    totals[e.world] = (totals[e.world] ?? 0) + e.durationMs;
     const capped = Object.entries(e.capped)
       .map(([name, { default: by, used }]) => `${name} ${used} ms (default ${by})`)
       .join(', ');
     const variants = e.variants.map((v) => v.durationMs);
     experimentRows.push([
       e.experiment,
-      e.host,
+      e.world,
       `${variants.length}`,
       time(e.durationMs * 1e6),
       time(median(variants) * 1e6),
@@ -393,7 +393,9 @@ if (experiments.error) {
     ]);
   }
   experimentNote =
-    `all experiments ${time(experiments.wallMs * 1e6)} wall (node host ${time(totals.node * 1e6)}, fresh host ${time(totals.fresh * 1e6)})` +
+    `all experiments ${time(experiments.wallMs * 1e6)} wall (${Object.entries(totals)
+      .map(([world, ms]) => `${world} ${time(ms * 1e6)}`)
+      .join(', ')})` +
     (experiments.experiments.some((e) => e.capped && Object.keys(e.capped).length > 0)
       ? `; † waits by design, capped at ${experiments.waitCapMs} ms here`
       : '');
@@ -584,8 +586,8 @@ lines.push(
 );
 lines.push(heading(`run --all: wall and CPU time, side by side vs one after another${runAllNote}`));
 lines.push(table(['how', 'wall', 'CPU (all processes)', 'target', 'result'], runAllRows));
-lines.push(heading(`Experiment wall time: durationMs per experiment and host (${experimentNote})`));
-lines.push(table(['experiment', 'host', 'variants', 'durationMs', 'per variant (median)', 'note'], experimentRows));
+lines.push(heading(`Experiment wall time: durationMs per experiment and world (${experimentNote})`));
+lines.push(table(['experiment', 'world', 'variants', 'durationMs', 'per variant (median)', 'note'], experimentRows));
 lines.push(
   markdown
     ? `\n${targetRows.length + 3 - misses} of ${targetRows.length + 3} targets met.`

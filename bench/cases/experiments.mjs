@@ -51,6 +51,7 @@ for (const definition of CATALOGUE) {
     experiments.push({
       experiment: run.experiment,
       host: run.host,
+      world: run.world ?? run.host,
       allocator: run.allocator,
       durationMs: run.durationMs,
       capped,
