@@ -8,8 +8,8 @@ import type { ExperimentRun } from '../experiments/framework/runner.js';
 import type { Verdict } from '../experiments/framework/types.js';
 import * as check from '../infra/validate.js';
 import { typeError } from '../infra/validate.js';
-import { renderTable } from './table.js';
-import { displayWidth, fitText, type Palette, palette } from './terminal.js';
+import { COLUMN_GAP, columnWidths, renderTable } from './table.js';
+import { fitText, type Palette, palette } from './terminal.js';
 
 /** The narrowest the "not confirmed everywhere" column may get beside the marks. */
 const MIN_LIST_WIDTH = 30;
@@ -94,10 +94,9 @@ export function renderRunSummary(runs: ExperimentRun[], options: SummaryOptions 
   });
   // The marks' columns and a readable list beside them; narrower than that (three worlds at
   // 80 columns), the list goes under the table, so the marks stay one row per experiment.
-  const markColumns = ['experiment', ...worlds].map((title, column) =>
-    Math.max(displayWidth(title), ...rows.map((row) => displayWidth(row[column]!))),
-  );
-  const besideWidth = markColumns.reduce((sum, width) => sum + width + 2, 0) + MIN_LIST_WIDTH;
+  const markRows = rows.map((row) => row.slice(0, -1));
+  const markColumns = columnWidths(['experiment', ...worlds], markRows);
+  const besideWidth = markColumns.reduce((sum, width) => sum + width + COLUMN_GAP, 0) + MIN_LIST_WIDTH;
   if (options.width === undefined || options.width >= besideWidth) {
     lines.push(
       renderTable(['experiment', ...worlds, 'not confirmed everywhere'], rows, {
@@ -108,11 +107,7 @@ export function renderRunSummary(runs: ExperimentRun[], options: SummaryOptions 
     );
   } else {
     lines.push(
-      renderTable(
-        ['experiment', ...worlds],
-        rows.map((row) => row.slice(0, -1)),
-        { textColumns: worlds.length + 1, width: options.width },
-      ),
+      renderTable(['experiment', ...worlds], markRows, { textColumns: worlds.length + 1, width: options.width }),
     );
     const listed = rows.filter((row) => row.at(-1) !== '');
     if (listed.length > 0) lines.push('not confirmed everywhere:');

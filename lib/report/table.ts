@@ -28,7 +28,8 @@ export interface TableOptions {
   indent?: number;
 }
 
-const GAP = 2;
+/** Spaces between two columns. */
+export const COLUMN_GAP = 2;
 /** The narrowest a wrapped text column becomes, unless a single word needs more. */
 const MIN_WRAPPED = 10;
 
@@ -73,7 +74,7 @@ export function renderTable(header: string[], rows: TableRow[], options: number 
 
   let shown = header.map((_, column) => column);
   const dropped: number[] = [];
-  const total = (widths: number[]) => widths.reduce((sum, one) => sum + one, 0) + GAP * (widths.length - 1);
+  const total = (widths: number[]) => widths.reduce((sum, one) => sum + one, 0) + COLUMN_GAP * (widths.length - 1);
   let widths = shown.map((column) => natural[column]!);
   if (width !== undefined) {
     const queue = [...(settings.drop ?? [])];
@@ -117,7 +118,7 @@ export function renderTable(header: string[], rows: TableRow[], options: number 
               right(column),
             ),
           )
-          .join(' '.repeat(GAP))
+          .join(' '.repeat(COLUMN_GAP))
           .trimEnd(),
       );
     }
@@ -125,7 +126,7 @@ export function renderTable(header: string[], rows: TableRow[], options: number 
   };
   const out = settings.bare
     ? []
-    : [...render(header, true), widths.map((one) => '-'.repeat(one)).join(' '.repeat(GAP))];
+    : [...render(header, true), widths.map((one) => '-'.repeat(one)).join(' '.repeat(COLUMN_GAP))];
   for (const row of rows) {
     if (Array.isArray(row)) out.push(...render(row, false));
     else out.push(...wrapLine(row.section, width));
