@@ -194,6 +194,13 @@ interface Plan {
 }
 
 function plan(definition: ExperimentDefinition, options: RunOptions): Plan {
+  if (options.scheduler !== undefined && typeof (options.scheduler as Partial<RunScheduler> | null)?.run !== 'function')
+    throw check.typeError(
+      'runExperiment',
+      'options.scheduler',
+      'a scheduler (from createScheduler)',
+      options.scheduler,
+    );
   return {
     definition,
     parameters: resolveParameters(definition, options.parameters, options.full),
@@ -344,13 +351,6 @@ export async function runExperiment(
   options = check.options<RunOptions>(options, 'runExperiment');
   const repeat =
     options.repeat === undefined ? 1 : check.integer(options.repeat, 'runExperiment', 'options.repeat', 1, 1000);
-  if (options.scheduler !== undefined && typeof (options.scheduler as Partial<RunScheduler> | null)?.run !== 'function')
-    throw check.typeError(
-      'runExperiment',
-      'options.scheduler',
-      'a scheduler (from createScheduler)',
-      options.scheduler,
-    );
   const planned = plan(definition, options);
   const worlds = worldsFor(definition, options);
   const byWorld: ExperimentRun[][] = worlds.map(() => []);
