@@ -4,6 +4,11 @@
 import { execFileSync } from 'node:child_process';
 import { closeSync, openSync, readSync } from 'node:fs';
 
+// The loader's comparison (dotted versions, numerically: "2.3.2" < "2.17"), so both judge a floor alike.
+import { compareVersions } from '../dist/infra/binaries.js';
+
+export { compareVersions };
+
 /** The oldest glibc the published binaries load on: Node 20's own (RHEL 8 and its rebuilds). */
 export const GLIBC_FLOOR = '2.28';
 
@@ -14,17 +19,6 @@ export const GLIBC_FLOOR = '2.28';
 export const CEILINGS = { GLIBC: GLIBC_FLOOR, GLIBCXX: '3.4.25', CXXABI: '1.3.11', GCC: '7.0.0' };
 
 const MACHINES = { 62: 'x86-64', 183: 'aarch64' };
-
-/** Compares dotted version strings numerically ("2.3.2" < "2.17"). */
-export function compareVersions(a, b) {
-  const left = a.split('.').map(Number);
-  const right = b.split('.').map(Number);
-  for (let i = 0; i < Math.max(left.length, right.length); i++) {
-    const difference = (left[i] ?? 0) - (right[i] ?? 0);
-    if (difference !== 0) return Math.sign(difference);
-  }
-  return 0;
-}
 
 function objdump(args, file) {
   try {
