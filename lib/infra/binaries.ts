@@ -169,11 +169,19 @@ export function loadFailure(found: Found, cause: unknown, root: string): Problem
   };
 }
 
+/** The glibc this process runs on, read once: a diagnostic report costs milliseconds. */
+let runtimeGlibc: { version: string | undefined } | undefined;
+
 /** The glibc version this process runs on, or undefined (musl, macOS, Windows). */
 export function glibcRuntimeVersion(): string | undefined {
-  if (process.platform !== 'linux') return undefined;
-  const header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header;
-  return header?.glibcVersionRuntime;
+  if (runtimeGlibc === undefined) {
+    const header =
+      process.platform === 'linux'
+        ? (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header
+        : undefined;
+    runtimeGlibc = { version: header?.glibcVersionRuntime };
+  }
+  return runtimeGlibc.version;
 }
 
 function readManifest(root: string): PrebuildManifest | undefined {
