@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "plain.h"
+#include "plain_pages.h"
 
 namespace malloclab {
 
@@ -150,9 +151,9 @@ int process_limit(int resource, size_t headroom, double* limit, double* usage) {
 }
 
 int process_map_above_break(size_t gap, uintptr_t* address, size_t* length) {
-  size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
-  uintptr_t top = (reinterpret_cast<uintptr_t>(sbrk(0)) + page - 1) & ~(page - 1);
-  uintptr_t wall = top + ((gap + page - 1) & ~(page - 1));
+  size_t page = page_size();
+  uintptr_t top = round_up_to_page(reinterpret_cast<uintptr_t>(sbrk(0)));
+  uintptr_t wall = top + round_up_to_page(gap);
   void* mapped = mmap(reinterpret_cast<void*>(wall), page, PROT_READ | PROT_WRITE,
                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
   if (mapped == MAP_FAILED) return errno;
@@ -212,9 +213,8 @@ int child_exit(Child& child, bool free_first, double* rss, double* exited) {
   text[length] = '\0';
   // statm: size resident shared ..., in pages.
   char* resident = strchr(text, ' ');
-  *exited = resident == nullptr
-                ? NAN
-                : strtod(resident + 1, nullptr) * static_cast<double>(sysconf(_SC_PAGESIZE));
+  *exited =
+      resident == nullptr ? NAN : strtod(resident + 1, nullptr) * static_cast<double>(page_size());
   return told ? 0 : ECHILD;
 }
 

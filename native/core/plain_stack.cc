@@ -7,7 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <unistd.h>
+
+#include "plain_pages.h"
 
 namespace malloclab {
 
@@ -23,7 +24,7 @@ bool fits_on_stack(size_t bytes) {
 
 // One byte per page, from the block's top down: the order the stack grows into it.
 void write_down(char* block, size_t size) {
-  size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  size_t page = page_size();
   volatile char* bytes = block;
   for (size_t offset = size; offset > 0;) {
     offset = offset > page ? offset - page : 0;
