@@ -10,11 +10,9 @@
 // run time instead (core/plain.cc).
 #pragma once
 
-#if defined(__x86_64__)
-#define MALLOC_LAB_GLIBC_BASE "GLIBC_2.2.5"
-#elif defined(__aarch64__)
-#define MALLOC_LAB_GLIBC_BASE "GLIBC_2.17"
-#else
+#include "../core/plain_glibc_base.h"
+
+#ifndef MALLOC_LAB_GLIBC_BASE
 #error "the portable build knows the base glibc version of x86_64 and aarch64 only"
 #endif
 

@@ -5,16 +5,15 @@
 #include <mcheck.h>
 #include <stdlib.h>
 
+#include "plain_glibc_base.h"
+
 namespace malloclab {
 
 namespace {
 
-// The version glibc's oldest symbols carry on this architecture: the hooks'
-// compatibility symbols are bound there.
-#if defined(__x86_64__)
-constexpr const char* kGlibcBaseVersion = "GLIBC_2.2.5";
-#elif defined(__aarch64__)
-constexpr const char* kGlibcBaseVersion = "GLIBC_2.17";
+// The hooks' compatibility symbols are bound at glibc's base version.
+#ifdef MALLOC_LAB_GLIBC_BASE
+constexpr const char* kGlibcBaseVersion = MALLOC_LAB_GLIBC_BASE;
 #else
 constexpr const char* kGlibcBaseVersion = "GLIBC_2.0";
 #endif
