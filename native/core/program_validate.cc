@@ -35,6 +35,25 @@ bool validate_program(const double* program, size_t length, ProgramError* error)
       program, length, header, error,
       [&](size_t step, const OpInfo* info, const double* args, size_t argc) {
         long at = static_cast<long>(step);
+        // The batch ops name a set in args[0]: it must exist; ops that fill it need it
+        // empty and mark it filled, ops that read it need it filled.
+        auto set_exists = [&] {
+          return is_integer(args[0], 0, static_cast<double>(header.sets) - 1) ||
+                 fail(error, at, "step %zu (%s): set %g does not exist", step, info->name, args[0]);
+        };
+        auto fill_set = [&] {
+          uint8_t* set = &sets[static_cast<size_t>(args[0])];
+          if (*set != 0)
+            return fail(error, at, "step %zu (%s): set %g still holds blocks (free them first)",
+                        step, info->name, args[0]);
+          *set = 1;
+          return true;
+        };
+        auto set_holds_blocks = [&] {
+          return sets[static_cast<size_t>(args[0])] != 0 ||
+                 fail(error, at, "step %zu (%s): set %g holds no blocks", step, info->name,
+                      args[0]);
+        };
         for (size_t i = 0; i < argc; ++i) {
           if (!isfinite(args[i]))
             return fail(error, at, "step %zu (%s): argument %zu is not finite", step, info->name,
@@ -134,9 +153,7 @@ bool validate_program(const double* program, size_t length, ProgramError* error)
               return fail(
                   error, at,
                   "step %zu (batch_alloc): expected set, count, kind and (size, fill) pairs", step);
-            if (!is_integer(args[0], 0, static_cast<double>(header.sets) - 1))
-              return fail(error, at, "step %zu (batch_alloc): set %g does not exist", step,
-                          args[0]);
+            if (!set_exists()) return false;
             size_t pattern = (argc - 3) / 2;
             if (!is_integer(args[1], 1, static_cast<double>(kMaxBatchBlocks / pattern))) {
               return fail(error, at,
@@ -153,13 +170,7 @@ bool validate_program(const double* program, size_t length, ProgramError* error)
                     "step %zu (batch_alloc): pattern entry %zu needs size >= 0 and fill -1..255",
                     step, k);
             }
-            uint8_t* set = &sets[static_cast<size_t>(args[0])];
-            if (*set != 0)
-              return fail(error, at,
-                          "step %zu (batch_alloc): set %g still holds blocks (free them first)",
-                          step, args[0]);
-            *set = 1;
-            return true;
+            return fill_set();
           }
           case kAge: {
             if (argc < 7 || (argc - 4) % 3 != 0 || (argc - 4) / 3 > kMaxAgeClasses)
@@ -167,8 +178,7 @@ bool validate_program(const double* program, size_t length, ProgramError* error)
                           "step %zu (age): expected set, count, seed, freed and 1 to %zu (weight, "
                           "min, max) classes",
                           step, kMaxAgeClasses);
-            if (!is_integer(args[0], 0, static_cast<double>(header.sets) - 1))
-              return fail(error, at, "step %zu (age): set %g does not exist", step, args[0]);
+            if (!set_exists()) return false;
             if (!is_integer(args[1], 1, static_cast<double>(kMaxBatchBlocks)))
               return fail(error, at, "step %zu (age): count %g is outside 1 to %zu", step, args[1],
                           kMaxBatchBlocks);
@@ -190,21 +200,11 @@ bool validate_program(const double* program, size_t length, ProgramError* error)
             }
             if (weights == 0)
               return fail(error, at, "step %zu (age): the classes' weights add up to 0", step);
-            uint8_t* set = &sets[static_cast<size_t>(args[0])];
-            if (*set != 0)
-              return fail(error, at, "step %zu (age): set %g still holds blocks (free them first)",
-                          step, args[0]);
-            *set = 1;
-            return true;
+            return fill_set();
           }
           case kBatchSpan:
           case kBatchAdjacent: {
-            if (!is_integer(args[0], 0, static_cast<double>(header.sets) - 1))
-              return fail(error, at, "step %zu (%s): set %g does not exist", step, info->name,
-                          args[0]);
-            if (sets[static_cast<size_t>(args[0])] == 0)
-              return fail(error, at, "step %zu (%s): set %g holds no blocks", step, info->name,
-                          args[0]);
+            if (!set_exists() || !set_holds_blocks()) return false;
             if (args[1] < 1 || args[2] < 1)
               return fail(error, at, "step %zu (%s): expected step >= 1 and min >= 1", step,
                           info->name);
@@ -213,12 +213,8 @@ bool validate_program(const double* program, size_t length, ProgramError* error)
             return true;
           }
           case kBatchFree: {
-            if (!is_integer(args[0], 0, static_cast<double>(header.sets) - 1))
-              return fail(error, at, "step %zu (batch_free): set %g does not exist", step, args[0]);
+            if (!set_exists() || !set_holds_blocks()) return false;
             uint8_t* set = &sets[static_cast<size_t>(args[0])];
-            if (*set == 0)
-              return fail(error, at, "step %zu (batch_free): set %g holds no blocks", step,
-                          args[0]);
             if (args[1] < 1 || args[2] < 1 || args[3] < args[2])
               return fail(error, at,
                           "step %zu (batch_free): expected step >= 1 and 1 <= min <= max", step);
@@ -286,21 +282,12 @@ bool validate_program(const double* program, size_t length, ProgramError* error)
                           args[0], kMaxStackBytes);
             return true;
           case kAllocUntilRefused: {
-            if (!is_integer(args[0], 0, static_cast<double>(header.sets) - 1))
-              return fail(error, at, "step %zu (alloc_until_refused): set %g does not exist", step,
-                          args[0]);
+            if (!set_exists()) return false;
             if (args[1] < 1 || !is_integer(args[2], 1, static_cast<double>(kMaxBatchBlocks)))
               return fail(error, at,
                           "step %zu (alloc_until_refused): expected size >= 1 and 1 <= max <= %zu",
                           step, kMaxBatchBlocks);
-            uint8_t* set = &sets[static_cast<size_t>(args[0])];
-            if (*set != 0)
-              return fail(error, at,
-                          "step %zu (alloc_until_refused): set %g still holds blocks (free them "
-                          "first)",
-                          step, args[0]);
-            *set = 1;
-            return true;
+            return fill_set();
           }
           case kForkHold:
           case kForkExit:
