@@ -29,7 +29,7 @@ Napi::Value ThreadCallFn(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     uint32_t id = thread_arg(info, "threadCall");
     int call =
-        static_cast<int>(integer_arg(info, 1, "threadCall", "call", 0, kThreadCallCount - 1));
+        static_cast<int>(integer_arg(info, 1, "threadCall", "call", 0, kThreadCalls.count - 1));
     auto operand = [&](size_t index, const char* name) -> uint64_t {
       if (info[index].IsBigInt()) return address_arg(info, index, "threadCall", name);
       if (info[index].IsUndefined()) return 0;
@@ -89,9 +89,7 @@ void register_threads(Napi::Env env, Napi::Object exports) {
                     {"blockArena", BlockArena},
                     {"stackLimits", StackLimits},
                     {"onlineCpus", OnlineCpus}});
-  Napi::Object calls = Napi::Object::New(env);
-  for (int i = 0; i < kThreadCallCount; ++i) calls.Set(kThreadCallNames[i], i);
-  exports.Set("threadCalls", calls);
+  exports.Set("threadCalls", named_values(env, kThreadCalls));
 }
 
 }  // namespace malloclab

@@ -18,8 +18,21 @@
 
 namespace malloclab {
 
-const char* const kThreadCallNames[kThreadCallCount] = {
-    "malloc", "calloc", "realloc", "free", "malloc_trim", "fill", "touch", "malloc_usable_size"};
+namespace {
+
+const NamedValue kThreadCallEntries[] = {
+    {"malloc", static_cast<int>(ThreadCall::kMalloc)},
+    {"calloc", static_cast<int>(ThreadCall::kCalloc)},
+    {"realloc", static_cast<int>(ThreadCall::kRealloc)},
+    {"free", static_cast<int>(ThreadCall::kFree)},
+    {"malloc_trim", static_cast<int>(ThreadCall::kTrim)},
+    {"fill", static_cast<int>(ThreadCall::kFill)},
+    {"touch", static_cast<int>(ThreadCall::kTouch)},
+    {"malloc_usable_size", static_cast<int>(ThreadCall::kUsableSize)}};
+
+}  // namespace
+
+const NamedValues kThreadCalls = named_table(kThreadCallEntries);
 
 namespace {
 

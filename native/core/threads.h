@@ -7,13 +7,14 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "plain.h"
+
 namespace malloclab {
 
 // What a thread can be asked to run (lib/bridge/threads.ts numbers them the same way).
 enum class ThreadCall { kMalloc, kCalloc, kRealloc, kFree, kTrim, kFill, kTouch, kUsableSize };
-inline constexpr int kThreadCallCount = 8;
-// Each call's name, indexed by ThreadCall, for the addon to export.
-extern const char* const kThreadCallNames[kThreadCallCount];
+// Each call's name and number, in ThreadCall's order, for the addon to export.
+extern const NamedValues kThreadCalls;
 
 // Returns a thread id; throws Error(ERR_LIMIT_EXCEEDED) past kMaxThreads (plain_bounds.h)
 // and the errno of pthread_create (EAGAIN) when the system refuses.
