@@ -32,10 +32,7 @@ export interface Manifest {
     }
   >;
 }
-export const root: string;
 export const prebuildsDir: string;
-export const manifestPath: string;
 export const TARGETS: Target[];
 export function toolchain(target: Target): { CC: string; CXX: string; strip: string; missing: string[] };
-export function readManifest(): Manifest | undefined;
 export function prebuild(options?: { arches?: string[]; force?: boolean; log?: (line: string) => void }): Manifest;

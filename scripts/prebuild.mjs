@@ -13,11 +13,13 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, realpat
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
+// The loader's file names, so the binaries land under the names it looks for.
+import { ADDON_FILE, FRESH_FILE } from '../dist/infra/binaries.js';
 import { elfInfo, GLIBC_FLOOR, highestRequired, requirementProblems } from './elf-requirements.mjs';
 
-export const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const prebuildsDir = join(root, 'prebuilds');
-export const manifestPath = join(prebuildsDir, 'manifest.json');
+const manifestPath = join(prebuildsDir, 'manifest.json');
 
 /** The published targets: Node's arch name, the GNU triple of its cross tools, Debian's cross package. */
 export const TARGETS = [
@@ -25,7 +27,7 @@ export const TARGETS = [
   { arch: 'arm64', triple: 'aarch64-linux-gnu', machine: 'aarch64', apt: 'g++-aarch64-linux-gnu' },
 ];
 
-const FILES = { addon: 'malloc_lab.node', fresh: 'malloc-lab-fresh' };
+const FILES = { addon: ADDON_FILE, fresh: FRESH_FILE };
 
 function onPath(command) {
   return spawnSync('sh', ['-c', `command -v "${command}"`], { encoding: 'utf8' }).status === 0;
@@ -63,7 +65,7 @@ function filesUnder(dir) {
 }
 
 /** Everything a target's binaries are made from: the sources, this script, node-addon-api, the compiler. */
-export function inputsHash(target, tools) {
+function inputsHash(target, tools) {
   const hash = createHash('sha256');
   for (const file of [...filesUnder(join(root, 'native')), fileURLToPath(import.meta.url)]) {
     hash.update(relative(root, file)).update(readFileSync(file));
@@ -74,7 +76,7 @@ export function inputsHash(target, tools) {
   return hash.digest('hex');
 }
 
-export function readManifest() {
+function readManifest() {
   return existsSync(manifestPath) ? JSON.parse(readFileSync(manifestPath, 'utf8')) : undefined;
 }
 
