@@ -52,7 +52,7 @@ export function probe(): Support {
     try {
       loadAddonFile(found.path);
     } catch (cause) {
-      return { supported: false, ...loadFailure(found, cause, packageRoot), cause, ...where };
+      return { supported: false, ...loadFailure(found, cause), cause, ...where };
     }
     return { supported: true, reason: '', ...where };
   } catch (error) {

@@ -21,7 +21,7 @@ export const ADDON_FILE = 'malloc_lab.node';
 export const FRESH_FILE = 'malloc-lab-fresh';
 
 /** Where builds of the package's own sources land, preferred in this order. */
-export const BUILD_DIRS = [
+const BUILD_DIRS = [
   ['build', 'Release'], // npm install in a checkout (node-gyp, binding.gyp)
   ['build-cmake', 'Release'], // npm run build:cmake
   ['native', 'build', 'Release'], // node-gyp in an installed package's native/ folder
@@ -65,7 +65,7 @@ export interface Located {
 export const isProblem = (value: Found | Problem): value is Problem => 'code' in value;
 
 /** How to build from source when no prebuilt binary fits (the package ships native/binding.gyp). */
-export function buildFromSourceHint(root: string): string {
+function buildFromSourceHint(root: string): string {
   return `build them from source (needs python3, make and g++): npx node-gyp rebuild --directory=${join(root, 'native')}`;
 }
 
@@ -155,14 +155,14 @@ export function locateBinaries(facts: NativeFacts): Located {
 }
 
 /** The sentence for an addon that was found but that dlopen refused: its reason first, then what to do. */
-export function loadFailure(found: Found, cause: unknown, root: string): Problem {
+export function loadFailure(found: Found, cause: unknown): Problem {
   const firstLine = String((cause as Error)?.message ?? cause).split('\n')[0];
   const advice =
     found.origin === 'override'
       ? 'check the file MALLOC_LAB_ADDON names'
       : found.origin === 'build'
         ? 'rebuild it with `npm run build:native`'
-        : `reinstall malloc-lab, or ${buildFromSourceHint(root)}`;
+        : `reinstall malloc-lab, or ${buildFromSourceHint(packageRoot)}`;
   return {
     code: ErrorCodes.ADDON_LOAD_FAILED,
     reason: `malloc-lab's native addon at ${found.path} could not be loaded (${firstLine}); ${advice}.`,

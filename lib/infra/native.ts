@@ -3,7 +3,7 @@
  * module on an unsupported system fails with one clear sentence, never a dlopen stack.
  */
 import { loadAddonFile } from './addon-file.js';
-import { isProblem, loadFailure, locatedBinary, packageRoot } from './binaries.js';
+import { isProblem, loadFailure, locatedBinary } from './binaries.js';
 import { MallocLabError } from './errors.js';
 
 /** The addon's raw functions: addresses are bigint, sizes numbers. lib/ wraps every one. */
@@ -103,7 +103,7 @@ function load(): { addon: NativeAddon; path: string } {
     addon.configure(MallocLabError);
     return { addon, path: found.path };
   } catch (cause) {
-    const failure = loadFailure(found, cause, packageRoot);
+    const failure = loadFailure(found, cause);
     throw new MallocLabError(failure.reason, failure.code, { cause });
   }
 }
