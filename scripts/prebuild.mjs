@@ -65,13 +65,13 @@ function filesUnder(dir) {
 }
 
 /** Everything a target's binaries are made from: the sources, this script, node-addon-api, the compiler. */
-function inputsHash(target, tools) {
+function inputsHash(target, compilerVersion) {
   const hash = createHash('sha256');
   for (const file of [...filesUnder(join(root, 'native')), fileURLToPath(import.meta.url)]) {
     hash.update(relative(root, file)).update(readFileSync(file));
   }
   hash.update(JSON.parse(readFileSync(join(root, 'node_modules', 'node-addon-api', 'package.json'), 'utf8')).version);
-  hash.update(execFileSync(tools.CXX, ['--version'], { encoding: 'utf8' }));
+  hash.update(compilerVersion);
   hash.update(target.arch);
   return hash.digest('hex');
 }
@@ -80,8 +80,8 @@ function readManifest() {
   return existsSync(manifestPath) ? JSON.parse(readFileSync(manifestPath, 'utf8')) : undefined;
 }
 
-function upToDate(entry, inputs) {
-  if (entry === undefined || entry.inputs !== inputs) return false;
+/** Whether every file the manifest entry lists is there with its checksum. */
+function filesIntact(entry) {
   return Object.values(entry.files).every((file) => {
     const path = join(prebuildsDir, file.path);
     return existsSync(path) && sha256(readFileSync(path)) === file.sha256;
@@ -97,7 +97,7 @@ function run(command, args, options) {
 }
 
 /** Builds one target in build-prebuild/linux-<arch>/ and copies the stripped, checked binaries into prebuilds/. */
-function buildTarget(target, tools, inputs, log) {
+function buildTarget(target, tools, compilerVersion, inputs, log) {
   const name = `linux-${target.arch}`;
   const stage = join(root, 'build-prebuild', name);
   mkdirSync(stage, { recursive: true });
@@ -145,7 +145,7 @@ function buildTarget(target, tools, inputs, log) {
       requires: highestRequired(info),
     };
   }
-  const compiler = execFileSync(tools.CXX, ['--version'], { encoding: 'utf8' }).split('\n')[0];
+  const compiler = compilerVersion.split('\n')[0];
   return { platform: 'linux', arch: target.arch, libc: 'glibc', glibcFloor: GLIBC_FLOOR, compiler, inputs, files };
 }
 
@@ -153,11 +153,9 @@ function buildTarget(target, tools, inputs, log) {
 export function prebuild({ arches = TARGETS.map((t) => t.arch), force = false, log = console.log } = {}) {
   const packageJson = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
   const previous = readManifest();
-  const targets = {};
-  // Keep targets not rebuilt this time, as long as their files are intact.
-  for (const [name, entry] of Object.entries(previous?.targets ?? {})) {
-    if (upToDate(entry, entry.inputs)) targets[name] = entry;
-  }
+  // Previous targets whose files are intact: kept unless rebuilt this time.
+  const intact = Object.fromEntries(Object.entries(previous?.targets ?? {}).filter(([, entry]) => filesIntact(entry)));
+  const targets = { ...intact };
   for (const arch of arches) {
     const target = TARGETS.find((t) => t.arch === arch);
     if (target === undefined)
@@ -169,13 +167,14 @@ export function prebuild({ arches = TARGETS.map((t) => t.arch), force = false, l
       );
     }
     const name = `linux-${arch}`;
-    const inputs = inputsHash(target, tools);
-    if (!force && upToDate(previous?.targets?.[name], inputs)) {
+    const compilerVersion = execFileSync(tools.CXX, ['--version'], { encoding: 'utf8' });
+    const inputs = inputsHash(target, compilerVersion);
+    if (!force && intact[name]?.inputs === inputs) {
       log(`prebuild: ${name}: up to date`);
-      targets[name] = previous.targets[name];
+      targets[name] = intact[name];
       continue;
     }
-    targets[name] = buildTarget(target, tools, inputs, log);
+    targets[name] = buildTarget(target, tools, compilerVersion, inputs, log);
   }
   const manifest = {
     name: packageJson.name,
