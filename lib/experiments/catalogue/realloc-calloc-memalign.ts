@@ -11,11 +11,11 @@
  * Node heap has, so it comes from the top of the heap on both hosts.
  */
 import { MALLOPT_PARAMS } from '../../glibc/mallopt-params.js';
-import { CHUNK_HEADER as HEADER, chunkSize, PAGE, tcacheHolds } from '../../glibc/model.js';
+import { CHUNK_HEADER as HEADER, chunkSize, PAGE } from '../../glibc/model.js';
 import { formatAddress } from '../../infra/units.js';
 import { at, bytes, glibcOf, judged, ops, signed, topStart as topOf, verdict } from '../framework/observe.js';
 import { StepProgram } from '../framework/program.js';
-import { settingsOf, thresholdsOf } from '../framework/settings.js';
+import { tcacheHeldOf, thresholdsOf } from '../framework/settings.js';
 import type { ClaimContext, ExperimentDefinition, Judgement, Parameters } from '../framework/types.js';
 /** Boundaries tried with each aligned allocator: a cache line, a page, 64 KiB. */
 export const BOUNDARIES = [64, 4096, 65536];
@@ -184,11 +184,7 @@ export const reallocCallocMemalign: ExperimentDefinition = {
               ? `calloc(1, ${itemsize}) reused the block just freed (${formatAddress(freed)}).`
               : `calloc(1, ${itemsize}) did not reuse the block just freed (${formatAddress(freed)}, got ${formatAddress(one)})` +
                 (next === freed
-                  ? tcacheHolds(
-                      itemsize!,
-                      settingsOf(c, 'calloc').tcache_count.value,
-                      settingsOf(c, 'calloc').tcache_max.value,
-                    )
+                  ? tcacheHeldOf(c, 'calloc', itemsize!) > 0
                     ? `: that block sat in the tcache, which calloc in ${glibcOf(c)} does not take from; the next malloc got it back.`
                     : ': the next malloc got it back.'
                   : '.');
