@@ -18,7 +18,7 @@ import { ARENAS_PER_CPU, DEFAULT_ARENA_TEST } from '../../glibc/model.js';
 import { verdict } from '../framework/observe.js';
 import { designedSettings } from '../framework/preconditions.js';
 import type { ClaimContext, ExperimentDefinition, Parameters, Variant } from '../framework/types.js';
-import { arenasAfter, crowdProgram } from './thread-arenas.js';
+import { arenasAfter, crowdLabel, crowdProgram } from './thread-arenas.js';
 
 /** The CPUs glibc counts: the ones this process may run on (the runs inherit its affinity). */
 const cpus = () => availableParallelism();
@@ -29,7 +29,6 @@ export function testAboveCap(): number {
 }
 
 const threadsFor = (test: number) => test + 4;
-export const crowdLabel = (threads: number) => `${threads} threads malloc`;
 
 function counts(c: ClaimContext) {
   const label = crowdLabel(c.parameters['threads']!);
