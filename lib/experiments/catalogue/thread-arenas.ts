@@ -84,7 +84,7 @@ export const threadArenas: ExperimentDefinition = {
     {
       name: 'threads',
       description: 'threads for the cap variants (default: 8 × CPUs + 4)',
-      default: 8 * cpus().length + 4,
+      default: defaultCap() + 4,
     },
   ],
   variants: (p): Variant[] => [
