@@ -21,7 +21,7 @@ import { MCHECK_GUARD_BYTE, MCHECK_STATUS, mcheckStatusName } from '../../glibc/
 import { formatAddress } from '../../infra/units.js';
 import { judgeAbort } from '../framework/aborts.js';
 import { mallocDebugLibrary } from '../framework/hosts.js';
-import { at, bytes, MissingMeasurement, ops, run, signed, succeeded, verdict } from '../framework/observe.js';
+import { at, bytes, cpuOf, MissingMeasurement, ops, run, signed, succeeded, verdict } from '../framework/observe.js';
 import { StepProgram } from '../framework/program.js';
 import type { ClaimContext, ExperimentDefinition, Judgement, Parameters, Variant } from '../framework/types.js';
 
@@ -118,13 +118,6 @@ function allocatingStep(c: ClaimContext, variant: string, address: bigint): stri
         (record) => ['malloc', 'realloc', 'calloc'].includes(record.op) && BigInt(record.value) === address,
       ),
     )?.label;
-}
-
-/** CPU time of the op between a step's two clock ops (ns, this thread). */
-function cpuOf(c: ClaimContext, variant: string, label: string): number {
-  const clocks = ops(c, variant, label, 'clock');
-  if (clocks.length !== 2) throw new MissingMeasurement(`no clocks around "${label}" in ${variant}`);
-  return clocks[1]!.value2 - clocks[0]!.value2;
 }
 
 /** malloc-check's canary for the chunk of a block (glibc 2.36 malloc-check.c magicbyte): never 1. */

@@ -13,7 +13,7 @@
 import { MALLOPT_PARAMS } from '../../glibc/mallopt-params.js';
 import { CHUNK_HEADER as HEADER, chunkSize, PAGE } from '../../glibc/model.js';
 import { formatAddress } from '../../infra/units.js';
-import { at, bytes, glibcOf, judged, ops, signed, topStart as topOf, verdict } from '../framework/observe.js';
+import { at, bytes, cpuOf, glibcOf, judged, ops, signed, topStart as topOf, verdict } from '../framework/observe.js';
 import { StepProgram } from '../framework/program.js';
 import { tcacheHeldOf, thresholdsOf } from '../framework/settings.js';
 import type { ClaimContext, ExperimentDefinition, Judgement, Parameters } from '../framework/types.js';
@@ -300,10 +300,6 @@ export const reallocCallocMemalign: ExperimentDefinition = {
       judge: (c) =>
         judged(() => {
           const { size } = c.parameters as Record<string, number>;
-          const cpu = (variant: string, label: string) => {
-            const [start, end] = ops(c, variant, label, 'clock');
-            return end!.value2 - start!.value2;
-          };
           const moved = first(c, 'realloc-middle', STEPS.moved, 'realloc');
           const a = first(c, 'realloc-middle', STEPS.mallocAB, 'malloc');
           const inPlace =
@@ -311,8 +307,8 @@ export const reallocCallocMemalign: ExperimentDefinition = {
           if (moved === a || !inPlace) {
             return inconclusive('the two reallocs did not split into one that moved and one that grew in place');
           }
-          const moving = cpu('realloc-middle', STEPS.moved);
-          const growing = cpu('realloc-top', STEPS.pastTop);
+          const moving = cpuOf(c, 'realloc-middle', STEPS.moved);
+          const growing = cpuOf(c, 'realloc-top', STEPS.pastTop);
           return verdict(
             moving > growing,
             `growing ${bytes(size!)} to ${bytes(2 * size!)}: the realloc that moved and copied took ${(moving / 1000).toFixed(0)} µs of CPU, ` +

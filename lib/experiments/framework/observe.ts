@@ -38,6 +38,13 @@ export function succeeded(c: ClaimContext, variant: string, label: string, op: O
   return record;
 }
 
+/** CPU time of the op between a step's two clock ops (ns, this thread). */
+export function cpuOf(c: ClaimContext, variant: string, label: string): number {
+  const clocks = ops(c, variant, label, 'clock');
+  if (clocks.length !== 2) throw new MissingMeasurement(`no clocks around "${label}" in ${variant}`);
+  return clocks[1]!.value2 - clocks[0]!.value2;
+}
+
 /** to - from for a status field, the break or a mallinfo2 field. */
 export function delta(
   context: ClaimContext,
