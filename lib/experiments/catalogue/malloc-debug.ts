@@ -21,7 +21,18 @@ import { MCHECK_GUARD_BYTE, MCHECK_STATUS, mcheckStatusName } from '../../glibc/
 import { formatAddress } from '../../infra/units.js';
 import { judgeAbort } from '../framework/aborts.js';
 import { mallocDebugLibrary } from '../framework/hosts.js';
-import { at, bytes, cpuOf, MissingMeasurement, ops, run, signed, succeeded, verdict } from '../framework/observe.js';
+import {
+  at,
+  bytes,
+  cpuOf,
+  MissingMeasurement,
+  ms,
+  ops,
+  run,
+  signed,
+  succeeded,
+  verdict,
+} from '../framework/observe.js';
 import { StepProgram } from '../framework/program.js';
 import type { ClaimContext, ExperimentDefinition, Judgement, Parameters, Variant } from '../framework/types.js';
 
@@ -128,7 +139,6 @@ export function checkCanary(block: number): number {
 }
 
 const ratio = (value: number) => `${value.toFixed(2)}×`;
-const ms = (ns: number) => `${(ns / 1e6).toFixed(2)} ms`;
 
 export const mallocDebug: ExperimentDefinition = {
   id: 'malloc-debug',

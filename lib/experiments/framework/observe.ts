@@ -92,3 +92,5 @@ export const bytes = (value: number) => formatBytes(value);
 /** "1 chunk", "3 chunks". */
 export const plural = (count: number, word: string) => `${count} ${word}${count === 1 ? '' : 's'}`;
 export const signed = (value: number) => formatBytes(value, { signed: true });
+/** A duration in nanoseconds as milliseconds: "1.25 ms". */
+export const ms = (ns: number) => `${(ns / 1e6).toFixed(2)} ms`;
