@@ -15,7 +15,7 @@
  * - `plain`: nothing preloaded, with the same MALLOC_TRACE and MALLOC_CHECK_=3
  *   (libc.so.6 ignores both): mcheck(NULL), then everything `debug` does.
  */
-import { chunkSize } from '../../glibc/model.js';
+import { CHUNK_HEADER, chunkSize, SIZE_SZ } from '../../glibc/model.js';
 import { parseMtraceLog, type MtraceBlock } from '../../glibc/mtrace-log.js';
 import { MCHECK_GUARD_BYTE, MCHECK_STATUS, mcheckStatusName } from '../../glibc/process-constants.js';
 import { formatAddress } from '../../infra/units.js';
@@ -133,7 +133,7 @@ function allocatingStep(c: ClaimContext, variant: string, address: bigint): stri
 
 /** malloc-check's canary for the chunk of a block (glibc 2.36 malloc-check.c magicbyte): never 1. */
 export function checkCanary(block: number): number {
-  const chunk = BigInt(block) - 16n;
+  const chunk = BigInt(block) - BigInt(CHUNK_HEADER);
   const magic = Number(((chunk >> 3n) ^ (chunk >> 11n)) & 0xffn);
   return magic === 1 ? 2 : magic;
 }
@@ -303,7 +303,7 @@ export const mallocDebug: ExperimentDefinition = {
         const plainPassed = plain.completed && plain.signal === null;
         const block = succeeded(c, 'debug', STEPS.probe, 'malloc').value;
         const canary = checkCanary(block);
-        const usable = chunkSize(PROBED) - 8;
+        const usable = chunkSize(PROBED) - SIZE_SZ;
         const result = judgeAbort(c, 'debug', STEPS.free, (aborted) =>
           aborted
             ? `MALLOC_CHECK_=3 puts a canary byte right after each request (0x${canary.toString(16)} for this block); the NUL replaced it and free() found it gone.`
