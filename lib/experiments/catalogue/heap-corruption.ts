@@ -12,7 +12,7 @@
  */
 import { chunkSize, SINCE, SIZE_SZ, TCACHE_COUNT } from '../../glibc/model.js';
 import { formatAddress } from '../../infra/units.js';
-import { endedIn, glibcMessage, judgeAbort } from '../framework/aborts.js';
+import { endedIn, judgeAbort } from '../framework/aborts.js';
 import { bytes, glibcOf, judged, ops, run, verdict } from '../framework/observe.js';
 import { designedSettings } from '../framework/preconditions.js';
 import { StepProgram } from '../framework/program.js';
@@ -211,8 +211,7 @@ export const heapCorruption: ExperimentDefinition = {
       claim: 'Freeing a block that has already been freed is a serious error (glibc 2.36 detects it and aborts).',
       judge: (c) =>
         judged(() =>
-          judgeAbort(c, 'double-free', 'free(a) again', (aborted) => {
-            const message = glibcMessage(run(c, 'double-free').stderr) ?? '';
+          judgeAbort(c, 'double-free', 'free(a) again', (aborted, message = '') => {
             if (!aborted) return 'glibc did not catch the second free(a).';
             if (/tcache/.test(message))
               return `free(a) put a in the tcache and marked it with the tcache key; the second free(a) found the key, searched the tcache bin and found a there (${glibcOf(c)}: the tcache key check came in ${SINCE.tcacheDoubleFreeCheck}).`;
