@@ -3,7 +3,8 @@
 import { availableParallelism } from 'node:os';
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { arenaTest, crowdLabel, testAboveCap } from '../../lib/experiments/catalogue/arena-test.js';
+import { arenaTest, testAboveCap } from '../../lib/experiments/catalogue/arena-test.js';
+import { crowdLabel } from '../../lib/experiments/catalogue/thread-arenas.js';
 import { runExperiment } from '../../lib/experiments/framework/runner.js';
 import { experimentRuns, HOSTS } from './helpers.js';
 

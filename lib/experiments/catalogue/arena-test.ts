@@ -14,22 +14,21 @@
  */
 import { availableParallelism } from 'node:os';
 
-import { ARENAS_PER_CPU, DEFAULT_ARENA_TEST } from '../../glibc/model.js';
+import { ARENAS_PER_CPU, DEFAULT_ARENA_TEST, defaultArenaMax } from '../../glibc/model.js';
 import { verdict } from '../framework/observe.js';
 import { designedSettings } from '../framework/preconditions.js';
 import type { ClaimContext, ExperimentDefinition, Parameters, Variant } from '../framework/types.js';
-import { arenasAfter, crowdProgram } from './thread-arenas.js';
+import { arenasAfter, crowdLabel, crowdProgram } from './thread-arenas.js';
 
 /** The CPUs glibc counts: the ones this process may run on (the runs inherit its affinity). */
 const cpus = () => availableParallelism();
 
 /** An arena_test above the cap, so that the arenas it lets through outnumber 8 × CPUs. */
 export function testAboveCap(): number {
-  return ARENAS_PER_CPU * cpus() + 4;
+  return defaultArenaMax(cpus()) + 4;
 }
 
 const threadsFor = (test: number) => test + 4;
-export const crowdLabel = (threads: number) => `${threads} threads malloc`;
 
 function counts(c: ClaimContext) {
   const label = crowdLabel(c.parameters['threads']!);
@@ -92,7 +91,7 @@ export const arenaTest: ExperimentDefinition = {
         'The behaviour can be controlled with environment variables: MALLOC_ARENA_TEST: when the number of memory pools (arenas) reaches this value, the number of CPU cores is checked.',
       judge: (c) => {
         const { test, threads } = c.parameters as { test: number; threads: number };
-        const cap = ARENAS_PER_CPU * cpus();
+        const cap = defaultArenaMax(cpus());
         const count = counts(c);
         const holds = count.default === cap && count.env === test + 1 && count.tunable === test + 1;
         return verdict(

@@ -11,7 +11,7 @@
  *   fresh executable and in Node) pairs of same-size blocks, two 16 KiB blocks freed
  *   side by side, and a freed 64 KiB block asked for 16 KiB twice.
  */
-import { chunkSize, MALLOC_ALIGNMENT, PAGE, SIZE_SZ } from '../../glibc/model.js';
+import { chunkSize, MALLOC_ALIGNMENT, PAGE, pageAlign, SIZE_SZ } from '../../glibc/model.js';
 import { formatAddress, KiB } from '../../infra/units.js';
 import { at, bytes, MissingMeasurement, ops, signed, succeeded, verdict } from '../framework/observe.js';
 import { StepProgram } from '../framework/program.js';
@@ -92,10 +92,7 @@ function threadProgram(): StepProgram {
     .step(STEPS.splitInto, (s) => s.onThread(THREAD, (t) => t.malloc('s1', SPLIT_INTO).malloc('s2', SPLIT_INTO)));
 }
 
-const pageUp = (address: number) => Math.ceil(address / PAGE) * PAGE;
-
-/** The one op of a kind in a step, which must have succeeded. */
-
+/** What each malloc of a step returned. */
 const addresses = (c: ClaimContext, variant: string, label: string) =>
   ops(c, variant, label, 'malloc').map((record) => record.value);
 
@@ -112,7 +109,7 @@ function sbrkMoves(c: ClaimContext) {
     const to = records.at(-1)!.value2;
     const vmData = at(c, 'sbrk', label).status.VmData - at(c, 'sbrk', previous).status.VmData;
     previous = label;
-    return { label, from, to, moved: to - from, vmData, pagesExpected: pageUp(to) - pageUp(from) };
+    return { label, from, to, moved: to - from, vmData, pagesExpected: pageAlign(to) - pageAlign(from) };
   });
 }
 
@@ -202,7 +199,7 @@ export const breakAndAlignment: ExperimentDefinition = {
           `sbrk(1) returned ${formatAddress(call.value)}, the break before it was ${formatAddress(old)}` +
             (aligned
               ? `, a page boundary: the page the kernel mapped starts there`
-              : `, ${old % PAGE} bytes into a page: the new page starts at ${formatAddress(pageUp(old))}, not at the old break`),
+              : `, ${old % PAGE} bytes into a page: the new page starts at ${formatAddress(pageAlign(old))}, not at the old break`),
         );
       },
     },

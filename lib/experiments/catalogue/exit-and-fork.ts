@@ -13,7 +13,7 @@
  * process's pages.
  */
 import { KiB, MiB } from '../../infra/units.js';
-import { at, bytes, ops, signed, succeeded, verdict } from '../framework/observe.js';
+import { at, bytes, ms, ops, signed, succeeded, verdict } from '../framework/observe.js';
 import { StepProgram } from '../framework/program.js';
 import type { ExperimentDefinition, Parameters, Variant } from '../framework/types.js';
 
@@ -84,8 +84,6 @@ function parentProgram(parameters: Parameters): StepProgram {
   }
   return program;
 }
-
-const cpu = (ns: number) => `${(ns / 1e6).toFixed(2)} ms`;
 
 export const exitAndFork: ExperimentDefinition = {
   id: 'exit-and-fork',
@@ -182,7 +180,7 @@ export const exitAndFork: ExperimentDefinition = {
         const withoutFree = Math.min(...exiting);
         return verdict(
           withFree > withoutFree && zombies === 0,
-          `children holding ${blocks} blocks (RssAnon ${bytes(held)}): free() of all of them then _exit took ${cpu(withFree)} of CPU, _exit alone ${cpu(withoutFree)} ` +
+          `children holding ${blocks} blocks (RssAnon ${bytes(held)}): free() of all of them then _exit took ${ms(withFree)} of CPU, _exit alone ${ms(withoutFree)} ` +
             `(the cheapest of ${rounds} each, from rusage): ${(withFree / withoutFree).toFixed(2)}×. ` +
             `The frees left the child's RssAnon at ${bytes(afterFree)}${afterFree >= 0.9 * held ? ': they gave nothing back to the system' : ''}; ` +
             'after _exit, with or without them, the kernel counted 0 pages resident for every child',

@@ -16,7 +16,7 @@ import { formatAddress } from '../../infra/units.js';
 import { at, bytes, delta, glibcOf, ops, plural, signed, topStart, verdict } from '../framework/observe.js';
 import { glibcAllocator } from '../framework/preconditions.js';
 import { StepProgram } from '../framework/program.js';
-import { settingsOf, settingSource, thresholdsOf } from '../framework/settings.js';
+import { settingsOf, settingSource, tcacheHeldIn, thresholdsOf } from '../framework/settings.js';
 import type { ClaimContext, ExperimentDefinition, Judgement, Parameters } from '../framework/types.js';
 
 const STEPS = {
@@ -103,14 +103,13 @@ function inTcache(m: Layout, holds: number): boolean {
 /** What tcache does with 1-byte chunks in this run: holds this many of them, or nothing (and why). */
 function tcacheNote(c: ClaimContext, variant: string): { holds: number; text: string } {
   const tcache = settingsOf(c, variant);
-  const count = tcache.tcache_count.value;
-  const max = tcache.tcache_max.value;
-  if (count > 0 && max >= 1)
+  const held = tcacheHeldIn(tcache, 1);
+  if (held > 0)
     return {
-      holds: count,
-      text: `tcache (${glibcOf(c)}; since 2.26, newer than the seed) holds ${count} freed chunks of each size${tcache.tcache_count.source === 'default' ? '' : ` (${settingSource(tcache.tcache_count)})`}`,
+      holds: held,
+      text: `tcache (${glibcOf(c)}; since 2.26, newer than the seed) holds ${held} freed chunks of each size${tcache.tcache_count.source === 'default' ? '' : ` (${settingSource(tcache.tcache_count)})`}`,
     };
-  const off = count === 0 ? tcache.tcache_count : tcache.tcache_max;
+  const off = tcache.tcache_count.value === 0 ? tcache.tcache_count : tcache.tcache_max;
   return { holds: 0, text: `tcache holds none in this run (${settingSource(off)})` };
 }
 

@@ -10,9 +10,9 @@
  * and in Node (whose main heap is already fragmented by V8 and libuv, which
  * would make "the block after a" and "a's bin" a matter of chance).
  */
-import { chunkSize, SINCE, TCACHE_COUNT } from '../../glibc/model.js';
+import { chunkSize, SINCE, SIZE_SZ, TCACHE_COUNT } from '../../glibc/model.js';
 import { formatAddress } from '../../infra/units.js';
-import { endedIn, glibcMessage, judgeAbort } from '../framework/aborts.js';
+import { endedIn, judgeAbort } from '../framework/aborts.js';
 import { bytes, glibcOf, judged, ops, run, verdict } from '../framework/observe.js';
 import { designedSettings } from '../framework/preconditions.js';
 import { StepProgram } from '../framework/program.js';
@@ -106,16 +106,18 @@ export const INCREMENTED_STEPS = {
 const B_BYTE = 0x42;
 const C_BYTE = 0x43;
 
+/** The request whose chunk is exactly the doubled one a's raised length field claims. */
+const doubledRequest = (size: number) => 2 * chunkSize(size) - SIZE_SZ;
+
 function incrementedLength(size: number): StepProgram {
-  const chunk = chunkSize(size);
   // The size field's low byte: chunk size | PREV_INUSE; written one word before a's first byte.
-  const incremented = 2 * chunk + 1;
-  const request = 2 * chunk - 8;
+  const incremented = 2 * chunkSize(size) + 1;
+  const request = doubledRequest(size);
   return program(true)
     .step(INCREMENTED_STEPS.allocate, (s) =>
       s.onThread(THREAD, (t) => t.malloc('a', size).malloc('b', size).fill('b', B_BYTE)),
     )
-    .step(INCREMENTED_STEPS.increment, (s) => s.onThread(THREAD, (t) => t.unsafeWrite('a', -8, 1, incremented)))
+    .step(INCREMENTED_STEPS.increment, (s) => s.onThread(THREAD, (t) => t.unsafeWrite('a', -SIZE_SZ, 1, incremented)))
     .step(INCREMENTED_STEPS.free, (s) => s.onThread(THREAD, (t) => t.free('a')))
     .step(INCREMENTED_STEPS.again, (s) => s.onThread(THREAD, (t) => t.malloc('c', request).malloc_usable_size('c')))
     .step(INCREMENTED_STEPS.write, (s) => s.onThread(THREAD, (t) => t.fill('c', C_BYTE)))
@@ -167,7 +169,7 @@ export const heapCorruption: ExperimentDefinition = {
       },
       {
         name: 'length-incremented',
-        description: `malloc(a), malloc(b); a's length field raised from ${chunkSize(size)} to ${2 * chunkSize(size)}; free(a); malloc(${2 * chunkSize(size) - 8}); c written`,
+        description: `malloc(a), malloc(b); a's length field raised from ${chunkSize(size)} to ${2 * chunkSize(size)}; free(a); malloc(${doubledRequest(size)}); c written`,
         program: incrementedLength(size),
       },
       {
@@ -209,8 +211,7 @@ export const heapCorruption: ExperimentDefinition = {
       claim: 'Freeing a block that has already been freed is a serious error (glibc 2.36 detects it and aborts).',
       judge: (c) =>
         judged(() =>
-          judgeAbort(c, 'double-free', 'free(a) again', (aborted) => {
-            const message = glibcMessage(run(c, 'double-free').stderr) ?? '';
+          judgeAbort(c, 'double-free', 'free(a) again', (aborted, message = '') => {
             if (!aborted) return 'glibc did not catch the second free(a).';
             if (/tcache/.test(message))
               return `free(a) put a in the tcache and marked it with the tcache key; the second free(a) found the key, searched the tcache bin and found a there (${glibcOf(c)}: the tcache key check came in ${SINCE.tcacheDoubleFreeCheck}).`;

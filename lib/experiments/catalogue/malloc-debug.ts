@@ -15,13 +15,24 @@
  * - `plain`: nothing preloaded, with the same MALLOC_TRACE and MALLOC_CHECK_=3
  *   (libc.so.6 ignores both): mcheck(NULL), then everything `debug` does.
  */
-import { chunkSize } from '../../glibc/model.js';
+import { CHUNK_HEADER, chunkSize, SIZE_SZ } from '../../glibc/model.js';
 import { parseMtraceLog, type MtraceBlock } from '../../glibc/mtrace-log.js';
 import { MCHECK_GUARD_BYTE, MCHECK_STATUS, mcheckStatusName } from '../../glibc/process-constants.js';
 import { formatAddress } from '../../infra/units.js';
 import { judgeAbort } from '../framework/aborts.js';
 import { mallocDebugLibrary } from '../framework/hosts.js';
-import { at, bytes, MissingMeasurement, ops, run, signed, succeeded, verdict } from '../framework/observe.js';
+import {
+  at,
+  bytes,
+  cpuOf,
+  MissingMeasurement,
+  ms,
+  ops,
+  run,
+  signed,
+  succeeded,
+  verdict,
+} from '../framework/observe.js';
 import { StepProgram } from '../framework/program.js';
 import type { ClaimContext, ExperimentDefinition, Judgement, Parameters, Variant } from '../framework/types.js';
 
@@ -120,22 +131,14 @@ function allocatingStep(c: ClaimContext, variant: string, address: bigint): stri
     )?.label;
 }
 
-/** CPU time of the op between a step's two clock ops (ns, this thread). */
-function cpuOf(c: ClaimContext, variant: string, label: string): number {
-  const clocks = ops(c, variant, label, 'clock');
-  if (clocks.length !== 2) throw new MissingMeasurement(`no clocks around "${label}" in ${variant}`);
-  return clocks[1]!.value2 - clocks[0]!.value2;
-}
-
 /** malloc-check's canary for the chunk of a block (glibc 2.36 malloc-check.c magicbyte): never 1. */
 export function checkCanary(block: number): number {
-  const chunk = BigInt(block) - 16n;
+  const chunk = BigInt(block) - BigInt(CHUNK_HEADER);
   const magic = Number(((chunk >> 3n) ^ (chunk >> 11n)) & 0xffn);
   return magic === 1 ? 2 : magic;
 }
 
 const ratio = (value: number) => `${value.toFixed(2)}×`;
-const ms = (ns: number) => `${(ns / 1e6).toFixed(2)} ms`;
 
 export const mallocDebug: ExperimentDefinition = {
   id: 'malloc-debug',
@@ -300,7 +303,7 @@ export const mallocDebug: ExperimentDefinition = {
         const plainPassed = plain.completed && plain.signal === null;
         const block = succeeded(c, 'debug', STEPS.probe, 'malloc').value;
         const canary = checkCanary(block);
-        const usable = chunkSize(PROBED) - 8;
+        const usable = chunkSize(PROBED) - SIZE_SZ;
         const result = judgeAbort(c, 'debug', STEPS.free, (aborted) =>
           aborted
             ? `MALLOC_CHECK_=3 puts a canary byte right after each request (0x${canary.toString(16)} for this block); the NUL replaced it and free() found it gone.`

@@ -12,12 +12,12 @@
  * consolidated free space reaches the top and malloc_trim lowers the break too.
  */
 import { MALLOPT_PARAMS } from '../../glibc/mallopt-params.js';
-import { chunkSize, FREE_CHUNK_LINKS, PAGE, POINTER, tcacheHolds } from '../../glibc/model.js';
+import { chunkSize, FREE_CHUNK_LINKS, PAGE, POINTER } from '../../glibc/model.js';
 import { formatAddress } from '../../infra/units.js';
 import { at, bytes, delta, MissingMeasurement, ops, signed, verdict } from '../framework/observe.js';
 import { designedSettings, glibcAllocator } from '../framework/preconditions.js';
 import { StepProgram } from '../framework/program.js';
-import { settingsOf } from '../framework/settings.js';
+import { tcacheHeldOf } from '../framework/settings.js';
 import type { ClaimContext, ExperimentDefinition, Parameters } from '../framework/types.js';
 
 function build(parameters: Parameters, freeing: 'holes' | 'all'): StepProgram {
@@ -252,10 +252,7 @@ export const mallocTrim: ExperimentDefinition = {
         // The first tcache_count spacers freed sit in tcache, which counts as in use, so the heap cannot
         // fall below the last of them (plus one pair for page rounding); everything above consolidates
         // into the top and is trimmed, with the top pad the growth included.
-        const settings = settingsOf(c, 'all-freed');
-        const tcached = tcacheHolds(1, settings.tcache_count.value, settings.tcache_max.value)
-          ? settings.tcache_count.value
-          : 0;
+        const tcached = tcacheHeldOf(c, 'all-freed', 1);
         const pinned = (tcached + 1) * (chunkSize(size) + chunkSize(1));
         const floor = grown - pinned;
         const freedState = at(c, 'all-freed', 'freed all').mallinfo;

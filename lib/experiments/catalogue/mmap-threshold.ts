@@ -31,9 +31,6 @@ import { StepProgram } from '../framework/program.js';
 import { settingSource, settingsOf, thresholdsOf } from '../framework/settings.js';
 import type { ClaimContext, ExperimentDefinition, Judgement, Parameters, Variant } from '../framework/types.js';
 
-/** The thresholds a variant's run started with, and whether glibc may still raise them. */
-const startingThresholds = (c: ClaimContext, variant: string): Thresholds => thresholdsOf(c, variant);
-
 type Role = 'small' | 'medium' | 'large' | 'above';
 const SETTINGS = ['mallopt', 'env', 'tunable'] as const;
 
@@ -238,7 +235,7 @@ export const mmapThreshold: ExperimentDefinition = {
         'brk() expands the arena within the heap, mmap() maps anywhere in the virtual address space.',
       requires: [designedSettings(['mmap_max'], ['default'])],
       judge: (c) => {
-        const thresholds = startingThresholds(c, 'default');
+        const thresholds = thresholdsOf(c, 'default');
         const setting = settingsOf(c, 'default').mmap_threshold;
         const placed = defaultBlocks(c).map(([role, size]) => ({
           role,
@@ -325,7 +322,7 @@ export const mmapThreshold: ExperimentDefinition = {
         const evidence = heap
           .map((block) => `free(${bytes(block.size)} from the heap): ${block.freed.text}`)
           .join('; ');
-        const thresholds = startingThresholds(c, 'default');
+        const thresholds = thresholdsOf(c, 'default');
         const beyondPad = trimmable(top, thresholds.topPad);
         const why = kept
           ? `. The top chunk ends at ${bytes(top)}` +
@@ -359,7 +356,7 @@ export const mmapThreshold: ExperimentDefinition = {
         const also = sometimes.length
           ? `. With the threshold set to ${bytes(threshold)}, freeing the ${bytes(large)} heap block that borders the top chunk: ${sometimes.map((entry) => entry.text).join('; ')}` +
             (returned.length
-              ? ` — in ${returned.join(', ')} it was given back: setting the mmap threshold turns the dynamic rule off, so M_TRIM_THRESHOLD stayed ${bytes(startingThresholds(c, returned[0]!).trim)}, ` +
+              ? ` — in ${returned.join(', ')} it was given back: setting the mmap threshold turns the dynamic rule off, so M_TRIM_THRESHOLD stayed ${bytes(thresholdsOf(c, returned[0]!).trim)}, ` +
                 'the merged top chunk passed it, and free() cut the heap back to M_TOP_PAD with a negative sbrk — the "sometimes it does"'
               : ' — kept as well: the merged top chunk stayed below M_TRIM_THRESHOLD')
           : '';
@@ -386,7 +383,7 @@ export const mmapThreshold: ExperimentDefinition = {
         const again = release(c, 'dynamic', freeLabel('large', large, true));
         const trimmed = -again.vmSize >= 0.1 * large;
         // What the rule makes of the thresholds once the first block's mapping is freed.
-        const raised = afterMmappedFree(startingThresholds(c, 'dynamic'), mmappedSize(large));
+        const raised = afterMmappedFree(thresholdsOf(c, 'dynamic'), mmappedSize(large));
         if (second.where === 'mapped') {
           const env = Object.entries(run(c, 'dynamic').env)
             .map(([key, value]) => `${key}=${value}`)

@@ -11,7 +11,7 @@
  * just above the break and mallocs heap-sized blocks past it.
  */
 import { MALLOPT_PARAMS } from '../../glibc/mallopt-params.js';
-import { PAGE } from '../../glibc/model.js';
+import { DEFAULT_TOP_PAD, PAGE } from '../../glibc/model.js';
 import { RLIMIT } from '../../glibc/process-constants.js';
 import { formatAddress, KiB, MiB } from '../../infra/units.js';
 import { at, bytes, ops, signed, succeeded, verdict } from '../framework/observe.js';
@@ -19,8 +19,6 @@ import { designedSettings } from '../framework/preconditions.js';
 import { StepProgram, statusName } from '../framework/program.js';
 import type { ClaimContext, ExperimentDefinition, Parameters, Variant } from '../framework/types.js';
 
-/** glibc's DEFAULT_TOP_PAD as Debian builds it: what a heap extension adds beyond the request. */
-const TOP_PAD = 128 * KiB;
 /** Blocks the wall program mallocs: below the mmap threshold, so they come from the heap. */
 const WALL_BLOCK = 120 * KiB;
 const WALL_BLOCKS = 64;
@@ -114,7 +112,7 @@ function judgeLimit(c: ClaimContext, resource: Resource, backing: Backing) {
   const run = limited(c, resource, backing);
   const { name } = RESOURCES[resource];
   // What one more block costs at most: itself rounded to pages, plus the top pad of a heap extension.
-  const nextCost = run.block + TOP_PAD + PAGE;
+  const nextCost = run.block + DEFAULT_TOP_PAD + PAGE;
   const left = run.limit - run.used;
   const stoppedByLimit = run.refusal !== 0 && run.used <= run.limit && left < nextCost;
   const total = run.blocks * run.block;

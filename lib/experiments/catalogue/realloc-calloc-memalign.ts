@@ -11,11 +11,11 @@
  * Node heap has, so it comes from the top of the heap on both hosts.
  */
 import { MALLOPT_PARAMS } from '../../glibc/mallopt-params.js';
-import { CHUNK_HEADER as HEADER, chunkSize, PAGE, tcacheHolds } from '../../glibc/model.js';
+import { CHUNK_HEADER as HEADER, chunkSize, PAGE } from '../../glibc/model.js';
 import { formatAddress } from '../../infra/units.js';
-import { at, bytes, glibcOf, judged, ops, signed, topStart as topOf, verdict } from '../framework/observe.js';
+import { at, bytes, cpuOf, glibcOf, judged, ops, signed, topStart as topOf, verdict } from '../framework/observe.js';
 import { StepProgram } from '../framework/program.js';
-import { settingsOf, thresholdsOf } from '../framework/settings.js';
+import { tcacheHeldOf, thresholdsOf } from '../framework/settings.js';
 import type { ClaimContext, ExperimentDefinition, Judgement, Parameters } from '../framework/types.js';
 /** Boundaries tried with each aligned allocator: a cache line, a page, 64 KiB. */
 export const BOUNDARIES = [64, 4096, 65536];
@@ -184,11 +184,7 @@ export const reallocCallocMemalign: ExperimentDefinition = {
               ? `calloc(1, ${itemsize}) reused the block just freed (${formatAddress(freed)}).`
               : `calloc(1, ${itemsize}) did not reuse the block just freed (${formatAddress(freed)}, got ${formatAddress(one)})` +
                 (next === freed
-                  ? tcacheHolds(
-                      itemsize!,
-                      settingsOf(c, 'calloc').tcache_count.value,
-                      settingsOf(c, 'calloc').tcache_max.value,
-                    )
+                  ? tcacheHeldOf(c, 'calloc', itemsize!) > 0
                     ? `: that block sat in the tcache, which calloc in ${glibcOf(c)} does not take from; the next malloc got it back.`
                     : ': the next malloc got it back.'
                   : '.');
@@ -304,10 +300,6 @@ export const reallocCallocMemalign: ExperimentDefinition = {
       judge: (c) =>
         judged(() => {
           const { size } = c.parameters as Record<string, number>;
-          const cpu = (variant: string, label: string) => {
-            const [start, end] = ops(c, variant, label, 'clock');
-            return end!.value2 - start!.value2;
-          };
           const moved = first(c, 'realloc-middle', STEPS.moved, 'realloc');
           const a = first(c, 'realloc-middle', STEPS.mallocAB, 'malloc');
           const inPlace =
@@ -315,8 +307,8 @@ export const reallocCallocMemalign: ExperimentDefinition = {
           if (moved === a || !inPlace) {
             return inconclusive('the two reallocs did not split into one that moved and one that grew in place');
           }
-          const moving = cpu('realloc-middle', STEPS.moved);
-          const growing = cpu('realloc-top', STEPS.pastTop);
+          const moving = cpuOf(c, 'realloc-middle', STEPS.moved);
+          const growing = cpuOf(c, 'realloc-top', STEPS.pastTop);
           return verdict(
             moving > growing,
             `growing ${bytes(size!)} to ${bytes(2 * size!)}: the realloc that moved and copied took ${(moving / 1000).toFixed(0)} µs of CPU, ` +

@@ -9,12 +9,12 @@
  * (the seed reuses one p_arr), so the second round adds its array's 8 bytes a
  * block to RssAnon: the heap's part is RssAnon less that array.
  */
-import { MINSIZE, PAGE, POINTER, tcacheHolds } from '../../glibc/model.js';
+import { MINSIZE, PAGE, POINTER } from '../../glibc/model.js';
 import { formatAddress } from '../../infra/units.js';
 import { at, bytes, delta, ops, plural, signed, verdict } from '../framework/observe.js';
 import { glibcAllocator } from '../framework/preconditions.js';
 import { StepProgram } from '../framework/program.js';
-import { settingsOf } from '../framework/settings.js';
+import { tcacheHeldOf } from '../framework/settings.js';
 import type { ClaimContext, ExperimentDefinition, Parameters } from '../framework/types.js';
 
 /** sizeof(uint32_t): what each malloc asks for. */
@@ -29,12 +29,6 @@ function build(parameters: Parameters): StepProgram {
   program.step('allocate again done', (s) => s.batchAlloc('second', count, [{ size: REQUEST }]));
   program.step('exit', (s) => s.batchFree('second'));
   return program;
-}
-
-/** How many freed 4-byte chunks tcache holds in this run (0 when off). */
-function tcacheCount(c: ClaimContext): number {
-  const settings = settingsOf(c, 'seed');
-  return tcacheHolds(REQUEST, settings.tcache_count.value, settings.tcache_max.value) ? settings.tcache_count.value : 0;
 }
 
 /** p_arr[0] of a round: batch_alloc's value2. */
@@ -74,7 +68,7 @@ export const reuseAfterFree: ExperimentDefinition = {
         const allowed = count;
         const freed = at(c, 'seed', 'free done').mallinfo;
         const again = at(c, 'seed', 'allocate again done').mallinfo;
-        const tcached = tcacheCount(c);
+        const tcached = tcacheHeldOf(c, 'seed', REQUEST);
         return verdict(
           secondBreak <= allowed && secondHeapRss <= allowed,
           `the first round moved the break ${signed(firstHeap)} (RssAnon ${signed(firstRss)}); the second moved it ${signed(secondBreak)}, ` +
@@ -97,7 +91,7 @@ export const reuseAfterFree: ExperimentDefinition = {
         const heapStart = heapEnd - before.mallinfo.arena;
         const inside = second >= heapStart && second < heapEnd;
         const offset = second - first;
-        const tcached = tcacheCount(c);
+        const tcached = tcacheHeldOf(c, 'seed', REQUEST);
         const tcacheLast = (tcached - 1) * MINSIZE;
         const start = at(c, 'seed', 'start').mallinfo;
         return verdict(

@@ -16,7 +16,7 @@ import {
   DEFAULT_TOP_PAD,
   FASTBIN_CONSOLIDATION_THRESHOLD,
   MINSIZE,
-  pageAlign,
+  sbrkGrowth,
   TCACHE_STRUCT_CHUNK,
 } from '../../glibc/model.js';
 import { formatAddress } from '../../infra/units.js';
@@ -186,10 +186,10 @@ export const sbrk16k: ExperimentDefinition = {
         }
         // Without tcache the first sysmalloc is sized for the first 16 KiB chunk; glibc >= 2.26
         // first mallocs its tcache struct, which sits between the initial break and ptr0.
-        const seedSize = pageAlign(chunkSize(m.block) + m.pad + MINSIZE);
+        const seedSize = sbrkGrowth(chunkSize(m.block), m.pad);
         const before = m.ptr[0]! - Number(m.samples[0]!.brk) - CHUNK_HEADER;
         const firstChunk = before >= MINSIZE ? before : chunkSize(m.block);
-        const predicted = pageAlign(firstChunk + m.pad + MINSIZE);
+        const predicted = sbrkGrowth(firstChunk, m.pad);
         const seedMoved = SEED_BREAKS.afterFive - SEED_BREAKS.initial;
         const tail =
           `The first malloc's sbrk asks for page_align(first chunk + ${formatAddress(m.pad)} top pad + MINSIZE) and the 5 blocks then fit in it. ` +
@@ -281,7 +281,7 @@ export const sbrk16k: ExperimentDefinition = {
         }
         // The seed's own numbers: its top chunk after 5 blocks, and what a 90 KiB malloc then asks of sbrk.
         const seedTop = SEED_BREAKS.afterFive - SEED_BREAKS.initial - 5 * chunkSize(16 * 1024);
-        const seedGrowth = pageAlign(chunkSize(PRINTED_LAST) + DEFAULT_TOP_PAD + MINSIZE - seedTop);
+        const seedGrowth = sbrkGrowth(chunkSize(PRINTED_LAST), DEFAULT_TOP_PAD, seedTop);
         const seedPrinted = SEED_BREAKS.afterLast - SEED_BREAKS.afterFive;
         let printed = '';
         try {
@@ -291,7 +291,7 @@ export const sbrk16k: ExperimentDefinition = {
           printed =
             ` Measured with 90 kB here (variant printed-90k): the break moved by ${signed(grown)}` +
             (grown > 0
-              ? ` = page_align(${formatAddress(chunkSize(PRINTED_LAST))} + ${formatAddress(p.pad)} + ${formatAddress(MINSIZE)} − this heap's ${formatAddress(pTop)} top chunk) = ${formatAddress(pageAlign(chunkSize(PRINTED_LAST) + p.pad + MINSIZE - pTop))}.`
+              ? ` = page_align(${formatAddress(chunkSize(PRINTED_LAST))} + ${formatAddress(p.pad)} + ${formatAddress(MINSIZE)} − this heap's ${formatAddress(pTop)} top chunk) = ${formatAddress(sbrkGrowth(chunkSize(PRINTED_LAST), p.pad, pTop))}.`
               : ` (the heap already had room for it).`);
         } catch (error) {
           if (!(error instanceof MissingMeasurement)) throw error;

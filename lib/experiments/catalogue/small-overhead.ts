@@ -9,11 +9,11 @@
  * so it counts in RssAnon (8 bytes a block) but not in the heap: bytes per block
  * are judged on the heap (mallinfo2 and the break).
  */
-import { chunkSize, isFastbinSize, MINSIZE, PAGE, POINTER, tcacheHolds } from '../../glibc/model.js';
+import { chunkSize, isFastbinSize, MINSIZE, PAGE, POINTER } from '../../glibc/model.js';
 import { at, bytes, delta, ops, signed, verdict } from '../framework/observe.js';
 import { glibcAllocator } from '../framework/preconditions.js';
 import { StepProgram } from '../framework/program.js';
-import { settingsOf } from '../framework/settings.js';
+import { settingsOf, tcacheHeldIn } from '../framework/settings.js';
 import type { ClaimContext, ExperimentDefinition, Parameters } from '../framework/types.js';
 
 /** sizeof(uint32_t): what each malloc asks for. */
@@ -34,9 +34,7 @@ function binsFor(c: ClaimContext) {
   const settings = settingsOf(c, 'seed');
   const chunk = chunkSize(REQUEST);
   return {
-    tcached: tcacheHolds(REQUEST, settings.tcache_count.value, settings.tcache_max.value)
-      ? settings.tcache_count.value
-      : 0,
+    tcached: tcacheHeldIn(settings, REQUEST),
     fast: isFastbinSize(chunk, settings.mxfast.value),
   };
 }

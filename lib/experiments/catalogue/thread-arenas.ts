@@ -30,6 +30,9 @@ function seedProgram(parameters: Parameters): StepProgram {
   return program;
 }
 
+/** The step of crowdProgram at which its threads have malloc'd. */
+export const crowdLabel = (threads: number) => `${threads} threads malloc`;
+
 /** Threads each malloc once, until past the cap; cap settings apply before any thread. */
 export function crowdProgram(threads: number, block: number, arenaMaxByMallopt?: number): StepProgram {
   const program = new StepProgram();
@@ -37,7 +40,7 @@ export function crowdProgram(threads: number, block: number, arenaMaxByMallopt?:
     if (arenaMaxByMallopt !== undefined) s.mallopt(MALLOPT_PARAMS.M_ARENA_MAX, arenaMaxByMallopt);
     s.arenas();
   });
-  program.step(`${threads} threads malloc`, (s) => {
+  program.step(crowdLabel(threads), (s) => {
     for (let t = 0; t < threads; t++) s.threadStart(t).onThread(t, (on) => on.malloc(`block${t}`, block));
     s.arenas();
   });
@@ -81,7 +84,7 @@ export const threadArenas: ExperimentDefinition = {
     {
       name: 'threads',
       description: 'threads for the cap variants (default: 8 × CPUs + 4)',
-      default: 8 * cpus().length + 4,
+      default: defaultCap() + 4,
     },
   ],
   variants: (p): Variant[] => [
@@ -189,7 +192,7 @@ export const threadArenas: ExperimentDefinition = {
       judge: (c) => {
         const cap = defaultCap();
         const threads = c.parameters['threads']!;
-        const count = arenasAfter(c, 'crowd', `${threads} threads malloc`);
+        const count = arenasAfter(c, 'crowd', crowdLabel(threads));
         const before = arenasAfter(c, 'crowd', 'start');
         return verdict(
           count <= cap,
@@ -211,7 +214,7 @@ export const threadArenas: ExperimentDefinition = {
         designedSettings(['arena_max', 'arena_test'], ['mallopt', 'env', 'tunable']),
       ],
       judge: (c) => {
-        const label = `${c.parameters['threads']} threads malloc`;
+        const label = crowdLabel(c.parameters['threads']!);
         const counts = ['mallopt', 'env', 'tunable'].map((variant) => arenasAfter(c, variant, label));
         const [byMallopt, byEnv, byTunable] = counts;
         const beforeMallopt = arenasAfter(c, 'mallopt', 'start');

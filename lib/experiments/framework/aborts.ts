@@ -28,13 +28,14 @@ export function endedIn(c: ClaimContext, variant: string): string {
 
 /**
  * Confirmed when the child died of SIGABRT with glibc's message in the step
- * `misuse`; refuted when it survived it. explain adds what the numbers say.
+ * `misuse`; refuted when it survived it. explain adds what the numbers say (and
+ * gets glibc's message, when there was one).
  */
 export function judgeAbort(
   c: ClaimContext,
   variant: string,
   misuse: string,
-  explain: (aborted: boolean) => string,
+  explain: (aborted: boolean, message: string | undefined) => string,
 ): Judgement {
   const child = run(c, variant);
   const message = glibcMessage(child.stderr);
@@ -45,5 +46,5 @@ export function judgeAbort(
     child.signal !== null
       ? `the child died of ${child.signal} in "${endedIn(c, variant)}"${message === undefined ? '' : ` with glibc's message "${message}"`}`
       : `the child survived "${misuse}" and exited with code ${child.exitCode}${child.stderr.trim() === '' ? '' : ` (stderr: "${child.stderr.trim()}")`}`;
-  return verdict(aborted, `${ending}. ${explain(aborted)}`);
+  return verdict(aborted, `${ending}. ${explain(aborted, message)}`);
 }

@@ -38,6 +38,13 @@ export function succeeded(c: ClaimContext, variant: string, label: string, op: O
   return record;
 }
 
+/** CPU time of the op between a step's two clock ops (ns, this thread). */
+export function cpuOf(c: ClaimContext, variant: string, label: string): number {
+  const clocks = ops(c, variant, label, 'clock');
+  if (clocks.length !== 2) throw new MissingMeasurement(`no clocks around "${label}" in ${variant}`);
+  return clocks[1]!.value2 - clocks[0]!.value2;
+}
+
 /** to - from for a status field, the break or a mallinfo2 field. */
 export function delta(
   context: ClaimContext,
@@ -85,3 +92,5 @@ export const bytes = (value: number) => formatBytes(value);
 /** "1 chunk", "3 chunks". */
 export const plural = (count: number, word: string) => `${count} ${word}${count === 1 ? '' : 's'}`;
 export const signed = (value: number) => formatBytes(value, { signed: true });
+/** A duration in nanoseconds as milliseconds: "1.25 ms". */
+export const ms = (ns: number) => `${(ns / 1e6).toFixed(2)} ms`;

@@ -4,7 +4,7 @@
  * glibc's __tunables_init does), and what they make of glibc's thresholds
  * (lib/glibc/model.ts). No experiment parses GLIBC_TUNABLES or the aliases itself.
  */
-import { DEFAULT_THRESHOLDS, type Thresholds } from '../../glibc/model.js';
+import { DEFAULT_THRESHOLDS, tcacheHolds, type Thresholds } from '../../glibc/model.js';
 import {
   allocatorSettings,
   type GlibcMallocTunable,
@@ -43,6 +43,16 @@ export function thresholdsIn(settings: GlibcSettings): Thresholds {
 
 export function thresholdsOf(c: ClaimContext, variant: string): Thresholds {
   return thresholdsIn(settingsOf(c, variant));
+}
+
+/** How many freed chunks of malloc(request) tcache holds under these settings (per size class; 0 when it holds none). */
+export function tcacheHeldIn(settings: GlibcSettings, request: number): number {
+  const count = settings.tcache_count.value;
+  return tcacheHolds(request, count, settings.tcache_max.value) ? count : 0;
+}
+
+export function tcacheHeldOf(c: ClaimContext, variant: string, request: number): number {
+  return tcacheHeldIn(settingsOf(c, variant), request);
 }
 
 /** How a setting came to be: "MALLOC_ARENA_MAX=1", "GLIBC_TUNABLES glibc.malloc.tcache_count=0", or "the default". */
