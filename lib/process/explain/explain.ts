@@ -289,13 +289,14 @@ export async function explainProcess(pid?: number, options: ExplainOptions = {})
   const paths = new Set<string>();
   for (const mapping of mappings) if (mapping.path.charCodeAt(0) === 47) paths.add(mapping.path);
   const files = [...new Set([...paths].map((path) => path.replace(/ \(deleted\)$/, '')))];
-  const detection = allocatorOfMappedFiles(targetPid, files);
   let settings: AllocatorSettings | null = null;
   try {
     settings = allocatorSettings({ pid: targetPid === process.pid ? 0 : targetPid });
   } catch (error) {
     access.environ = { readable: false, reason: reasonOf(error) };
   }
+  // LD_PRELOAD is among the allocator variables the settings read from environ; otherwise the detection reads it.
+  const detection = allocatorOfMappedFiles(targetPid, files, settings?.source === 'environ' ? settings.env : undefined);
 
   const opened = ProcessMemory.open(targetPid);
   const memory = opened instanceof Error ? null : opened;
