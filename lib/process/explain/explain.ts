@@ -6,14 +6,8 @@
  * loads the addon.
  */
 import { parseMallocInfo, type MallocInfo } from '../../glibc/malloc-info.js';
-import { MINSIZE } from '../../glibc/model.js';
-import {
-  HEAP_MAX_SIZE,
-  DEFAULT_MMAP_THRESHOLD,
-  MALLOC_CHUNK_HEADER,
-  arenaCapCpuRule,
-  ARENAS_PER_CPU,
-} from '../../glibc/structures.js';
+import { DEFAULT_ARENA_TEST, defaultArenaMax, trimmable } from '../../glibc/model.js';
+import { HEAP_MAX_SIZE, DEFAULT_MMAP_THRESHOLD, MALLOC_CHUNK_HEADER, arenaCapCpuRule } from '../../glibc/structures.js';
 import { ErrorCodes, MallocLabError } from '../../infra/errors.js';
 import { formatBytes } from '../../infra/units.js';
 import * as check from '../../infra/validate.js';
@@ -102,7 +96,7 @@ function arenaCap(
   cpus: { online: number | null; affinity: number | null; quota: { cpus: number } | null },
   arenas: number | null,
 ): ArenaCap {
-  const arenaTest = settings?.glibc.arena_test.value ?? 8;
+  const arenaTest = settings?.glibc.arena_test.value ?? DEFAULT_ARENA_TEST;
   const setting = settings?.glibc.arena_max;
   if (setting !== undefined && setting.source !== 'default' && Number.isFinite(setting.value) && setting.value > 0) {
     return {
@@ -115,7 +109,7 @@ function arenaCap(
     };
   }
   // The cap is computed only once arena_test arenas exist, so it is never below arena_test + 1.
-  const capOf = (count: number) => Math.max(ARENAS_PER_CPU * count, arenaTest + 1);
+  const capOf = (count: number) => Math.max(defaultArenaMax(count), arenaTest + 1);
   const tail = `, computed once ${arenaTest + 1} arenas exist (glibc.malloc.arena_test = ${arenaTest}); a CPU quota does not lower it`;
   const { online, affinity } = cpus;
   const counted = online;
@@ -168,7 +162,7 @@ function trimmableOf(arena: MallocInfo['arenas'][number], top: number, pageSize:
     pages += Math.min(Math.floor((bin.total - MALLOC_CHUNK_HEADER * bin.count) / pageSize), perChunk * bin.count);
   }
   let bytes = pages * pageSize;
-  if (arena.main) bytes += Math.max(0, Math.floor((top - pad - MINSIZE - 1) / pageSize)) * pageSize;
+  if (arena.main) bytes += trimmable(top, pad, pageSize);
   return bytes;
 }
 
