@@ -6,8 +6,15 @@
  * loads the addon.
  */
 import { parseMallocInfo, type MallocInfo } from '../../glibc/malloc-info.js';
-import { DEFAULT_ARENA_TEST, defaultArenaMax, trimmable } from '../../glibc/model.js';
-import { HEAP_MAX_SIZE, DEFAULT_MMAP_THRESHOLD, MALLOC_CHUNK_HEADER, arenaCapCpuRule } from '../../glibc/structures.js';
+import {
+  DEFAULT_ARENA_TEST,
+  DEFAULT_MMAP_THRESHOLD,
+  defaultArenaMax,
+  FREE_CHUNK_LINKS,
+  HEAP_MAX_SIZE,
+  trimmable,
+} from '../../glibc/model.js';
+import { arenaCapCpuRule } from '../../glibc/structures.js';
 import { ErrorCodes, MallocLabError } from '../../infra/errors.js';
 import { formatBytes } from '../../infra/units.js';
 import * as check from '../../infra/validate.js';
@@ -156,10 +163,10 @@ function arenaCap(
 function trimmableOf(arena: MallocInfo['arenas'][number], top: number, pageSize: number, pad: number): number {
   let pages = 0;
   for (const bin of arena.sizes) {
-    if (bin.to <= pageSize + MALLOC_CHUNK_HEADER) continue;
+    if (bin.to <= pageSize + FREE_CHUNK_LINKS) continue;
     // Each chunk keeps its header's page: at most (size - header) / page whole pages, the largest size bounding all.
-    const perChunk = Math.floor((bin.to - MALLOC_CHUNK_HEADER) / pageSize);
-    pages += Math.min(Math.floor((bin.total - MALLOC_CHUNK_HEADER * bin.count) / pageSize), perChunk * bin.count);
+    const perChunk = Math.floor((bin.to - FREE_CHUNK_LINKS) / pageSize);
+    pages += Math.min(Math.floor((bin.total - FREE_CHUNK_LINKS * bin.count) / pageSize), perChunk * bin.count);
   }
   let bytes = pages * pageSize;
   if (arena.main) bytes += trimmable(top, pad, pageSize);
@@ -174,7 +181,7 @@ function agentArenas(info: MallocInfo, pageSize: number, topPad: number): AgentA
     // chunk's header and end, and a thread arena's top (malloc_trim trims only the main arena's).
     let keptBytes = arena.main ? 0 : topBytes;
     for (const bin of arena.sizes)
-      keptBytes += bin.to <= pageSize + MALLOC_CHUNK_HEADER ? bin.total : bin.count * pageSize;
+      keptBytes += bin.to <= pageSize + FREE_CHUNK_LINKS ? bin.total : bin.count * pageSize;
     return {
       index: arena.index,
       main: arena.main,
