@@ -9,7 +9,6 @@
  * (and at once for a process seen for the first time), and their age is a gauge.
  */
 import { readdirSync } from 'node:fs';
-import { basename } from 'node:path';
 
 import { ErrorCodes, MallocLabError } from '../infra/errors.js';
 import { containerIdOf, cgroupsOf } from './explain/cpus.js';
@@ -17,7 +16,7 @@ import { explainProcess } from './explain/explain.js';
 import type { ExplainReport } from './explain/types.js';
 import { collectProcfsMetrics, escapeHelp, formatValue, labelSuffix, type MetricSample } from './metrics.js';
 import { parseSmapsRollup, parseStatus, ProcFile } from './proc-files.js';
-import { identify, isGone, selfAndAncestors, type ProcessIdentity } from './target.js';
+import { identify, isGone, nameMatches, selfAndAncestors, type ProcessIdentity } from './target.js';
 
 export interface FleetOptions {
   /** How old the explain classes may get before a refresh (default 60 s). */
@@ -43,10 +42,7 @@ export function processMatcher(spec: string): (identity: ProcessIdentity) => boo
     return (identity) => pattern.test(identity.comm) || pattern.test(identity.cmdline.join(' '));
   }
   if (spec === '') throw new MallocLabError('export: --match needs a name or a /regex/', ErrorCodes.USAGE);
-  return (identity) =>
-    identity.comm === spec ||
-    (spec.length > 15 && identity.comm === spec.slice(0, 15)) ||
-    identity.cmdline.some((word) => word !== '' && basename(word) === spec);
+  return (identity) => nameMatches(identity, spec);
 }
 
 interface Known {
