@@ -16,7 +16,7 @@ import { renderCompareSvg } from '../report/compare-svg.js';
 import { bestSentence, renderCompareTable } from '../report/compare-table.js';
 import { renderTable } from '../report/table.js';
 import { eachArgument, usageError as usageErrorOf } from './arguments.js';
-import type { Output } from './output.js';
+import { type Output, quiet } from './output.js';
 
 const usageError = (message: string) => usageErrorOf('compare', message);
 
@@ -135,7 +135,8 @@ export function parseCompareArguments(argv: string[]): CompareCommand {
 }
 
 function listMatrix(out: Output): number {
-  const rows = defaultConfigurations().map((configuration) => [
+  const configurations = defaultConfigurations();
+  const rows = configurations.map((configuration) => [
     configuration.name,
     Object.entries(configuration.env)
       .map(([key, value]) => `${key}=${value}`)
@@ -146,14 +147,14 @@ function listMatrix(out: Output): number {
     renderTable(['configuration', 'settings', 'library'], rows, { textColumns: 3, width: out.width, wrap: [1, 2] }),
   );
   out.print('');
-  for (const configuration of defaultConfigurations()) out.print(`${configuration.name}: ${configuration.description}`);
+  for (const configuration of configurations) out.print(`${configuration.name}: ${configuration.description}`);
   return 0;
 }
 
 export async function compareCommand(argv: string[], out: Output): Promise<number> {
   const command = parseCompareArguments(argv);
   const { warn } = out;
-  const progress = command.json ? () => {} : out.progress;
+  const { progress } = command.json ? quiet(out) : out;
   if (command.list) return listMatrix(out);
 
   const controller = new AbortController();

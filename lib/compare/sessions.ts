@@ -10,10 +10,10 @@
  * What cannot be covered from here: a descendant that left the session before
  * anyone saw it, and SIGKILL to this process itself (no exit hook runs).
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { parseProcStat } from '../process/proc-stat.js';
+import { type ProcStat, readProcStat } from '../process/proc-stat.js';
 
 export interface Session {
   /** The session leader's pid: also the session id and process group id. */
@@ -58,9 +58,9 @@ function trySignal(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
-function statOf(pid: number): { state: string; session: number; starttime: number } | null {
+function statOf(pid: number): ProcStat | null {
   try {
-    return parseProcStat(readFileSync(`/proc/${pid}/stat`, 'latin1'));
+    return readProcStat(pid);
   } catch {
     return null;
   }

@@ -11,6 +11,7 @@
 import { realpathSync } from 'node:fs';
 
 import {
+  allocatorOfMappedFiles,
   type DetectedAllocator,
   detectAllocator,
   mappedFiles,
@@ -62,7 +63,6 @@ export function checkProcess(pid: number, configuration: Configuration, atMs: nu
   const identity = identify(pid);
   if (identity === null) return null;
   const command = commandLine(identity, 100);
-  const detection = detectAllocator({ pid });
   let environment: Record<string, string>;
   let files: string[];
   try {
@@ -75,12 +75,14 @@ export function checkProcess(pid: number, configuration: Configuration, atMs: nu
       pid,
       command,
       atMs,
-      allocator: detection.allocator,
+      // The detection reports the failing read instead of throwing: its verdict is what can still be told.
+      allocator: detectAllocator({ pid }).allocator,
       ok: false,
       problems: [`pid ${pid} (${command}) cannot be inspected: ${code ?? String(error)}`],
     };
   }
   if (files.length === 0) return null; // a zombie: nothing mapped any more
+  const detection = allocatorOfMappedFiles(pid, files, environment);
   const who = `pid ${pid} (${command})`;
   const problems: string[] = [];
 
@@ -121,12 +123,8 @@ export function checkProcess(pid: number, configuration: Configuration, atMs: nu
     name,
     ...(name === 'GLIBC_TUNABLES' ? parseGlibcTunables(value).map((entry) => entry.name) : []),
   ]);
-  try {
-    for (const warning of allocatorSettings({ pid }).warnings) {
-      if (set.some((name) => name !== '' && warning.includes(name))) problems.push(`${who}: ${warning}`);
-    }
-  } catch {
-    // gone meanwhile: the checks above stand
+  for (const warning of allocatorSettings({ pid, env: environment }).warnings) {
+    if (set.some((name) => name !== '' && warning.includes(name))) problems.push(`${who}: ${warning}`);
   }
   // What the detection could not read (the preload checks above already cover an unmapped preload).
   for (const problem of detection.problems) {

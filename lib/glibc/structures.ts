@@ -13,22 +13,13 @@
  * Every value read is checked against the mappings before it is believed.
  */
 
-import { FREE_CHUNK_LINKS, MMAP_THRESHOLD_MAX } from './model.js';
+// The sizes and thresholds themselves live in the glibc model (model.ts).
 
-// The sizes and thresholds themselves live in the glibc model.
-export { ARENAS_PER_CPU, DEFAULT_MMAP_THRESHOLD, HEAP_MAX_SIZE, MMAP_AS_MORECORE_SIZE } from './model.js';
-
-export const WORD = 8;
-
-/** The largest value the dynamic mmap threshold reaches (32 MiB on 64-bit). */
-export const DEFAULT_MMAP_THRESHOLD_MAX = MMAP_THRESHOLD_MAX;
 /** The chunk size field's flag bits. */
 export const PREV_INUSE = 1;
 export const IS_MMAPPED = 2;
 export const NON_MAIN_ARENA = 4;
 export const SIZE_BITS = 7;
-/** sizeof(struct malloc_chunk): mtrim leaves this much of a free chunk before its first whole page. */
-export const MALLOC_CHUNK_HEADER = FREE_CHUNK_LINKS;
 
 /** malloc_state.flags: set once sbrk failed and the main arena went on in mmapped regions (sysmalloc_mmap_fallback). */
 export const NONCONTIGUOUS_BIT = 2;

@@ -77,7 +77,7 @@ function prepareDirectory(directory: string, uid: number): void {
   checkAgentDirectory(directory, uid);
 }
 
-/** malloc_info's XML only: the cheapest answer with every arena's figures (mallinfoOf derives mallinfo2's totals). */
+/** malloc_info's XML only: the cheapest answer with every arena's figures (stats adds mallinfo2's totals). */
 function gather(): AgentMalloc {
   return { pid: process.pid, takenAt: new Date().toISOString(), mallocInfoXml: native.malloc_info() };
 }

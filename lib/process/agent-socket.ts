@@ -15,7 +15,7 @@ import { join } from 'node:path';
 
 import { ErrorCodes, MallocLabError } from '../infra/errors.js';
 import { startupEnvironment } from './allocator-detection.js';
-import { procPath } from './proc-files.js';
+import { procPath, readProcText } from './proc-files.js';
 
 export const AGENT_PROTOCOL = 1;
 /** The environment variable naming the agent's directory (for the service and for clients). */
@@ -72,25 +72,17 @@ export function checkAgentSocket(path: string, uid: number, shown = path): void 
   }
 }
 
-/** The effective uid of a process (status's Uid line, second field). */
-export function effectiveUidOf(pid: number): number | null {
-  try {
-    const match = /^Uid:\s+\d+\s+(\d+)/m.exec(readFileSync(procPath(pid, 'status'), 'latin1'));
-    return match === null ? null : Number(match[1]);
-  } catch {
-    return null;
-  }
+/** The effective uid in a process's status text (the Uid line's second field). */
+function effectiveUidIn(status: string): number | null {
+  const match = /^Uid:\s+\d+\s+(\d+)/m.exec(status);
+  return match === null ? null : Number(match[1]);
 }
 
-/** The pid the process knows itself by (the last NSpid entry: its own pid namespace's view). */
-export function ownPidOf(pid: number): number {
-  try {
-    const match = /^NSpid:\s+([\d\s]+)$/m.exec(readFileSync(procPath(pid, 'status'), 'latin1'));
-    const ids = match?.[1]?.trim().split(/\s+/).map(Number);
-    return ids?.at(-1) ?? pid;
-  } catch {
-    return pid;
-  }
+/** The pid the process knows itself by (the last NSpid entry of its status text: its own pid namespace's view). */
+function ownPidIn(status: string, pid: number): number {
+  const match = /^NSpid:\s+([\d\s]+)$/m.exec(status);
+  const ids = match?.[1]?.trim().split(/\s+/).map(Number);
+  return ids?.at(-1) ?? pid;
 }
 
 /** The prefix that makes a path of the target's mount namespace reachable from here. */
@@ -153,9 +145,15 @@ export interface AgentLocation {
  * `looked`). Throws ERR_AGENT_UNSAFE when the socket or its directory fails the checks.
  */
 export function findAgentSocket(pid: number, looked: string[] = []): AgentLocation | null {
-  const uid = effectiveUidOf(pid);
+  let status: string;
+  try {
+    status = readProcText(pid, 'status');
+  } catch {
+    return null;
+  }
+  const uid = effectiveUidIn(status);
   if (uid === null) return null;
-  const own = ownPidOf(pid);
+  const own = ownPidIn(status, pid);
   const name = agentSocketName(own);
   const prefix = rootPrefix(pid);
   const candidates: { shown: string; foundBy: AgentLocation['foundBy'] }[] = [];

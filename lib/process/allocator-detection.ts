@@ -130,9 +130,15 @@ export function detectAllocator(options: DetectOptions = {}): AllocatorDetection
 
 /**
  * The same judgement from the files a caller has already read from the maps (or
- * the error reading them): explain reads smaps once and passes its paths here.
+ * the error reading them): explain reads smaps once and passes its paths here. A
+ * caller that has read the start-up environment passes it too; without it,
+ * /proc/<pid>/environ is read here.
  */
-export function allocatorOfMappedFiles(pid: number, mappedOrError: string[] | Error): AllocatorDetection {
+export function allocatorOfMappedFiles(
+  pid: number,
+  mappedOrError: string[] | Error,
+  environment?: Record<string, string>,
+): AllocatorDetection {
   const self = pid === process.pid;
   const problems: string[] = [];
 
@@ -142,7 +148,7 @@ export function allocatorOfMappedFiles(pid: number, mappedOrError: string[] | Er
 
   let ldPreload: string | undefined;
   try {
-    ldPreload = startupEnvironment(self ? 0 : pid)['LD_PRELOAD'];
+    ldPreload = (environment ?? startupEnvironment(self ? 0 : pid))['LD_PRELOAD'];
   } catch (error) {
     problems.push(`${procPath(pid, 'environ')}: ${reason(error)}`);
     if (self) ldPreload = process.env['LD_PRELOAD'];

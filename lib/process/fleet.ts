@@ -9,15 +9,14 @@
  * (and at once for a process seen for the first time), and their age is a gauge.
  */
 import { readdirSync } from 'node:fs';
-import { basename } from 'node:path';
 
 import { ErrorCodes, MallocLabError } from '../infra/errors.js';
 import { containerIdOf, cgroupsOf } from './explain/cpus.js';
 import { explainProcess } from './explain/explain.js';
 import type { ExplainReport } from './explain/types.js';
-import { collectProcfsMetrics, escapeHelp, escapeLabel, formatValue, type MetricSample } from './metrics.js';
+import { collectProcfsMetrics, escapeHelp, formatValue, labelSuffix, type MetricSample } from './metrics.js';
 import { parseSmapsRollup, parseStatus, ProcFile } from './proc-files.js';
-import { identify, isGone, selfAndAncestors, type ProcessIdentity } from './target.js';
+import { identify, isGone, nameMatches, selfAndAncestors, type ProcessIdentity } from './target.js';
 
 export interface FleetOptions {
   /** How old the explain classes may get before a refresh (default 60 s). */
@@ -43,10 +42,7 @@ export function processMatcher(spec: string): (identity: ProcessIdentity) => boo
     return (identity) => pattern.test(identity.comm) || pattern.test(identity.cmdline.join(' '));
   }
   if (spec === '') throw new MallocLabError('export: --match needs a name or a /regex/', ErrorCodes.USAGE);
-  return (identity) =>
-    identity.comm === spec ||
-    (spec.length > 15 && identity.comm === spec.slice(0, 15)) ||
-    identity.cmdline.some((word) => word !== '' && basename(word) === spec);
+  return (identity) => nameMatches(identity, spec);
 }
 
 interface Known {
@@ -54,6 +50,8 @@ interface Known {
   /** status and smaps_rollup, kept open while the process lives. */
   files: { status: ProcFile; rollup: ProcFile } | null;
   labels: Record<string, string>;
+  /** The labels as every sample line of this process carries them. */
+  suffix: string;
   classes: ExplainReport | null;
   classesAt: number;
   refreshing: boolean;
@@ -102,24 +100,25 @@ export class FleetCollector {
       if (seen === undefined) {
         const identity = identify(pid);
         if (identity === null) continue;
-        const matched = this.#match(identity);
-        const container = matched ? containerIdOf(cgroupsOf(pid)) : null;
-        seen = {
-          known: matched
-            ? {
-                identity,
-                labels: {
-                  pid: String(pid),
-                  comm: identity.comm,
-                  ...(container === null ? {} : { container_id: container }),
-                },
-                classes: null,
-                classesAt: 0,
-                refreshing: false,
-                files: null,
-              }
-            : null,
-        };
+        let known: Known | null = null;
+        if (this.#match(identity)) {
+          const container = containerIdOf(cgroupsOf(pid));
+          const labels = {
+            pid: String(pid),
+            comm: identity.comm,
+            ...(container === null ? {} : { container_id: container }),
+          };
+          known = {
+            identity,
+            labels,
+            suffix: labelSuffix(labels),
+            classes: null,
+            classesAt: 0,
+            refreshing: false,
+            files: null,
+          };
+        }
+        seen = { known };
         if (seen.known !== null && this.#open < KEPT_OPEN) {
           // Kept open, they also tell a reused pid: the old process's files fail, and it is forgotten.
           try {
@@ -173,11 +172,11 @@ export class FleetCollector {
       processes.filter((known) => known.classes === null && !known.refreshing).map((known) => this.#refresh(known)),
     );
     const families = new Map<string, { help: string; lines: string[] }>();
-    const add = (name: string, help: string, labels: Record<string, string>, value: number, prefixed = false) => {
+    const add = (name: string, help: string, suffix: string, value: number, prefixed = false) => {
       const full = prefixed ? name : this.#prefix + name;
       let family = families.get(full);
       if (family === undefined) families.set(full, (family = { help, lines: [] }));
-      family.lines.push(`${full}${labelText(labels)} ${formatValue(value)}`);
+      family.lines.push(`${full}${suffix} ${formatValue(value)}`);
     };
     const problems: string[] = [];
     const now = Date.now();
@@ -205,25 +204,25 @@ export class FleetCollector {
         }
         throw error;
       }
-      for (const sample of samples) add(sample.name, sample.help, known.labels, sample.value, true);
+      for (const sample of samples) add(sample.name, sample.help, known.suffix, sample.value, true);
       const report = known.classes;
       if (report !== null) {
         for (const entry of report.classes) {
-          const labels = { ...known.labels, class: entry.name };
-          add(CLASS_HELP[0]![0], CLASS_HELP[0]![1], labels, entry.residentBytes);
-          add(CLASS_HELP[1]![0], CLASS_HELP[1]![1], labels, entry.reservedBytes);
+          const suffix = labelSuffix({ ...known.labels, class: entry.name });
+          add(CLASS_HELP[0]![0], CLASS_HELP[0]![1], suffix, entry.residentBytes);
+          add(CLASS_HELP[1]![0], CLASS_HELP[1]![1], suffix, entry.reservedBytes);
         }
         add(
           'explain_age_seconds',
           'Seconds since the explain classes of this process were read.',
-          known.labels,
+          known.suffix,
           (now - known.classesAt) / 1000,
         );
         if (report.glibc?.arenas.count != null) {
           add(
             'explain_glibc_arenas',
             "glibc's arenas (the main one included): malloc_info with the agent, heap_info from outside.",
-            known.labels,
+            known.suffix,
             report.glibc.arenas.count,
           );
         }
@@ -231,33 +230,33 @@ export class FleetCollector {
         add(
           'agent_up',
           '1 when the process has a malloc-lab agent that answered.',
-          known.labels,
+          known.suffix,
           agent?.answered ? 1 : 0,
         );
         if (agent?.answered && agent.mallinfo !== null) {
           add(
             'agent_glibc_in_use_bytes',
             "Bytes in use in glibc's arenas (mallinfo2 uordblks, from the agent).",
-            known.labels,
+            known.suffix,
             agent.mallinfo['uordblks'] ?? NaN,
           );
           add(
             'agent_glibc_free_bytes',
             "Free bytes kept in glibc's arenas (mallinfo2 fordblks, from the agent).",
-            known.labels,
+            known.suffix,
             agent.mallinfo['fordblks'] ?? NaN,
           );
           add(
             'agent_glibc_mmap_bytes',
             'Bytes in chunks glibc mapped on their own (mallinfo2 hblkhd, from the agent).',
-            known.labels,
+            known.suffix,
             agent.mallinfo['hblkhd'] ?? NaN,
           );
           const trimmable = agent.arenas.reduce((sum, arena) => sum + arena.trimmableBytes, 0);
           add(
             'agent_glibc_trimmable_bytes',
             'Free whole pages malloc_trim(0) could give back, at most (from the agent).',
-            known.labels,
+            known.suffix,
             trimmable,
           );
           const js = agent.v8Heap?.['total_physical_size'];
@@ -265,7 +264,7 @@ export class FleetCollector {
             add(
               'agent_v8_heap_resident_bytes',
               "V8's heap resident bytes (total_physical_size, from the agent).",
-              known.labels,
+              known.suffix,
               js,
             );
         }
@@ -285,9 +284,4 @@ export class FleetCollector {
     }
     return { text, problems };
   }
-}
-
-function labelText(labels: Record<string, string>): string {
-  const pairs = Object.entries(labels).map(([name, value]) => `${name}="${escapeLabel(value)}"`);
-  return pairs.length === 0 ? '' : `{${pairs.join(',')}}`;
 }

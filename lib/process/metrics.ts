@@ -158,6 +158,12 @@ export function escapeLabel(text: string): string {
   return text.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 }
 
+/** What follows a sample's name: `{name="value",…}` with the values escaped, or '' without labels. */
+export function labelSuffix(labels: Record<string, string>): string {
+  const pairs = Object.entries(labels).map(([name, value]) => `${name}="${escapeLabel(value)}"`);
+  return pairs.length > 0 ? `{${pairs.join(',')}}` : '';
+}
+
 export function formatValue(value: number): string {
   if (Number.isNaN(value)) return 'NaN';
   if (value === Infinity) return '+Inf';
@@ -193,10 +199,7 @@ export function renderPrometheusText(values: ProcessMetrics | MetricSample[], op
       values,
     );
   const { labels } = check.options<RenderOptions>(options, 'renderPrometheusText');
-  const pairs = Object.entries(labelsOf(labels, 'renderPrometheusText')).map(
-    ([name, value]) => `${name}="${escapeLabel(value)}"`,
-  );
-  const suffix = pairs.length > 0 ? `{${pairs.join(',')}}` : '';
+  const suffix = labelSuffix(labelsOf(labels, 'renderPrometheusText'));
   let text = '';
   metrics.forEach((metric: unknown, index) => checkSample(metric, `values[${index}]`));
   for (const metric of metrics) {

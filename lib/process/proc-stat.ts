@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { endianness } from 'node:os';
 
-import { procError, procPath } from './proc-files.js';
+import { readProcText } from './proc-files.js';
 
 /**
  * Clock ticks per second of the times in /proc/<pid>/stat. The kernel exports them
@@ -53,13 +53,7 @@ export function parseProcStat(text: string): ProcStat {
 
 /** /proc/<pid>/stat parsed (0: this process); a failure is a typed error (ENOENT when the process is gone). */
 export function readProcStat(pid: number): ProcStat {
-  let text: string;
-  try {
-    text = readFileSync(procPath(pid, 'stat'), 'latin1');
-  } catch (error) {
-    throw procError(error, 'read', pid, 'stat');
-  }
-  return parseProcStat(text);
+  return parseProcStat(readProcText(pid, 'stat'));
 }
 
 const AT_PAGESZ = 6;

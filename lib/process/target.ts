@@ -72,15 +72,23 @@ export function findProcesses(name: string): ProcessIdentity[] {
     const identity = identify(pid);
     if (identity !== null) all.push(identity);
   }
-  // comm is cut to 15 characters by the kernel.
-  const commMatches = (identity: ProcessIdentity) =>
-    identity.comm === name || (name.length > 15 && identity.comm === name.slice(0, 15));
   const first = all.filter(
     (identity) =>
-      commMatches(identity) || (identity.cmdline[0] !== undefined && basename(identity.cmdline[0]) === name),
+      commMatches(identity, name) || (identity.cmdline[0] !== undefined && basename(identity.cmdline[0]) === name),
   );
   if (first.length > 0) return first;
-  return all.filter((identity) => identity.cmdline.some((word) => word !== '' && basename(word) === name));
+  // None has that comm here, so nameMatches comes down to its command-line words.
+  return all.filter((identity) => nameMatches(identity, name));
+}
+
+/** comm is cut to 15 characters by the kernel. */
+function commMatches(identity: ProcessIdentity, name: string): boolean {
+  return identity.comm === name || (name.length > 15 && identity.comm === name.slice(0, 15));
+}
+
+/** Whether a process goes by name: its comm, or the basename of any command-line word. */
+export function nameMatches(identity: ProcessIdentity, name: string): boolean {
+  return commMatches(identity, name) || identity.cmdline.some((word) => word !== '' && basename(word) === name);
 }
 
 /**

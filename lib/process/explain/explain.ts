@@ -6,14 +6,15 @@
  * loads the addon.
  */
 import { parseMallocInfo, type MallocInfo } from '../../glibc/malloc-info.js';
-import { MINSIZE } from '../../glibc/model.js';
 import {
-  HEAP_MAX_SIZE,
+  DEFAULT_ARENA_TEST,
   DEFAULT_MMAP_THRESHOLD,
-  MALLOC_CHUNK_HEADER,
-  arenaCapCpuRule,
-  ARENAS_PER_CPU,
-} from '../../glibc/structures.js';
+  defaultArenaMax,
+  FREE_CHUNK_LINKS,
+  HEAP_MAX_SIZE,
+  trimmable,
+} from '../../glibc/model.js';
+import { arenaCapCpuRule } from '../../glibc/structures.js';
 import { ErrorCodes, MallocLabError } from '../../infra/errors.js';
 import { formatBytes } from '../../infra/units.js';
 import * as check from '../../infra/validate.js';
@@ -102,7 +103,7 @@ function arenaCap(
   cpus: { online: number | null; affinity: number | null; quota: { cpus: number } | null },
   arenas: number | null,
 ): ArenaCap {
-  const arenaTest = settings?.glibc.arena_test.value ?? 8;
+  const arenaTest = settings?.glibc.arena_test.value ?? DEFAULT_ARENA_TEST;
   const setting = settings?.glibc.arena_max;
   if (setting !== undefined && setting.source !== 'default' && Number.isFinite(setting.value) && setting.value > 0) {
     return {
@@ -115,7 +116,7 @@ function arenaCap(
     };
   }
   // The cap is computed only once arena_test arenas exist, so it is never below arena_test + 1.
-  const capOf = (count: number) => Math.max(ARENAS_PER_CPU * count, arenaTest + 1);
+  const capOf = (count: number) => Math.max(defaultArenaMax(count), arenaTest + 1);
   const tail = `, computed once ${arenaTest + 1} arenas exist (glibc.malloc.arena_test = ${arenaTest}); a CPU quota does not lower it`;
   const { online, affinity } = cpus;
   const counted = online;
@@ -162,13 +163,13 @@ function arenaCap(
 function trimmableOf(arena: MallocInfo['arenas'][number], top: number, pageSize: number, pad: number): number {
   let pages = 0;
   for (const bin of arena.sizes) {
-    if (bin.to <= pageSize + MALLOC_CHUNK_HEADER) continue;
+    if (bin.to <= pageSize + FREE_CHUNK_LINKS) continue;
     // Each chunk keeps its header's page: at most (size - header) / page whole pages, the largest size bounding all.
-    const perChunk = Math.floor((bin.to - MALLOC_CHUNK_HEADER) / pageSize);
-    pages += Math.min(Math.floor((bin.total - MALLOC_CHUNK_HEADER * bin.count) / pageSize), perChunk * bin.count);
+    const perChunk = Math.floor((bin.to - FREE_CHUNK_LINKS) / pageSize);
+    pages += Math.min(Math.floor((bin.total - FREE_CHUNK_LINKS * bin.count) / pageSize), perChunk * bin.count);
   }
   let bytes = pages * pageSize;
-  if (arena.main) bytes += Math.max(0, Math.floor((top - pad - MINSIZE - 1) / pageSize)) * pageSize;
+  if (arena.main) bytes += trimmable(top, pad, pageSize);
   return bytes;
 }
 
@@ -180,7 +181,7 @@ function agentArenas(info: MallocInfo, pageSize: number, topPad: number): AgentA
     // chunk's header and end, and a thread arena's top (malloc_trim trims only the main arena's).
     let keptBytes = arena.main ? 0 : topBytes;
     for (const bin of arena.sizes)
-      keptBytes += bin.to <= pageSize + MALLOC_CHUNK_HEADER ? bin.total : bin.count * pageSize;
+      keptBytes += bin.to <= pageSize + FREE_CHUNK_LINKS ? bin.total : bin.count * pageSize;
     return {
       index: arena.index,
       main: arena.main,
@@ -289,13 +290,14 @@ export async function explainProcess(pid?: number, options: ExplainOptions = {})
   const paths = new Set<string>();
   for (const mapping of mappings) if (mapping.path.charCodeAt(0) === 47) paths.add(mapping.path);
   const files = [...new Set([...paths].map((path) => path.replace(/ \(deleted\)$/, '')))];
-  const detection = allocatorOfMappedFiles(targetPid, files);
   let settings: AllocatorSettings | null = null;
   try {
     settings = allocatorSettings({ pid: targetPid === process.pid ? 0 : targetPid });
   } catch (error) {
     access.environ = { readable: false, reason: reasonOf(error) };
   }
+  // LD_PRELOAD is among the allocator variables the settings read from environ; otherwise the detection reads it.
+  const detection = allocatorOfMappedFiles(targetPid, files, settings?.source === 'environ' ? settings.env : undefined);
 
   const opened = ProcessMemory.open(targetPid);
   const memory = opened instanceof Error ? null : opened;

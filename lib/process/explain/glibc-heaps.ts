@@ -9,17 +9,14 @@
  * threshold, mmapped chunk counts) next to it. Where mem is not readable, heaps are
  * inferred from the layout alone, and this says so.
  */
+import { HEAP_MAX_SIZE, MMAP_AS_MORECORE_SIZE, MMAP_THRESHOLD_MAX, SIZE_SZ } from '../../glibc/model.js';
 import {
-  DEFAULT_MMAP_THRESHOLD_MAX,
-  HEAP_MAX_SIZE,
   IS_MMAPPED,
   MALLOC_STATE,
-  MMAP_AS_MORECORE_SIZE,
   NONCONTIGUOUS_BIT,
   NON_MAIN_ARENA,
   PREV_INUSE,
   SIZE_BITS,
-  WORD,
   type GlibcVersion,
   heapInfoSize,
   mallocParLayout,
@@ -129,7 +126,7 @@ function heapCandidates(mappings: Mapping[], heapMax: number, strict: boolean): 
 }
 
 function readArenaState(memory: ProcessMemory, address: number): number[] | null {
-  return memory.words(address, MALLOC_STATE.size / WORD);
+  return memory.words(address, MALLOC_STATE.size / SIZE_SZ);
 }
 
 function within(heaps: ArenaHeap[], address: number): boolean {
@@ -164,7 +161,7 @@ function stateOf(
     problems.push(`the malloc_state at 0x${address.toString(16)} could not be read`);
     return { state, next: null };
   }
-  const at = (offset: number) => words[offset / WORD]!;
+  const at = (offset: number) => words[offset / SIZE_SZ]!;
   const top = at(MALLOC_STATE.top);
   const systemBytes = at(MALLOC_STATE.systemMem);
   const attached = at(MALLOC_STATE.attachedThreads);
@@ -221,7 +218,7 @@ function findMainArena(memory: ProcessMemory, data: Mapping[], ringNext: number[
   for (const mapping of data) {
     const bytes = memory.bytes(mapping.start, mapping.end - mapping.start);
     if (bytes === null) continue;
-    for (let offset = MALLOC_STATE.next; offset + WORD <= bytes.length; offset += WORD) {
+    for (let offset = MALLOC_STATE.next; offset + SIZE_SZ <= bytes.length; offset += SIZE_SZ) {
       const base = mapping.start + offset - MALLOC_STATE.next;
       if (Number(bytes.readBigUInt64LE(offset)) === base) return base;
     }
@@ -364,7 +361,7 @@ export function readMallocParameters(
   for (const mapping of data) {
     const bytes = memory.bytes(mapping.start, mapping.end - mapping.start);
     if (bytes === null) continue;
-    for (let offset = layout.sbrkBase; offset + WORD <= bytes.length; offset += WORD) {
+    for (let offset = layout.sbrkBase; offset + SIZE_SZ <= bytes.length; offset += SIZE_SZ) {
       if (Number(bytes.readBigUInt64LE(offset)) !== heapStart) continue;
       const base = offset - layout.sbrkBase;
       if (base + layout.size > bytes.length) continue;
@@ -390,7 +387,7 @@ export function readMallocParameters(
         parameters.mmappedChunks >= 0 &&
         parameters.mmappedChunks <= int(layout.maxNMmaps) &&
         parameters.mmappedBytes <= parameters.maxMmappedBytes &&
-        parameters.mmapThreshold <= DEFAULT_MMAP_THRESHOLD_MAX &&
+        parameters.mmapThreshold <= MMAP_THRESHOLD_MAX &&
         parameters.arenaTest >= 1 &&
         parameters.arenaTest < 1 << 20 &&
         word(layout.tcacheBins) <= 64;

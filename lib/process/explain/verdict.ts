@@ -6,7 +6,7 @@
  * outside view cannot know and how to learn it. No mechanism is named without the
  * figures it rests on.
  */
-import { DEFAULT_MMAP_THRESHOLD } from '../../glibc/structures.js';
+import { DEFAULT_MMAP_THRESHOLD } from '../../glibc/model.js';
 import { formatBytes } from '../../infra/units.js';
 import { AGENT_IMPORT_LINE } from '../agent-client.js';
 import type {
