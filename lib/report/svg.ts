@@ -27,6 +27,7 @@ import {
   truncate,
   wrapWords,
 } from './svg-toolkit.js';
+import { stoppedText } from './text.js';
 
 const WIDTH = 1000;
 const MARGIN = 24;
@@ -328,10 +329,7 @@ function renderGroup(runs: ExperimentRun[], top: number): { svg: string; height:
     for (const run of active) {
       const record = run.variants.find((candidate) => candidate.name === variant);
       if (record === undefined || record.completed) continue;
-      const why =
-        `${run.world}: stopped${record.signal ? ` by ${record.signal}` : ''}` +
-        (record.failure ? ` at "${record.failure.label}" (${record.failure.op}: ${record.failure.error})` : '') +
-        (record.stderr.trim() ? ` — ${record.stderr.trim().split('\n').at(-1)}` : '');
+      const why = `${run.world}: ${stoppedText(record)}`;
       y += 14;
       parts.push(text(MARGIN, y, truncate(why, 150), { size: 11, fill: '#b91c1c', title: why }));
       y += 4;

@@ -5,7 +5,7 @@
  * the state each world's heap started in.
  */
 import { AGEING_STEP, describeAgeing } from '../experiments/framework/ageing.js';
-import type { ExperimentRun, StepRecord } from '../experiments/framework/runner.js';
+import type { ExperimentRun, StepRecord, VariantRecord } from '../experiments/framework/runner.js';
 import { formatBytes } from '../infra/units.js';
 import { typeError } from '../infra/validate.js';
 import { columnWidths, renderTable, type TableRow } from './table.js';
@@ -29,6 +29,15 @@ function cells(step: StepRecord | undefined, previous: StepRecord | undefined): 
     `${formatBytes(vm)} (${d(vm, previous.status['VmSize'] ?? NaN)})`,
     d(brk, Number(BigInt(previous.brk))),
   ];
+}
+
+/** Why a variant did not complete: the signal, the step that failed, and the last line it wrote to stderr. */
+export function stoppedText(variant: VariantRecord): string {
+  return (
+    `stopped${variant.signal ? ` by ${variant.signal}` : ''}` +
+    (variant.failure ? ` at "${variant.failure.label}" (${variant.failure.op}: ${variant.failure.error})` : '') +
+    (variant.stderr.trim() ? ` — ${variant.stderr.trim().split('\n').at(-1)}` : '')
+  );
 }
 
 export interface ExperimentTextOptions {
@@ -99,13 +108,7 @@ export function renderExperiment(runs: ExperimentRun[], options: ExperimentTextO
         );
       }
       if (!variant.completed) {
-        lines.push(
-          `${run.world} [${variant.name}]: stopped${variant.signal ? ` by ${variant.signal}` : ''}` +
-            (variant.failure
-              ? ` at "${variant.failure.label}" (${variant.failure.op}: ${variant.failure.error})`
-              : '') +
-            (variant.stderr.trim() ? ` — ${variant.stderr.trim().split('\n').at(-1)}` : ''),
-        );
+        lines.push(`${run.world} [${variant.name}]: ${stoppedText(variant)}`);
       }
     }
   }

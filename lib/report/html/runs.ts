@@ -11,6 +11,7 @@ import { typeError } from '../../infra/validate.js';
 import { byExperiment, countsText, verdictCounts, worldOf, worldsOf } from '../run-summary.js';
 import { svgDocument } from '../svg-toolkit.js';
 import { drawPanel, MEASURES, panelHeightFor, styleOf, variantSeries, type Series } from '../svg.js';
+import { stoppedText } from '../text.js';
 import { anchor, escapeHtml, facts, figure, renderPage, table, verdictBadge } from './page.js';
 
 const PANEL_WIDTH = 440;
@@ -218,11 +219,7 @@ function experimentSection(group: ExperimentRun[]): { id: string; title: string;
       for (const run of active) {
         const record = run.variants.find((one) => one.name === variant);
         if (record === undefined || record.completed) continue;
-        const why =
-          `${worldOf(run)}: stopped${record.signal ? ` by ${record.signal}` : ''}` +
-          (record.failure ? ` at "${record.failure.label}" (${record.failure.op}: ${record.failure.error})` : '') +
-          (record.stderr.trim() ? ` — ${record.stderr.trim().split('\n').at(-1)}` : '');
-        parts.push(`<p class="stopped">${escapeHtml(why)}</p>`);
+        parts.push(`<p class="stopped">${escapeHtml(`${worldOf(run)}: ${stoppedText(record)}`)}</p>`);
       }
       parts.push(charts(active, variant, `${id}-v${index}`));
       parts.push(
