@@ -8,10 +8,9 @@ import { AGEING_STEP, describeAgeing } from '../experiments/framework/ageing.js'
 import type { ExperimentRun, StepRecord, VariantRecord } from '../experiments/framework/runner.js';
 import { formatBytes } from '../infra/units.js';
 import { typeError } from '../infra/validate.js';
+import { VERDICT_MARK } from './run-summary.js';
 import { columnWidths, renderTable, type TableRow } from './table.js';
 import { fitText } from './terminal.js';
-
-const mark = { confirmed: '✔ confirmed', refuted: '✘ refuted', inconclusive: '? inconclusive' } as const;
 
 function stepsOf(run: ExperimentRun): Map<string, StepRecord> {
   return new Map(run.steps.map((step) => [`${step.variant}\u0000${step.label}`, step]));
@@ -120,7 +119,9 @@ export function renderExperiment(runs: ExperimentRun[], options: ExperimentTextO
     const results = active.map((run) => ({ run, result: run.claims.find((candidate) => candidate.id === claim.id)! }));
     for (const { run, result } of results) {
       const count = result.of > 1 ? ` ${result.counts[result.verdict]}/${result.of}` : '';
-      lines.push(`      ${run.world.padEnd(width)} ${mark[result.verdict]}${count} — ${result.evidence}`);
+      lines.push(
+        `      ${run.world.padEnd(width)} ${VERDICT_MARK[result.verdict]} ${result.verdict}${count} — ${result.evidence}`,
+      );
       if (result.unstable !== undefined) lines.push(`      ${''.padEnd(width)} ± ${result.unstable}`);
     }
     if (new Set(results.map(({ result }) => result.verdict)).size > 1) {
