@@ -49,6 +49,15 @@ export const WORLD_STYLE: Record<string, { colour: string; dash: string; what: s
 export const styleOf = (world: string) => WORLD_STYLE[world] ?? WORLD_STYLE['fresh']!;
 /** Node-hosted worlds draw circles, standalone ones squares. */
 const inNode = (world: string) => world === 'node' || world === 'aged/node';
+
+/** A world's point centred on (cx, cy), in its colour; inside is its tooltip, if it has one. */
+export function worldMarker(world: string, cx: number, cy: number, inside = ''): string {
+  const colour = styleOf(world).colour;
+  const end = (tag: string) => (inside === '' ? '/>' : `>${inside}</${tag}>`);
+  return inNode(world)
+    ? `<circle cx="${n(cx)}" cy="${n(cy)}" r="3.5" fill="${colour}"${end('circle')}`
+    : `<rect x="${n(cx - 3.5)}" y="${n(cy - 3.5)}" width="7" height="7" fill="#fff" stroke="${colour}" stroke-width="2"${end('rect')}`;
+}
 const VERDICT_COLOUR: Record<Verdict, string> = { confirmed: '#15803d', refuted: '#b91c1c', inconclusive: '#6b7280' };
 
 export interface Measure {
@@ -116,12 +125,7 @@ function drawSeries(one: Series, xs: number[], y: (value: number) => number, lab
     if (value === null) return;
     const cx = xs[index]!;
     const cy = y(value);
-    const tooltip = `<title>${escapeXml(label(index))}</title>`;
-    parts.push(
-      inNode(one.world)
-        ? `<circle cx="${n(cx)}" cy="${n(cy)}" r="3.5" fill="${style.colour}">${tooltip}</circle>`
-        : `<rect x="${n(cx - 3.5)}" y="${n(cy - 3.5)}" width="7" height="7" fill="#fff" stroke="${style.colour}" stroke-width="2">${tooltip}</rect>`,
-    );
+    parts.push(worldMarker(one.world, cx, cy, `<title>${escapeXml(label(index))}</title>`));
   });
   return parts.join('');
 }
@@ -404,9 +408,7 @@ function legend(y: number, worlds: string[]): string {
         style.colour,
         ` stroke-width="2"${style.dash ? ` stroke-dasharray="${style.dash}"` : ''}`,
       ),
-      inNode(world)
-        ? `<circle cx="${n(x + 17)}" cy="${n(y - 4)}" r="3.5" fill="${style.colour}"/>`
-        : `<rect x="${n(x + 13.5)}" y="${n(y - 7.5)}" width="7" height="7" fill="#fff" stroke="${style.colour}" stroke-width="2"/>`,
+      worldMarker(world, x + 17, y - 4),
       spans(x + 42, y, [
         { content: world, size: 12, weight: 'bold', fill: style.colour },
         { content: `  (${style.what})`, fill: INK.label },
