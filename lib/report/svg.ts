@@ -11,6 +11,7 @@ import type { ExperimentRun, StepRecord } from '../experiments/framework/runner.
 import type { Verdict } from '../experiments/framework/types.js';
 import { formatBytes } from '../infra/units.js';
 import { typeError } from '../infra/validate.js';
+import { byExperiment, worldOf } from './run-summary.js';
 import {
   brokenLine,
   byteAxis,
@@ -426,7 +427,7 @@ export function renderSvg(runs: ExperimentRun[]): string {
   let y = 30;
   body.push(text(MARGIN, y, 'malloc-lab: what the kernel sees at each step', { size: 18, weight: 'bold' }));
   y += 24;
-  const worlds = runs.map((run) => run.world ?? run.host);
+  const worlds = runs.map(worldOf);
   body.push(legend(y, worlds.length > 0 ? worlds : ['node', 'fresh']));
   y += 12;
   body.push(
@@ -443,17 +444,13 @@ export function renderSvg(runs: ExperimentRun[]): string {
   y += 16;
 
   // One section per experiment and allocator, in the order the runs came.
-  const groups = new Map<string, ExperimentRun[]>();
-  for (const run of runs) {
-    const key = `${run.experiment}\u0000${run.allocator}`;
-    groups.set(key, [...(groups.get(key) ?? []), run]);
-  }
-  if (groups.size === 0) {
+  const groups = byExperiment(runs);
+  if (groups.length === 0) {
     y += 20;
     body.push(text(MARGIN, y, 'no runs', { size: 12, fill: INK.note }));
     y += 10;
   }
-  for (const group of groups.values()) {
+  for (const group of groups) {
     const section = renderGroup(group, y);
     body.push(section.svg);
     y += section.height;
