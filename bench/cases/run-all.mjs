@@ -36,17 +36,13 @@ function runAll(extra) {
     throw new Error(`run --all ${extra.join(' ')} failed: ${child.stderr.trim().split('\n').at(-1)}`);
   const runs = JSON.parse(child.stdout);
   const verdicts = {};
-  const evidence = {};
   for (const run of runs) {
-    for (const claim of run.claims) {
-      verdicts[`${run.experiment} ${run.world ?? run.host} ${claim.id}`] = claim.verdict;
-      evidence[`${run.experiment} ${run.world ?? run.host} ${claim.id}`] = claim.evidence;
-    }
+    for (const claim of run.claims) verdicts[`${run.experiment} ${run.world ?? run.host} ${claim.id}`] = claim.verdict;
   }
   const skipped = runs
     .filter((run) => run.skipped !== undefined)
     .map((run) => `${run.experiment} ${run.world ?? run.host}`);
-  return { wallMs, cpuMs, verdicts, evidence, skipped, experiments: new Set(runs.map((run) => run.experiment)).size };
+  return { wallMs, cpuMs, verdicts, skipped, experiments: new Set(runs.map((run) => run.experiment)).size };
 }
 
 const parallel = runAll([]);
