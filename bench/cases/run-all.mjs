@@ -7,20 +7,17 @@
  * Prints one JSON object on stdout.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
+import { CLOCK_TICKS_PER_SECOND, readProcStat } from '../../dist/process/proc-stat.js';
 import { elapsedNs, nowNs } from '../lib/stats.mjs';
 
 const cli = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
-// USER_HZ: the kernel reports children's times in ticks of 1/100 s on Linux.
-const TICK_MS = 10;
 
-/** CPU time of the processes this one has waited for (fields 16 and 17 of /proc/self/stat), in ms. */
+/** CPU time of the processes this one has waited for (cutime and cstime of /proc/self/stat), in ms. */
 function childrenCpuMs() {
-  const stat = readFileSync('/proc/self/stat', 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[13]) + Number(fields[14])) * TICK_MS;
+  const self = readProcStat(0);
+  return ((self.cutime + self.cstime) * 1000) / CLOCK_TICKS_PER_SECOND;
 }
 
 function runAll(extra) {
@@ -36,17 +33,13 @@ function runAll(extra) {
     throw new Error(`run --all ${extra.join(' ')} failed: ${child.stderr.trim().split('\n').at(-1)}`);
   const runs = JSON.parse(child.stdout);
   const verdicts = {};
-  const evidence = {};
   for (const run of runs) {
-    for (const claim of run.claims) {
-      verdicts[`${run.experiment} ${run.world ?? run.host} ${claim.id}`] = claim.verdict;
-      evidence[`${run.experiment} ${run.world ?? run.host} ${claim.id}`] = claim.evidence;
-    }
+    for (const claim of run.claims) verdicts[`${run.experiment} ${run.world ?? run.host} ${claim.id}`] = claim.verdict;
   }
   const skipped = runs
     .filter((run) => run.skipped !== undefined)
     .map((run) => `${run.experiment} ${run.world ?? run.host}`);
-  return { wallMs, cpuMs, verdicts, evidence, skipped, experiments: new Set(runs.map((run) => run.experiment)).size };
+  return { wallMs, cpuMs, verdicts, skipped, experiments: new Set(runs.map((run) => run.experiment)).size };
 }
 
 const parallel = runAll([]);

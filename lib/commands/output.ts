@@ -7,7 +7,7 @@
 import { fitText, type Palette, paintVerdicts, palette } from '../report/terminal.js';
 
 export interface Output {
-  /** Human text: each line wrapped to width, verdict marks coloured where colour is on. */
+  /** Human text: each line wrapped to width, verdict marks coloured where colour is on (unless the line is coloured already). */
   print(text: string): void;
   /** Data (JSON, a URL): written as it is. */
   data(text: string): void;
@@ -45,7 +45,9 @@ export function createOutput(streams: OutputStreams): Output {
           streams.colour
             ? fitted
                 .split('\n')
-                .map((line) => paintVerdicts(line, colours))
+                // A line with escapes in it was coloured by its renderer (renderRunSummary paints its own
+                // marks and counts): painting it again would wrap each mark in a second pair.
+                .map((line) => (line.includes('\x1b[') ? line : paintVerdicts(line, colours)))
                 .join('\n')
             : fitted
         }\n`,

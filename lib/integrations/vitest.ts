@@ -22,6 +22,7 @@ import type { HeapName } from '../experiments/framework/worlds.js';
 import { ErrorCodes, MallocLabError } from '../infra/errors.js';
 import { formatAddress, formatBytes } from '../infra/units.js';
 import * as check from '../infra/validate.js';
+import { worldOf } from '../report/run-summary.js';
 
 /**
  * A size range in bytes, inclusive; give one bound or both. The amount is signed in
@@ -285,8 +286,7 @@ function toHaveClaim(
       ErrorCodes.INVALID_ARG_TYPE,
     );
   const heap = options.heap ?? (options.host !== undefined ? 'clean' : undefined);
-  // Runs from before worlds existed carry a host only: a clean heap, the host's world.
-  const worldOf = (run: ExperimentRun) => run.world ?? run.host;
+  // Runs from before worlds existed carry a host only: a clean heap, the host's world (worldOf).
   const runs = all.filter(
     (run) =>
       (options.world === undefined || worldOf(run) === options.world) &&

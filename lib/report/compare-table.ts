@@ -131,8 +131,7 @@ export function renderCompareTable(result: CompareResult, options: { width?: num
   const lines: string[] = [];
   lines.push(`malloc-lab compare: ${result.command.join(' ')}`);
   lines.push(how(result));
-  lines.push(repeated ? `Medians of ${result.options.repeat} runs; spread = half the range, in % of the median.` : '');
-  if (!repeated) lines.pop();
+  if (repeated) lines.push(`Medians of ${result.options.repeat} runs; spread = half the range, in % of the median.`);
   lines.push('');
 
   const header = summaryHeader(result);

@@ -44,8 +44,13 @@ export function verdictCounts(runs: ExperimentRun[]): Record<Verdict, number> {
   return counts;
 }
 
-export function countsText(counts: Record<Verdict, number>): string {
-  return VERDICTS.map((verdict) => `${counts[verdict]} ${VERDICT_MARK[verdict]} ${verdict}`).join(' · ');
+/** "3 ✔ confirmed · 1 ✘ refuted · 0 ? inconclusive", each count through paint (colour on a terminal). */
+export function countsText(
+  counts: Record<Verdict, number>,
+  paint: (verdict: Verdict, text: string) => string = (_verdict, text) => text,
+): string {
+  const count = (verdict: Verdict) => paint(verdict, `${counts[verdict]} ${VERDICT_MARK[verdict]} ${verdict}`);
+  return VERDICTS.map(count).join(' · ');
 }
 
 export interface SummaryOptions {
@@ -118,8 +123,6 @@ export function renderRunSummary(runs: ExperimentRun[], options: SummaryOptions 
     return `${world}: ${VERDICTS.map((verdict) => paint(verdict, `${counts[verdict]} ${VERDICT_MARK[verdict]}`)).join(' ')}`;
   });
   const all = verdictCounts(runs);
-  lines.push(
-    `${VERDICTS.map((verdict) => paint(verdict, `${all[verdict]} ${VERDICT_MARK[verdict]} ${verdict}`)).join(' · ')} — ${perWorld.join(' · ')}`,
-  );
+  lines.push(`${countsText(all, paint)} — ${perWorld.join(' · ')}`);
   return lines.join('\n');
 }

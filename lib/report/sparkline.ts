@@ -3,6 +3,7 @@
  * character per value, redrawn in place by `malloc-lab watch`.
  */
 import { formatBytes } from '../infra/units.js';
+import { displayWidth } from './terminal.js';
 
 const BLOCKS = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'] as const;
 
@@ -42,11 +43,6 @@ export function sparkline(values: readonly number[], options: SparklineOptions =
       return BLOCKS[level]!;
     })
     .join('');
-}
-
-/** Visible width of a string in a terminal, for strings of plain text and block characters. */
-export function displayWidth(text: string): number {
-  return [...text].length;
 }
 
 export interface LiveLineFields {

@@ -11,6 +11,7 @@ import type { ExperimentRun, StepRecord } from '../experiments/framework/runner.
 import type { Verdict } from '../experiments/framework/types.js';
 import { formatBytes } from '../infra/units.js';
 import { typeError } from '../infra/validate.js';
+import { byExperiment, worldOf } from './run-summary.js';
 import {
   brokenLine,
   byteAxis,
@@ -27,6 +28,7 @@ import {
   truncate,
   wrapWords,
 } from './svg-toolkit.js';
+import { stoppedText } from './text.js';
 
 const WIDTH = 1000;
 const MARGIN = 24;
@@ -48,6 +50,15 @@ export const WORLD_STYLE: Record<string, { colour: string; dash: string; what: s
 export const styleOf = (world: string) => WORLD_STYLE[world] ?? WORLD_STYLE['fresh']!;
 /** Node-hosted worlds draw circles, standalone ones squares. */
 const inNode = (world: string) => world === 'node' || world === 'aged/node';
+
+/** A world's point centred on (cx, cy), in its colour; inside is its tooltip, if it has one. */
+export function worldMarker(world: string, cx: number, cy: number, inside = ''): string {
+  const colour = styleOf(world).colour;
+  const end = (tag: string) => (inside === '' ? '/>' : `>${inside}</${tag}>`);
+  return inNode(world)
+    ? `<circle cx="${n(cx)}" cy="${n(cy)}" r="3.5" fill="${colour}"${end('circle')}`
+    : `<rect x="${n(cx - 3.5)}" y="${n(cy - 3.5)}" width="7" height="7" fill="#fff" stroke="${colour}" stroke-width="2"${end('rect')}`;
+}
 const VERDICT_COLOUR: Record<Verdict, string> = { confirmed: '#15803d', refuted: '#b91c1c', inconclusive: '#6b7280' };
 
 export interface Measure {
@@ -115,12 +126,7 @@ function drawSeries(one: Series, xs: number[], y: (value: number) => number, lab
     if (value === null) return;
     const cx = xs[index]!;
     const cy = y(value);
-    const tooltip = `<title>${escapeXml(label(index))}</title>`;
-    parts.push(
-      inNode(one.world)
-        ? `<circle cx="${n(cx)}" cy="${n(cy)}" r="3.5" fill="${style.colour}">${tooltip}</circle>`
-        : `<rect x="${n(cx - 3.5)}" y="${n(cy - 3.5)}" width="7" height="7" fill="#fff" stroke="${style.colour}" stroke-width="2">${tooltip}</rect>`,
-    );
+    parts.push(worldMarker(one.world, cx, cy, `<title>${escapeXml(label(index))}</title>`));
   });
   return parts.join('');
 }
@@ -328,10 +334,7 @@ function renderGroup(runs: ExperimentRun[], top: number): { svg: string; height:
     for (const run of active) {
       const record = run.variants.find((candidate) => candidate.name === variant);
       if (record === undefined || record.completed) continue;
-      const why =
-        `${run.world}: stopped${record.signal ? ` by ${record.signal}` : ''}` +
-        (record.failure ? ` at "${record.failure.label}" (${record.failure.op}: ${record.failure.error})` : '') +
-        (record.stderr.trim() ? ` — ${record.stderr.trim().split('\n').at(-1)}` : '');
+      const why = `${run.world}: ${stoppedText(record)}`;
       y += 14;
       parts.push(text(MARGIN, y, truncate(why, 150), { size: 11, fill: '#b91c1c', title: why }));
       y += 4;
@@ -406,9 +409,7 @@ function legend(y: number, worlds: string[]): string {
         style.colour,
         ` stroke-width="2"${style.dash ? ` stroke-dasharray="${style.dash}"` : ''}`,
       ),
-      inNode(world)
-        ? `<circle cx="${n(x + 17)}" cy="${n(y - 4)}" r="3.5" fill="${style.colour}"/>`
-        : `<rect x="${n(x + 13.5)}" y="${n(y - 7.5)}" width="7" height="7" fill="#fff" stroke="${style.colour}" stroke-width="2"/>`,
+      worldMarker(world, x + 17, y - 4),
       spans(x + 42, y, [
         { content: world, size: 12, weight: 'bold', fill: style.colour },
         { content: `  (${style.what})`, fill: INK.label },
@@ -426,7 +427,7 @@ export function renderSvg(runs: ExperimentRun[]): string {
   let y = 30;
   body.push(text(MARGIN, y, 'malloc-lab: what the kernel sees at each step', { size: 18, weight: 'bold' }));
   y += 24;
-  const worlds = runs.map((run) => run.world ?? run.host);
+  const worlds = runs.map(worldOf);
   body.push(legend(y, worlds.length > 0 ? worlds : ['node', 'fresh']));
   y += 12;
   body.push(
@@ -443,17 +444,13 @@ export function renderSvg(runs: ExperimentRun[]): string {
   y += 16;
 
   // One section per experiment and allocator, in the order the runs came.
-  const groups = new Map<string, ExperimentRun[]>();
-  for (const run of runs) {
-    const key = `${run.experiment}\u0000${run.allocator}`;
-    groups.set(key, [...(groups.get(key) ?? []), run]);
-  }
-  if (groups.size === 0) {
+  const groups = byExperiment(runs);
+  if (groups.length === 0) {
     y += 20;
     body.push(text(MARGIN, y, 'no runs', { size: 12, fill: INK.note }));
     y += 10;
   }
-  for (const group of groups.values()) {
+  for (const group of groups) {
     const section = renderGroup(group, y);
     body.push(section.svg);
     y += section.height;

@@ -8,13 +8,6 @@
 /** The narrowest width honoured: below it a table or a claim has no room left at all. */
 export const MIN_WIDTH = 40;
 
-export interface TerminalSettings {
-  /** Columns to fit; undefined: keep whole lines. */
-  width: number | undefined;
-  /** Colour and bold on. */
-  colour: boolean;
-}
-
 /**
  * The width output must fit: `--width` first, then `COLUMNS`, then the terminal's
  * own columns; none of them (output piped or redirected): undefined.

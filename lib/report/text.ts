@@ -5,13 +5,12 @@
  * the state each world's heap started in.
  */
 import { AGEING_STEP, describeAgeing } from '../experiments/framework/ageing.js';
-import type { ExperimentRun, StepRecord } from '../experiments/framework/runner.js';
+import type { ExperimentRun, StepRecord, VariantRecord } from '../experiments/framework/runner.js';
 import { formatBytes } from '../infra/units.js';
 import { typeError } from '../infra/validate.js';
+import { VERDICT_MARK } from './run-summary.js';
 import { columnWidths, renderTable, type TableRow } from './table.js';
 import { fitText } from './terminal.js';
-
-const mark = { confirmed: '✔ confirmed', refuted: '✘ refuted', inconclusive: '? inconclusive' } as const;
 
 function stepsOf(run: ExperimentRun): Map<string, StepRecord> {
   return new Map(run.steps.map((step) => [`${step.variant}\u0000${step.label}`, step]));
@@ -29,6 +28,15 @@ function cells(step: StepRecord | undefined, previous: StepRecord | undefined): 
     `${formatBytes(vm)} (${d(vm, previous.status['VmSize'] ?? NaN)})`,
     d(brk, Number(BigInt(previous.brk))),
   ];
+}
+
+/** Why a variant did not complete: the signal, the step that failed, and the last line it wrote to stderr. */
+export function stoppedText(variant: VariantRecord): string {
+  return (
+    `stopped${variant.signal ? ` by ${variant.signal}` : ''}` +
+    (variant.failure ? ` at "${variant.failure.label}" (${variant.failure.op}: ${variant.failure.error})` : '') +
+    (variant.stderr.trim() ? ` — ${variant.stderr.trim().split('\n').at(-1)}` : '')
+  );
 }
 
 export interface ExperimentTextOptions {
@@ -99,13 +107,7 @@ export function renderExperiment(runs: ExperimentRun[], options: ExperimentTextO
         );
       }
       if (!variant.completed) {
-        lines.push(
-          `${run.world} [${variant.name}]: stopped${variant.signal ? ` by ${variant.signal}` : ''}` +
-            (variant.failure
-              ? ` at "${variant.failure.label}" (${variant.failure.op}: ${variant.failure.error})`
-              : '') +
-            (variant.stderr.trim() ? ` — ${variant.stderr.trim().split('\n').at(-1)}` : ''),
-        );
+        lines.push(`${run.world} [${variant.name}]: ${stoppedText(variant)}`);
       }
     }
   }
@@ -117,7 +119,9 @@ export function renderExperiment(runs: ExperimentRun[], options: ExperimentTextO
     const results = active.map((run) => ({ run, result: run.claims.find((candidate) => candidate.id === claim.id)! }));
     for (const { run, result } of results) {
       const count = result.of > 1 ? ` ${result.counts[result.verdict]}/${result.of}` : '';
-      lines.push(`      ${run.world.padEnd(width)} ${mark[result.verdict]}${count} — ${result.evidence}`);
+      lines.push(
+        `      ${run.world.padEnd(width)} ${VERDICT_MARK[result.verdict]} ${result.verdict}${count} — ${result.evidence}`,
+      );
       if (result.unstable !== undefined) lines.push(`      ${''.padEnd(width)} ± ${result.unstable}`);
     }
     if (new Set(results.map(({ result }) => result.verdict)).size > 1) {

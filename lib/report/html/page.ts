@@ -5,6 +5,7 @@
  * text alternative. Output depends only on what is given (no clock, no random ids).
  */
 import type { Verdict } from '../../experiments/framework/types.js';
+import { VERDICT_MARK } from '../run-summary.js';
 
 export function escapeHtml(text: string): string {
   return text
@@ -81,11 +82,9 @@ export function figure(
   return `<figure>${opened}${options.caption ? `<figcaption>${escapeHtml(options.caption)}</figcaption>` : ''}</figure>`;
 }
 
-const MARK: Record<Verdict, string> = { confirmed: '✔', refuted: '✘', inconclusive: '?' };
-
 /** A verdict as a mark with its word (the word is read aloud and printed; the colour is never the only cue). */
 export function verdictBadge(verdict: Verdict, extra = ''): string {
-  return `<span class="verdict ${verdict}"><span aria-hidden="true">${MARK[verdict]}</span> ${verdict}${extra}</span>`;
+  return `<span class="verdict ${verdict}"><span aria-hidden="true">${VERDICT_MARK[verdict]}</span> ${verdict}${extra}</span>`;
 }
 
 const CSS = `

@@ -10,7 +10,8 @@ import { formatBytes } from '../../infra/units.js';
 import { typeError } from '../../infra/validate.js';
 import { byExperiment, countsText, verdictCounts, worldOf, worldsOf } from '../run-summary.js';
 import { svgDocument } from '../svg-toolkit.js';
-import { drawPanel, MEASURES, panelHeightFor, styleOf, variantSeries, type Series } from '../svg.js';
+import { drawPanel, MEASURES, panelHeightFor, styleOf, variantSeries, type Series, worldMarker } from '../svg.js';
+import { stoppedText } from '../text.js';
 import { anchor, escapeHtml, facts, figure, renderPage, table, verdictBadge } from './page.js';
 
 const PANEL_WIDTH = 440;
@@ -97,12 +98,9 @@ function matrix(runs: ExperimentRun[]): string {
 function legend(worlds: string[]): string {
   const items = worlds.map((world) => {
     const style = styleOf(world);
-    const marker = world.endsWith('node')
-      ? `<circle cx="17" cy="8" r="3.5" fill="${style.colour}"/>`
-      : `<rect x="13.5" y="4.5" width="7" height="7" fill="#fff" stroke="${style.colour}" stroke-width="2"/>`;
     return (
       `<span><svg width="34" height="16" aria-hidden="true"><line x1="0" y1="8" x2="34" y2="8" stroke="${style.colour}" stroke-width="2"` +
-      `${style.dash ? ` stroke-dasharray="${style.dash}"` : ''}/>${marker}</svg> <strong>${escapeHtml(world)}</strong> ${escapeHtml(style.what)}</span>`
+      `${style.dash ? ` stroke-dasharray="${style.dash}"` : ''}/>${worldMarker(world, 17, 8)}</svg> <strong>${escapeHtml(world)}</strong> ${escapeHtml(style.what)}</span>`
     );
   });
   return `<p class="legend">${items.join('')}</p>`;
@@ -218,11 +216,7 @@ function experimentSection(group: ExperimentRun[]): { id: string; title: string;
       for (const run of active) {
         const record = run.variants.find((one) => one.name === variant);
         if (record === undefined || record.completed) continue;
-        const why =
-          `${worldOf(run)}: stopped${record.signal ? ` by ${record.signal}` : ''}` +
-          (record.failure ? ` at "${record.failure.label}" (${record.failure.op}: ${record.failure.error})` : '') +
-          (record.stderr.trim() ? ` — ${record.stderr.trim().split('\n').at(-1)}` : '');
-        parts.push(`<p class="stopped">${escapeHtml(why)}</p>`);
+        parts.push(`<p class="stopped">${escapeHtml(`${worldOf(run)}: ${stoppedText(record)}`)}</p>`);
       }
       parts.push(charts(active, variant, `${id}-v${index}`));
       parts.push(
