@@ -3,11 +3,11 @@
 // without the agent) are scraped while others start and stop: each appears with
 // its pid and comm labels, its explain classes and (with the agent) glibc's free
 // bytes; one that exits vanishes, one that starts appears.
-import { type ChildProcess, spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { containerIdOf } from '../lib/process/explain/cpus.js';
-import { cliHarness, root } from './fixtures/cli-harness.js';
+import { cliHarness } from './fixtures/cli-harness.js';
+import { scrapeText, startExporter } from './fixtures/exporter.js';
 import { startService, stopServices } from './fixtures/services.js';
 import { MiB } from './helpers.js';
 
@@ -41,30 +41,8 @@ function parse(text: string): Sample[] {
   return samples;
 }
 
-function startExporter(args: string[]): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ['dist/cli.js', 'export', ...args, '--port', '0'], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.add(child);
-  return new Promise((resolve, reject) => {
-    let stdout = '';
-    let stderr = '';
-    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.once('close', (code) => reject(new Error(`export exited (${code}): ${stderr}`)));
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk;
-      const match = /^(http:\/\/\S+\/metrics)\n/.exec(stdout);
-      if (match) resolve({ child, url: match[1]! });
-    });
-  });
-}
-
 async function scrape(url: string): Promise<Sample[]> {
-  const response = await fetch(url);
-  expect(response.status).toBe(200);
-  expect(response.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
-  return parse(await response.text());
+  return parse(await scrapeText(url));
 }
 
 const value = (samples: Sample[], name: string, labels: Record<string, string>) =>
@@ -84,7 +62,7 @@ describe('malloc-lab export --match', () => {
     const tag = `fleet-${process.pid}-${Date.now()}`;
     const first = await startService([tag]);
     const second = await startService([tag, '--no-agent']);
-    const exporter = await startExporter(['--match', tag]);
+    const exporter = await startExporter(children, ['--match', tag]);
 
     const one = await scrape(exporter.url);
     expect(pidsIn(one)).toEqual(new Set([first.pid, second.pid]));
@@ -130,7 +108,7 @@ describe('malloc-lab export --match', () => {
     expect(value(two, 'malloclab_process_resident_bytes', { pid: String(second.pid) })).toBeUndefined();
 
     // A regex matches on the whole command line (the other exporter's has the tag too).
-    const byRegex = await startExporter(['--match', `/agent-service\\.mjs ${tag}/`]);
+    const byRegex = await startExporter(children, ['--match', `/agent-service\\.mjs ${tag}/`]);
     expect(pidsIn(await scrape(byRegex.url))).toEqual(new Set([first.pid, third.pid]));
   });
 

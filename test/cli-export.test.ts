@@ -2,13 +2,13 @@
 // scrape http://127.0.0.1:PORT/metrics with fetch, check names, types and values
 // against what the target did, and that the server is loopback-only, stops with
 // its target, and reports what another user may not read. Through dist/cli.js.
-import { type ChildProcess, spawn, type SpawnOptions } from 'node:child_process';
 import { networkInterfaces } from 'node:os';
 import { describe, expect, it } from 'vitest';
 
 import { status } from '../lib/bridge/procfs.js';
 import { MiB } from '../lib/infra/units.js';
-import { cliHarness, root, asNobody, canRunAsNobody } from './fixtures/cli-harness.js';
+import { cliHarness, asNobody, canRunAsNobody } from './fixtures/cli-harness.js';
+import { scrapeText, startExporter } from './fixtures/exporter.js';
 
 const ALLOCATION = 64 * MiB;
 
@@ -18,43 +18,6 @@ const { children, startTarget, cli } = cliHarness([
   'dist/integrations/prometheus.js',
   'dist/index.js',
 ]);
-
-interface Exporter {
-  child: ChildProcess;
-  url: string;
-  port: number;
-  stderr(): string;
-  closed: Promise<number | null>;
-}
-
-/** Starts `export … --port 0` and reads the URL from its first stdout line. */
-function startExporter(args: string[], options: SpawnOptions = {}): Promise<Exporter> {
-  const child = spawn(process.execPath, ['dist/cli.js', 'export', ...args, '--port', '0'], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    ...options,
-  });
-  children.add(child);
-  let stdout = '';
-  let stderr = '';
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const closed = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`export printed no URL in 5 s; stdout: ${stdout}; stderr: ${stderr}`)),
-      5000,
-    );
-    void closed.then((code) => reject(new Error(`export exited (${code}) before printing its URL; stderr: ${stderr}`)));
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk;
-      const match = /^(http:\/\/\S+:(\d+)\/metrics)\n/.exec(stdout);
-      if (match) {
-        clearTimeout(timer);
-        resolve({ child, url: match[1]!, port: Number(match[2]), stderr: () => stderr, closed });
-      }
-    });
-  });
-}
 
 interface Exposition {
   help: Map<string, string>;
@@ -85,10 +48,7 @@ function parseExposition(text: string): Exposition {
 }
 
 async function scrape(url: string): Promise<Exposition> {
-  const response = await fetch(url);
-  expect(response.status).toBe(200);
-  expect(response.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
-  return parseExposition(await response.text());
+  return parseExposition(await scrapeText(url));
 }
 
 const external = Object.values(networkInterfaces())
@@ -98,7 +58,7 @@ const external = Object.values(networkInterfaces())
 describe('malloc-lab export --pid P --port 0', () => {
   it("serves the target's memory at /metrics, and the values follow what it does", async () => {
     const target = await startTarget(['--mib', '64']);
-    const exporter = await startExporter(['--pid', String(target.pid)]);
+    const exporter = await startExporter(children, ['--pid', String(target.pid)]);
     expect(exporter.port).toBeGreaterThan(0);
 
     const before = await scrape(exporter.url);
@@ -146,7 +106,7 @@ describe('malloc-lab export --pid P --port 0', () => {
     'is bound to loopback by default: another address of this machine refuses',
     async () => {
       const target = await startTarget();
-      const exporter = await startExporter(['--pid', String(target.pid)]);
+      const exporter = await startExporter(children, ['--pid', String(target.pid)]);
       expect(exporter.url).toBe(`http://127.0.0.1:${exporter.port}/metrics`);
       await scrape(exporter.url);
       const error = await fetch(`http://${external!.address}:${exporter.port}/metrics`).then(
@@ -156,7 +116,7 @@ describe('malloc-lab export --pid P --port 0', () => {
       expect(error?.cause?.code).toBe('ECONNREFUSED');
 
       // The control: asked to listen everywhere, the same address answers (and the CLI warns).
-      const open = await startExporter(['--pid', String(target.pid), '--host', '0.0.0.0']);
+      const open = await startExporter(children, ['--pid', String(target.pid), '--host', '0.0.0.0']);
       await scrape(`http://${external!.address}:${open.port}/metrics`);
       expect(open.stderr()).toContain('export: listening on 0.0.0.0: anyone who can reach it can read these metrics');
     },
@@ -164,7 +124,7 @@ describe('malloc-lab export --pid P --port 0', () => {
 
   it('stops by itself when the target exits', async () => {
     const target = await startTarget();
-    const exporter = await startExporter(['--pid', String(target.pid)]);
+    const exporter = await startExporter(children, ['--pid', String(target.pid)]);
     await scrape(exporter.url);
     target.child.stdin!.end();
     await target.exited;
@@ -178,7 +138,7 @@ describe('malloc-lab export --pid P --port 0', () => {
 
   it.skipIf(!canRunAsNobody)('run as another user: serves status, leaves smaps_rollup out and says why', async () => {
     const target = await startTarget(); // owned by root
-    const exporter = await startExporter(['--pid', String(target.pid)], asNobody);
+    const exporter = await startExporter(children, ['--pid', String(target.pid)], asNobody);
     const metrics = await scrape(exporter.url);
     expect(metrics.samples.get('malloclab_process_resident_bytes')!.value).toBeGreaterThan(0);
     expect(metrics.samples.has('malloclab_smaps_pss_bytes')).toBe(false);
@@ -215,7 +175,7 @@ describe('malloc-lab export --pid P --port 0', () => {
 
   it('a port in use is a readable error', async () => {
     const target = await startTarget();
-    const first = await startExporter(['--pid', String(target.pid)]);
+    const first = await startExporter(children, ['--pid', String(target.pid)]);
     const second = await cli(['export', '--pid', String(target.pid), '--port', String(first.port)]);
     expect(second.code).toBe(1);
     expect(second.stderr).toContain(

@@ -1,8 +1,7 @@
 // explain --json matches schema/explain-report.schema.json: real reports of a
 // Node service with and without the agent, of a fresh-host program, and of a
 // process another user may not read (denied); broken copies are refused.
-import { Ajv2020 } from 'ajv/dist/2020.js';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { PAUSE_FD, startHeldRun } from '../lib/experiments/framework/held-run.js';
@@ -11,15 +10,13 @@ import { explainProcess } from '../lib/process/explain/explain.js';
 import { EXPLAIN_REPORT_SCHEMA_PATH } from '../lib/process/explain/schema.js';
 import type { ExplainReport } from '../lib/process/explain/types.js';
 import { asNobody, canRunAsNobody, cliHarness } from './fixtures/cli-harness.js';
+import { compileSchema } from './fixtures/schema.js';
 import { startService, stopServices } from './fixtures/services.js';
 
 const { cli, startTarget } = cliHarness(['dist/cli.js']);
 afterAll(stopServices);
 
-function validator() {
-  const ajv = new Ajv2020({ allErrors: true, strict: true, formats: { 'date-time': true } });
-  return ajv.compile(JSON.parse(readFileSync(EXPLAIN_REPORT_SCHEMA_PATH, 'utf8')));
-}
+const validator = () => compileSchema(EXPLAIN_REPORT_SCHEMA_PATH, { formats: { 'date-time': true } });
 
 /** The report as --json prints it (NaN becomes null). */
 const asJson = (report: ExplainReport) => JSON.parse(JSON.stringify(report)) as ExplainReport;

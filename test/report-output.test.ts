@@ -1,6 +1,5 @@
 // The machine-readable and graphical outputs of `malloc-lab run`: the JSON
 // matches its published schema, and the SVG chart is well-formed and complete.
-import { Ajv2020 } from 'ajv/dist/2020.js';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +12,7 @@ import { EXPERIMENT_RUN_SCHEMA_PATH } from '../lib/experiments/framework/schema.
 import { DEFAULT_WORLDS } from '../lib/experiments/framework/worlds.js';
 import { packageRoot } from '../lib/probe.js';
 import { escapeXml, renderSvg } from '../lib/report/svg.js';
+import { compileSchema } from './fixtures/schema.js';
 
 let runs: ExperimentRun[];
 let json: unknown;
@@ -27,11 +27,7 @@ beforeAll(async () => {
 
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-function validator() {
-  const schema = JSON.parse(readFileSync(EXPERIMENT_RUN_SCHEMA_PATH, 'utf8'));
-  const ajv = new Ajv2020({ allErrors: true, strict: true });
-  return ajv.compile(schema);
-}
+const validator = () => compileSchema(EXPERIMENT_RUN_SCHEMA_PATH);
 
 /** Tags balance, attributes are quoted, and every & starts an entity: enough to be sure an XML parser accepts it. */
 function wellFormed(xml: string): string[] {
