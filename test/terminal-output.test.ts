@@ -179,6 +179,8 @@ describe('on a terminal (a pseudo-terminal from script(1))', () => {
       expect(coloured.status, coloured.stderr).toBe(0);
       const text = coloured.stdout.replace(/\r/g, '');
       expect(text).toContain('\u001b[32m✔');
+      // One owner of the colour: a mark is painted once, not wrapped in a second escape pair.
+      for (const colour of ['32', '31', '33']) expect(text).not.toContain(`\u001b[${colour}m\u001b[${colour}m`);
       expect(text).toMatch(/… \[0\/1 done\] sbrk-16k: \w+ in fresh/);
       // What stays on the screen: each line after its last erase (progress is redrawn, then erased).
       const shown = text.split('\n').map((line) => line.slice(line.lastIndexOf('\u001b[K') + 1).replace(/^\[K/, ''));
