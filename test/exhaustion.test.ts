@@ -92,7 +92,14 @@ if (scenario === 'baseline') {
   out.reallocKept = Array.from(lab.read(keep, 0, 64)).every((b) => b === 7);
   thread.close();
   lab.free(keep);
-  // Memory within the limit still comes, from every source.
+  // Memory within the limit still comes, from every source. Now and then a Node process has
+  // a mapping right above its break (V8's code range): brk cannot grow whatever the limit, so
+  // the child says so and the test starts another (as the node host does).
+  const { room } = lab.breakRoom();
+  if (room < 64 * 1024) {
+    process.stdout.write(JSON.stringify({ scenario, walledIn: room }));
+    process.exit(0);
+  }
   const segment = lab.sbrk(64 * 1024);
   lab.fill(segment, 1);
   out.sbrkBack = attempt(() => lab.sbrk(-64 * 1024));
@@ -152,8 +159,22 @@ interface ChildResult {
   [key: string]: unknown;
 }
 
-/** Runs a scenario under `ulimit` settings; the child must exit normally with its JSON. */
+/** Node processes started before a test gives up on finding one whose break can grow. */
+const MAX_STARTS = 6;
+
+/**
+ * Runs a scenario under `ulimit` settings; the child must exit normally with its JSON.
+ * A child whose brk heap was walled in (it says so) is run again, up to MAX_STARTS times.
+ */
 function child(scenario: string, ulimit: string, options: SpawnSyncOptions = {}): ChildResult {
+  for (let start = 1; ; start++) {
+    const result = childOnce(scenario, ulimit, options);
+    if (result['walledIn'] === undefined) return result;
+    expect(start, `${MAX_STARTS} Node processes in a row had a mapping right above the break`).toBeLessThan(MAX_STARTS);
+  }
+}
+
+function childOnce(scenario: string, ulimit: string, options: SpawnSyncOptions): ChildResult {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     MALLOC_LAB_ADDON: join(stage, 'build', 'Release', 'malloc_lab.node'),
