@@ -144,8 +144,7 @@ describe('explain with the agent', () => {
     );
     expect(advice(after)).toBeLessThan(0.1 * advice(before));
     // Free memory no longer resident costs nothing: the arenas hold it, but the verdict no longer blames them.
-    const mechanism = (report: ExplainReport, id: string) =>
-      report.verdict.mechanisms.find((entry) => entry.id === id);
+    const mechanism = (report: ExplainReport, id: string) => report.verdict.mechanisms.find((entry) => entry.id === id);
     const holds = (report: ExplainReport, id: string) => mechanism(report, id)?.holds;
     const why = (report: ExplainReport, id: string) => JSON.stringify(mechanism(report, id));
     expect(holds(before, 'arena-proliferation'), why(before, 'arena-proliferation')).toBe(true);
