@@ -12,6 +12,7 @@ import {
   STATM_FIELDS,
   type Status,
   type SmapsRollup,
+  type SmapsRollupField,
   type Statm,
 } from '../process/proc-files.js';
 import { type Mallinfo2, MALLINFO_FIELDS, mallinfo2, mallinfoFrom } from './heap.js';
@@ -70,8 +71,23 @@ function builder<K extends string>(names: readonly K[]): Builder<K> {
   return new Function('values', 'start', `return { ${fields} };`) as Builder<K>;
 }
 
+/**
+ * smaps_rollup's record with USS (Private_Clean + Private_Dirty) in the same literal.
+ * Adding USS to a finished record changes its shape on every call, and after a garbage
+ * collection V8 builds that transition again, mallocing for it (about 1 KiB) inside
+ * what the caller measures.
+ */
+function smapsBuilder(): (values: Float64Array) => SmapsRollup {
+  const at = (name: SmapsRollupField) => SMAPS_ROLLUP_FIELDS.indexOf(name);
+  const fields = SMAPS_ROLLUP_FIELDS.map((name, i) => `${name}: values[${i}]`).join(', ');
+  return new Function(
+    'values',
+    `return { ${fields}, USS: values[${at('Private_Clean')}] + values[${at('Private_Dirty')}] };`,
+  ) as (values: Float64Array) => SmapsRollup;
+}
+
 const statusRecord = builder(STATUS_FIELDS);
-const smapsRecord = builder(SMAPS_ROLLUP_FIELDS);
+const smapsRecord = smapsBuilder();
 const statmRecord = builder(STATM_FIELDS);
 
 /** /proc/<pid>/status in bytes; pid omitted (or 0) means this process. */
@@ -82,9 +98,7 @@ export function status(pid?: number): Status {
 
 export function smapsRollup(pid?: number): SmapsRollup {
   native.readSmapsRollup(check.pid(pid, 'smapsRollup'), smapsBuffer);
-  const rollup = smapsRecord(smapsBuffer, 0) as SmapsRollup;
-  rollup.USS = rollup.Private_Clean + rollup.Private_Dirty;
-  return rollup;
+  return smapsRecord(smapsBuffer);
 }
 
 /** statm through a descriptor kept open (for this process): the cheapest RSS reading. */
